@@ -1,0 +1,56 @@
+/**
+ * Foundations shared by every girder module: typed errors, option validation, an
+ * injectable clock, cancellation helpers, backoff strategies, a typed event emitter
+ * and the interface decorator helper.
+ *
+ * @module core
+ */
+
+export {
+  isCallerCancellation,
+  type SleepOptions,
+  sleep,
+  type TimeoutOptions,
+  throwIfAborted,
+  withTimeout,
+} from './abort.js';
+export {
+  type Backoff,
+  type ConstantBackoffOptions,
+  constant,
+  type ExponentialBackoffOptions,
+  exponential,
+  type Jitter,
+} from './backoff.js';
+export {
+  type Clock,
+  type ManualClock,
+  manualClock,
+  systemClock,
+  type TimerHandle,
+} from './clock.js';
+export {
+  type Around,
+  type AsyncMethodKeys,
+  type DecorateOptions,
+  decorate,
+  type MethodCall,
+} from './decorate.js';
+export {
+  AbortedError,
+  GirderError,
+  type GirderErrorCode,
+  InvalidArgumentError,
+  InvalidOptionsError,
+  isGirderError,
+  type OptionIssue,
+  TimeoutError,
+} from './errors.js';
+export {
+  type EventMap,
+  type EventSource,
+  type Listener,
+  TypedEmitter,
+  type TypedEmitterOptions,
+} from './events.js';
+export { clockSchema, functionSchema, parseOptions } from './options.js';

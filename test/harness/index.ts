@@ -1,0 +1,8 @@
+// What tests import: `import { sharedRedisUrl, startRedis, uniquePrefix } from '../harness/index.js'`.
+export { type EnsureBinaryOptions, ensureBinary, MissingBinaryError } from './binaries.js';
+export { type EtcdOptions, type EtcdServer, startEtcd } from './etcd.js';
+export { freePort, freePorts } from './ports.js';
+export { type RedisOptions, type RedisServer, startRedis } from './redis.js';
+export { type ServiceHandle, type ServiceOptions, ServiceStartError } from './service.js';
+export { sharedEtcdEndpoints, sharedRedisUrl } from './shared.js';
+export { uniquePrefix } from './unique-prefix.js';

@@ -1,0 +1,22 @@
+import { defineConfig } from 'tsup';
+import pkg from './package.json' with { type: 'json' };
+
+/** One build entry per public subpath in package.json `exports`. */
+const entry = Object.fromEntries(
+  Object.keys(pkg.exports)
+    .filter((subpath) => subpath !== './package.json')
+    .map((subpath) => [`${subpath.slice(2)}/index`, `src/${subpath.slice(2)}/index.ts`]),
+);
+
+export default defineConfig({
+  entry,
+  format: ['esm', 'cjs'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  splitting: true,
+  treeshake: true,
+  target: 'node20',
+  outDir: 'dist',
+  external: [/^[^./]/],
+});
