@@ -56,6 +56,7 @@ export const clockSchema = z.custom<Clock>(
  * Zod schema accepting any function, for callback options (`isFailure`, `random`, ...).
  * zod cannot check a function's signature, so the type parameter is trusted.
  *
+ * @typeParam F - the function type the option is declared with.
  * @example
  * ```ts
  * import { z } from 'zod';
