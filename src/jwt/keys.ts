@@ -1,0 +1,334 @@
+import {
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  type JsonWebKey,
+  KeyObject,
+  webcrypto,
+} from 'node:crypto';
+import { importJWK, type JWSHeaderParameters } from 'jose';
+import { z } from 'zod';
+import { TokenAlgorithmError, TokenInvalidError } from './errors.js';
+
+/**
+ * Signature algorithms girder signs and verifies with: HMAC (`HS256/384/512`, a shared
+ * secret) or asymmetric (`EdDSA` over Ed25519, `ES256` over P-256, `RS256` with an RSA
+ * key of at least 2048 bits).
+ */
+export type JwtAlgorithm = 'HS256' | 'HS384' | 'HS512' | 'EdDSA' | 'ES256' | 'RS256';
+
+const ALGORITHMS = ['HS256', 'HS384', 'HS512', 'EdDSA', 'ES256', 'RS256'] as const;
+
+/** A `CryptoKey` (Web Crypto), as Node types it. */
+export type WebCryptoKey = webcrypto.CryptoKey;
+
+/**
+ * Key material: for HMAC a secret (bytes, a UTF-8 string, a secret `KeyObject` or an
+ * `oct` JWK); for asymmetric algorithms a private key (signs and verifies) or a public
+ * key (verifies only) as a `KeyObject`, `CryptoKey`, JWK or PEM string.
+ */
+export type KeyMaterial = Uint8Array | string | KeyObject | WebCryptoKey | JsonWebKey;
+
+/**
+ * One key of a key ring. `kid` goes into every token it signs, and verification looks
+ * the key up by it; `alg` is pinned: a token naming this `kid` with any other `alg` is
+ * refused before its signature is even checked.
+ *
+ * @example
+ * ```ts
+ * import { generateKeyPairSync, randomBytes } from 'node:crypto';
+ * import type { KeySpec } from 'girder/jwt';
+ *
+ * const hmac: KeySpec = { kid: '2025-06', alg: 'HS256', key: randomBytes(32) };
+ * const ed: KeySpec = { kid: 'ed-1', alg: 'EdDSA', key: generateKeyPairSync('ed25519').privateKey };
+ * ```
+ */
+export interface KeySpec {
+  /** Key id, unique within the ring; written into the token header. */
+  kid: string;
+  /** The only algorithm this key accepts. */
+  alg: JwtAlgorithm;
+  /** The key itself. */
+  key: KeyMaterial;
+}
+
+/** A public JWK as published in a JWKS, with `kid`, `alg` and `use: 'sig'`. */
+export interface PublicJwk extends JsonWebKey {
+  /** Key id. */
+  kid: string;
+  /** Pinned algorithm. */
+  alg: JwtAlgorithm;
+  /** Always `sig`. */
+  use: 'sig';
+}
+
+/** A JSON Web Key Set: what `/.well-known/jwks.json` serves. */
+export interface Jwks {
+  /** Public keys; HMAC secrets never appear. */
+  keys: PublicJwk[];
+}
+
+const HMAC_BYTES: Partial<Record<JwtAlgorithm, number>> = { HS256: 32, HS384: 48, HS512: 64 };
+const HMAC_HASH: Partial<Record<JwtAlgorithm, string>> = {
+  HS256: 'SHA-256',
+  HS384: 'SHA-384',
+  HS512: 'SHA-512',
+};
+
+/** A key whose material matched its algorithm, as Node `KeyObject`s. */
+interface CheckedKey {
+  readonly kid: string;
+  readonly alg: JwtAlgorithm;
+  /** Secret or private key; undefined for a verify-only public key. */
+  readonly signing: KeyObject | undefined;
+  /** Secret or public key. */
+  readonly verifying: KeyObject;
+}
+
+const isKeyObject = (value: unknown): value is KeyObject => value instanceof KeyObject;
+const isCryptoKey = (value: unknown): value is WebCryptoKey =>
+  typeof value === 'object' &&
+  value !== null &&
+  (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'CryptoKey';
+
+function toKeyObject(alg: JwtAlgorithm, key: unknown): KeyObject {
+  const hmac = HMAC_BYTES[alg] !== undefined;
+  if (isKeyObject(key)) return key;
+  if (isCryptoKey(key)) return KeyObject.from(key);
+  if (key instanceof Uint8Array) {
+    if (!hmac) throw new Error(`${alg} needs a private or public key, not raw bytes`);
+    return createSecretKey(key);
+  }
+  if (typeof key === 'string') {
+    if (hmac) return createSecretKey(Buffer.from(key, 'utf8'));
+    try {
+      return createPrivateKey(key);
+    } catch {
+      return createPublicKey(key);
+    }
+  }
+  if (typeof key === 'object' && key !== null && typeof (key as JsonWebKey).kty === 'string') {
+    const jwk = key as JsonWebKey;
+    if (jwk.kty === 'oct') {
+      if (typeof jwk.k !== 'string') throw new Error('an oct JWK needs "k"');
+      return createSecretKey(Buffer.from(jwk.k, 'base64url'));
+    }
+    return jwk.d === undefined
+      ? createPublicKey({ key: jwk, format: 'jwk' })
+      : createPrivateKey({ key: jwk, format: 'jwk' });
+  }
+  throw new Error('expected bytes, a string, a KeyObject, a CryptoKey or a JWK');
+}
+
+/** Throws a message saying why `key` can't be used with `alg`. */
+function checkKey(alg: JwtAlgorithm, key: KeyObject): void {
+  const minBytes = HMAC_BYTES[alg];
+  if (minBytes !== undefined) {
+    if (key.type !== 'secret') throw new Error(`${alg} needs a secret, not a ${key.type} key`);
+    const size = key.symmetricKeySize ?? 0;
+    if (size < minBytes) {
+      throw new Error(`${alg} needs a secret of at least ${minBytes} bytes (got ${size})`);
+    }
+    return;
+  }
+  if (key.type === 'secret') throw new Error(`${alg} needs a private or public key, not a secret`);
+  const type = key.asymmetricKeyType;
+  const details = key.asymmetricKeyDetails ?? {};
+  if (alg === 'EdDSA' && type !== 'ed25519') {
+    throw new Error(`EdDSA needs an Ed25519 key (got ${type})`);
+  }
+  if (alg === 'ES256' && (type !== 'ec' || details.namedCurve !== 'prime256v1')) {
+    throw new Error(`ES256 needs a P-256 EC key (got ${type} ${details.namedCurve ?? ''})`.trim());
+  }
+  if (alg === 'RS256') {
+    if (type !== 'rsa') throw new Error(`RS256 needs an RSA key (got ${type})`);
+    if ((details.modulusLength ?? 0) < 2048) {
+      throw new Error(
+        `RS256 needs an RSA key of at least 2048 bits (got ${details.modulusLength})`,
+      );
+    }
+  }
+}
+
+const keySpecSchema = z.object({
+  kid: z.string().min(1).max(128),
+  alg: z.enum(ALGORITHMS),
+  key: z.custom<KeyMaterial>((value) => value !== undefined && value !== null, 'key is required'),
+});
+
+/**
+ * zod schema of a key list: validates each key against its algorithm and converts it
+ * to `KeyObject`s; the first key must be able to sign. Shared by every girder/jwt factory.
+ *
+ * @internal
+ */
+export const keyListSchema = z
+  .array(keySpecSchema)
+  .min(1)
+  .transform((specs, ctx): CheckedKey[] => {
+    const seen = new Set<string>();
+    const checked: CheckedKey[] = [];
+    specs.forEach((spec, index) => {
+      if (seen.has(spec.kid)) {
+        ctx.issues.push({
+          code: 'custom',
+          message: `duplicate kid "${spec.kid}"`,
+          input: spec.kid,
+          path: [index, 'kid'],
+        });
+      }
+      seen.add(spec.kid);
+      let key: KeyObject;
+      try {
+        key = toKeyObject(spec.alg, spec.key);
+        checkKey(spec.alg, key);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        ctx.issues.push({ code: 'custom', message, input: spec.key, path: [index, 'key'] });
+        return;
+      }
+      const signing = key.type === 'public' ? undefined : key;
+      const verifying = key.type === 'private' ? createPublicKey(key) : key;
+      if (index === 0 && signing === undefined) {
+        ctx.issues.push({
+          code: 'custom',
+          message: 'the first key signs, so it must be a secret or a private key',
+          input: spec.key,
+          path: [index, 'key'],
+        });
+      }
+      checked.push({ kid: spec.kid, alg: spec.alg, signing, verifying });
+    });
+    return checked;
+  });
+
+/** A verification key, imported. */
+export interface ReadyKey {
+  /** Key id. */
+  readonly kid: string;
+  /** Pinned algorithm. */
+  readonly alg: JwtAlgorithm;
+  /** The CryptoKey jose verifies with. */
+  readonly verify: WebCryptoKey;
+}
+
+/** The signing key, ready for jose. */
+export interface SigningKey {
+  /** Key id for the header. */
+  readonly kid: string;
+  /** Algorithm for the header. */
+  readonly alg: JwtAlgorithm;
+  /** The CryptoKey jose signs with. */
+  readonly key: WebCryptoKey;
+}
+
+/**
+ * The keys of one service, imported once as Web Crypto keys (jose 6 would otherwise
+ * re-import a secret on every call). The first key signs; every key verifies, but only
+ * tokens whose header names its `kid` *and* its pinned `alg`.
+ *
+ * @internal
+ */
+export class KeyRing {
+  /** Every algorithm some key accepts: jose refuses any other before looking at keys. */
+  readonly algorithms: readonly JwtAlgorithm[];
+  readonly #checked: readonly CheckedKey[];
+  readonly #byKid = new Map<string, ReadyKey>();
+  #signing: SigningKey | undefined;
+  #ready: Promise<void> | undefined;
+  #imported = false;
+
+  constructor(checked: readonly CheckedKey[]) {
+    this.#checked = checked;
+    this.algorithms = [...new Set(checked.map((k) => k.alg))];
+  }
+
+  /** Import every key as a CryptoKey; later calls return the same promise. */
+  ready(): Promise<void> {
+    this.#ready ??= this.#importAll();
+    return this.#ready;
+  }
+
+  async #importAll(): Promise<void> {
+    const imported = await Promise.all(
+      this.#checked.map(async (k, index) => {
+        const verify = await importKey(k.alg, k.verifying, 'verify');
+        const sign =
+          index === 0 && k.signing !== undefined
+            ? await importKey(k.alg, k.signing, 'sign')
+            : undefined;
+        return { k, verify, sign };
+      }),
+    );
+    for (const { k, verify, sign } of imported) {
+      this.#byKid.set(k.kid, { kid: k.kid, alg: k.alg, verify });
+      if (sign) this.#signing = { kid: k.kid, alg: k.alg, key: sign };
+    }
+    this.#imported = true;
+  }
+
+  /**
+   * The only key of a one-key ring, once imported. Verifying with it directly (the
+   * `algorithms` option pins its algorithm) skips jose's resolver round; the caller
+   * checks the header's `kid` afterwards.
+   */
+  get single(): ReadyKey | undefined {
+    return this.#imported && this.#byKid.size === 1 ? this.#byKid.values().next().value : undefined;
+  }
+
+  /** The key new tokens are signed with. */
+  async signingKey(): Promise<SigningKey> {
+    await this.ready();
+    return this.#signing!;
+  }
+
+  /**
+   * jose key resolver: the verification key named by the header's `kid`, provided the
+   * header's `alg` is the one pinned to it. Runs before the signature is checked;
+   * synchronous once the keys are imported (jose awaits whatever it returns).
+   */
+  readonly resolve = (header: JWSHeaderParameters): WebCryptoKey | Promise<WebCryptoKey> => {
+    if (!this.#imported) return this.ready().then(() => this.resolve(header));
+    const kid = header.kid;
+    const entry = typeof kid === 'string' ? this.#byKid.get(kid) : undefined;
+    if (entry === undefined) {
+      throw new TokenInvalidError(
+        typeof kid === 'string' ? `unknown key id "${kid}"` : 'token has no key id',
+      );
+    }
+    if (header.alg !== entry.alg) {
+      throw new TokenAlgorithmError(
+        `key "${entry.kid}" accepts ${entry.alg} only, token claims ${String(header.alg)}`,
+      );
+    }
+    return entry.verify;
+  };
+
+  /** Public keys as a JWKS. HMAC secrets are never included. */
+  jwks(): Jwks {
+    const keys: PublicJwk[] = [];
+    for (const k of this.#checked) {
+      if (k.verifying.type !== 'public') continue;
+      const jwk = k.verifying.export({ format: 'jwk' });
+      keys.push({ ...jwk, kid: k.kid, alg: k.alg, use: 'sig' });
+    }
+    return { keys };
+  }
+}
+
+async function importKey(
+  alg: JwtAlgorithm,
+  key: KeyObject,
+  usage: 'sign' | 'verify',
+): Promise<WebCryptoKey> {
+  const hash = HMAC_HASH[alg];
+  if (hash !== undefined) {
+    return webcrypto.subtle.importKey('raw', key.export(), { name: 'HMAC', hash }, false, [
+      'sign',
+      'verify',
+    ]);
+  }
+  const imported = await importJWK({ ...key.export({ format: 'jwk' }), alg }, alg);
+  if (imported instanceof Uint8Array) throw new Error(`unexpected secret for ${alg} ${usage} key`);
+  return imported as WebCryptoKey;
+}

@@ -1,0 +1,659 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import {
+  type Clock,
+  type EventSource,
+  InvalidArgumentError,
+  parseOptions,
+  TypedEmitter,
+  throwIfAborted,
+} from '../core/index.js';
+import {
+  AuthError,
+  type AuthErrorCode,
+  RefreshTokenReusedError,
+  SessionRevokedError,
+  SessionStoreUnavailableError,
+  SubjectBannedError,
+  TokenClaimError,
+  TokenExpiredError,
+  UserAgentMismatchError,
+} from './errors.js';
+import { type JwtCheck, signJwt, verifyJwt } from './jws.js';
+import { type Jwks, KeyRing, type KeySpec, keyListSchema } from './keys.js';
+import { clockOption } from './options.js';
+import {
+  isSessionId,
+  memorySessionStore,
+  newSessionId,
+  type SessionState,
+  type SessionStore,
+} from './session-store.js';
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+
+/**
+ * Header `typ` of access tokens: `at+jwt` (RFC 9068).
+ *
+ * @example
+ * ```ts
+ * import { jwtVerify } from 'jose';
+ * import { ACCESS_TOKEN_TYPE } from 'girder/jwt';
+ *
+ * // Another service verifying girder access tokens against the published JWKS:
+ * await jwtVerify(token, jwks, { typ: ACCESS_TOKEN_TYPE, issuer: 'shop' });
+ * ```
+ */
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
+
+/**
+ * Header `typ` of refresh tokens: `rt+jwt`. Only `refresh()` accepts them.
+ *
+ * @example
+ * ```ts
+ * import { decodeProtectedHeader } from 'jose';
+ * import { REFRESH_TOKEN_TYPE } from 'girder/jwt';
+ *
+ * decodeProtectedHeader(pair.refreshToken).typ === REFRESH_TOKEN_TYPE; // true
+ * ```
+ */
+export const REFRESH_TOKEN_TYPE = 'rt+jwt';
+
+/** Claims girder sets itself; `issue(..., {claims})` may not use these names. */
+const RESERVED_CLAIMS = new Set([
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'nbf',
+  'iat',
+  'jti',
+  'ssid',
+  'uah',
+  'sxp',
+]);
+
+/**
+ * What `verifyAccess` returns: the registered claims girder sets, the session id
+ * `ssid`, and your own claims from `issue(subject, {claims})`. Treat it as read-only.
+ *
+ * @example
+ * ```ts
+ * const claims: AccessClaims = await tokens.verifyAccess(token);
+ * console.log(claims.sub, claims.ssid, claims.role);
+ * ```
+ */
+export interface AccessClaims {
+  /** Subject: who the token is for. */
+  readonly sub: string;
+  /** Session id, shared by the access and refresh tokens of one login. */
+  readonly ssid: string;
+  /** Unique id of this token. */
+  readonly jti: string;
+  /** Issued at, seconds since the epoch. */
+  readonly iat: number;
+  /** Expires at, seconds since the epoch. */
+  readonly exp: number;
+  /** Issuer, when the service has one. */
+  readonly iss?: string;
+  /** Audience, when the service has one. */
+  readonly aud?: string | string[];
+  /** Your own claims. */
+  readonly [claim: string]: unknown;
+}
+
+/**
+ * A fresh access + refresh token pair, from `issue` or `refresh`.
+ *
+ * @example
+ * ```ts
+ * const { accessToken, refreshToken, sessionId, expiresAt } = await tokens.issue('u-1');
+ * ```
+ */
+export interface TokenPair {
+  /** Short-lived token sent with every request. */
+  readonly accessToken: string;
+  /** Long-lived, single-use token that buys the next pair. */
+  readonly refreshToken: string;
+  /** The session both belong to (`ssid`); `logout(sessionId)` ends it. */
+  readonly sessionId: string;
+  /** When the access token expires, ms since the epoch. */
+  readonly expiresAt: number;
+  /** When the refresh token expires, ms since the epoch. */
+  readonly refreshExpiresAt: number;
+}
+
+/** Options of {@link TokenService.issue}. */
+export interface IssueOptions {
+  /** Your claims, copied into both tokens (and into the pairs `refresh` mints). Registered names are refused. */
+  claims?: Record<string, unknown>;
+  /** The client's `User-Agent`; bound into the tokens when `bindUserAgent` is on. */
+  userAgent?: string | undefined;
+  /** Cancels the operation. */
+  signal?: AbortSignal | undefined;
+}
+
+/** Options of {@link TokenService.verifyAccess}. */
+export interface VerifyOptions {
+  /** The request's `User-Agent`; compared with the token's when `bindUserAgent` is on. */
+  userAgent?: string | undefined;
+  /** Cancels the operation. */
+  signal?: AbortSignal | undefined;
+}
+
+/** Options of {@link TokenService.refresh}. */
+export interface RefreshOptions extends VerifyOptions {
+  /** Replace the claims carried over from the previous pair (e.g. after a profile change). */
+  claims?: Record<string, unknown>;
+}
+
+/** Events of a {@link TokenService}. */
+export type TokenEvents = {
+  /** A session started. */
+  issued: {
+    /** Whose session. */
+    subject: string;
+    /** The new session. */
+    sessionId: string;
+  };
+  /** A refresh token was rotated into a new pair. */
+  refreshed: {
+    /** Whose session. */
+    subject: string;
+    /** The session. */
+    sessionId: string;
+  };
+  /** `verifyAccess` or `refresh` refused a token. */
+  rejected: {
+    /** Which call refused it. */
+    operation: 'verify' | 'refresh';
+    /** Which check failed. */
+    code: AuthErrorCode;
+  };
+  /** A rotated refresh token was replayed; its session is now revoked. */
+  reuseDetected: {
+    /** Whose session. */
+    subject: string;
+    /** The session revoked. */
+    sessionId: string;
+  };
+  /** `logout` revoked a session. */
+  loggedOut: {
+    /** The session revoked. */
+    sessionId: string;
+  };
+  /** `logoutAll` revoked a subject's sessions. */
+  loggedOutAll: {
+    /** Whose sessions. */
+    subject: string;
+    /** How many were active. */
+    sessions: number;
+  };
+  /** A subject was banned. */
+  banned: {
+    /** Who. */
+    subject: string;
+    /** How many active sessions the ban ended. */
+    sessions: number;
+  };
+  /** A ban was lifted. */
+  unbanned: {
+    /** Who. */
+    subject: string;
+  };
+  /** The session store failed. */
+  storeError: {
+    /** The store operation, e.g. `check` or `rotate`. */
+    operation: string;
+    /** What the store threw. */
+    error: unknown;
+    /** `true` when `verifyAccess` accepted the token anyway (`onStoreError: 'allow'`). */
+    failedOpen: boolean;
+  };
+};
+
+/** Options of {@link tokenService}. Durations are in milliseconds. */
+export interface TokenServiceOptions {
+  /** Signing and verification keys; the first signs, all verify (see {@link KeySpec}). */
+  keys: KeySpec[];
+  /** Access token lifetime. Default 30 minutes. */
+  accessTtl?: number;
+  /** Refresh token lifetime; each rotation starts a new one. Default 7 days. */
+  refreshTtl?: number;
+  /** Absolute session lifetime: rotation never extends a session past it. Default 30 days. */
+  maxSessionAge?: number;
+  /** Where sessions, revocations and bans live. Default {@link memorySessionStore} (one process). */
+  sessionStore?: SessionStore;
+  /** `iss` claim written and required. Default none. */
+  issuer?: string;
+  /** `aud` claim written and required (any one of a list). Default none. */
+  audience?: string | string[];
+  /** Bind tokens to the client's `User-Agent` (a hash of it is a claim). Default `false`. */
+  bindUserAgent?: boolean;
+  /** Leeway for `exp` / `nbf` against clock skew between instances. Default `0`. */
+  clockTolerance?: number;
+  /** Tokens longer than this are refused unparsed (`TOKEN_INVALID`). Default `8192` characters. */
+  maxTokenLength?: number;
+  /**
+   * What `verifyAccess` does when the session store fails: `deny` (default) throws
+   * `SESSION_STORE_UNAVAILABLE` (fail closed); `allow` accepts a correctly signed,
+   * unexpired token without the revocation check (fail open) and emits `storeError`.
+   * `issue`, `refresh` and `logout` always fail when the store does.
+   */
+  onStoreError?: 'deny' | 'allow';
+  /** Time source. Default `systemClock`. */
+  clock?: Clock;
+}
+
+/**
+ * Issues, verifies, rotates and revokes short access / long refresh token pairs.
+ * Create one with {@link tokenService}.
+ */
+export interface TokenService {
+  /**
+   * Start a session for `subject` and return its first token pair. Rejects with
+   * `SUBJECT_BANNED` when the subject is banned.
+   */
+  issue(subject: string, options?: IssueOptions): Promise<TokenPair>;
+  /**
+   * Check an access token: signature with the key its `kid` names and that key's
+   * pinned algorithm, type, expiry, claims, user agent, then the session's state in
+   * the store. Resolves its claims, or rejects with an {@link AuthError} whose `code`
+   * names the failed check.
+   */
+  verifyAccess(token: string, options?: VerifyOptions): Promise<AccessClaims>;
+  /**
+   * Exchange a refresh token for a new pair in the same session. Refresh tokens are
+   * single-use: presenting one that was already rotated revokes the whole session
+   * (`REFRESH_TOKEN_REUSED`), so a stolen one is useless once either party has used it.
+   */
+  refresh(refreshToken: string, options?: RefreshOptions): Promise<TokenPair>;
+  /** Revoke one session everywhere; resolves `true` when it was active. */
+  logout(sessionId: string): Promise<boolean>;
+  /** Revoke every session of a subject everywhere; resolves how many were active. */
+  logoutAll(subject: string): Promise<number>;
+  /**
+   * Ban a subject (for `ttlMs`, or until {@link TokenService.unban}): its sessions end
+   * at once (`SUBJECT_BANNED`) and it can neither log in nor refresh. Resolves how many
+   * sessions ended.
+   */
+  ban(subject: string, options?: { ttlMs?: number }): Promise<number>;
+  /** Lift a ban. Sessions the ban ended stay ended: the subject logs in again. */
+  unban(subject: string): Promise<boolean>;
+  /** Whether a subject is banned now. */
+  isBanned(subject: string): Promise<boolean>;
+  /** The public keys (asymmetric ones only) as a JWKS, to publish for other verifiers. */
+  jwks(): Jwks;
+  /** Whether tokens are bound to the `User-Agent` (so callers know to pass it). */
+  readonly bindUserAgent: boolean;
+  /** Typed events: issued, refreshed, rejected, reuseDetected, loggedOut, storeError, ... */
+  readonly events: EventSource<TokenEvents>;
+}
+
+const duration = (fallback: number) => z.number().int().min(1000).default(fallback);
+
+const schema = z
+  .object({
+    keys: keyListSchema,
+    accessTtl: duration(30 * MINUTE),
+    refreshTtl: duration(7 * DAY),
+    maxSessionAge: duration(30 * DAY),
+    sessionStore: z
+      .custom<SessionStore>(
+        (s) =>
+          typeof (s as SessionStore | null)?.check === 'function' &&
+          typeof (s as SessionStore).rotate === 'function',
+        'must be a SessionStore (memorySessionStore() or redisSessionStore(client))',
+      )
+      .optional(),
+    issuer: z.string().min(1).optional(),
+    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    bindUserAgent: z.boolean().default(false),
+    clockTolerance: z.number().int().min(0).default(0),
+    maxTokenLength: z.number().int().min(256).default(8192),
+    onStoreError: z.enum(['deny', 'allow']).default('deny'),
+    clock: clockOption,
+  })
+  .refine((o) => o.refreshTtl >= o.accessTtl, {
+    path: ['refreshTtl'],
+    message: 'must not be shorter than accessTtl',
+  })
+  .refine((o) => o.maxSessionAge >= o.refreshTtl, {
+    path: ['maxSessionAge'],
+    message: 'must not be shorter than refreshTtl',
+  });
+
+const ACCESS_CLAIMS = ['sub', 'ssid', 'jti', 'iat', 'exp'];
+const REFRESH_CLAIMS = [...ACCESS_CLAIMS, 'sxp'];
+
+/** A random token id: 96 bits, base64url. */
+const randomId = () => randomBytes(12).toString('base64url');
+
+/** The `uah` claim: a hash of the user agent, so the agent itself never sits in a token. */
+const userAgentHash = (userAgent: string | undefined) =>
+  createHash('sha256')
+    .update(userAgent ?? '')
+    .digest('base64url')
+    .slice(0, 22);
+
+/**
+ * Create a token service: short access tokens and long, single-use refresh tokens
+ * sharing a session id (`ssid`) that `logout` revokes in the session store.
+ *
+ * - **Tokens**: access tokens (`typ: at+jwt`, default 30 min) are checked on every
+ *   request; refresh tokens (`typ: rt+jwt`, default 7 days) only buy the next pair.
+ *   The type is in the signed header, so one can never pass for the other.
+ * - **Keys**: the first key signs, every key verifies; each key accepts only its own
+ *   `alg`. Rotate by putting a new key first and keeping the old one until the tokens
+ *   it signed have expired.
+ * - **Revocation**: every `verifyAccess` asks the session store about the session
+ *   (memory: a map lookup; Redis: one `HGET`). `logout`, `logoutAll` and `ban` act on
+ *   every instance sharing the store at once.
+ *
+ * Throws `InvalidOptionsError` for bad options (e.g. an HS256 secret shorter than 32
+ * bytes, an RSA key under 2048 bits, a public key first).
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { redisSessionStore, tokenService } from 'girder/jwt';
+ *
+ * const tokens = tokenService({
+ *   keys: [{ kid: '2025-06', alg: 'HS256', key: Buffer.from(process.env.JWT_SECRET!, 'base64') }],
+ *   sessionStore: redisSessionStore(new Redis(process.env.REDIS_URL!)),
+ *   issuer: 'shop',
+ *   bindUserAgent: true,
+ * });
+ *
+ * const pair = await tokens.issue('u-42', { claims: { role: 'buyer' }, userAgent: req.headers['user-agent'] });
+ * const claims = await tokens.verifyAccess(pair.accessToken, { userAgent: req.headers['user-agent'] });
+ * const next = await tokens.refresh(pair.refreshToken, { userAgent: req.headers['user-agent'] });
+ * await tokens.logout(claims.ssid);
+ * ```
+ */
+export function tokenService(options: TokenServiceOptions): TokenService {
+  const o = parseOptions('tokenService', schema, options);
+  const ring = new KeyRing(o.keys);
+  const store = o.sessionStore ?? memorySessionStore();
+  const { clock, bindUserAgent } = o;
+  const tolerance = o.clockTolerance;
+  const base = {
+    issuer: o.issuer,
+    audience: o.audience,
+    maxLength: o.maxTokenLength,
+    toleranceSeconds: tolerance / 1000,
+  };
+  const ACCESS: JwtCheck = { ...base, typ: ACCESS_TOKEN_TYPE, required: ACCESS_CLAIMS };
+  const REFRESH: JwtCheck = { ...base, typ: REFRESH_TOKEN_TYPE, required: REFRESH_CLAIMS };
+  const events = new TypedEmitter<TokenEvents>();
+  // Start importing keys now so the first request does not pay for it.
+  ring.ready().catch(() => {});
+
+  const storeCall = async <T>(operation: string, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await work();
+    } catch (error) {
+      if (events.has('storeError'))
+        events.emit('storeError', { operation, error, failedOpen: false });
+      throw new SessionStoreUnavailableError(operation, { cause: error });
+    }
+  };
+
+  const reject = (operation: 'verify' | 'refresh', err: unknown): never => {
+    if (err instanceof AuthError && events.has('rejected')) {
+      events.emit('rejected', { operation, code: err.code });
+    }
+    throw err;
+  };
+
+  const checkSubject = (subject: unknown): string => {
+    if (typeof subject !== 'string' || subject.length === 0 || subject.length > 1024) {
+      throw new InvalidArgumentError(
+        'subject',
+        'must be a non-empty string of at most 1024 characters',
+      );
+    }
+    return subject;
+  };
+
+  const checkClaims = (claims: unknown): Record<string, unknown> => {
+    if (claims === undefined) return {};
+    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
+      throw new InvalidArgumentError('claims', 'must be a plain object');
+    }
+    for (const name of Object.keys(claims)) {
+      if (RESERVED_CLAIMS.has(name)) {
+        throw new InvalidArgumentError('claims', `"${name}" is set by girder and cannot be given`);
+      }
+    }
+    return claims as Record<string, unknown>;
+  };
+
+  /** jose verification plus girder's claim checks; the store is not consulted. */
+  const verifySigned = async (
+    token: unknown,
+    check: JwtCheck,
+    userAgent: string | undefined,
+  ): Promise<Record<string, unknown>> => {
+    const payload = await verifyJwt(ring, token, check, clock.now());
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0) {
+      throw new TokenClaimError('sub', 'must be a non-empty string');
+    }
+    if (!isSessionId(payload.ssid)) throw new TokenClaimError('ssid', 'is not a session id');
+    if (typeof payload.jti !== 'string' || payload.jti.length === 0) {
+      throw new TokenClaimError('jti', 'must be a non-empty string');
+    }
+    if (bindUserAgent && payload.uah !== userAgentHash(userAgent)) {
+      throw new UserAgentMismatchError();
+    }
+    return payload;
+  };
+
+  /**
+   * When a refresh token minted at `now` expires (seconds: `refreshTtl` later, never
+   * past the session's end), and how long the store must keep the session for it.
+   */
+  const refreshWindow = (now: number, sessionEnd: number) => {
+    const refreshExp = Math.floor(Math.min(now + o.refreshTtl, sessionEnd) / 1000);
+    return { refreshExp, ttlMs: refreshExp * 1000 - now + tolerance };
+  };
+
+  /** Sign an access + refresh pair for one session. */
+  const mint = async ({
+    subject,
+    sessionId,
+    refreshId,
+    claims,
+    userAgent,
+    now,
+    refreshExp,
+    sessionEnd,
+  }: {
+    subject: string;
+    sessionId: string;
+    refreshId: string;
+    claims: Record<string, unknown>;
+    userAgent: string | undefined;
+    now: number;
+    refreshExp: number;
+    sessionEnd: number;
+  }): Promise<TokenPair> => {
+    const iat = Math.floor(now / 1000);
+    const accessExp = Math.floor((now + o.accessTtl) / 1000);
+    const common: Record<string, unknown> = { ...claims, sub: subject, ssid: sessionId, iat };
+    if (o.issuer !== undefined) common.iss = o.issuer;
+    if (o.audience !== undefined) common.aud = o.audience;
+    if (bindUserAgent) common.uah = userAgentHash(userAgent);
+    const [accessToken, refreshToken] = await Promise.all([
+      signJwt(ring, { ...common, jti: randomId(), exp: accessExp }, ACCESS_TOKEN_TYPE),
+      signJwt(
+        ring,
+        { ...common, jti: refreshId, exp: refreshExp, sxp: Math.floor(sessionEnd / 1000) },
+        REFRESH_TOKEN_TYPE,
+      ),
+    ]);
+    return {
+      accessToken,
+      refreshToken,
+      sessionId,
+      expiresAt: accessExp * 1000,
+      refreshExpiresAt: refreshExp * 1000,
+    };
+  };
+
+  const sessionError = (state: SessionState, sessionId: string, subject: string): AuthError =>
+    state === 'banned' ? new SubjectBannedError(subject) : new SessionRevokedError(sessionId);
+
+  const checkSessionId = (sessionId: unknown): string => {
+    if (!isSessionId(sessionId)) {
+      throw new InvalidArgumentError('sessionId', 'is not a session id issued by girder');
+    }
+    return sessionId;
+  };
+
+  return {
+    bindUserAgent,
+    events,
+
+    async issue(subject, issueOptions = {}) {
+      checkSubject(subject);
+      const claims = checkClaims(issueOptions.claims);
+      throwIfAborted(issueOptions.signal);
+      const now = clock.now();
+      const sessionId = newSessionId(subject);
+      const refreshId = randomId();
+      const sessionEnd = now + o.maxSessionAge;
+      const { refreshExp, ttlMs } = refreshWindow(now, sessionEnd);
+      const created = await storeCall('create', () =>
+        store.create({ sessionId, subject, refreshId, ttlMs, now }),
+      );
+      if (!created) throw new SubjectBannedError(subject);
+      const { userAgent } = issueOptions;
+      const pair = await mint({
+        subject,
+        sessionId,
+        refreshId,
+        claims,
+        userAgent,
+        now,
+        refreshExp,
+        sessionEnd,
+      });
+      if (events.has('issued')) events.emit('issued', { subject, sessionId });
+      return pair;
+    },
+
+    async verifyAccess(token, verifyOptions) {
+      try {
+        const claims = await verifySigned(token, ACCESS, verifyOptions?.userAgent);
+        throwIfAborted(verifyOptions?.signal);
+        const sessionId = claims.ssid as string;
+        let state: SessionState;
+        try {
+          state = await store.check(sessionId, clock.now());
+        } catch (error) {
+          const failedOpen = o.onStoreError === 'allow';
+          if (events.has('storeError'))
+            events.emit('storeError', { operation: 'check', error, failedOpen });
+          if (failedOpen) return claims as AccessClaims;
+          throw new SessionStoreUnavailableError('check', { cause: error });
+        }
+        if (state !== 'active') throw sessionError(state, sessionId, claims.sub as string);
+        return claims as AccessClaims;
+      } catch (err) {
+        return reject('verify', err);
+      }
+    },
+
+    async refresh(refreshToken, refreshOptions = {}) {
+      try {
+        const claims = await verifySigned(refreshToken, REFRESH, refreshOptions.userAgent);
+        if (typeof claims.sxp !== 'number' || !Number.isFinite(claims.sxp)) {
+          throw new TokenClaimError('sxp', 'must be a number');
+        }
+        const carried = Object.fromEntries(
+          Object.entries(claims).filter(([name]) => !RESERVED_CLAIMS.has(name)),
+        );
+        const nextClaims =
+          refreshOptions.claims === undefined ? carried : checkClaims(refreshOptions.claims);
+        throwIfAborted(refreshOptions.signal);
+        const subject = claims.sub as string;
+        const sessionId = claims.ssid as string;
+        const now = clock.now();
+        const sessionEnd = claims.sxp * 1000;
+        const { refreshExp, ttlMs } = refreshWindow(now, sessionEnd);
+        if (refreshExp * 1000 <= now) throw new TokenExpiredError();
+        const nextId = randomId();
+        const result = await storeCall('rotate', () =>
+          store.rotate({
+            sessionId,
+            subject,
+            presentedId: claims.jti as string,
+            nextId,
+            ttlMs,
+            now,
+          }),
+        );
+        if (result === 'reused') {
+          if (events.has('reuseDetected')) events.emit('reuseDetected', { subject, sessionId });
+          throw new RefreshTokenReusedError(sessionId);
+        }
+        if (result !== 'rotated') throw sessionError(result, sessionId, subject);
+        const pair = await mint({
+          subject,
+          sessionId,
+          refreshId: nextId,
+          claims: nextClaims,
+          userAgent: refreshOptions.userAgent,
+          now,
+          refreshExp,
+          sessionEnd,
+        });
+        if (events.has('refreshed')) events.emit('refreshed', { subject, sessionId });
+        return pair;
+      } catch (err) {
+        return reject('refresh', err);
+      }
+    },
+
+    async logout(sessionId) {
+      checkSessionId(sessionId);
+      const revoked = await storeCall('revoke', () => store.revoke(sessionId, clock.now()));
+      if (revoked && events.has('loggedOut')) events.emit('loggedOut', { sessionId });
+      return revoked;
+    },
+
+    async logoutAll(subject) {
+      checkSubject(subject);
+      const sessions = await storeCall('revokeAll', () => store.revokeAll(subject, clock.now()));
+      if (events.has('loggedOutAll')) events.emit('loggedOutAll', { subject, sessions });
+      return sessions;
+    },
+
+    async ban(subject, banOptions = {}) {
+      checkSubject(subject);
+      const { ttlMs } = banOptions;
+      if (ttlMs !== undefined && !(Number.isInteger(ttlMs) && ttlMs > 0)) {
+        throw new InvalidArgumentError('ttlMs', 'must be a positive integer');
+      }
+      const sessions = await storeCall('ban', () => store.ban(subject, ttlMs, clock.now()));
+      if (events.has('banned')) events.emit('banned', { subject, sessions });
+      return sessions;
+    },
+
+    async unban(subject) {
+      checkSubject(subject);
+      const lifted = await storeCall('unban', () => store.unban(subject));
+      if (lifted && events.has('unbanned')) events.emit('unbanned', { subject });
+      return lifted;
+    },
+
+    async isBanned(subject) {
+      checkSubject(subject);
+      return storeCall('isBanned', () => store.isBanned(subject, clock.now()));
+    },
+
+    jwks: () => ring.jwks(),
+  };
+}
