@@ -317,15 +317,19 @@ class Harness {
 describe('breaker state machine (property)', () => {
   it('keeps its invariants under random calls, settlements, time, isolation and snapshots', async () => {
     await fc.assert(
-      fc.asyncProperty(configArb, fc.array(commandArb, { minLength: 20, maxLength: 80 }), async (config, cmds) => {
-        const h = new Harness(config);
-        for (const cmd of cmds) {
-          await h.run(cmd);
-          expect(h.violations).toEqual([]);
-          expect(['closed', 'open', 'half-open', 'isolated']).toContain(h.breaker.state);
-        }
-        expect(h.breaker.state).toBe(h.tracked);
-      }),
+      fc.asyncProperty(
+        configArb,
+        fc.array(commandArb, { minLength: 20, maxLength: 80 }),
+        async (config, cmds) => {
+          const h = new Harness(config);
+          for (const cmd of cmds) {
+            await h.run(cmd);
+            expect(h.violations).toEqual([]);
+            expect(['closed', 'open', 'half-open', 'isolated']).toContain(h.breaker.state);
+          }
+          expect(h.breaker.state).toBe(h.tracked);
+        },
+      ),
       { numRuns: 300 },
     );
     if (process.env.BREAKER_COVERAGE) console.log(coverage);
@@ -336,22 +340,26 @@ describe('breaker state machine (property)', () => {
 
   it('closes after a full ramp of successes, from wherever it got to, without reopening', async () => {
     await fc.assert(
-      fc.asyncProperty(configArb, fc.array(commandArb, { minLength: 10, maxLength: 60 }), async (config, cmds) => {
-        const h = new Harness(config);
-        for (const cmd of cmds) await h.run(cmd);
-        await h.calmDown();
-        const reopened: string[] = [];
-        h.breaker.events.on('stateChange', (e) => {
-          if (e.to === 'open') reopened.push(e.reason);
-        });
-        for (let round = 0; round < 400 && h.breaker.state !== 'closed'; round++) {
-          h.clock.advance(10);
-          for (let i = 0; i < 5; i++) await call(h.breaker, true);
-        }
-        expect(reopened).toEqual([]);
-        expect(h.breaker.state).toBe('closed');
-        expect(h.violations).toEqual([]);
-      }),
+      fc.asyncProperty(
+        configArb,
+        fc.array(commandArb, { minLength: 10, maxLength: 60 }),
+        async (config, cmds) => {
+          const h = new Harness(config);
+          for (const cmd of cmds) await h.run(cmd);
+          await h.calmDown();
+          const reopened: string[] = [];
+          h.breaker.events.on('stateChange', (e) => {
+            if (e.to === 'open') reopened.push(e.reason);
+          });
+          for (let round = 0; round < 400 && h.breaker.state !== 'closed'; round++) {
+            h.clock.advance(10);
+            for (let i = 0; i < 5; i++) await call(h.breaker, true);
+          }
+          expect(reopened).toEqual([]);
+          expect(h.breaker.state).toBe('closed');
+          expect(h.violations).toEqual([]);
+        },
+      ),
       { numRuns: 200 },
     );
   });
