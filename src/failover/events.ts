@@ -1,0 +1,122 @@
+import { type EventSource, InvalidArgumentError, type TypedEmitter } from '../core/index.js';
+import type { TargetFailure } from './errors.js';
+
+/** Why a failover decorator moved traffic from one target to another. */
+export type SwitchReason =
+  /** A call failed on `from` and is being retried on `to` (failover, healthFailover). */
+  | 'error'
+  /** `from` timed out `threshold` times in a row (timeoutFailover). */
+  | 'timeouts'
+  /** Someone called `switchTo()` (timeoutFailover). */
+  | 'manual';
+
+/** Why healthFailover judged a target down. */
+export type DownReason =
+  /** Its error-rate average crossed `maxErrorRate`. */
+  | 'error-rate'
+  /** Its latency average grew past the limit derived from its own baseline (or `maxLatencyMs`). */
+  | 'latency'
+  /** Someone called `markDown()`. */
+  | 'manual';
+
+/**
+ * Events emitted by the decorators of `girder/failover`; read them with
+ * {@link failoverEvents}. Which decorator emits what:
+ *
+ * | event | failover | timeoutFailover | healthFailover | trafficSplit |
+ * | --- | --- | --- | --- | --- |
+ * | `switch` | yes | yes | yes | |
+ * | `giveUp` | yes | | yes | |
+ * | `down`, `probe`, `restore` | | | yes | |
+ * | `route`, `percent` | | | | yes |
+ */
+export type FailoverEvents = {
+  /** Traffic moved from target `from` to target `to`. */
+  switch: {
+    from: number;
+    to: number;
+    reason: SwitchReason;
+    /** The method whose call caused it; absent for manual switches. */
+    method?: string;
+    /** The error that caused it (`error`/`timeouts` reasons). */
+    error?: unknown;
+  };
+  /** A call failed on every target it tried; the caller gets {@link AllTargetsFailedError}. */
+  giveUp: { method: string; errors: readonly TargetFailure[] };
+  /** healthFailover took a target out of rotation. */
+  down: {
+    index: number;
+    reason: DownReason;
+    /** Error-rate average at the moment it was judged (0..1). */
+    errorRate: number;
+    /** Latency average of successful calls, ms (undefined before any success). */
+    latencyMs: number | undefined;
+    /** The target's own latency baseline, ms (undefined until it has enough samples). */
+    baselineMs: number | undefined;
+  };
+  /**
+   * A call reached a down target (`source: 'call'`), or the `probe` function ran
+   * (`source: 'probe'`). `ok` means it succeeded within the latency limit.
+   */
+  probe: {
+    index: number;
+    ok: boolean;
+    source: 'call' | 'probe';
+    latencyMs: number;
+    error?: unknown;
+  };
+  /** healthFailover put a target back into rotation after `restoreAfter` good probes (or `markUp()`). */
+  restore: { index: number; manual: boolean };
+  /** trafficSplit routed one call. Emitted only while someone listens. */
+  route: { to: 'primary' | 'secondary'; method: string; sticky: boolean };
+  /** trafficSplit's percentage changed through `setPercent()`. */
+  percent: { from: number; to: number };
+};
+
+/** What a decorator registers about itself, so the accessors below can find it. */
+export interface Registration {
+  readonly kind: 'failover' | 'timeoutFailover' | 'healthFailover' | 'trafficSplit';
+  readonly events: TypedEmitter<FailoverEvents>;
+  readonly control?: unknown;
+}
+
+const registry = new WeakMap<object, Registration>();
+
+/** @internal */
+export function register<T extends object>(decorated: T, registration: Registration): T {
+  registry.set(decorated, registration);
+  return decorated;
+}
+
+/** @internal */
+export function lookup(decorated: unknown, kind: Registration['kind'] | undefined): Registration {
+  const found =
+    decorated !== null && typeof decorated === 'object' ? registry.get(decorated) : undefined;
+  if (found === undefined || (kind !== undefined && found.kind !== kind)) {
+    const wanted = kind ?? 'a girder/failover decorator';
+    throw new InvalidArgumentError('decorated', `was not created by ${wanted}`);
+  }
+  return found;
+}
+
+/**
+ * The events of an object returned by `failover`, `timeoutFailover`, `healthFailover`
+ * or `trafficSplit`. The decorated object keeps exactly your interface's type, so its
+ * events live beside it rather than on it. (You can also pass your own `events`
+ * emitter in the options, e.g. to share one across several decorators.)
+ *
+ * @throws InvalidArgumentError (`INVALID_ARGUMENT`) when `decorated` was not built by this module.
+ *
+ * @example
+ * ```ts
+ * import { failover, failoverEvents } from 'girder/failover';
+ *
+ * const sms = failover([aliyun, tencent], { strategy: 'round-robin' });
+ * failoverEvents(sms).on('switch', ({ from, to, error }) => {
+ *   logger.warn('sms provider failed, trying the next', { from, to, error });
+ * });
+ * ```
+ */
+export function failoverEvents(decorated: object): EventSource<FailoverEvents> {
+  return lookup(decorated, undefined).events;
+}
