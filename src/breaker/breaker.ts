@@ -3,7 +3,9 @@ import {
   AbortedError,
   type Backoff,
   type Clock,
+  clockSchema,
   type EventSource,
+  functionSchema,
   InvalidArgumentError,
   isCallerCancellation,
   type Listener,
@@ -257,9 +259,6 @@ const KIND_NAMES = ['closed', 'half-open', 'half-open'] as const;
 /** Floating-point slack for the ramp's admission credit (0.1 × 10 is 0.9999999999999999). */
 const EPSILON = 1e-9;
 
-const fn = <T>(message = 'must be a function') =>
-  z.custom<T>((v) => typeof v === 'function', { message });
-
 const halfOpenSchema = z
   .strictObject({
     probes: z.number().int().min(1).default(3),
@@ -328,21 +327,11 @@ const optionsSchema = z
       )
       .optional(),
     halfOpen: halfOpenSchema.prefault({}),
-    isFailure: fn<(error: unknown) => boolean>().optional(),
-    clock: z
-      .custom<Clock>(
-        (v) =>
-          typeof v === 'object' &&
-          v !== null &&
-          typeof (v as Clock).now === 'function' &&
-          typeof (v as Clock).setTimeout === 'function' &&
-          typeof (v as Clock).clearTimeout === 'function',
-        { message: 'must be a clock (now, setTimeout, clearTimeout)' },
-      )
-      .default(systemClock),
+    isFailure: functionSchema<(error: unknown) => boolean>().optional(),
+    clock: clockSchema.default(systemClock),
     afterIsolation: z.enum(['half-open', 'closed']).default('half-open'),
     restore: snapshotSchema.optional(),
-    onListenerError: fn<(error: unknown, event: string) => void>().optional(),
+    onListenerError: functionSchema<(error: unknown, event: string) => void>().optional(),
   })
   .superRefine((o, ctx) => {
     if (o.openMs !== undefined && o.openBackoff !== undefined) {

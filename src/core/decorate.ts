@@ -46,7 +46,19 @@ export interface DecorateOptions<T> {
   methods?: readonly AsyncMethodKeys<T>[];
 }
 
-function collectMethodNames(target: object): string[] {
+/**
+ * Names of every function-valued property of `target`, own or inherited (excluding
+ * `Object.prototype` and constructors): what {@link decorate} intercepts by default.
+ *
+ * @example
+ * ```ts
+ * import { methodNamesOf } from 'girder/core';
+ *
+ * class Sms { async send() {} }
+ * methodNamesOf(new Sms()); // ['send']
+ * ```
+ */
+export function methodNamesOf(target: object): string[] {
   const names = new Set<string>();
   for (let o: object | null = target; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
     for (const name of Object.getOwnPropertyNames(o)) {
@@ -100,7 +112,7 @@ export function decorate<T extends object>(
   }
   if (typeof around !== 'function') throw new InvalidArgumentError('around', 'must be a function');
   const source = target as Record<string, unknown>;
-  const intercepted = new Set<string>(options.methods ?? collectMethodNames(target));
+  const intercepted = new Set<string>(options.methods ?? methodNamesOf(target));
   for (const name of intercepted) {
     if (typeof source[name] !== 'function') {
       throw new InvalidArgumentError('methods', `"${name}" is not a method of the target`);

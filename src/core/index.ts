@@ -35,6 +35,7 @@ export {
   type DecorateOptions,
   decorate,
   type MethodCall,
+  methodNamesOf,
 } from './decorate.js';
 export {
   AbortedError,

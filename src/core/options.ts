@@ -65,6 +65,8 @@ export const clockSchema = z.custom<Clock>(
  * const schema = z.object({ random: functionSchema<() => number>().default(() => Math.random) });
  * ```
  */
-export function functionSchema<F extends (...args: never[]) => unknown>() {
-  return z.custom<F>((v) => typeof v === 'function', { message: 'must be a function' });
+export function functionSchema<F extends (...args: never[]) => unknown>(
+  message = 'must be a function',
+) {
+  return z.custom<F>((v) => typeof v === 'function', { message });
 }

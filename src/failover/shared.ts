@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import {
   AbortedError,
-  type Clock,
+  clockSchema as coreClockSchema,
+  functionSchema,
   InvalidArgumentError,
   isCallerCancellation,
+  methodNamesOf,
   systemClock,
   TypedEmitter,
 } from '../core/index.js';
@@ -39,8 +41,7 @@ export const defaultSignalOf: SignalOf = (args) => {
 };
 
 /** @internal A zod schema accepting any function of type F. */
-export const fn = <F>() =>
-  z.custom<F>((v) => typeof v === 'function', { message: 'must be a function' });
+export const fn = <F extends (...args: never[]) => unknown>() => functionSchema<F>();
 
 /** @internal Schema of the `events` option every decorator accepts. */
 export const eventsSchema = z
@@ -51,18 +52,6 @@ export const eventsSchema = z
 
 /** @internal Schema of the `methods` option. */
 export const methodsSchema = z.array(z.string().min(1)).min(1).optional();
-
-function methodNames(target: object): string[] {
-  const names = new Set<string>();
-  for (let o: object | null = target; o && o !== Object.prototype; o = Object.getPrototypeOf(o)) {
-    for (const name of Object.getOwnPropertyNames(o)) {
-      if (name === 'constructor') continue;
-      const descriptor = Object.getOwnPropertyDescriptor(o, name);
-      if (descriptor && typeof descriptor.value === 'function') names.add(name);
-    }
-  }
-  return [...names];
-}
 
 const isObject = (v: unknown): v is object =>
   v !== null && (typeof v === 'object' || typeof v === 'function');
@@ -83,7 +72,7 @@ export function resolveTargets(
   targets.forEach((t, i) => {
     if (!isObject(t)) throw new InvalidArgumentError(label(i), 'must be an object');
   });
-  const names = methods ? [...methods] : methodNames(targets[0]);
+  const names = methods ? [...methods] : methodNamesOf(targets[0]);
   if (names.length === 0) throw new InvalidArgumentError(label(0), 'has no methods to decorate');
   targets.forEach((t, i) => {
     for (const name of names) {
@@ -116,12 +105,4 @@ export function callerCancellation(error: unknown, signal: AbortSignal | undefin
 }
 
 /** @internal Schema of the `clock` option. */
-export const clockSchema = z
-  .custom<Clock>(
-    (v) =>
-      typeof (v as Clock | undefined)?.now === 'function' &&
-      typeof (v as Clock).setTimeout === 'function' &&
-      typeof (v as Clock).clearTimeout === 'function',
-    { message: 'must be a Clock' },
-  )
-  .default(systemClock);
+export const clockSchema = coreClockSchema.default(systemClock);
