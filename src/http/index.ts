@@ -1,0 +1,9 @@
+/**
+ * HTTP adapters for girder modules: Fastify plugins and Node `(req, res, next)`
+ * middleware.
+ *
+ * @module http
+ */
+
+export * from './auth.js';
+export * from './ratelimit.js';
