@@ -34,4 +34,7 @@ export default {
     'TypeAlias',
   ],
   sort: ['source-order'],
+  // The package has no public repository URL yet, so "defined in" links would point
+  // nowhere, and a clone without a git remote warns (warnings fail the build).
+  disableSources: true,
 };

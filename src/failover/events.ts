@@ -33,8 +33,11 @@ export type DownReason =
 export type FailoverEvents = {
   /** Traffic moved from target `from` to target `to`. */
   switch: {
+    /** Index of the target traffic left. */
     from: number;
+    /** Index of the target traffic moved to. */
     to: number;
+    /** Why it moved. */
     reason: SwitchReason;
     /** The method whose call caused it; absent for manual switches. */
     method?: string;
@@ -42,10 +45,17 @@ export type FailoverEvents = {
     error?: unknown;
   };
   /** A call failed on every target it tried; the caller gets {@link AllTargetsFailedError}. */
-  giveUp: { method: string; errors: readonly TargetFailure[] };
+  giveUp: {
+    /** The method that failed everywhere. */
+    method: string;
+    /** Each tried target's failure, in the order tried. */
+    errors: readonly TargetFailure[];
+  };
   /** healthFailover took a target out of rotation. */
   down: {
+    /** Index of the target taken out. */
     index: number;
+    /** Why it was judged down. */
     reason: DownReason;
     /** Error-rate average at the moment it was judged (0..1). */
     errorRate: number;
@@ -59,18 +69,40 @@ export type FailoverEvents = {
    * (`source: 'probe'`). `ok` means it succeeded within the latency limit.
    */
   probe: {
+    /** Index of the probed target. */
     index: number;
+    /** Whether the probe succeeded within the latency limit. */
     ok: boolean;
+    /** A real call (`'call'`) or the `probe` function (`'probe'`). */
     source: 'call' | 'probe';
+    /** How long the probe took, ms. */
     latencyMs: number;
+    /** The probe's error, when it failed with one. */
     error?: unknown;
   };
   /** healthFailover put a target back into rotation after `restoreAfter` good probes (or `markUp()`). */
-  restore: { index: number; manual: boolean };
+  restore: {
+    /** Index of the restored target. */
+    index: number;
+    /** `true` when `markUp()` restored it rather than probes. */
+    manual: boolean;
+  };
   /** trafficSplit routed one call. Emitted only while someone listens. */
-  route: { to: 'primary' | 'secondary'; method: string; sticky: boolean };
+  route: {
+    /** The implementation that got the call. */
+    to: 'primary' | 'secondary';
+    /** The method called. */
+    method: string;
+    /** `true` when a sticky key, not a coin toss, chose the side. */
+    sticky: boolean;
+  };
   /** trafficSplit's percentage changed through `setPercent()`. */
-  percent: { from: number; to: number };
+  percent: {
+    /** The previous percentage. */
+    from: number;
+    /** The new percentage. */
+    to: number;
+  };
 };
 
 /** What a decorator registers about itself, so the accessors below can find it. */

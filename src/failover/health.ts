@@ -32,10 +32,37 @@ import {
  *   traffic, where "the last 10 calls" may span an hour);
  * - `alpha`: the classic EWMA smoothing factor in (0, 1), weight of the newest sample.
  */
-export type Decay =
-  | { halfLifeCalls: number; halfLifeMs?: never; alpha?: never }
-  | { halfLifeMs: number; halfLifeCalls?: never; alpha?: never }
-  | { alpha: number; halfLifeCalls?: never; halfLifeMs?: never };
+export type Decay = DecayByCalls | DecayByTime | DecayByAlpha;
+
+/** A {@link Decay} in calls: a sample's weight halves after this many later samples. */
+export interface DecayByCalls {
+  /** Samples after which an old sample's weight has halved. */
+  halfLifeCalls: number;
+  /** Not with `halfLifeCalls`. */
+  halfLifeMs?: never;
+  /** Not with `halfLifeCalls`. */
+  alpha?: never;
+}
+
+/** A {@link Decay} in time: a sample's weight halves after this long. */
+export interface DecayByTime {
+  /** Milliseconds after which an old sample's weight has halved. */
+  halfLifeMs: number;
+  /** Not with `halfLifeMs`. */
+  halfLifeCalls?: never;
+  /** Not with `halfLifeMs`. */
+  alpha?: never;
+}
+
+/** A {@link Decay} as a raw EWMA factor. */
+export interface DecayByAlpha {
+  /** Weight of each new sample, in (0, 1]. */
+  alpha: number;
+  /** Not with `alpha`. */
+  halfLifeCalls?: never;
+  /** Not with `alpha`. */
+  halfLifeMs?: never;
+}
 
 /** Options of {@link healthFailover}. */
 export interface HealthFailoverOptions<T> {

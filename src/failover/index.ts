@@ -25,6 +25,9 @@ export {
 } from './failover.js';
 export {
   type Decay,
+  type DecayByAlpha,
+  type DecayByCalls,
+  type DecayByTime,
   type HealthFailoverControl,
   type HealthFailoverOptions,
   healthFailover,

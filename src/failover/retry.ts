@@ -150,9 +150,23 @@ export type GiveUpReason =
 /** Events emitted by {@link retry} on its `events` option. */
 export type RetryEvents = {
   /** Attempt `attempt` failed; the next starts after `delayMs`. */
-  retry: { attempt: number; delayMs: number; error: unknown };
+  retry: {
+    /** The failed attempt's number, from 1. */
+    attempt: number;
+    /** Delay before the next attempt, ms. */
+    delayMs: number;
+    /** The failed attempt's error. */
+    error: unknown;
+  };
   /** No more attempts: the caller gets `error`, the last attempt's error. */
-  giveUp: { attempts: number; reason: GiveUpReason; error: unknown };
+  giveUp: {
+    /** Attempts made, the first included. */
+    attempts: number;
+    /** Why retrying stopped. */
+    reason: GiveUpReason;
+    /** The last attempt's error, which the caller gets. */
+    error: unknown;
+  };
 };
 
 /** Options of {@link retry}. */

@@ -184,7 +184,7 @@ export function rateLimitHeaders(
   limiter: RateLimiter,
   decision: Decision,
   policyName = 'default',
-): { 'RateLimit-Policy': string; RateLimit: string } {
+): RateLimitHeaderValues {
   const { quota, windowMs } = limiter.policy;
   const window = windowMs === undefined ? '' : `;w=${Math.max(1, seconds(windowMs))}`;
   return {
@@ -192,6 +192,14 @@ export function rateLimitHeaders(
     RateLimit: `"${policyName}";r=${decision.remaining};t=${seconds(decision.resetAfterMs)}`,
   };
 }
+
+/** The IETF rate-limit headers {@link rateLimitHeaders} computes. */
+export type RateLimitHeaderValues = {
+  /** The quota policy, e.g. `"default";q=100;w=60`. */
+  'RateLimit-Policy': string;
+  /** The current state, e.g. `"default";r=42;t=17`. */
+  RateLimit: string;
+};
 
 /** Seconds for `Retry-After` (at least 1). @internal */
 export function retryAfterSeconds(decision: Decision): string {

@@ -19,6 +19,7 @@ import {
 
 export {
   type HttpRateLimitOptions,
+  type RateLimitHeaderValues,
   type RateLimitKey,
   rateLimitHeaders,
 } from './ratelimit-shared.js';
@@ -196,7 +197,10 @@ Object.assign(plugin, {
 export const rateLimitPlugin = plugin as unknown as FastifyPluginCallback<RateLimitPluginOptions>;
 
 /** A request as Node's `http` (or Express, which adds `ip`) hands it to middleware. */
-export type NodeRequest = IncomingMessage & { ip?: string | undefined };
+export type NodeRequest = IncomingMessage & {
+  /** The client address Express computed (honouring `trust proxy`), if any. */
+  ip?: string | undefined;
+};
 
 /** Options of {@link rateLimitMiddleware}. */
 export interface RateLimitMiddlewareOptions<Req extends NodeRequest = NodeRequest>

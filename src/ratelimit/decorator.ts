@@ -25,7 +25,13 @@ export interface RateLimitedOptions<T> {
    * Wait for the limiter instead of failing at once: `true` waits as long as needed,
    * `{ maxWaitMs }` at most that long. Default `false` (throw `RateLimitedError`).
    */
-  wait?: boolean | { maxWaitMs: number };
+  wait?: boolean | WaitLimit;
+}
+
+/** A bound on how long {@link rateLimited} waits for the limiter. */
+export interface WaitLimit {
+  /** Longest wait, ms; beyond it the call throws `RateLimitedError`. */
+  maxWaitMs: number;
 }
 
 const hasRelease = (d: Decision): d is Decision & { release(): Promise<void> } =>

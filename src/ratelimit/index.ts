@@ -13,7 +13,7 @@ export {
   type ConcurrencyLimitOptions,
   concurrencyLimit,
 } from './concurrency.js';
-export { type RateLimitedOptions, rateLimited } from './decorator.js';
+export { type RateLimitedOptions, rateLimited, type WaitLimit } from './decorator.js';
 export { RateLimitedError, StoreClosedError, StoreUnavailableError } from './errors.js';
 export { type FixedWindowOptions, fixedWindow } from './fixed-window.js';
 export {

@@ -55,13 +55,35 @@ export type DecisionSource = 'store' | 'fallback';
 /** Events every limiter emits on its `events` emitter. */
 export type RateLimiterEvents = {
   /** Every decision of `limit`/`wait`/`acquire` (not `peek`). */
-  decision: { key: string; cost: number; decision: Decision; source: DecisionSource };
+  decision: {
+    /** The key that was decided. */
+    key: string;
+    /** Units the call asked for. */
+    cost: number;
+    /** What the limiter answered. */
+    decision: Decision;
+    /** Who answered: the store, or the `onStoreError` fallback. */
+    source: DecisionSource;
+  };
   /** A store call failed (connection lost, timeout, script error...). */
-  storeError: { key: string; error: unknown };
+  storeError: {
+    /** The key whose decision failed. */
+    key: string;
+    /** The store's error. */
+    error: unknown;
+  };
   /** The limiter stopped using its store and now answers by `onStoreError`. */
-  fallback: { mode: StoreErrorMode; error: unknown };
-  /** The store answered again after a fallback; `downMs` is how long it was bypassed. */
-  recovered: { downMs: number };
+  fallback: {
+    /** The `onStoreError` mode now answering. */
+    mode: StoreErrorMode;
+    /** The store error that caused the fallback. */
+    error: unknown;
+  };
+  /** The store answered again after a fallback. */
+  recovered: {
+    /** How long the store was bypassed, ms. */
+    downMs: number;
+  };
 };
 
 /** Options of {@link RateLimiter.limit} and {@link RateLimiter.peek}. */
