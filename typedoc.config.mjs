@@ -37,4 +37,6 @@ export default {
   // The package has no public repository URL yet, so "defined in" links would point
   // nowhere, and a clone without a git remote warns (warnings fail the build).
   disableSources: true,
+  // Diagrams in the guides are mermaid: GitHub draws them, typedoc shows their source.
+  ignoredHighlightLanguages: ['mermaid'],
 };

@@ -11,6 +11,8 @@ export interface EnsureBinaryOptions {
   alternativeEnv?: string;
   /** May we run apt-get? Default: we are root or have passwordless sudo, and apt-get exists. */
   canInstall?: boolean;
+  /** Finds the executable when it is not on PATH (e.g. PostgreSQL's versioned bin dir). Default: PATH only. */
+  locate?: () => string | undefined;
 }
 
 /** A required executable is missing and could not be installed. */
@@ -28,7 +30,8 @@ export class MissingBinaryError extends Error {
  * its path. Otherwise throws a MissingBinaryError whose message is one line saying what to install.
  */
 export async function ensureBinary(options: EnsureBinaryOptions): Promise<string> {
-  const found = findOnPath(options.command);
+  const find = options.locate ?? (() => findOnPath(options.command));
+  const found = find();
   if (found !== undefined) return found;
 
   const canInstall = options.canInstall ?? canInstallPackages();
@@ -45,7 +48,7 @@ export async function ensureBinary(options: EnsureBinaryOptions): Promise<string
       `${missingBinaryMessage(options)} (automatic install failed: ${oneLine(error)})`,
     );
   }
-  const installed = findOnPath(options.command);
+  const installed = find();
   if (installed === undefined) {
     throw new MissingBinaryError(
       `${missingBinaryMessage(options)} (installed ${options.debianPackage} but ${options.command} is still not on PATH)`,

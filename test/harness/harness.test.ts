@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   ensureBinary,
@@ -12,6 +13,7 @@ import {
   sharedEtcdEndpoints,
   sharedRedisUrl,
   startEtcd,
+  startPostgres,
   startRedis,
   uniquePrefix,
 } from './index.js';
@@ -172,6 +174,44 @@ describe('startEtcd', () => {
     await etcd.stop();
     expect(isGone(pid)).toBe(true);
     expect(existsSync(etcd.dataDir)).toBe(false);
+  });
+});
+
+describe('startPostgres', () => {
+  const query = async (url: string, sql: string) => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      return (await client.query(sql)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+
+  it('runs a cluster that keeps its data across restart(), even with a client connected', async () => {
+    const postgres = track(await startPostgres());
+    expect(postgres.url).toBe(`postgres://postgres@127.0.0.1:${postgres.port}/postgres`);
+    await query(postgres.url, 'CREATE TABLE t (v int); INSERT INTO t VALUES (7)');
+    // A connected client must not hold up the graceful stop (fast, not smart, shutdown).
+    const idle = new pg.Client({ connectionString: postgres.url });
+    idle.on('error', () => {});
+    await idle.connect();
+    const oldPid = postgres.pid!;
+
+    const started = Date.now();
+    await postgres.restart();
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(isGone(oldPid)).toBe(true);
+    expect(await query(postgres.url, 'SELECT v FROM t')).toEqual([{ v: 7 }]);
+    await idle.end().catch(() => {});
+  });
+
+  it('stop() ends the server and removes its data dir', async () => {
+    const postgres = await startPostgres();
+    const pid = postgres.pid!;
+    await postgres.stop();
+    expect(isGone(pid)).toBe(true);
+    expect(existsSync(postgres.dataDir)).toBe(false);
   });
 });
 

@@ -2,6 +2,12 @@
 export { type EnsureBinaryOptions, ensureBinary, MissingBinaryError } from './binaries.js';
 export { type EtcdOptions, type EtcdServer, startEtcd } from './etcd.js';
 export { freePort, freePorts } from './ports.js';
+export {
+  locatePostgres,
+  type PostgresOptions,
+  type PostgresServer,
+  startPostgres,
+} from './postgres.js';
 export { type RedisOptions, type RedisServer, startRedis } from './redis.js';
 export { type ServiceHandle, type ServiceOptions, ServiceStartError } from './service.js';
 export { sharedEtcdEndpoints, sharedRedisUrl } from './shared.js';

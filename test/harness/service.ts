@@ -22,6 +22,10 @@ export interface ServiceDefinition {
   args(ports: number[], dataDir: string): string[];
   /** One readiness probe; must resolve false (not hang) while the server is not ready. */
   isReady(ports: number[]): Promise<boolean>;
+  /** One-time setup of a fresh data dir before the first start (e.g. initdb). */
+  prepare?(dataDir: string): Promise<void>;
+  /** Signal for a graceful stop. Default SIGTERM. */
+  stopSignal?: NodeJS.Signals;
 }
 
 export interface ServiceOptions {
@@ -88,6 +92,7 @@ export async function startService(
     const dataDir = mkdtempSync(join(tmpdir(), `girder-${definition.name}-`));
     const service = new ManagedService(definition, options, ports, dataDir);
     try {
+      await definition.prepare?.(dataDir);
       await service.start();
       return service;
     } catch (error) {
@@ -150,6 +155,7 @@ class ManagedService implements ServiceHandle, Killable {
       ],
       cleanupDir: this.dataDir,
       stopTimeoutMs: this.stopTimeoutMs,
+      stopSignal: this.definition.stopSignal,
     };
     const watchdog = spawn(process.execPath, [WATCHDOG, JSON.stringify(spec)], {
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],

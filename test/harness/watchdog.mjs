@@ -49,7 +49,7 @@ let stopping = false;
 function stopGracefully() {
   if (stopping || serverGone) return;
   stopping = true;
-  server.kill('SIGTERM');
+  server.kill(spec.stopSignal ?? 'SIGTERM');
   setTimeout(() => server.kill('SIGKILL'), stopTimeoutMs).unref();
 }
 

@@ -1,0 +1,158 @@
+// Schema changes, run by Kysely's Migrator at startup. One migration per service, so
+// a service's tables can be created (and later moved) on their own.
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+
+const migrations: Record<string, Migration> = {
+  '0001_users': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('users')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('email', 'text', (c) => c.notNull().unique())
+        .addColumn('password_hash', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull().defaultTo('user'))
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+    },
+  },
+  '0002_catalog': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('categories')
+        .addColumn('id', 'serial', (c) => c.primaryKey())
+        .addColumn('slug', 'text', (c) => c.notNull().unique())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('products')
+        .addColumn('id', 'serial', (c) => c.primaryKey())
+        .addColumn('category_id', 'integer', (c) => c.notNull().references('categories.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
+        .addColumn('price_cents', 'integer', (c) => c.notNull().check(sql`price_cents >= 0`))
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await db.schema
+        .createIndex('products_category_idx')
+        .on('products')
+        .columns(['category_id', 'id'])
+        .execute();
+    },
+  },
+  '0003_inventory': {
+    async up(db: Kysely<unknown>) {
+      // No foreign key to products: the catalog is another service's data.
+      await db.schema
+        .createTable('inventory')
+        .addColumn('product_id', 'integer', (c) => c.primaryKey())
+        .addColumn('available', 'integer', (c) => c.notNull().check(sql`available >= 0`))
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+      await db.schema
+        .createTable('inventory_reservations')
+        .addColumn('reservation_id', 'text', (c) => c.notNull())
+        .addColumn('product_id', 'integer', (c) => c.notNull())
+        .addColumn('quantity', 'integer', (c) => c.notNull().check(sql`quantity > 0`))
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .addPrimaryKeyConstraint('inventory_reservations_pk', ['reservation_id', 'product_id'])
+        .execute();
+    },
+  },
+  '0004_orders': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('orders')
+        .addColumn('order_no', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('request_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('total_cents', 'integer', (c) => c.notNull())
+        .addColumn('cancel_reason', 'text')
+        .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('paid_at', 'timestamptz')
+        .addColumn('cancelled_at', 'timestamptz')
+        .addUniqueConstraint('orders_request_uq', ['user_id', 'request_id'])
+        .execute();
+      await db.schema
+        .createIndex('orders_user_idx')
+        .on('orders')
+        .columns(['user_id', 'created_at'])
+        .execute();
+      await db.schema
+        .createIndex('orders_pending_idx')
+        .on('orders')
+        .columns(['status', 'expires_at'])
+        .execute();
+      await db.schema
+        .createTable('order_items')
+        .addColumn('order_no', 'text', (c) => c.notNull().references('orders.order_no'))
+        .addColumn('product_id', 'integer', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('unit_price_cents', 'integer', (c) => c.notNull())
+        .addColumn('quantity', 'integer', (c) => c.notNull())
+        .addPrimaryKeyConstraint('order_items_pk', ['order_no', 'product_id'])
+        .execute();
+    },
+  },
+  '0005_payments': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('payments')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('order_no', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('amount_cents', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('provider_payment_id', 'text')
+        .addColumn('pay_url', 'text')
+        .addColumn('created_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('payments_order_idx').on('payments').column('order_no').execute();
+      // At most one open payment per order: a second "pay" click resumes it.
+      await db.schema
+        .createIndex('payments_open_uq')
+        .on('payments')
+        .column('order_no')
+        .unique()
+        .where(sql.ref('status'), '=', 'created')
+        .execute();
+      await db.schema
+        .createIndex('payments_status_idx')
+        .on('payments')
+        .columns(['status', 'updated_at'])
+        .execute();
+      await db.schema
+        .createTable('payment_events')
+        .addColumn('event_id', 'text', (c) => c.primaryKey())
+        .addColumn('payment_id', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'timestamptz', (c) => c.notNull())
+        .addColumn('outcome', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/** Bring the schema up to date; throws with the failing migration's name. */
+export async function migrate(db: Kysely<unknown>): Promise<string[]> {
+  const migrator = new Migrator({ db, provider, migrationTableName: 'shop_migrations' });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  const failed = results.find((r) => r.status === 'Error');
+  if (error !== undefined) {
+    const name = failed ? ` (${failed.migrationName})` : '';
+    throw new Error(
+      `database migration failed${name}: ${String((error as Error)?.message ?? error)}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,27 @@
+import type { Clock } from 'girder/core';
+import type { Logger } from 'girder/logger';
+import type { CatalogService } from '../catalog/service.js';
+import type { ShopConfig } from '../config.js';
+import type { InventoryService } from '../inventory/service.js';
+import type { MetricsRegistry } from '../metrics.js';
+import type { OrdersService } from '../orders/service.js';
+import type { PaymentsService } from '../payments/service.js';
+import type { UsersService } from '../users/service.js';
+
+/** The services behind the HTTP API. */
+export interface Services {
+  users: UsersService;
+  catalog: CatalogService;
+  inventory: InventoryService;
+  orders: OrdersService;
+  payments: PaymentsService;
+}
+
+/** What route modules get. */
+export interface RouteContext {
+  config: ShopConfig;
+  services: Services;
+  logger: Logger;
+  metrics: MetricsRegistry;
+  clock: Clock;
+}

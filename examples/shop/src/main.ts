@@ -1,0 +1,86 @@
+// `npm run shop`: start the example shop on embedded defaults (or what the environment
+// says), print where it is and how to sign in. `npm run shop -- --memory` keeps no data.
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config.js';
+import { createShop } from './shop.js';
+
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(
+    [
+      'Usage: npm run shop [-- --memory]',
+      '',
+      '  --memory   keep the database in memory (nothing is written to disk)',
+      '',
+      `Environment variables: ${CONFIG_VARIABLES.join(', ')}.`,
+      'See docs/shop.md for what each one does.',
+    ].join('\n'),
+  );
+  process.exit(0);
+}
+const unknown = args.filter((a) => a !== '--memory');
+if (unknown.length > 0) {
+  console.error(`Unknown argument: ${unknown.join(' ')} (try --help)`);
+  process.exit(1);
+}
+
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(process.env, { inMemory: args.includes('--memory') });
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(`The shop cannot start: ${err.message}`);
+    process.exit(1);
+  }
+  throw err;
+}
+
+try {
+  const shop = await createShop(config);
+  const url = await shop.listen();
+  const admin = config.admin;
+  console.log(
+    [
+      '',
+      `  girder example shop is running at ${url}`,
+      '',
+      `  database:  ${shop.describe.database}`,
+      `  backends:  ${shop.describe.backends} (rate limits, sessions, roles)`,
+      `  payments:  ${config.paymentProviderUrl ?? `mock provider at ${url}/mock-pay`}`,
+      '',
+      '  Sign up in the browser, or sign in as the admin:',
+      `    email:    ${admin.email}`,
+      `    password: ${admin.isDefault ? admin.password : '(the SHOP_ADMIN_PASSWORD you set)'}`,
+      ...(admin.isDefault
+        ? ['    (local default; set SHOP_ADMIN_EMAIL / SHOP_ADMIN_PASSWORD to change it)']
+        : []),
+      '',
+      '  Press Ctrl+C to stop.',
+      '',
+    ].join('\n'),
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the shop...`);
+    shop.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error('error while stopping:', err);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+} catch (err) {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'EADDRINUSE') {
+    console.error(
+      `The shop cannot start: port ${config.port} is in use (set PORT to another one).`,
+    );
+  } else {
+    console.error(`The shop cannot start: ${e.message ?? String(err)}`);
+  }
+  process.exit(1);
+}

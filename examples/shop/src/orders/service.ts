@@ -1,0 +1,338 @@
+// The orders service: orders and their lines, and the order state machine
+//
+//   pending_payment --pay--> paid
+//         \--cancel (user) / timeout--> cancelled
+//
+// Every transition is one conditional UPDATE (`... WHERE status = 'pending_payment'`)
+// in the same transaction as its stock effect, so when a cancel, the timeout and a
+// payment race, exactly one wins and stock comes back at most once.
+// Owns the `orders` and `order_items` tables.
+import { randomBytes } from 'node:crypto';
+import { type Clock, type EventSource, systemClock, TypedEmitter } from 'girder/core';
+import type { CatalogService } from '../catalog/service.js';
+import type { Db, OrderStatus } from '../db/schema.js';
+import { conflict, notFound, ShopError } from '../errors.js';
+import type { InTransaction, InventoryService, StockLine } from '../inventory/service.js';
+
+export interface OrderItem {
+  productId: number;
+  name: string;
+  unitPriceCents: number;
+  quantity: number;
+}
+
+export interface Order {
+  orderNo: string;
+  userId: string;
+  requestId: string;
+  status: OrderStatus;
+  totalCents: number;
+  items: OrderItem[];
+  createdAt: Date;
+  expiresAt: Date;
+  paidAt: Date | null;
+  cancelledAt: Date | null;
+  cancelReason: 'user' | 'timeout' | null;
+}
+
+/** What `markPaid` found: it marked the order paid, or the order was not payable. */
+export type PaidOutcome = 'paid' | 'already_paid' | 'cancelled' | 'not_found';
+
+export type OrderEvents = {
+  placed: { orderNo: string; totalCents: number };
+  /** A request for an existing `requestId` returned the order placed the first time. */
+  replayed: { orderNo: string };
+  outOfStock: { productId: number };
+  cancelled: { orderNo: string; reason: 'user' | 'timeout' };
+  paid: { orderNo: string };
+};
+
+export interface OrdersService {
+  /**
+   * Place an order: all lines are taken from stock in one transaction, or none
+   * (`OUT_OF_STOCK` 409 naming the product). The same `requestId` (per user) returns
+   * the first order (`created: false`) and never deducts twice; with other lines it is
+   * `REQUEST_ID_REUSED` (409). Unknown products: `PRODUCT_NOT_FOUND` (404).
+   */
+  place(
+    userId: string,
+    requestId: string,
+    lines: readonly StockLine[],
+  ): Promise<{ order: Order; created: boolean }>;
+  /** The user's orders, newest first (at most `limit`). */
+  list(userId: string, limit?: number): Promise<Order[]>;
+  /** An order, only if it belongs to `userId` (when given). */
+  get(orderNo: string, userId?: string): Promise<Order | null>;
+  /**
+   * Cancel a pending order and return its stock. Cancelling a cancelled order returns
+   * it unchanged; a paid one is `ORDER_ALREADY_PAID` (409); not the user's: 404.
+   */
+  cancel(userId: string, orderNo: string): Promise<Order>;
+  /** Mark a pending order paid (inside the payment's transaction). */
+  markPaid(orderNo: string, options?: InTransaction): Promise<PaidOutcome>;
+  /** Cancel every pending order whose payment deadline has passed; resolves how many. */
+  expireDue(): Promise<number>;
+  readonly events: EventSource<OrderEvents>;
+}
+
+export interface OrdersServiceOptions {
+  db: Db;
+  catalog: CatalogService;
+  inventory: InventoryService;
+  /** How long an order may stay unpaid. */
+  paymentTimeoutMs: number;
+  clock?: Clock;
+}
+
+const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
+const newOrderNo = (now: number) => {
+  const day = new Date(now).toISOString().slice(0, 10).replaceAll('-', '');
+  const suffix = [...randomBytes(8)].map((b) => ALPHABET[b % ALPHABET.length]).join('');
+  return `${day}-${suffix}`;
+};
+
+const sameLines = (a: readonly StockLine[], b: readonly StockLine[]) =>
+  a.length === b.length &&
+  a.every((l) => b.some((m) => m.productId === l.productId && m.quantity === l.quantity));
+
+/** Merge lines naming the same product. */
+const mergeLines = (lines: readonly StockLine[]): StockLine[] => {
+  const merged = new Map<number, number>();
+  for (const l of lines) merged.set(l.productId, (merged.get(l.productId) ?? 0) + l.quantity);
+  return [...merged].map(([productId, quantity]) => ({ productId, quantity }));
+};
+
+export function ordersService(options: OrdersServiceOptions): OrdersService {
+  const { db, catalog, inventory, paymentTimeoutMs } = options;
+  const clock = options.clock ?? systemClock;
+  const events = new TypedEmitter<OrderEvents>();
+
+  const load = async (
+    where: { orderNo?: string; userId?: string; requestId?: string },
+    limit = 1,
+  ) => {
+    let q = db.selectFrom('orders').selectAll();
+    if (where.orderNo !== undefined) q = q.where('order_no', '=', where.orderNo);
+    if (where.userId !== undefined) q = q.where('user_id', '=', where.userId);
+    if (where.requestId !== undefined) q = q.where('request_id', '=', where.requestId);
+    const rows = await q.orderBy('created_at', 'desc').orderBy('order_no').limit(limit).execute();
+    if (rows.length === 0) return [];
+    const items = await db
+      .selectFrom('order_items')
+      .selectAll()
+      .where(
+        'order_no',
+        'in',
+        rows.map((r) => r.order_no),
+      )
+      .orderBy('product_id')
+      .execute();
+    return rows.map(
+      (r): Order => ({
+        orderNo: r.order_no,
+        userId: r.user_id,
+        requestId: r.request_id,
+        status: r.status,
+        totalCents: r.total_cents,
+        items: items
+          .filter((i) => i.order_no === r.order_no)
+          .map((i) => ({
+            productId: i.product_id,
+            name: i.name,
+            unitPriceCents: i.unit_price_cents,
+            quantity: i.quantity,
+          })),
+        createdAt: r.created_at,
+        expiresAt: r.expires_at,
+        paidAt: r.paid_at,
+        cancelledAt: r.cancelled_at,
+        cancelReason: r.cancel_reason,
+      }),
+    );
+  };
+
+  const replay = async (userId: string, requestId: string, lines: StockLine[]) => {
+    const [existing] = await load({ userId, requestId });
+    if (!existing) return undefined;
+    if (!sameLines(existing.items, lines)) {
+      throw conflict('REQUEST_ID_REUSED', 'this requestId was used for a different order', {
+        requestId,
+        orderNo: existing.orderNo,
+      });
+    }
+    events.emit('replayed', { orderNo: existing.orderNo });
+    return { order: existing, created: false };
+  };
+
+  /** pending_payment -> cancelled, with the stock returned, or nothing. */
+  const cancelPending = (orderNo: string, reason: 'user' | 'timeout', userId?: string) =>
+    db.transaction().execute(async (tx) => {
+      const now = new Date(clock.now());
+      let q = tx
+        .updateTable('orders')
+        .set({ status: 'cancelled', cancel_reason: reason, cancelled_at: now, updated_at: now })
+        .where('order_no', '=', orderNo)
+        .where('status', '=', 'pending_payment');
+      if (userId !== undefined) q = q.where('user_id', '=', userId);
+      if (reason === 'timeout') q = q.where('expires_at', '<=', now);
+      const row = await q.returning('order_no').executeTakeFirst();
+      if (!row) return false;
+      await inventory.release(orderNo, { tx });
+      return true;
+    });
+
+  return {
+    events,
+
+    async place(userId, requestId, rawLines) {
+      const lines = mergeLines(rawLines);
+      const again = await replay(userId, requestId, lines);
+      if (again) return again;
+
+      const products = await catalog.getMany(lines.map((l) => l.productId));
+      const missing = lines.find((l) => !products.has(l.productId));
+      if (missing) {
+        throw notFound('PRODUCT_NOT_FOUND', `no product ${missing.productId}`, {
+          productId: missing.productId,
+        });
+      }
+      const items = lines.map((l) => {
+        const p = products.get(l.productId)!;
+        return {
+          productId: p.id,
+          name: p.name,
+          unitPriceCents: p.priceCents,
+          quantity: l.quantity,
+        };
+      });
+      const totalCents = items.reduce((sum, i) => sum + i.unitPriceCents * i.quantity, 0);
+      const now = clock.now();
+      const orderNo = newOrderNo(now);
+
+      let inserted: boolean;
+      try {
+        inserted = await db.transaction().execute(async (tx) => {
+          // A concurrent request with the same requestId waits here until ours ends.
+          const row = await tx
+            .insertInto('orders')
+            .values({
+              order_no: orderNo,
+              user_id: userId,
+              request_id: requestId,
+              status: 'pending_payment',
+              total_cents: totalCents,
+              cancel_reason: null,
+              expires_at: new Date(now + paymentTimeoutMs),
+              created_at: new Date(now),
+              updated_at: new Date(now),
+              paid_at: null,
+              cancelled_at: null,
+            })
+            .onConflict((oc) => oc.columns(['user_id', 'request_id']).doNothing())
+            .returning('order_no')
+            .executeTakeFirst();
+          if (!row) return false;
+          await tx
+            .insertInto('order_items')
+            .values(
+              items.map((i) => ({
+                order_no: orderNo,
+                product_id: i.productId,
+                name: i.name,
+                unit_price_cents: i.unitPriceCents,
+                quantity: i.quantity,
+              })),
+            )
+            .execute();
+          await inventory.reserve(orderNo, lines, { tx });
+          return true;
+        });
+      } catch (err) {
+        if (err instanceof ShopError && err.code === 'OUT_OF_STOCK') {
+          const productId = err.details?.productId as number;
+          const name = products.get(productId)?.name ?? `product ${productId}`;
+          events.emit('outOfStock', { productId });
+          throw conflict(
+            'OUT_OF_STOCK',
+            `not enough stock for "${name}": ${String(err.details?.requested)} requested, ${String(err.details?.available)} available`,
+            { ...err.details, name },
+          );
+        }
+        throw err;
+      }
+      if (!inserted) {
+        const raced = await replay(userId, requestId, lines);
+        if (raced) return raced;
+        throw new Error(`order for requestId ${requestId} vanished`);
+      }
+      events.emit('placed', { orderNo, totalCents });
+      const [order] = await load({ orderNo });
+      return { order: order!, created: true };
+    },
+
+    list: (userId, limit = 100) => load({ userId }, limit),
+
+    async get(orderNo, userId) {
+      const [order] = await load(userId === undefined ? { orderNo } : { orderNo, userId });
+      return order ?? null;
+    },
+
+    async cancel(userId, orderNo) {
+      if (await cancelPending(orderNo, 'user', userId)) {
+        events.emit('cancelled', { orderNo, reason: 'user' });
+      }
+      const [order] = await load({ orderNo, userId });
+      if (!order) throw notFound('ORDER_NOT_FOUND', `no order ${orderNo}`, { orderNo });
+      if (order.status === 'paid') {
+        throw conflict('ORDER_ALREADY_PAID', 'a paid order cannot be cancelled', { orderNo });
+      }
+      return order;
+    },
+
+    async markPaid(orderNo, opts) {
+      const run = async (tx: Db): Promise<PaidOutcome> => {
+        const now = new Date(clock.now());
+        const row = await tx
+          .updateTable('orders')
+          .set({ status: 'paid', paid_at: now, updated_at: now })
+          .where('order_no', '=', orderNo)
+          .where('status', '=', 'pending_payment')
+          .returning('order_no')
+          .executeTakeFirst();
+        if (row) {
+          await inventory.commit(orderNo, { tx });
+          return 'paid';
+        }
+        const current = await tx
+          .selectFrom('orders')
+          .select('status')
+          .where('order_no', '=', orderNo)
+          .executeTakeFirst();
+        if (!current) return 'not_found';
+        return current.status === 'paid' ? 'already_paid' : 'cancelled';
+      };
+      const outcome = await (opts?.tx ? run(opts.tx) : db.transaction().execute(run));
+      if (outcome === 'paid') events.emit('paid', { orderNo });
+      return outcome;
+    },
+
+    async expireDue() {
+      const due = await db
+        .selectFrom('orders')
+        .select('order_no')
+        .where('status', '=', 'pending_payment')
+        .where('expires_at', '<=', new Date(clock.now()))
+        .orderBy('expires_at')
+        .limit(500)
+        .execute();
+      let cancelled = 0;
+      for (const { order_no } of due) {
+        if (await cancelPending(order_no, 'timeout')) {
+          cancelled++;
+          events.emit('cancelled', { orderNo: order_no, reason: 'timeout' });
+        }
+      }
+      return cancelled;
+    },
+  };
+}

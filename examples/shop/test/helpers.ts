@@ -1,0 +1,258 @@
+// Test helpers: a shop on port 0 over an in-memory PGlite started from a cached,
+// already-migrated template (PGlite's initdb takes seconds; loading a dump does not),
+// and a small fetch client.
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Clock } from 'girder/core';
+import { type Logger, noopLogger } from 'girder/logger';
+import { loadConfig, type ShopConfig } from '../src/config.js';
+import { openDatabase } from '../src/db/database.js';
+import { createShop, type Shop } from '../src/shop.js';
+
+const MIGRATIONS = new URL('../src/db/migrations.ts', import.meta.url);
+const PGLITE_PACKAGE = new URL(
+  '../../../node_modules/@electric-sql/pglite/package.json',
+  import.meta.url,
+);
+
+/** A migrated, empty database dump, built once per migrations version and shared by test files. */
+async function template(): Promise<Blob> {
+  const hash = createHash('sha256')
+    .update(readFileSync(MIGRATIONS))
+    .update(existsSync(PGLITE_PACKAGE) ? readFileSync(PGLITE_PACKAGE) : '')
+    .digest('hex')
+    .slice(0, 16);
+  const file = join(tmpdir(), `girder-shop-pglite-${hash}.tar`);
+  const lock = `${file}.lock`;
+  const deadline = Date.now() + 60_000;
+  while (!existsSync(file)) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(lock, 'wx');
+    } catch {
+      // Someone else is building it (or died doing so: a lock older than a minute is stale).
+      try {
+        if (Date.now() - statSync(lock).mtimeMs > 60_000) unlinkSync(lock);
+      } catch {}
+      if (Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 200));
+      continue;
+    }
+    try {
+      const fresh = await openDatabase({ kind: 'pglite' });
+      const blob = await fresh.dump!();
+      await fresh.close();
+      const partial = `${file}.${process.pid}.tmp`;
+      writeFileSync(partial, Buffer.from(await blob.arrayBuffer()));
+      renameSync(partial, file);
+    } finally {
+      closeSync(fd);
+      try {
+        unlinkSync(lock);
+      } catch {}
+    }
+  }
+  if (!existsSync(file)) {
+    const fresh = await openDatabase({ kind: 'pglite' });
+    const blob = await fresh.dump!();
+    await fresh.close();
+    return blob;
+  }
+  return new Blob([readFileSync(file)]);
+}
+
+/** Config as the environment would give it, tuned for tests (cheap hashes, generous limits). */
+export function testConfig(env: Record<string, string> = {}): ShopConfig {
+  return loadConfig({
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SHOP_IN_MEMORY: 'true',
+    SHOP_ADMIN_EMAIL: 'admin@test.local',
+    SHOP_ADMIN_PASSWORD: 'admin-pass-1!',
+    SHOP_JWT_SECRET: 'test-secret-test-secret-test-secret-1234',
+    SHOP_PAYMENT_SECRET: 'test-payment-secret-1234',
+    SHOP_PASSWORD_HASH_COST: '1024',
+    SHOP_API_RATE_LIMIT: '100000/1m',
+    SHOP_LOGIN_LIMIT_PER_IP: '100000/1m',
+    SHOP_LOGIN_LIMIT_PER_ACCOUNT: '1000/1m',
+    SHOP_SWEEP_INTERVAL: '1h',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: tests read JSON bodies loosely and assert on them.
+type Json = any;
+
+export interface Response<T = Json> {
+  status: number;
+  headers: Headers;
+  body: T;
+  text: string;
+}
+
+export interface RequestOptions {
+  body?: unknown;
+  /** Sent as is (no JSON encoding). */
+  raw?: string;
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+/** A fetch client for one base URL. */
+export class Client {
+  constructor(readonly base: string) {}
+
+  async request<T = Json>(
+    method: string,
+    path: string,
+    options: RequestOptions = {},
+  ): Promise<Response<T>> {
+    const headers: Record<string, string> = { ...options.headers };
+    let body: string | undefined;
+    if (options.raw !== undefined) body = options.raw;
+    else if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    const res = await fetch(`${this.base}${path}`, { method, headers, body, redirect: 'manual' });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text.length > 0 ? JSON.parse(text) : undefined;
+    } catch {}
+    return { status: res.status, headers: res.headers, body: parsed as T, text };
+  }
+
+  get = <T = Json>(path: string, options?: RequestOptions) => this.request<T>('GET', path, options);
+  post = <T = Json>(path: string, body?: unknown, options: RequestOptions = {}) =>
+    this.request<T>('POST', path, { ...options, ...(body !== undefined && { body }) });
+  put = <T = Json>(path: string, body?: unknown, options: RequestOptions = {}) =>
+    this.request<T>('PUT', path, { ...options, ...(body !== undefined && { body }) });
+}
+
+export interface TestShop {
+  shop: Shop;
+  client: Client;
+  /** `http://127.0.0.1:<port>` */
+  base: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Start a shop on port 0 with a fresh in-memory database (or on `DATABASE_URL` when the
+ * env names one).
+ */
+export async function startShop(
+  env: Record<string, string> = {},
+  options: { clock?: Clock; logger?: Logger } = {},
+): Promise<TestShop> {
+  const config = testConfig(env);
+  const database =
+    config.database.kind === 'pglite'
+      ? await openDatabase({ kind: 'pglite', template: await template() })
+      : undefined;
+  const shop = await createShop(config, {
+    ...(database && { database }),
+    logger: options.logger ?? noopLogger(),
+    ...(options.clock && { clock: options.clock }),
+  });
+  await shop.listen();
+  const { port } = shop.app.server.address() as { port: number };
+  const base = `http://127.0.0.1:${port}`;
+  return { shop, client: new Client(base), base, close: () => shop.close() };
+}
+
+let counter = 0;
+/** A unique email for this test file run. */
+export const uniqueEmail = (prefix = 'user') =>
+  `${prefix}-${process.pid}-${Date.now().toString(36)}-${++counter}@example.com`;
+
+export const PASSWORD = 'correct-horse-1!';
+
+export interface SignedIn {
+  email: string;
+  userId: string;
+  accessToken: string;
+  refreshToken: string;
+}
+
+/** Sign up a new user and sign in. */
+export async function newUser(client: Client, email = uniqueEmail()): Promise<SignedIn> {
+  const signup = await client.post('/api/users/signup', {
+    email,
+    password: PASSWORD,
+    confirmPassword: PASSWORD,
+  });
+  if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${signup.text}`);
+  return login(client, email, PASSWORD, signup.body.id);
+}
+
+/** A new user made through the users service and a token service session (no HTTP, no login). */
+export async function quickUser(t: TestShop): Promise<SignedIn> {
+  const email = uniqueEmail('quick');
+  const user = await t.shop.services.users.signup(email, PASSWORD);
+  const pair = await t.shop.tokens.issue(user.id, { claims: { role: user.role } });
+  return { email, userId: user.id, accessToken: pair.accessToken, refreshToken: pair.refreshToken };
+}
+
+export async function login(
+  client: Client,
+  email: string,
+  password: string,
+  userId = '',
+): Promise<SignedIn> {
+  const res = await client.post('/api/users/login', { email, password });
+  if (res.status !== 200) throw new Error(`login failed: ${res.status} ${res.text}`);
+  return { email, userId, accessToken: res.body.accessToken, refreshToken: res.body.refreshToken };
+}
+
+/** Sign in as the test admin. */
+export const adminLogin = (client: Client) => login(client, 'admin@test.local', 'admin-pass-1!');
+
+/** Create a product with `stock` units (as admin); resolves its id. */
+export async function newProduct(
+  client: Client,
+  admin: SignedIn,
+  stock: number,
+  fields: { name?: string; priceCents?: number; category?: string } = {},
+): Promise<number> {
+  const res = await client.post(
+    '/api/admin/products',
+    {
+      name: fields.name ?? `Test product ${++counter}`,
+      description: 'made by a test',
+      priceCents: fields.priceCents ?? 1_000,
+      category: fields.category ?? 'books',
+      stock,
+    },
+    { token: admin.accessToken },
+  );
+  if (res.status !== 201) throw new Error(`product create failed: ${res.status} ${res.text}`);
+  return res.body.id;
+}
+
+export async function stockOf(client: Client, productId: number): Promise<number> {
+  const res = await client.get(`/api/products/${productId}`);
+  return res.body.stock;
+}
+
+/** Place an order; resolves the response. */
+export const placeOrder = (
+  client: Client,
+  user: SignedIn,
+  items: Array<{ productId: number; quantity: number }>,
+  requestId = `req-${++counter}-${Date.now()}`,
+) => client.post('/api/orders', { items, requestId }, { token: user.accessToken });
