@@ -26,6 +26,9 @@ export function h(tag, attrs = {}, ...children) {
   return el;
 }
 
+/** A labelled form control: the label wraps it, so clicking the text focuses it. */
+export const field = (label, control) => h('label', {}, label, control);
+
 export const money = (cents) => `$${(cents / 100).toFixed(2)}`;
 
 const STATUS = { pending_payment: 'Awaiting payment', paid: 'Paid', cancelled: 'Cancelled' };

@@ -1,7 +1,7 @@
 // The pages. Each view renders into `main` and returns nothing; navigation is by hash.
 import { ApiError, api, tokens } from './api.js';
 import { cart } from './cart.js';
-import { h, money, mount, statusText, toast } from './dom.js';
+import { field, h, money, mount, statusText, toast } from './dom.js';
 
 const PASSWORD_RULE = '8 to 72 characters with at least one letter, one digit and one symbol';
 
@@ -70,7 +70,7 @@ export async function productsView(main, params) {
   mount(
     main,
     h('h1', {}, 'Products'),
-    h('div', { class: 'toolbar' }, h('label', {}, 'Category', select)),
+    h('div', { class: 'toolbar' }, field('Category', select)),
     products.items.length === 0
       ? h('p', { class: 'empty' }, 'No products here.')
       : h('div', { class: 'grid' }, products.items.map(productCard)),
@@ -394,19 +394,15 @@ export async function orderView(main, orderNo) {
 
 // --- account -----------------------------------------------------------------------
 
+const emailInput = () =>
+  h('input', { name: 'email', type: 'email', autocomplete: 'username', required: true });
+
 export function signInView(main, params, onSignedIn) {
   const form = h(
     'form',
     { class: 'stack', 'aria-label': 'Sign in' },
-    h(
-      'label',
-      {},
-      'Email',
-      h('input', { name: 'email', type: 'email', autocomplete: 'username', required: true }),
-    ),
-    h(
-      'label',
-      {},
+    field('Email', emailInput()),
+    field(
       'Password',
       h('input', {
         name: 'password',
@@ -434,15 +430,8 @@ export function signUpView(main, _params, onSignedIn) {
   const form = h(
     'form',
     { class: 'stack', 'aria-label': 'Sign up' },
-    h(
-      'label',
-      {},
-      'Email',
-      h('input', { name: 'email', type: 'email', autocomplete: 'username', required: true }),
-    ),
-    h(
-      'label',
-      {},
+    field('Email', emailInput()),
+    field(
       'Password',
       h('input', {
         name: 'password',
@@ -453,9 +442,7 @@ export function signUpView(main, _params, onSignedIn) {
         maxlength: '72',
       }),
     ),
-    h(
-      'label',
-      {},
+    field(
       'Confirm password',
       h('input', {
         name: 'confirmPassword',
@@ -495,22 +482,13 @@ export async function adminView(main) {
   const productForm = h(
     'form',
     { class: 'stack', 'aria-label': 'New product' },
-    h('label', {}, 'Name', h('input', { name: 'name', required: true, maxlength: '200' })),
-    h(
-      'label',
-      {},
-      'Description',
-      h('textarea', { name: 'description', rows: '2', maxlength: '2000' }),
-    ),
-    h(
-      'label',
-      {},
+    field('Name', h('input', { name: 'name', required: true, maxlength: '200' })),
+    field('Description', h('textarea', { name: 'description', rows: '2', maxlength: '2000' })),
+    field(
       'Price (in cents)',
       h('input', { name: 'priceCents', type: 'number', min: '0', max: '1000000', required: true }),
     ),
-    h(
-      'label',
-      {},
+    field(
       'Category',
       h(
         'select',
@@ -518,9 +496,7 @@ export async function adminView(main) {
         categories.items.map((c) => h('option', { value: c.slug }, c.name)),
       ),
     ),
-    h(
-      'label',
-      {},
+    field(
       'Initial stock',
       h('input', { name: 'stock', type: 'number', min: '0', value: '10', required: true }),
     ),
@@ -543,13 +519,8 @@ export async function adminView(main) {
   const categoryForm = h(
     'form',
     { class: 'inline', 'aria-label': 'New category' },
-    h('label', {}, 'Name', h('input', { name: 'name', required: true })),
-    h(
-      'label',
-      {},
-      'Slug',
-      h('input', { name: 'slug', required: true, pattern: '[a-z0-9][a-z0-9-]*' }),
-    ),
+    field('Name', h('input', { name: 'name', required: true })),
+    field('Slug', h('input', { name: 'slug', required: true, pattern: '[a-z0-9][a-z0-9-]*' })),
     h('button', { type: 'submit' }, 'Add category'),
   );
   categoryForm.addEventListener('submit', (e) => {
