@@ -2,10 +2,13 @@ import { z } from 'zod';
 import {
   type AsyncMethodKeys,
   decorate,
+  defaultSignalOf,
+  functionSchema,
   InvalidArgumentError,
   isCallerCancellation,
   type MethodCall,
   parseOptions,
+  type SignalOf,
 } from '../core/index.js';
 import type { Breaker } from './breaker.js';
 import { BrokenCircuitError } from './errors.js';
@@ -27,11 +30,12 @@ export interface WithBreakerOptions<T extends object> {
   /** Methods to guard. Default: every method (see core `decorate`). */
   methods?: readonly AsyncMethodKeys<T>[];
   /**
-   * Find the caller's `AbortSignal` among a call's arguments, so the breaker can tell
-   * a cancellation from a failure. Default: the last argument if it is an
-   * `AbortSignal`, or its `signal` property if that is one.
+   * Finds the caller's `AbortSignal` among a call's arguments, so the breaker can tell
+   * a cancellation from a failure. Default {@link defaultSignalOf}: the first argument
+   * that is an `AbortSignal`, or has one as its `signal` property (the same finder
+   * every girder decorator uses).
    */
-  signal?: (call: MethodCall<T>) => AbortSignal | undefined;
+  signalOf?: SignalOf;
 }
 
 const optionsSchema = z.strictObject({
@@ -42,23 +46,8 @@ const optionsSchema = z.strictObject({
     .optional(),
   fallbackOnFailure: z.boolean().default(false),
   methods: z.array(z.string()).optional(),
-  signal: z
-    .custom<(call: MethodCall) => AbortSignal | undefined>((v) => typeof v === 'function', {
-      message: 'must be a function',
-    })
-    .optional(),
+  signalOf: functionSchema<SignalOf>().default(() => defaultSignalOf),
 });
-
-/** Default signal finder: the last argument, or its `signal` property. */
-function lastArgumentSignal(call: MethodCall): AbortSignal | undefined {
-  const last = call.args[call.args.length - 1];
-  if (last instanceof AbortSignal) return last;
-  if (typeof last === 'object' && last !== null) {
-    const signal = (last as { signal?: unknown }).signal;
-    if (signal instanceof AbortSignal) return signal;
-  }
-  return undefined;
-}
 
 /**
  * Guard every async method of `target` with `breaker`, keeping the target's type. A
@@ -93,9 +82,7 @@ export function withBreaker<T extends object>(
     throw new InvalidArgumentError('breaker', 'must be a breaker from circuitBreaker()');
   }
   const o = parseOptions('withBreaker', optionsSchema, options);
-  const findSignal = (o.signal ?? lastArgumentSignal) as (
-    call: MethodCall<T>,
-  ) => AbortSignal | undefined;
+  const findSignal = (call: MethodCall<T>) => o.signalOf(call.args, call.method);
   const fallback = o.fallback as ((call: MethodCall<T>, error: unknown) => unknown) | undefined;
   const fallbackOnFailure = o.fallbackOnFailure;
   const decorateOptions = o.methods

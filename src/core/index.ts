@@ -55,3 +55,4 @@ export {
   type TypedEmitterOptions,
 } from './events.js';
 export { clockSchema, functionSchema, parseOptions } from './options.js';
+export { defaultSignalOf, type SignalOf } from './signal-of.js';

@@ -3,20 +3,20 @@ import {
   AbortedError,
   type AsyncMethodKeys,
   decorate,
+  defaultSignalOf,
   parseOptions,
+  type SignalOf,
   TypedEmitter,
 } from '../core/index.js';
 import { AllTargetsFailedError, type TargetFailure } from './errors.js';
 import { type FailoverEvents, register } from './events.js';
 import {
   callerCancellation,
-  defaultSignalOf,
   eventsSchema,
   fn,
   invoke,
   methodsSchema,
   resolveTargets,
-  type SignalOf,
 } from './shared.js';
 
 /** Where each call starts in the target list. */

@@ -4,8 +4,10 @@ import {
   type AsyncMethodKeys,
   type Clock,
   decorate,
+  defaultSignalOf,
   InvalidArgumentError,
   parseOptions,
+  type SignalOf,
   type TimerHandle,
   TypedEmitter,
   withTimeout,
@@ -16,13 +18,11 @@ import type { FailedAttempt } from './failover.js';
 import {
   callerCancellation,
   clockSchema,
-  defaultSignalOf,
   eventsSchema,
   fn,
   invoke,
   methodsSchema,
   resolveTargets,
-  type SignalOf,
 } from './shared.js';
 
 /**

@@ -9,7 +9,14 @@
  */
 
 // The backoffs live in core; re-exported so `girder/failover` alone covers retry.
-export { type Backoff, constant, exponential, type Jitter } from '../core/index.js';
+export {
+  type Backoff,
+  constant,
+  defaultSignalOf,
+  exponential,
+  type Jitter,
+  type SignalOf,
+} from '../core/index.js';
 export { AllTargetsFailedError, type TargetFailure } from './errors.js';
 export {
   type DownReason,
@@ -44,7 +51,6 @@ export {
   retry,
   retryBudget,
 } from './retry.js';
-export { defaultSignalOf, type SignalOf } from './shared.js';
 export {
   stickyBucket,
   type TrafficSplitControl,

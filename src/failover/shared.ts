@@ -11,35 +11,6 @@ import {
 } from '../core/index.js';
 import type { FailoverEvents } from './events.js';
 
-/**
- * Finds the caller's `AbortSignal` among a method's arguments, so a decorator can stop
- * at once when the caller gives up. Return `undefined` when the call carries none.
- */
-export type SignalOf = (args: readonly unknown[], method: string) => AbortSignal | undefined;
-
-/**
- * The default {@link SignalOf}: the first argument that is an `AbortSignal`, or the
- * `signal` property of the first object argument that has one (`{ signal }` options).
- *
- * @example
- * ```ts
- * import { defaultSignalOf } from 'girder/failover';
- *
- * const controller = new AbortController();
- * defaultSignalOf(['+86138', { signal: controller.signal }], 'send'); // controller.signal
- * ```
- */
-export const defaultSignalOf: SignalOf = (args) => {
-  for (const arg of args) {
-    if (arg instanceof AbortSignal) return arg;
-    if (arg !== null && typeof arg === 'object') {
-      const signal = (arg as { signal?: unknown }).signal;
-      if (signal instanceof AbortSignal) return signal;
-    }
-  }
-  return undefined;
-};
-
 /** @internal A zod schema accepting any function of type F. */
 export const fn = <F extends (...args: never[]) => unknown>() => functionSchema<F>();
 

@@ -4,8 +4,10 @@ import {
   type AsyncMethodKeys,
   type Clock,
   decorate,
+  defaultSignalOf,
   InvalidArgumentError,
   parseOptions,
+  type SignalOf,
   TimeoutError,
   TypedEmitter,
   withTimeout,
@@ -14,13 +16,11 @@ import { type FailoverEvents, lookup, register } from './events.js';
 import {
   callerCancellation,
   clockSchema,
-  defaultSignalOf,
   eventsSchema,
   fn,
   invoke,
   methodsSchema,
   resolveTargets,
-  type SignalOf,
 } from './shared.js';
 
 const TIMEOUT_CODES = new Set([

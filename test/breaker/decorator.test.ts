@@ -113,17 +113,30 @@ describe('withBreaker', () => {
         controller.abort();
         throw new Error(`aborted: ${signal.aborted}`);
       },
+      // options first: the signal is found wherever it sits, as in girder/failover
+      async first(opts: { signal: AbortSignal }, _phone: string) {
+        controller.abort();
+        throw new Error(`aborted: ${opts.signal.aborted}`);
+      },
     };
     const guarded = withBreaker(target, breaker);
     for (let i = 0; i < 3; i++) {
       await guarded.send('1', { signal: controller.signal }).catch(() => {});
       await guarded.raw(controller.signal).catch(() => {});
+      await guarded.first({ signal: controller.signal }, '1').catch(() => {});
     }
     expect(breaker.state).toBe('closed');
-    // a custom finder
-    const custom = withBreaker(target, breaker, { signal: () => controller.signal });
+    // a custom finder gets the arguments and the method name
+    const seen: unknown[] = [];
+    const custom = withBreaker(target, breaker, {
+      signalOf: (args, method) => {
+        seen.push([args, method]);
+        return controller.signal;
+      },
+    });
     await custom.send('1', { signal: new AbortController().signal }).catch(() => {});
     expect(breaker.state).toBe('closed');
+    expect(seen).toEqual([[['1', { signal: expect.any(AbortSignal) }], 'send']]);
   });
 
   it('guards only the listed methods', async () => {
