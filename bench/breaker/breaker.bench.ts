@@ -11,14 +11,14 @@
  * consecutive-failures mode, so the consecutive case compares with its rate breaker.
  */
 import { createRequire } from 'node:module';
-import type CircuitBreakerType from 'opossum';
 import {
   adaptiveThrottle,
   circuitBreaker,
   consecutiveFailures,
   failureRate,
   slowCalls,
-} from '../../src/breaker/index.js';
+} from 'girder/breaker';
+import type CircuitBreakerType from 'opossum';
 import type { BenchSuite, Runner, Subject } from '../harness.js';
 
 const require = createRequire(import.meta.url);

@@ -5,7 +5,7 @@
  * fraction of each peer's — the figure the breaker's performance target is stated in
  * (at most 1/5 of opossum's and 0.6x cockatiel's).
  *
- *   node --import tsx bench/breaker/overhead.ts [--quick] [--json out.json]
+ *   npm run build && TSX_TSCONFIG_PATH=bench/tsconfig.json node --import tsx bench/breaker/overhead.ts [--quick] [--json out.json]
  */
 import { writeFile } from 'node:fs/promises';
 import { runCase } from '../harness.js';

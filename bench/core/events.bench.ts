@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { EventEmitter as EventEmitter3 } from 'eventemitter3';
-import { TypedEmitter } from '../../src/core/index.js';
+import { TypedEmitter } from 'girder/core';
 import type { BenchSuite } from '../harness.js';
 
 type Events = { decision: { key: string; allowed: boolean } };

@@ -1,6 +1,6 @@
 import { ConstantBackoff, retry as cockatielRetry, fallback, handleAll } from 'cockatiel';
-import { constant } from '../../src/core/index.js';
-import { failover, retry } from '../../src/failover/index.js';
+import { constant } from 'girder/core';
+import { failover, retry } from 'girder/failover';
 import type { BenchSuite } from '../harness.js';
 
 interface Svc {

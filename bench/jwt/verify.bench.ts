@@ -1,8 +1,8 @@
 import { generateKeyPairSync, randomBytes, webcrypto } from 'node:crypto';
 import fastifyJwt from '@fastify/jwt';
 import Fastify from 'fastify';
+import { type KeySpec, tokenService } from 'girder/jwt';
 import { importJWK, jwtVerify } from 'jose';
-import { type KeySpec, tokenService } from '../../src/jwt/index.js';
 import type { BenchCase, BenchSuite, Runner } from '../harness.js';
 
 /**

@@ -1,5 +1,5 @@
+import { fixedWindow, slidingWindow, tokenBucket } from 'girder/ratelimit';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { fixedWindow, slidingWindow, tokenBucket } from '../../src/ratelimit/index.js';
 import type { BenchSuite, Runner } from '../harness.js';
 
 /**

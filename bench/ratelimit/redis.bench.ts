@@ -1,6 +1,6 @@
+import { fixedWindow, type RateLimiter, redisStore } from 'girder/ratelimit';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { fixedWindow, type RateLimiter, redisStore } from '../../src/ratelimit/index.js';
 import { type RedisServer, startRedis } from '../../test/harness/redis.js';
 import type { BenchSuite, Runner } from '../harness.js';
 
