@@ -6,9 +6,9 @@ import { importJWK, jwtVerify } from 'jose';
 import type { BenchCase, BenchSuite, Runner } from '../harness.js';
 
 /**
- * `verifyAccess` (signature, pinned algorithm, type, claims, session check in the
- * memory store) against a bare `jose.jwtVerify` of the same token with the same,
- * already imported key — the cost of girder's extra checks — and against
+ * `verifyAccess` (signature on node:crypto, pinned algorithm, type, claims, session
+ * check in the memory store) against what a user would otherwise call: a bare
+ * `jose.jwtVerify` of the same token with the same, already imported key, and
  * `@fastify/jwt` (fast-jwt, synchronous node:crypto) verifying the same token.
  */
 

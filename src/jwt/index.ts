@@ -1,5 +1,5 @@
 /**
- * Authentication and authorization on JWTs (built on `jose`): short access tokens and
+ * Authentication and authorization on JWTs (signed with `jose`, verified on `node:crypto`): short access tokens and
  * long, single-use refresh tokens sharing a session id that `logout` revokes on every
  * instance; key rotation and JWKS; reuse detection; user-agent binding and bans;
  * an OAuth `state` helper; and a role-based authorizer with exact / glob / regex rules

@@ -6,7 +6,7 @@ import {
   KeyObject,
   webcrypto,
 } from 'node:crypto';
-import { importJWK, type JWSHeaderParameters } from 'jose';
+import { importJWK } from 'jose';
 import { z } from 'zod';
 import { TokenAlgorithmError, TokenInvalidError } from './errors.js';
 
@@ -202,14 +202,14 @@ export const keyListSchema = z
     return checked;
   });
 
-/** A verification key, imported. */
-export interface ReadyKey {
+/** A verification key: its pinned algorithm and the Node key that checks signatures. */
+export interface VerificationKey {
   /** Key id. */
   readonly kid: string;
   /** Pinned algorithm. */
   readonly alg: JwtAlgorithm;
-  /** The CryptoKey jose verifies with. */
-  readonly verify: WebCryptoKey;
+  /** Secret (HMAC) or public key. */
+  readonly key: KeyObject;
 }
 
 /** The signing key, ready for jose. */
@@ -223,72 +223,48 @@ export interface SigningKey {
 }
 
 /**
- * The keys of one service, imported once as Web Crypto keys (jose 6 would otherwise
- * re-import a secret on every call). The first key signs; every key verifies, but only
- * tokens whose header names its `kid` *and* its pinned `alg`.
+ * The keys of one service. The first key signs (imported once as a Web Crypto key for
+ * jose, which would otherwise re-import a secret on every call); every key verifies,
+ * synchronously with node:crypto, but only tokens whose header names its `kid` *and*
+ * its pinned `alg`.
  *
  * @internal
  */
 export class KeyRing {
-  /** Every algorithm some key accepts: jose refuses any other before looking at keys. */
+  /** Every algorithm some key accepts: a token naming any other is refused first. */
   readonly algorithms: readonly JwtAlgorithm[];
   readonly #checked: readonly CheckedKey[];
-  readonly #byKid = new Map<string, ReadyKey>();
-  #signing: SigningKey | undefined;
-  #ready: Promise<void> | undefined;
-  #imported = false;
+  readonly #byKid = new Map<string, VerificationKey>();
+  #signing: Promise<SigningKey> | undefined;
 
   constructor(checked: readonly CheckedKey[]) {
     this.#checked = checked;
     this.algorithms = [...new Set(checked.map((k) => k.alg))];
+    for (const k of checked) this.#byKid.set(k.kid, { kid: k.kid, alg: k.alg, key: k.verifying });
   }
 
-  /** Import every key as a CryptoKey; later calls return the same promise. */
-  ready(): Promise<void> {
-    this.#ready ??= this.#importAll();
-    return this.#ready;
+  /** Import the signing key; later calls return the same promise. */
+  ready(): Promise<SigningKey> {
+    this.#signing ??= this.#importSigningKey();
+    return this.#signing;
   }
 
-  async #importAll(): Promise<void> {
-    const imported = await Promise.all(
-      this.#checked.map(async (k, index) => {
-        const verify = await importKey(k.alg, k.verifying, 'verify');
-        const sign =
-          index === 0 && k.signing !== undefined
-            ? await importKey(k.alg, k.signing, 'sign')
-            : undefined;
-        return { k, verify, sign };
-      }),
-    );
-    for (const { k, verify, sign } of imported) {
-      this.#byKid.set(k.kid, { kid: k.kid, alg: k.alg, verify });
-      if (sign) this.#signing = { kid: k.kid, alg: k.alg, key: sign };
-    }
-    this.#imported = true;
-  }
-
-  /**
-   * The only key of a one-key ring, once imported. Verifying with it directly (the
-   * `algorithms` option pins its algorithm) skips jose's resolver round; the caller
-   * checks the header's `kid` afterwards.
-   */
-  get single(): ReadyKey | undefined {
-    return this.#imported && this.#byKid.size === 1 ? this.#byKid.values().next().value : undefined;
+  async #importSigningKey(): Promise<SigningKey> {
+    const first = this.#checked[0]!;
+    const key = await importSigningKey(first.alg, first.signing!);
+    return { kid: first.kid, alg: first.alg, key };
   }
 
   /** The key new tokens are signed with. */
-  async signingKey(): Promise<SigningKey> {
-    await this.ready();
-    return this.#signing!;
+  signingKey(): Promise<SigningKey> {
+    return this.ready();
   }
 
   /**
-   * jose key resolver: the verification key named by the header's `kid`, provided the
-   * header's `alg` is the one pinned to it. Runs before the signature is checked;
-   * synchronous once the keys are imported (jose awaits whatever it returns).
+   * The verification key named by a token header's `kid`, provided the header's `alg`
+   * is the one pinned to it. Runs before the signature is checked.
    */
-  readonly resolve = (header: JWSHeaderParameters): WebCryptoKey | Promise<WebCryptoKey> => {
-    if (!this.#imported) return this.ready().then(() => this.resolve(header));
+  verificationKey(header: { readonly kid?: unknown; readonly alg?: unknown }): VerificationKey {
     const kid = header.kid;
     const entry = typeof kid === 'string' ? this.#byKid.get(kid) : undefined;
     if (entry === undefined) {
@@ -301,8 +277,8 @@ export class KeyRing {
         `key "${entry.kid}" accepts ${entry.alg} only, token claims ${String(header.alg)}`,
       );
     }
-    return entry.verify;
-  };
+    return entry;
+  }
 
   /** Public keys as a JWKS. HMAC secrets are never included. */
   jwks(): Jwks {
@@ -316,19 +292,13 @@ export class KeyRing {
   }
 }
 
-async function importKey(
-  alg: JwtAlgorithm,
-  key: KeyObject,
-  usage: 'sign' | 'verify',
-): Promise<WebCryptoKey> {
+/** The signing key as the Web Crypto key jose signs with. */
+async function importSigningKey(alg: JwtAlgorithm, key: KeyObject): Promise<WebCryptoKey> {
   const hash = HMAC_HASH[alg];
   if (hash !== undefined) {
-    return webcrypto.subtle.importKey('raw', key.export(), { name: 'HMAC', hash }, false, [
-      'sign',
-      'verify',
-    ]);
+    return webcrypto.subtle.importKey('raw', key.export(), { name: 'HMAC', hash }, false, ['sign']);
   }
   const imported = await importJWK({ ...key.export({ format: 'jwk' }), alg }, alg);
-  if (imported instanceof Uint8Array) throw new Error(`unexpected secret for ${alg} ${usage} key`);
+  if (imported instanceof Uint8Array) throw new Error(`unexpected secret for ${alg} signing key`);
   return imported as WebCryptoKey;
 }

@@ -430,7 +430,7 @@ export function tokenService(options: TokenServiceOptions): TokenService {
     return claims as Record<string, unknown>;
   };
 
-  /** jose verification plus girder's claim checks; the store is not consulted. */
+  /** Signature and claim checks (see jws.ts); the store is not consulted. */
   const verifySigned = async (
     token: unknown,
     check: JwtCheck,

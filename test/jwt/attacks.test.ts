@@ -342,7 +342,7 @@ describe('attack suite: every forged or misused token is refused with the exact 
     expect(await codeOf(tokens.verifyAccess('a'.repeat(1_000_000)))).toBe('TOKEN_INVALID');
   });
 
-  it('property: a token with any one character changed is refused, or decodes to the same claims', async () => {
+  it('property: a token with any one character changed is refused (one spelling per token)', async () => {
     const { tokens } = makeService();
     const pair = await tokens.issue('u-1', { claims: { role: 'buyer' } });
     const original = await tokens.verifyAccess(pair.accessToken);
@@ -353,13 +353,12 @@ describe('attack suite: every forged or misused token is refused with the exact 
         fc.constantFrom(...alphabet),
         async (index, char) => {
           const token = pair.accessToken.slice(0, index) + char + pair.accessToken.slice(index + 1);
-          try {
-            const claims = await tokens.verifyAccess(token);
-            // Only a non-canonical base64url spelling of the same bytes may pass.
-            expect(claims).toEqual(original);
-          } catch (err) {
-            expect(err).toBeInstanceOf(AuthError);
+          if (token === pair.accessToken) {
+            expect(await tokens.verifyAccess(token)).toEqual(original);
+            return;
           }
+          // Even a non-canonical base64url spelling of the same signature bytes is refused.
+          await expect(tokens.verifyAccess(token)).rejects.toBeInstanceOf(AuthError);
         },
       ),
       { numRuns: 300 },
