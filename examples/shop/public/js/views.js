@@ -10,6 +10,22 @@ const go = (hash) => {
   else location.hash = hash;
 };
 
+/** Header row of a table of order lines; the cart adds an empty column for its buttons. */
+const lineHeader = (withActions = false) =>
+  h(
+    'thead',
+    {},
+    h(
+      'tr',
+      {},
+      h('th', {}, 'Product'),
+      h('th', { class: 'num' }, 'Price'),
+      h('th', { class: 'num' }, 'Quantity'),
+      h('th', { class: 'num' }, 'Subtotal'),
+      withActions ? h('th') : null,
+    ),
+  );
+
 const errorText = (err) =>
   err instanceof ApiError ? err.message : 'The shop did not answer. Try again.';
 
@@ -162,19 +178,7 @@ export async function cartView(main) {
     h(
       'table',
       {},
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', {}, 'Product'),
-          h('th', { class: 'num' }, 'Price'),
-          h('th', { class: 'num' }, 'Quantity'),
-          h('th', { class: 'num' }, 'Subtotal'),
-          h('th'),
-        ),
-      ),
+      lineHeader(true),
       h(
         'tbody',
         {},
@@ -350,18 +354,7 @@ export async function orderView(main, orderNo) {
     h(
       'table',
       {},
-      h(
-        'thead',
-        {},
-        h(
-          'tr',
-          {},
-          h('th', {}, 'Product'),
-          h('th', { class: 'num' }, 'Price'),
-          h('th', { class: 'num' }, 'Quantity'),
-          h('th', { class: 'num' }, 'Subtotal'),
-        ),
-      ),
+      lineHeader(),
       h(
         'tbody',
         {},
