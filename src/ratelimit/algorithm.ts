@@ -102,3 +102,11 @@ export function ceilMs(ms: number): number {
 export function int(reply: unknown, i: number): number {
   return (reply as number[])[i] as number;
 }
+
+/**
+ * The decision of a script replying `{allowed (0/1), remaining, resetAfterMs,
+ * retryAfterMs}`, the reply shape of every algorithm that does not pace (no `delayMs`).
+ */
+export function arrayReplyDecision(reply: unknown, limit: number): Decision {
+  return decision(int(reply, 0) === 1, limit, int(reply, 1), int(reply, 2), int(reply, 3), 0);
+}

@@ -3,9 +3,9 @@ import { parseOptions } from '../core/index.js';
 import {
   type Algorithm,
   algorithmScript,
+  arrayReplyDecision,
   ceilMs,
   decision,
-  int,
   LUA_NOW,
   type LuaScript,
   type MemoryState,
@@ -157,14 +157,7 @@ class SlidingWindowLog implements Algorithm<State> {
   }
 
   fromReply(reply: unknown): Decision {
-    return decision(
-      int(reply, 0) === 1,
-      this.limit,
-      int(reply, 1),
-      int(reply, 2),
-      int(reply, 3),
-      0,
-    );
+    return arrayReplyDecision(reply, this.limit);
   }
 
   scaled(instances: number): SlidingWindowLog {

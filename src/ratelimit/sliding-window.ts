@@ -3,10 +3,10 @@ import { parseOptions } from '../core/index.js';
 import {
   type Algorithm,
   algorithmScript,
+  arrayReplyDecision,
   ceilMs,
   decision,
   EPS,
-  int,
   LUA_NOW,
   type LuaScript,
   type MemoryState,
@@ -154,14 +154,7 @@ class SlidingWindow implements Algorithm<State> {
   }
 
   fromReply(reply: unknown): Decision {
-    return decision(
-      int(reply, 0) === 1,
-      this.limit,
-      int(reply, 1),
-      int(reply, 2),
-      int(reply, 3),
-      0,
-    );
+    return arrayReplyDecision(reply, this.limit);
   }
 
   scaled(instances: number): SlidingWindow {

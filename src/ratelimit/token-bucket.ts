@@ -3,10 +3,10 @@ import { parseOptions } from '../core/index.js';
 import {
   type Algorithm,
   algorithmScript,
+  arrayReplyDecision,
   ceilMs,
   decision,
   EPS,
-  int,
   LUA_NOW,
   type LuaScript,
   type MemoryState,
@@ -125,14 +125,7 @@ class TokenBucket implements Algorithm<State> {
   }
 
   fromReply(reply: unknown): Decision {
-    return decision(
-      int(reply, 0) === 1,
-      this.capacity,
-      int(reply, 1),
-      int(reply, 2),
-      int(reply, 3),
-      0,
-    );
+    return arrayReplyDecision(reply, this.capacity);
   }
 
   scaled(instances: number): TokenBucket {
