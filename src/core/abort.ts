@@ -18,6 +18,47 @@ export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new AbortedError(signal.reason);
 }
 
+/**
+ * Check a caller-supplied `signal` argument: `undefined` passes, an `AbortSignal` (or
+ * anything shaped like one) is returned, anything else — an `AbortController`, a
+ * boolean — throws {@link InvalidArgumentError}. Without this check a wrong object
+ * surfaces later as an uncaught `TypeError` inside a timer, which ends the process.
+ *
+ * @param argument - the name used in the error, e.g. `options.signal`.
+ * @example
+ * ```ts
+ * import { checkSignal } from 'girder/core';
+ *
+ * function wait(ms: number, options: { signal?: AbortSignal } = {}) {
+ *   const signal = checkSignal(options.signal, 'options.signal');
+ *   // ...
+ * }
+ * ```
+ */
+export function checkSignal(value: unknown, argument = 'signal'): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (isAbortSignal(value)) return value;
+  const what =
+    value === null
+      ? 'null'
+      : typeof value === 'object'
+        ? (value.constructor?.name ?? 'object')
+        : typeof value;
+  throw new InvalidArgumentError(argument, `must be an AbortSignal, got ${what}`);
+}
+
+/** True for an `AbortSignal`, or an object with its shape (`aborted`, `addEventListener`). */
+export function isAbortSignal(value: unknown): value is AbortSignal {
+  if (value instanceof AbortSignal) return true;
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as Partial<AbortSignal>;
+  return (
+    typeof v.aborted === 'boolean' &&
+    typeof v.addEventListener === 'function' &&
+    typeof v.removeEventListener === 'function'
+  );
+}
+
 /** Options of {@link sleep}. */
 export interface SleepOptions {
   /** Reject with {@link AbortedError} as soon as this fires. */
@@ -42,7 +83,16 @@ export function sleep(ms: number, options: SleepOptions = {}): Promise<void> {
   if (!Number.isFinite(ms) || ms < 0) {
     return Promise.reject(new InvalidArgumentError('ms', 'must be a finite number >= 0'));
   }
-  const { signal, clock = systemClock } = options;
+  if (options === null || typeof options !== 'object') {
+    return Promise.reject(new InvalidArgumentError('options', 'must be an object'));
+  }
+  const { clock = systemClock } = options;
+  let signal: AbortSignal | undefined;
+  try {
+    signal = checkSignal(options.signal, 'options.signal');
+  } catch (error) {
+    return Promise.reject(error);
+  }
   if (signal?.aborted) return Promise.reject(new AbortedError(signal.reason));
   return new Promise<void>((resolve, reject) => {
     const onAbort = () => {
@@ -87,9 +137,21 @@ export function withTimeout<T>(
   fn: (signal: AbortSignal) => Promise<T>,
   options: TimeoutOptions,
 ): Promise<T> {
-  const { timeoutMs, signal, clock = systemClock } = options;
-  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) {
+  if (typeof fn !== 'function') {
+    return Promise.reject(new InvalidArgumentError('fn', 'must be a function'));
+  }
+  if (options === null || typeof options !== 'object') {
+    return Promise.reject(new InvalidArgumentError('options', 'must be an object'));
+  }
+  const { timeoutMs, clock = systemClock } = options;
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
     return Promise.reject(new InvalidArgumentError('timeoutMs', 'must be a finite number >= 0'));
+  }
+  let signal: AbortSignal | undefined;
+  try {
+    signal = checkSignal(options.signal, 'options.signal');
+  } catch (error) {
+    return Promise.reject(error);
   }
   if (signal?.aborted) return Promise.reject(new AbortedError(signal.reason));
 

@@ -49,14 +49,54 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimeout(callback, ms) {
-    const timer = setTimeout(callback, ms);
-    timer.unref?.();
-    return timer;
+    if (ms <= MAX_TIMER_MS) {
+      const timer = setTimeout(callback, ms);
+      timer.unref?.();
+      return timer;
+    }
+    return longTimer(callback, ms);
   },
   clearTimeout(handle) {
-    clearTimeout(handle as ReturnType<typeof setTimeout>);
+    if (handle instanceof LongTimer) handle.cancel();
+    else clearTimeout(handle as ReturnType<typeof setTimeout>);
   },
 };
+
+/**
+ * The longest delay Node's `setTimeout` honours (2^31 − 1 ms, about 24.8 days); a larger
+ * one fires after 1 ms. {@link systemClock} chains timers past it, so every girder
+ * duration means what it says.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A delay longer than Node's timers allow, run as a chain of shorter timers. */
+class LongTimer {
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  constructor(
+    readonly callback: () => void,
+    readonly dueAt: number,
+  ) {
+    this.arm();
+  }
+  arm(): void {
+    const left = this.dueAt - Date.now();
+    if (left <= 0) {
+      this.#timer = undefined;
+      this.callback();
+      return;
+    }
+    this.#timer = setTimeout(() => this.arm(), Math.min(left, MAX_TIMER_MS));
+    this.#timer.unref?.();
+  }
+  cancel(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+function longTimer(callback: () => void, ms: number): LongTimer {
+  return new LongTimer(callback, Date.now() + ms);
+}
 
 interface PendingTimer {
   readonly id: number;

@@ -7,6 +7,8 @@
  */
 
 export {
+  checkSignal,
+  isAbortSignal,
   isCallerCancellation,
   type SleepOptions,
   sleep,
@@ -24,6 +26,7 @@ export {
 } from './backoff.js';
 export {
   type Clock,
+  MAX_TIMER_MS,
   type ManualClock,
   manualClock,
   systemClock,

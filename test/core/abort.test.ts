@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   AbortedError,
+  checkSignal,
   isCallerCancellation,
   manualClock,
   sleep,
@@ -124,5 +125,74 @@ describe('isCallerCancellation', () => {
     expect(isCallerCancellation(new Error('downstream'), new AbortController().signal)).toBe(false);
     expect(isCallerCancellation(new Error('downstream'))).toBe(false);
     expect(isCallerCancellation(new TimeoutError(5), aborted)).toBe(false);
+  });
+});
+
+describe('signal arguments that are not AbortSignals (regression: uncaught TypeError from a timer)', () => {
+  const wrong: [string, unknown][] = [
+    ['an AbortController', new AbortController()],
+    ['a boolean', true],
+    ['a plain object', { aborted: false }],
+    ['null', null],
+  ];
+  for (const [label, signal] of wrong) {
+    it(`sleep refuses ${label} with INVALID_ARGUMENT`, async () => {
+      await expect(sleep(10, { signal } as never)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        argument: 'options.signal',
+      });
+    });
+    it(`withTimeout refuses ${label} with INVALID_ARGUMENT`, async () => {
+      await expect(
+        withTimeout(async () => 1, { timeoutMs: 10, signal } as never),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', argument: 'options.signal' });
+    });
+  }
+
+  it('checkSignal passes undefined and real signals through', () => {
+    const signal = new AbortController().signal;
+    expect(checkSignal(undefined)).toBeUndefined();
+    expect(checkSignal(signal)).toBe(signal);
+    expect(() => checkSignal(new AbortController(), 'opts.signal')).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT', argument: 'opts.signal' }),
+    );
+  });
+
+  it('withTimeout refuses a missing function or options object', async () => {
+    await expect(withTimeout(null as never, { timeoutMs: 1 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      argument: 'fn',
+    });
+    await expect(withTimeout(async () => 1, null as never)).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      argument: 'options',
+    });
+  });
+});
+
+describe('durations beyond 2^31-1 ms (regression: Node fires them after 1 ms)', () => {
+  it('sleep(2 ** 31) on the system clock is still pending after 50 ms', async () => {
+    const controller = new AbortController();
+    let settled = false;
+    const p = sleep(2 ** 31, { signal: controller.signal }).then(
+      () => {
+        settled = true;
+      },
+      () => undefined,
+    );
+    await new Promise((r) => setTimeout(r, 50));
+    expect(settled).toBe(false);
+    controller.abort();
+    await p;
+    expect(settled).toBe(false);
+  });
+
+  it('withTimeout with a 30-day deadline does not time out at once', async () => {
+    const result = await withTimeout(
+      (signal) =>
+        new Promise<string>((r) => setTimeout(() => r(signal.aborted ? 'aborted' : 'ok'), 30)),
+      { timeoutMs: 30 * 24 * 3_600_000 },
+    );
+    expect(result).toBe('ok');
   });
 });

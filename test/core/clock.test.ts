@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { manualClock, systemClock } from '../../src/core/index.js';
+import { MAX_TIMER_MS, manualClock, systemClock } from '../../src/core/index.js';
 
 describe('manualClock', () => {
   it('starts where told and only moves when advanced', () => {
@@ -77,5 +77,17 @@ describe('systemClock', () => {
     const handle = systemClock.setTimeout(() => expect.unreachable(), 1);
     systemClock.clearTimeout(handle);
     await new Promise((r) => setTimeout(r, 5));
+  });
+});
+
+describe('systemClock long timers', () => {
+  it('chains delays longer than 2^31-1 ms instead of firing at once, and cancels the chain', async () => {
+    let fired = false;
+    const handle = systemClock.setTimeout(() => {
+      fired = true;
+    }, MAX_TIMER_MS + 1);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(fired).toBe(false);
+    systemClock.clearTimeout(handle);
   });
 });
