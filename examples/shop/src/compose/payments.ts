@@ -1,0 +1,60 @@
+// The payment provider: the built-in mock unless configured, reached over HTTP through
+// retry (girder/failover) around a circuit breaker (girder/breaker).
+import { randomBytes } from 'node:crypto';
+import { type Breaker, circuitBreaker, consecutiveFailures } from 'girder/breaker';
+import { type Clock, TypedEmitter } from 'girder/core';
+import { type RetryEvents, retryBudget } from 'girder/failover';
+import type { ShopConfig } from '../config.js';
+import { mockPaymentProvider } from '../mock-provider/plugin.js';
+import {
+  httpPaymentProvider,
+  isClientError,
+  type PaymentProvider,
+  resilientProvider,
+} from '../payments/provider.js';
+import type { Addresses } from './addresses.js';
+
+export interface PaymentWiring {
+  /** Signs the provider's callbacks. */
+  secret: string;
+  mock: ReturnType<typeof mockPaymentProvider>;
+  breaker: Breaker;
+  retryEvents: TypedEmitter<RetryEvents>;
+  provider: PaymentProvider;
+}
+
+export function buildPaymentProvider(
+  config: ShopConfig,
+  clock: Clock,
+  addresses: Addresses,
+): PaymentWiring {
+  const secret = config.paymentSecret ?? randomBytes(24).toString('base64url');
+  const apiKey = randomBytes(16).toString('base64url');
+  const mock = mockPaymentProvider({
+    secret,
+    apiKey,
+    baseUrl: () => `${addresses.publicUrl()}/mock-pay`,
+    now: () => clock.now(),
+  });
+  const breaker = circuitBreaker({
+    name: 'payment-provider',
+    policy: consecutiveFailures({ threshold: 5 }),
+    openMs: 10_000,
+    clock,
+    isFailure: (err) => !isClientError(err),
+  });
+  const retryEvents = new TypedEmitter<RetryEvents>();
+  const provider = resilientProvider(
+    httpPaymentProvider({
+      baseUrl: () => config.paymentProviderUrl ?? `${addresses.internalUrl()}/mock-pay`,
+      apiKey,
+    }),
+    {
+      breaker,
+      attempts: 3,
+      budget: retryBudget({ ratio: 0.2, minPerSec: 5 }),
+      events: retryEvents,
+    },
+  );
+  return { secret, mock, breaker, retryEvents, provider };
+}
