@@ -28,7 +28,7 @@ export interface ConstantBackoffOptions {
   delayMs?: number;
 }
 
-const constantSchema = z.object({
+const constantSchema = z.strictObject({
   delayMs: z.number().finite().nonnegative().default(100),
 });
 
@@ -71,7 +71,7 @@ export interface ExponentialBackoffOptions {
 }
 
 const exponentialSchema = z
-  .object({
+  .strictObject({
     initialMs: z.number().finite().positive().default(100),
     factor: z.number().finite().min(1).default(2),
     maxMs: z.number().finite().positive().default(30_000),

@@ -85,3 +85,22 @@ describe('exponential', () => {
     expect(() => b.delayMs(1.5)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });
 });
+
+describe('strict backoff options (regression: misspelt options were dropped)', () => {
+  it('constant refuses an unknown option, naming it', () => {
+    expect(() => constant({ delayMS: 5 } as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: expect.stringContaining('delayMS'),
+      }),
+    );
+  });
+  it('exponential refuses an unknown option, naming it', () => {
+    expect(() => exponential({ intialMs: 5 } as never)).toThrow(
+      expect.objectContaining({
+        code: 'INVALID_OPTIONS',
+        message: expect.stringContaining('intialMs'),
+      }),
+    );
+  });
+});
