@@ -69,7 +69,7 @@ const isStore = (value: unknown): value is RateLimitStore =>
     (value as { kind?: unknown }).kind === 'redis');
 
 /** Largest quota (limit, capacity, max) a limiter accepts: costs stay exact integers. */
-export const MAX_QUOTA = 1e9;
+export const MAX_QUOTA = 1e12;
 /** Longest window, lease or queue a limiter accepts: 10 years, in ms. */
 export const MAX_WINDOW_MS = 315_576_000_000;
 /** Slowest rate (tokens or calls per second) a bucket accepts: one per ~11.6 days. */

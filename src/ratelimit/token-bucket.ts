@@ -24,7 +24,7 @@ import type { Decision, RateLimiter } from './types.js';
 
 /** Options of {@link tokenBucket}. */
 export interface TokenBucketOptions extends LimiterOptions {
-  /** Bucket size: the largest burst (1 to 1e9; need not be whole). A new key starts full. */
+  /** Bucket size: the largest burst (1 to 1e12; need not be whole). A new key starts full. */
   capacity: number;
   /**
    * Tokens added per second, up to `capacity` (1e-6 to 1e9, and refilling the whole
