@@ -14,6 +14,7 @@ import {
   throwIfAborted,
 } from '../core/index.js';
 import { type Algorithm, decision, type MemoryState } from './algorithm.js';
+import { batchNow } from './batch-now.js';
 import { RateLimitedError, StoreClosedError } from './errors.js';
 import { type MemoryStore, type MemoryTable, memoryStore } from './memory-store.js';
 import type { RedisStore } from './redis-store.js';
@@ -180,6 +181,8 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
   readonly #keyPrefix: string;
   readonly #instances: number;
   readonly #guard: StoreFallback;
+  /** Whether `clock` is `systemClock`, read through {@link batchNow} on the memory path. */
+  readonly #systemTime: boolean;
   #local: { alg: Algorithm<S>; store: MemoryStore; table: MemoryTable<S> } | undefined;
 
   constructor(alg: Algorithm<S>, options: ParsedLimiterOptions) {
@@ -192,6 +195,7 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
       integerCost: alg.integerCost,
     };
     this.clock = options.clock ?? systemClock;
+    this.#systemTime = this.clock === systemClock;
     this.name = options.name ?? `${alg.code}:${alg.signature}`;
     this.#instances = options.instances;
     this.#guard = new StoreFallback({
@@ -221,7 +225,7 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
     if (options === undefined && table !== undefined && typeof key === 'string' && key !== '') {
       // The hot path: memory store, cost 1 — nothing to validate beyond the key.
       const alg = this.alg;
-      const now = this.clock.now();
+      const now = this.#systemTime ? batchNow() : this.clock.now();
       if (now > table.lastNow) table.lastNow = now;
       const result = alg.step(table.obtain(key, alg), now, 1, false, undefined);
       if (this.events.hasDecisionListeners) this.#emitDecision(key, 1, result, 'store');
@@ -360,7 +364,7 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
     dry: boolean,
     extra: number | string | undefined,
   ): Decision {
-    const now = this.clock.now();
+    const now = this.#systemTime ? batchNow() : this.clock.now();
     if (now > table.lastNow) table.lastNow = now;
     const state = dry ? (table.map.get(key) ?? alg.createState()) : table.obtain(key, alg);
     return alg.step(state, now, cost, dry, extra);
