@@ -9,16 +9,31 @@
 // the clock afresh. Only `systemClock` is read this way; injected clocks (tests'
 // `manualClock`) are read on every decision.
 
+// Scheduling the "forget" microtask costs about as much as a clock read, so it only pays
+// when other decisions share the reading. A reading nobody shared (one decision per
+// checkpoint: sequential callers) switches caching off for the next SKIP decisions,
+// which then read the clock directly; a shared one keeps it on.
+const SKIP = 16;
 let reading = -1;
+let shared = false;
+let skip = 0;
 const forget = (): void => {
   reading = -1;
+  if (!shared) skip = SKIP;
 };
 
-/** `Date.now()`, read at most once per microtask checkpoint. */
+/** `Date.now()`, read at most once per microtask checkpoint when decisions cluster. */
 export function batchNow(): number {
-  if (reading < 0) {
-    reading = Date.now();
-    queueMicrotask(forget);
+  if (reading >= 0) {
+    shared = true;
+    return reading;
   }
+  if (skip > 0) {
+    skip--;
+    return Date.now();
+  }
+  reading = Date.now();
+  shared = false;
+  queueMicrotask(forget);
   return reading;
 }

@@ -6,11 +6,13 @@ import {
   concurrencyLimit,
   fixedWindow,
   leakyBucket,
+  memoryStore,
   type RateLimiter,
   type RedisStore,
   slidingWindow,
   slidingWindowLog,
   tokenBucket,
+  withRateLimit,
 } from '../../src/ratelimit/index.js';
 
 const T0 = 1_700_000_000_000;
@@ -174,6 +176,31 @@ describe('defect 7: option ranges', () => {
     expect(
       issues(() => tokenBucket({ capacity: Number.POSITIVE_INFINITY, refillPerSec: 1 })),
     ).toEqual(['capacity']);
+  });
+
+  it('memoryStore({ sweepIntervalMs: 2 ** 31 }) is refused (it would sweep every 1 ms)', () => {
+    expect(issues(() => memoryStore({ sweepIntervalMs: 2 ** 31 }))).toEqual(['sweepIntervalMs']);
+    expect(issues(() => memoryStore({ maxKeys: 0.5 }))).toEqual(['maxKeys']);
+  });
+
+  it('every ratelimit factory names a misspelt option', () => {
+    const makers: Array<[string, (extra: object) => unknown]> = [
+      ...factories.map(([name, make]) => [name, make] as [string, (extra: object) => unknown]),
+      ['memoryStore', (o) => memoryStore(o)],
+      [
+        'withRateLimit',
+        (o) => withRateLimit({}, fixedWindow({ limit: 1, windowMs: 1 }), { key: 'k', ...o }),
+      ],
+    ];
+    for (const [name, make] of makers) {
+      try {
+        make({ storeRetryMS: 5 });
+        throw new Error(`${name} accepted a misspelt option`);
+      } catch (error) {
+        expect(error, name).toBeInstanceOf(InvalidOptionsError);
+        expect((error as Error).message, name).toContain('storeRetryMS');
+      }
+    }
   });
 
   it('windows, quotas, rates and common options have upper bounds', () => {
