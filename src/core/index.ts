@@ -67,5 +67,6 @@ export {
   StoreFallback,
   type StoreFallbackEvents,
   type StoreFallbackOptions,
+  type StoreFallbackSink,
   type StoreRoute,
 } from './store-fallback.js';

@@ -55,6 +55,12 @@ export type StoreFallbackEvents = {
 /** Where one call should go, as {@link StoreFallback.route} answers. */
 export type StoreRoute = 'store' | 'probe' | 'fallback';
 
+/** Where a {@link StoreFallback} emits its events: any emitter whose map includes them. */
+export interface StoreFallbackSink {
+  /** Emit one store-failure event. */
+  emit<K extends keyof StoreFallbackEvents>(event: K, payload: StoreFallbackEvents[K]): void;
+}
+
 /** Options of {@link StoreFallback}. */
 export interface StoreFallbackOptions {
   /** What to answer while the store is bypassed. */
@@ -64,9 +70,7 @@ export interface StoreFallbackOptions {
   /** Time source. */
   clock: Clock;
   /** Where the `storeError` / `fallback` / `recovered` events go (the block's `events`). */
-  events: {
-    emit<K extends keyof StoreFallbackEvents>(event: K, payload: StoreFallbackEvents[K]): void;
-  };
+  events: StoreFallbackSink;
   /** Called once when the store recovers (e.g. to drop `local` fallback state). */
   onRecovered?: () => void;
 }
@@ -81,6 +85,7 @@ export interface StoreFallbackOptions {
  * ```ts
  * import { StoreFallback, systemClock, TypedEmitter, type StoreFallbackEvents } from 'girder/core';
  *
+ * declare const store: { get(key: string): Promise<string | undefined> };
  * const events = new TypedEmitter<StoreFallbackEvents>();
  * const guard = new StoreFallback({ mode: 'deny', retryMs: 1_000, clock: systemClock, events });
  *
@@ -103,7 +108,7 @@ export class StoreFallback {
   readonly mode: StoreErrorMode;
   readonly #retryMs: number;
   readonly #clock: Clock;
-  readonly #events: StoreFallbackOptions['events'];
+  readonly #events: StoreFallbackSink;
   readonly #onRecovered: (() => void) | undefined;
   // -1 while healthy, else when the fallback began.
   #downSince = -1;
