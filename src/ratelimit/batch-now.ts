@@ -13,7 +13,7 @@
 // when other decisions share the reading. A reading nobody shared (one decision per
 // checkpoint: sequential callers) switches caching off for the next SKIP decisions,
 // which then read the clock directly; a shared one keeps it on.
-const SKIP = 16;
+const SKIP = 256;
 let reading = -1;
 let shared = false;
 let skip = 0;
