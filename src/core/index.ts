@@ -59,3 +59,14 @@ export {
 } from './events.js';
 export { clockSchema, functionSchema, parseOptions } from './options.js';
 export { defaultSignalOf, type SignalOf } from './signal-of.js';
+export {
+  type FallbackEvent,
+  type RecoveredEvent,
+  type StoreErrorEvent,
+  type StoreErrorMode,
+  StoreFallback,
+  type StoreFallbackEvents,
+  type StoreFallbackOptions,
+  type StoreFallbackSink,
+  type StoreRoute,
+} from './store-fallback.js';

@@ -54,7 +54,12 @@ export const httpFields = {
       z.custom<(r: unknown) => string>(fn, { message: 'must be ip, user, route or a function' }),
     ])
     .default('ip'),
-  cost: z.union([z.number().positive(), z.custom<(r: unknown) => number>(fn)]).default(1),
+  cost: z
+    .union([
+      z.number().positive().finite(),
+      z.custom<(r: unknown) => number>(fn, { message: 'must be a number > 0 or a function' }),
+    ])
+    .default(1),
   allowList: z
     .union([z.array(z.string().min(1)), z.custom<(r: unknown, k: string) => boolean>(fn)])
     .optional(),
@@ -65,6 +70,35 @@ export const httpFields = {
     .default('default'),
   errorBody: z.custom<(d: Decision, r: unknown) => unknown>(fn).optional(),
 };
+
+/**
+ * Refuse, at declaration, a constant `cost` the limiter could never allow: above its
+ * quota, or fractional for an algorithm that counts whole units. Without this check
+ * every request of the route would fail with `INVALID_ARGUMENT` (a 500).
+ * @internal
+ */
+export function checkCostFitsLimiter(
+  options: { limiter?: RateLimiter | undefined; cost?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  const { limiter, cost } = options;
+  if (limiter === undefined || typeof cost !== 'number') return;
+  const { maxCost, integerCost } = limiter.policy;
+  if (integerCost === true && !Number.isInteger(cost)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cost'],
+      message: `must be a whole number for a ${limiter.algorithm} limiter`,
+    });
+  }
+  if (maxCost !== undefined && cost > maxCost) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['cost'],
+      message: `${cost} exceeds the limiter's quota of ${maxCost}, so no request could pass`,
+    });
+  }
+}
 
 /** What an adapter knows about one request. */
 export interface RequestFacts<Req> {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { InvalidOptionsError } from '../core/index.js';
 import type { RateLimiter } from '../ratelimit/index.js';
 import {
+  checkCostFitsLimiter,
   defaultErrorBody,
   type HttpRateLimitOptions,
   httpFields,
@@ -52,12 +53,14 @@ export interface RateLimitPluginOptions
   global?: boolean;
 }
 
-const pluginSchema = z.strictObject({
-  ...httpFields,
-  limiter: httpFields.limiter.optional(),
-  global: z.boolean().default(true),
-});
-const routeSchema = z.strictObject(httpFields);
+const pluginSchema = z
+  .strictObject({
+    ...httpFields,
+    limiter: httpFields.limiter.optional(),
+    global: z.boolean().default(true),
+  })
+  .superRefine(checkCostFitsLimiter);
+const routeSchema = z.strictObject(httpFields).superRefine(checkCostFitsLimiter);
 
 interface RouteSettings {
   options: ResolvedHttpOptions<FastifyRequest>;
@@ -97,6 +100,11 @@ function register(
     ]);
   }
   const merged = (config: RouteRateLimitConfig): ResolvedHttpOptions<FastifyRequest> => {
+    if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+      throw new InvalidOptionsError('rateLimit route config', [
+        { path: '', message: 'must be false or an object of rate-limit settings' },
+      ]);
+    }
     const options = { ...base, ...config };
     if (options.limiter === undefined) {
       throw new InvalidOptionsError('rateLimit route config', [
@@ -109,7 +117,7 @@ function register(
   // Validate route configs as routes are declared, so mistakes fail at startup.
   fastify.addHook('onRoute', (route) => {
     const config = route.config?.rateLimit;
-    if (config !== undefined && config !== false) merged(config);
+    if (config !== undefined && config !== false) merged(config as RouteRateLimitConfig);
   });
 
   const cache = new WeakMap<object, RouteSettings | typeof NONE>();
@@ -212,10 +220,16 @@ export interface RateLimitMiddlewareOptions<Req extends NodeRequest = NodeReques
   ip?: (request: Req) => string;
 }
 
-const middlewareSchema = z.strictObject({
-  ...httpFields,
-  ip: z.custom<(r: unknown) => string>((v) => typeof v === 'function').optional(),
-});
+const middlewareSchema = z
+  .strictObject({
+    ...httpFields,
+    ip: z
+      .custom<(r: unknown) => string>((v) => typeof v === 'function', {
+        message: 'must be a function',
+      })
+      .optional(),
+  })
+  .superRefine(checkCostFitsLimiter);
 
 /**
  * Node `(req, res, next)` middleware (Express, Connect, plain `http`): the same

@@ -57,7 +57,7 @@ export interface Algorithm<S extends MemoryState = MemoryState> {
   readonly signature: string;
   /** `Decision.limit`. */
   readonly limit: number;
-  readonly policy: RateLimitPolicy;
+  readonly policy: Pick<RateLimitPolicy, 'quota' | 'windowMs'>;
   /** Largest cost a single call may ask for. */
   readonly maxCost: number;
   /** Whether costs must be whole numbers. */

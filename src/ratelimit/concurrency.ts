@@ -12,13 +12,20 @@ import {
   lua,
   type MemoryState,
 } from './algorithm.js';
-import { type DecideContext, Limiter, type LimiterOptions, limiterFields } from './limiter.js';
+import {
+  type DecideContext,
+  LIMIT_OPTIONS,
+  Limiter,
+  type LimiterOptions,
+  limiterFields,
+  windowSchema,
+} from './limiter.js';
 import type { MemoryTable } from './memory-store.js';
 import type { Decision, LimitOptions, RateLimiter, WaitOptions } from './types.js';
 
 /** Options of {@link concurrencyLimit}. */
 export interface ConcurrencyLimitOptions extends LimiterOptions {
-  /** Most units in flight per key at once (integer >= 1). */
+  /** Most units in flight per key at once (integer, 1 to 100 000). */
   max: number;
   /**
    * A held slot is given back automatically this many ms after it was taken, so a
@@ -34,10 +41,14 @@ export interface ConcurrencyLimitOptions extends LimiterOptions {
   pollIntervalMs?: number;
 }
 
+/** Largest `max` of a concurrency limiter. */
+const MAX_IN_FLIGHT = 100_000;
+
 const schema = z.strictObject({
-  max: z.number().int().min(1),
-  leaseMs: z.number().int().min(1).default(60_000),
-  pollIntervalMs: z.number().int().min(1).default(50),
+  // Each held unit is one sorted-set member on Redis, so keep in-flight counts modest.
+  max: z.number().int().min(1).max(MAX_IN_FLIGHT),
+  leaseMs: windowSchema.default(60_000),
+  pollIntervalMs: z.number().int().min(1).max(3_600_000).default(50),
   ...limiterFields,
 });
 
@@ -208,9 +219,9 @@ class ConcurrencyLimiterImpl extends Limiter<State> implements ConcurrencyLimite
   readonly #waiters = new Map<string, Set<() => void>>();
 
   override limit(key: string, options?: LimitOptions): Promise<ConcurrencyDecision> {
-    const cost = options?.cost ?? 1;
+    let cost: number;
     try {
-      this.validate(key, cost);
+      cost = this.checkedCost(key, options, LIMIT_OPTIONS);
     } catch (error) {
       return Promise.reject(error);
     }

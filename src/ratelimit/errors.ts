@@ -3,7 +3,7 @@ import type { Decision } from './types.js';
 
 /**
  * A call was refused by a rate limiter (code `RATE_LIMITED`). Thrown by the
- * `rateLimited` decorator (the target is never called) and by `wait` when the call
+ * `withRateLimit` decorator (the target is never called) and by `wait` when the call
  * cannot be allowed within `maxWaitMs`. Carries the decision, so callers can honour
  * `retryAfterMs`.
  *

@@ -8,7 +8,13 @@ import {
   type LuaScript,
   type MemoryState,
 } from './algorithm.js';
-import { Limiter, type LimiterOptions, limiterFields } from './limiter.js';
+import {
+  Limiter,
+  type LimiterOptions,
+  limiterFields,
+  quotaSchema,
+  windowSchema,
+} from './limiter.js';
 import type { Decision, RateLimiter } from './types.js';
 
 /** Options of {@link fixedWindow}. */
@@ -20,8 +26,8 @@ export interface FixedWindowOptions extends LimiterOptions {
 }
 
 const schema = z.strictObject({
-  limit: z.number().int().min(1),
-  windowMs: z.number().int().min(1),
+  limit: quotaSchema,
+  windowMs: windowSchema,
   ...limiterFields,
 });
 

@@ -2,7 +2,7 @@
  * Rate limiting: fixed window, sliding window (exact log and approximate counter),
  * token bucket, leaky bucket (pacing) and concurrency limits, each over an in-process
  * store or Redis (one atomic Lua script per decision, on the server's clock), with
- * store-failure fallback, typed events and the `rateLimited` decorator.
+ * store-failure fallback, typed events and the `withRateLimit` decorator.
  *
  * @module ratelimit
  */
@@ -13,7 +13,13 @@ export {
   type ConcurrencyLimitOptions,
   concurrencyLimit,
 } from './concurrency.js';
-export { type RateLimitedOptions, rateLimited, type WaitLimit } from './decorator.js';
+export {
+  type RateLimitedOptions,
+  rateLimited,
+  type WaitLimit,
+  type WithRateLimitOptions,
+  withRateLimit,
+} from './decorator.js';
 export { RateLimitedError, StoreClosedError, StoreUnavailableError } from './errors.js';
 export { type FixedWindowOptions, fixedWindow } from './fixed-window.js';
 export {

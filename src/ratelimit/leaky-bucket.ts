@@ -11,23 +11,31 @@ import {
   type LuaScript,
   type MemoryState,
 } from './algorithm.js';
-import { Limiter, type LimiterOptions, limiterFields } from './limiter.js';
+import {
+  Limiter,
+  type LimiterOptions,
+  limiterFields,
+  MAX_RATE_PER_SEC,
+  MAX_WINDOW_MS,
+  MIN_RATE_PER_SEC,
+} from './limiter.js';
 import type { Decision, RateLimiter } from './types.js';
 
 /** Options of {@link leakyBucket}. */
 export interface LeakyBucketOptions extends LimiterOptions {
-  /** Calls (cost units) let through per second, evenly spaced (> 0). */
+  /** Calls (cost units) let through per second, evenly spaced (1e-6 to 1e9). */
   ratePerSec: number;
   /**
    * Longest a call may be queued for its turn, in ms (>= 0). A call whose turn is
    * further away is denied. 0 means no queueing: only calls whose turn is now pass.
+   * At most 10 years.
    */
   maxQueueMs: number;
 }
 
 const schema = z.strictObject({
-  ratePerSec: z.number().positive(),
-  maxQueueMs: z.number().min(0),
+  ratePerSec: z.number().min(MIN_RATE_PER_SEC).max(MAX_RATE_PER_SEC),
+  maxQueueMs: z.number().min(0).max(MAX_WINDOW_MS),
   ...limiterFields,
 });
 
@@ -92,7 +100,10 @@ class LeakyBucket implements Algorithm<State> {
     this.#interval = 1000 / ratePerSec;
     // One call runs now and the queue holds maxQueueMs worth of turns.
     this.limit = Math.floor(maxQueueMs / this.#interval + EPS) + 1;
-    this.maxCost = Number.POSITIVE_INFINITY; // any cost waits its turn
+    // A call may take at most the whole queue: one turn now plus maxQueueMs of turns.
+    // Anything larger could never be paced within maxQueueMs, and a huge cost would
+    // push the key's turn out of float range (1e308 blocked the key for good).
+    this.maxCost = this.limit;
     this.signature = `${ratePerSec}:${maxQueueMs}`;
     this.policy = { quota: this.limit, windowMs: this.limit * this.#interval };
     this.script = algorithmScript(String(this.#interval), String(maxQueueMs), BODY);

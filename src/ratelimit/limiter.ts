@@ -3,13 +3,18 @@
 import { z } from 'zod';
 import {
   type Clock,
+  checkSignal,
+  clockSchema,
   InvalidArgumentError,
+  StoreFallback,
+  type StoreRoute,
   sleep,
   systemClock,
   TypedEmitter,
   throwIfAborted,
 } from '../core/index.js';
 import { type Algorithm, decision, type MemoryState } from './algorithm.js';
+import { batchNow } from './batch-now.js';
 import { RateLimitedError, StoreClosedError } from './errors.js';
 import { type MemoryStore, type MemoryTable, memoryStore } from './memory-store.js';
 import type { RedisStore } from './redis-store.js';
@@ -64,23 +69,32 @@ const isStore = (value: unknown): value is RateLimitStore =>
   ((value as { kind?: unknown }).kind === 'memory' ||
     (value as { kind?: unknown }).kind === 'redis');
 
-const isClock = (value: unknown): value is Clock =>
-  typeof value === 'object' &&
-  value !== null &&
-  typeof (value as Clock).now === 'function' &&
-  typeof (value as Clock).setTimeout === 'function' &&
-  typeof (value as Clock).clearTimeout === 'function';
+/** Largest quota (limit, capacity, max) a limiter accepts: costs stay exact integers. */
+export const MAX_QUOTA = 1e12;
+/** Longest window, lease or queue a limiter accepts: 10 years, in ms. */
+export const MAX_WINDOW_MS = 315_576_000_000;
+/** Slowest rate (tokens or calls per second) a bucket accepts: one per ~11.6 days. */
+export const MIN_RATE_PER_SEC = 1e-6;
+/** Fastest rate a bucket accepts. */
+export const MAX_RATE_PER_SEC = 1e9;
+/** Longest `storeRetryMs`: one day. */
+const MAX_STORE_RETRY_MS = 86_400_000;
+
+/** zod schema of a quota: a whole number in 1..{@link MAX_QUOTA}. */
+export const quotaSchema = z.number().int().min(1).max(MAX_QUOTA);
+/** zod schema of a window length: a whole number of ms in 1..{@link MAX_WINDOW_MS}. */
+export const windowSchema = z.number().int().min(1).max(MAX_WINDOW_MS);
 
 /** zod fields of {@link LimiterOptions}; algorithm schemas spread them in. */
 export const limiterFields = {
   store: z
     .custom<RateLimitStore>(isStore, { message: 'must be a memoryStore() or redisStore()' })
     .optional(),
-  clock: z.custom<Clock>(isClock, { message: 'must be a Clock' }).optional(),
-  name: z.string().min(1).optional(),
+  clock: clockSchema.optional(),
+  name: z.string().min(1).max(256).optional(),
   onStoreError: z.enum(['deny', 'allow', 'local']).default('deny'),
-  instances: z.number().int().min(1).default(1),
-  storeRetryMs: z.number().int().min(1).default(1_000),
+  instances: z.number().int().min(1).max(10_000).default(1),
+  storeRetryMs: z.number().int().min(1).max(MAX_STORE_RETRY_MS).default(1_000),
 };
 
 /** Parsed {@link LimiterOptions}. */
@@ -100,7 +114,28 @@ export interface DecideContext {
   table: MemoryTable | undefined;
 }
 
-const noCost = { cost: 1 };
+/** Fields a `limit`/`peek` options argument may have. */
+export const LIMIT_OPTIONS: ReadonlySet<string> = new Set(['cost']);
+const WAIT_OPTIONS = new Set(['cost', 'signal', 'maxWaitMs']);
+
+/**
+ * The cost asked for in a `limit`/`peek`/`wait` options argument: 1 when absent. `null`,
+ * non-objects and unknown fields (a misspelt `maxWaitMS` would otherwise wait forever)
+ * are refused; the cost itself is checked by `validate`.
+ */
+function costOf(options: unknown, known: ReadonlySet<string>): unknown {
+  if (options === undefined) return 1;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new InvalidArgumentError('options', 'must be an object');
+  }
+  for (const field in options) {
+    if (!known.has(field)) {
+      throw new InvalidArgumentError(`options.${field}`, 'is not a known option');
+    }
+  }
+  const cost = (options as LimitOptions).cost;
+  return cost === undefined ? 1 : cost;
+}
 
 /**
  * The limiter's emitter, which also tracks whether anyone listens to `decision`, so the
@@ -144,24 +179,35 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
   protected readonly table: MemoryTable<S> | undefined;
   protected readonly redis: RedisStore | undefined;
   readonly #keyPrefix: string;
-  readonly #mode: StoreErrorMode;
   readonly #instances: number;
-  readonly #retryMs: number;
-  // Store-failure state: -1 while healthy, else when the fallback began.
-  #downSince = -1;
-  #probeAt = 0;
-  #probing = false;
+  readonly #guard: StoreFallback;
+  /** Whether `clock` is `systemClock`, read through {@link batchNow} on the memory path. */
+  readonly #systemTime: boolean;
   #local: { alg: Algorithm<S>; store: MemoryStore; table: MemoryTable<S> } | undefined;
 
   constructor(alg: Algorithm<S>, options: ParsedLimiterOptions) {
     this.alg = alg;
     this.algorithm = alg.id;
-    this.policy = alg.policy;
+    this.policy = {
+      quota: alg.policy.quota,
+      windowMs: alg.policy.windowMs,
+      maxCost: alg.maxCost,
+      integerCost: alg.integerCost,
+    };
     this.clock = options.clock ?? systemClock;
+    this.#systemTime = this.clock === systemClock;
     this.name = options.name ?? `${alg.code}:${alg.signature}`;
-    this.#mode = options.onStoreError;
     this.#instances = options.instances;
-    this.#retryMs = options.storeRetryMs;
+    this.#guard = new StoreFallback({
+      mode: options.onStoreError,
+      retryMs: options.storeRetryMs,
+      clock: this.clock,
+      events: this.events,
+      onRecovered: () => {
+        this.#local?.store.close();
+        this.#local = undefined;
+      },
+    });
     const store = options.store ?? memoryStore();
     if (store.kind === 'memory') {
       this.table = store.table<S>(this.name, alg.id);
@@ -179,7 +225,7 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
     if (options === undefined && table !== undefined && typeof key === 'string' && key !== '') {
       // The hot path: memory store, cost 1 — nothing to validate beyond the key.
       const alg = this.alg;
-      const now = this.clock.now();
+      const now = this.#systemTime ? batchNow() : this.clock.now();
       if (now > table.lastNow) table.lastNow = now;
       const result = alg.step(table.obtain(key, alg), now, 1, false, undefined);
       if (this.events.hasDecisionListeners) this.#emitDecision(key, 1, result, 'store');
@@ -187,7 +233,7 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
     }
     if (
       options === undefined &&
-      this.#downSince < 0 &&
+      !this.#guard.down &&
       !this.events.hasDecisionListeners &&
       typeof key === 'string' &&
       key !== ''
@@ -198,31 +244,31 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
         this.#fastFailed(error, key),
       );
     }
-    const cost = options === undefined ? 1 : options.cost === undefined ? 1 : options.cost;
+    let cost: number;
     try {
-      this.validate(key, cost);
+      cost = this.checkedCost(key, options, LIMIT_OPTIONS);
     } catch (error) {
       return Promise.reject(error);
     }
     return this.decide(key, cost, false, undefined, undefined);
   }
 
-  peek(key: string, options: LimitOptions = noCost): Promise<Decision> {
-    const cost = options.cost ?? 1;
+  peek(key: string, options?: LimitOptions): Promise<Decision> {
+    let cost: number;
     try {
-      this.validate(key, cost);
+      cost = this.checkedCost(key, options, LIMIT_OPTIONS);
     } catch (error) {
       return Promise.reject(error);
     }
     return this.decide(key, cost, true, undefined, undefined);
   }
 
-  async wait(key: string, options: WaitOptions = {}): Promise<Decision> {
-    const { signal, maxWaitMs = Number.POSITIVE_INFINITY } = options;
-    const cost = options.cost ?? 1;
-    this.validate(key, cost);
+  async wait(key: string, options?: WaitOptions): Promise<Decision> {
+    const cost = this.checkedCost(key, options, WAIT_OPTIONS);
+    const signal = checkSignal(options?.signal, 'options.signal');
+    const maxWaitMs = options?.maxWaitMs ?? Number.POSITIVE_INFINITY;
     if (typeof maxWaitMs !== 'number' || Number.isNaN(maxWaitMs) || maxWaitMs < 0) {
-      throw new InvalidArgumentError('maxWaitMs', 'must be a number >= 0');
+      throw new InvalidArgumentError('options.maxWaitMs', 'must be a number >= 0');
     }
     const clock = this.clock;
     const start = clock.now();
@@ -261,7 +307,14 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
     return sleep(ms, { signal, clock: this.clock });
   }
 
-  protected validate(key: string, cost: number): void {
+  /** Validate a call's key and options; returns its cost. */
+  protected checkedCost(key: string, options: unknown, known: ReadonlySet<string>): number {
+    const cost = costOf(options, known);
+    this.validate(key, cost);
+    return cost as number;
+  }
+
+  protected validate(key: string, cost: unknown): asserts cost is number {
     if (typeof key !== 'string' || key.length === 0) {
       throw new InvalidArgumentError('key', 'must be a non-empty string');
     }
@@ -311,7 +364,7 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
     dry: boolean,
     extra: number | string | undefined,
   ): Decision {
-    const now = this.clock.now();
+    const now = this.#systemTime ? batchNow() : this.clock.now();
     if (now > table.lastNow) table.lastNow = now;
     const state = dry ? (table.map.get(key) ?? alg.createState()) : table.obtain(key, alg);
     return alg.step(state, now, cost, dry, extra);
@@ -329,7 +382,7 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
       );
     } catch (error) {
       if (error instanceof StoreClosedError) throw error;
-      this.#storeFailed(key, error);
+      this.#guard.failed(key, error, 'store');
       return this.#fallback(key, 1, false, undefined, undefined);
     }
   }
@@ -341,13 +394,8 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
     extra: number | string | undefined,
     ctx: DecideContext | undefined,
   ): Promise<Decision> {
-    let probe = false;
-    if (this.#downSince >= 0) {
-      if (this.#probing || this.clock.now() < this.#probeAt) {
-        return this.#fallback(key, cost, dry, extra, ctx);
-      }
-      this.#probing = probe = true;
-    }
+    const route: StoreRoute = this.#guard.route();
+    if (route === 'fallback') return this.#fallback(key, cost, dry, extra, ctx);
     const alg = this.alg;
     const redis = this.redis!;
     const fullKey = this.fullKey(key);
@@ -361,13 +409,15 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
       try {
         reply = await redis.retry(first, alg.script, fullKey, costArg, extraArg);
       } catch (error) {
-        if (probe) this.#probing = false;
-        if (error instanceof StoreClosedError) throw error;
-        this.#storeFailed(key, error);
+        if (error instanceof StoreClosedError) {
+          this.#guard.abandoned(route);
+          throw error;
+        }
+        this.#guard.failed(key, error, route);
         return this.#fallback(key, cost, dry, extra, ctx);
       }
     }
-    if (probe) this.#recovered();
+    this.#guard.succeeded(route);
     const result = alg.fromReply(reply, cost, dry);
     if (ctx !== undefined) {
       ctx.source = 'store';
@@ -375,25 +425,6 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
     }
     if (!dry && this.events.hasDecisionListeners) this.#emitDecision(key, cost, result, 'store');
     return result;
-  }
-
-  #storeFailed(key: string, error: unknown): void {
-    const now = this.clock.now();
-    this.events.emit('storeError', { key, error });
-    this.#probeAt = now + this.#retryMs;
-    if (this.#downSince < 0) {
-      this.#downSince = now;
-      this.events.emit('fallback', { mode: this.#mode, error });
-    }
-  }
-
-  #recovered(): void {
-    const downMs = this.clock.now() - this.#downSince;
-    this.#downSince = -1;
-    this.#probing = false;
-    this.#local?.store.close();
-    this.#local = undefined;
-    this.events.emit('recovered', { downMs });
   }
 
   #fallback(
@@ -406,12 +437,13 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
     const limit = this.alg.limit;
     let result: Decision;
     let table: MemoryTable | undefined;
-    if (this.#mode === 'allow') {
+    const mode = this.#guard.mode;
+    if (mode === 'allow') {
       result = decision(true, limit, Math.max(0, Math.floor(limit - cost)), 0, 0, 0);
     } else {
-      const retry = Math.max(1, Math.ceil(this.#probeAt - this.clock.now()));
+      const retry = this.#guard.retryAfterMs();
       result = decision(false, limit, 0, retry, retry, 0);
-      if (this.#mode === 'local') {
+      if (mode === 'local') {
         const local = this.#localLimiter();
         if (cost <= local.alg.maxCost) {
           result = this.#inMemory(local.table, local.alg, key, cost, dry, extra);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InvalidOptionsError, parseOptions } from '../core/index.js';
+import { InvalidOptionsError, MAX_TIMER_MS, parseOptions } from '../core/index.js';
 import type { MemoryState } from './algorithm.js';
 
 /** Options of {@link memoryStore}. */
@@ -11,15 +11,16 @@ export interface MemoryStoreOptions {
    */
   maxKeys?: number;
   /**
-   * How often an `unref`'d timer sweeps expired keys, in ms; 0 disables the timer
-   * (keys are then only reused or evicted). Default 30 000.
+   * How often an `unref`'d timer sweeps expired keys, in ms (at most 2^31 − 1, about
+   * 24.8 days); 0 disables the timer (keys are then only reused or evicted). Default 30 000.
    */
   sweepIntervalMs?: number;
 }
 
 const schema = z.strictObject({
-  maxKeys: z.number().int().min(1).optional(),
-  sweepIntervalMs: z.number().int().min(0).default(30_000),
+  maxKeys: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
+  // setInterval fires every 1 ms past 2^31-1 ms, so longer sweeps are refused.
+  sweepIntervalMs: z.number().int().min(0).max(MAX_TIMER_MS).default(30_000),
 });
 
 /**

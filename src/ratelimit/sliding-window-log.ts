@@ -10,7 +10,13 @@ import {
   type LuaScript,
   type MemoryState,
 } from './algorithm.js';
-import { Limiter, type LimiterOptions, limiterFields } from './limiter.js';
+import {
+  Limiter,
+  type LimiterOptions,
+  limiterFields,
+  quotaSchema,
+  windowSchema,
+} from './limiter.js';
 import type { Decision, RateLimiter } from './types.js';
 
 /** Options of {@link slidingWindowLog}. */
@@ -22,8 +28,8 @@ export interface SlidingWindowLogOptions extends LimiterOptions {
 }
 
 const schema = z.strictObject({
-  limit: z.number().int().min(1),
-  windowMs: z.number().int().min(1),
+  limit: quotaSchema,
+  windowMs: windowSchema,
   ...limiterFields,
 });
 

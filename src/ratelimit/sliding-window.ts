@@ -11,7 +11,13 @@ import {
   type LuaScript,
   type MemoryState,
 } from './algorithm.js';
-import { Limiter, type LimiterOptions, limiterFields } from './limiter.js';
+import {
+  Limiter,
+  type LimiterOptions,
+  limiterFields,
+  quotaSchema,
+  windowSchema,
+} from './limiter.js';
 import type { Decision, RateLimiter } from './types.js';
 
 /** Options of {@link slidingWindow}. */
@@ -23,8 +29,8 @@ export interface SlidingWindowOptions extends LimiterOptions {
 }
 
 const schema = z.strictObject({
-  limit: z.number().int().min(1),
-  windowMs: z.number().int().min(1),
+  limit: quotaSchema,
+  windowMs: windowSchema,
   ...limiterFields,
 });
 

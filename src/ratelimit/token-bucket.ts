@@ -11,22 +11,38 @@ import {
   type LuaScript,
   type MemoryState,
 } from './algorithm.js';
-import { Limiter, type LimiterOptions, limiterFields } from './limiter.js';
+import {
+  Limiter,
+  type LimiterOptions,
+  limiterFields,
+  MAX_QUOTA,
+  MAX_RATE_PER_SEC,
+  MAX_WINDOW_MS,
+  MIN_RATE_PER_SEC,
+} from './limiter.js';
 import type { Decision, RateLimiter } from './types.js';
 
 /** Options of {@link tokenBucket}. */
 export interface TokenBucketOptions extends LimiterOptions {
-  /** Bucket size: the largest burst (> 0). A new key starts full. */
+  /** Bucket size: the largest burst (1 to 1e12; need not be whole). A new key starts full. */
   capacity: number;
-  /** Tokens added per second (> 0), up to `capacity`. */
+  /**
+   * Tokens added per second, up to `capacity` (1e-6 to 1e9, and refilling the whole
+   * capacity may take at most 10 years).
+   */
   refillPerSec: number;
 }
 
-const schema = z.strictObject({
-  capacity: z.number().positive(),
-  refillPerSec: z.number().positive(),
-  ...limiterFields,
-});
+const schema = z
+  .strictObject({
+    capacity: z.number().min(1).max(MAX_QUOTA),
+    refillPerSec: z.number().min(MIN_RATE_PER_SEC).max(MAX_RATE_PER_SEC),
+    ...limiterFields,
+  })
+  .refine((o) => (o.capacity * 1000) / o.refillPerSec <= MAX_WINDOW_MS, {
+    path: ['refillPerSec'],
+    message: `too slow: refilling the whole capacity must take at most ${MAX_WINDOW_MS} ms (10 years)`,
+  });
 
 /** GCRA: the theoretical arrival time; the bucket is full whenever `tat <= now`. */
 interface State extends MemoryState {

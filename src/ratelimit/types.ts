@@ -1,4 +1,4 @@
-import type { Clock, EventSource } from '../core/index.js';
+import type { Clock, EventSource, StoreFallbackEvents } from '../core/index.js';
 
 /**
  * The answer of a limiter for one call. Every algorithm fills every field, so callers
@@ -44,16 +44,27 @@ export interface RateLimitPolicy {
    * Undefined for `concurrencyLimit`, which has no time window.
    */
   readonly windowMs: number | undefined;
+  /**
+   * Largest `cost` one call may ask for: the quota (a leaky bucket's whole queue).
+   * Larger costs are refused with `INVALID_ARGUMENT` before the store is touched.
+   * Every girder limiter sets it; a hand-written limiter may leave it out.
+   */
+  readonly maxCost?: number;
+  /** Whether `cost` must be a whole number (every algorithm except the two buckets). */
+  readonly integerCost?: boolean;
 }
 
-/** How a limiter behaves when its store (Redis) fails or times out. */
-export type StoreErrorMode = 'deny' | 'allow' | 'local';
+export type { StoreErrorMode } from '../core/index.js';
 
 /** Where a decision came from. */
 export type DecisionSource = 'store' | 'fallback';
 
-/** Events every limiter emits on its `events` emitter. */
-export type RateLimiterEvents = {
+/**
+ * Events every limiter emits on its `events` emitter: `decision`, plus core's
+ * store-failure events (`storeError`, `fallback`, `recovered`; see `StoreFallbackEvents`
+ * in `girder/core`).
+ */
+export type RateLimiterEvents = StoreFallbackEvents & {
   /** Every decision of `limit`/`wait`/`acquire` (not `peek`). */
   decision: {
     /** The key that was decided. */
@@ -64,25 +75,6 @@ export type RateLimiterEvents = {
     decision: Decision;
     /** Who answered: the store, or the `onStoreError` fallback. */
     source: DecisionSource;
-  };
-  /** A store call failed (connection lost, timeout, script error...). */
-  storeError: {
-    /** The key whose decision failed. */
-    key: string;
-    /** The store's error. */
-    error: unknown;
-  };
-  /** The limiter stopped using its store and now answers by `onStoreError`. */
-  fallback: {
-    /** The `onStoreError` mode now answering. */
-    mode: StoreErrorMode;
-    /** The store error that caused the fallback. */
-    error: unknown;
-  };
-  /** The store answered again after a fallback. */
-  recovered: {
-    /** How long the store was bypassed, ms. */
-    downMs: number;
   };
 };
 

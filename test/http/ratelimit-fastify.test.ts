@@ -211,6 +211,74 @@ describe('rateLimitPlugin', () => {
   });
 });
 
+describe('rateLimitPlugin refuses at declaration what would answer 500 later (issue 9 defect 7)', () => {
+  const codeOf = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (error) {
+      return (error as { code?: string; issues?: { path: string }[] }).issues?.map((i) => i.path);
+    }
+    return 'accepted';
+  };
+
+  it('a route cost of 1.5 or above the quota fails at route declaration (regression: 500 per request)', async () => {
+    const app = Fastify();
+    apps.push(app);
+    await app.register(rateLimitPlugin, { limiter: fixedWindow({ limit: 5, windowMs: 60_000 }) });
+    expect(
+      codeOf(() => app.get('/a', { config: { rateLimit: { cost: 1.5 } } }, async () => 'ok')),
+    ).toEqual(['cost']);
+    expect(
+      codeOf(() => app.get('/b', { config: { rateLimit: { cost: 6 } } }, async () => 'ok')),
+    ).toEqual(['cost']);
+    const small = slidingWindowLog({ limit: 2, windowMs: 60_000 });
+    expect(
+      codeOf(() =>
+        app.get('/c', { config: { rateLimit: { limiter: small, cost: 3 } } }, async () => 'ok'),
+      ),
+    ).toEqual(['cost']);
+    // Fractional costs are fine where the algorithm allows them, up to its quota.
+    const bucket = tokenBucket({ capacity: 2, refillPerSec: 1 });
+    app.get('/d', { config: { rateLimit: { limiter: bucket, cost: 1.5 } } }, async () => 'ok');
+    const base = await start(app);
+    expect((await get(`${base}/d`)).status).toBe(200);
+  });
+
+  it('a plugin cost above its limiter quota, a misspelt or malformed route config, are refused', async () => {
+    const app = Fastify();
+    apps.push(app);
+    await expect(
+      app.register(rateLimitPlugin, {
+        limiter: fixedWindow({ limit: 5, windowMs: 60_000 }),
+        cost: 10,
+      }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTIONS', issues: [{ path: 'cost' }] });
+    const app2 = Fastify();
+    apps.push(app2);
+    await app2.register(rateLimitPlugin, { limiter: fixedWindow({ limit: 5, windowMs: 60_000 }) });
+    expect(
+      codeOf(() =>
+        app2.get('/x', { config: { rateLimit: { cots: 2 } as never } }, async () => 'ok'),
+      ),
+    ).toEqual(['']);
+    expect(
+      codeOf(() => app2.get('/y', { config: { rateLimit: 5 as never } }, async () => 'ok')),
+    ).toEqual(['']);
+    expect(
+      codeOf(() => app2.get('/z', { config: { rateLimit: null as never } }, async () => 'ok')),
+    ).toEqual(['']);
+    expect(
+      codeOf(() =>
+        app2.get(
+          '/w',
+          { config: { rateLimit: { cost: Number.POSITIVE_INFINITY } } },
+          async () => 'ok',
+        ),
+      ),
+    ).toEqual(['cost']);
+  });
+});
+
 describe('rateLimitPlugin with a Redis store', () => {
   const client = new Redis(sharedRedisUrl(), { enableAutoPipelining: true });
   afterAll(() => client.disconnect());

@@ -132,4 +132,19 @@ describe('rateLimitMiddleware', () => {
       }),
     ).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
   });
+
+  it('refuses a cost the limiter could never allow, and misspelt options (regression: 500 per request)', () => {
+    const limiter = fixedWindow({ limit: 5, windowMs: 1_000 });
+    for (const cost of [1.5, 6, 0, Number.NaN]) {
+      expect(() => rateLimitMiddleware({ limiter, cost })).toThrow(
+        expect.objectContaining({
+          code: 'INVALID_OPTIONS',
+          issues: [expect.objectContaining({ path: 'cost' })],
+        }),
+      );
+    }
+    expect(() => rateLimitMiddleware({ limiter, allowlist: [] } as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+  });
 });

@@ -5,10 +5,7 @@ import {
   fixedWindow,
   leakyBucket,
   memoryStore,
-  RateLimitedError,
-  type RateLimiter,
   type RedisStore,
-  rateLimited,
   StoreClosedError,
   StoreUnavailableError,
   slidingWindow,
@@ -221,119 +218,5 @@ describe('onStoreError (logic; the real outage is in redis-outage.test.ts)', () 
     };
     const limiter = fixedWindow({ limit: 1, windowMs: 1_000, store, onStoreError: 'allow' });
     await expect(limiter.limit('k')).rejects.toMatchObject({ code: 'STORE_CLOSED' });
-  });
-});
-
-interface Sms {
-  send(phone: string, text: string): Promise<string>;
-  quota(): Promise<number>;
-}
-
-function fakeSms() {
-  const sent: string[] = [];
-  const sms: Sms = {
-    async send(phone, text) {
-      sent.push(`${phone}:${text}`);
-      return 'ok';
-    },
-    async quota() {
-      return 7;
-    },
-  };
-  return { sms, sent };
-}
-
-describe('rateLimited decorator', () => {
-  it('denied calls throw RateLimitedError and never reach the target', async () => {
-    const { sms, sent } = fakeSms();
-    const limiter = fixedWindow({ limit: 2, windowMs: 60_000 });
-    const limited: Sms = rateLimited(sms, { limiter, key: 'account', methods: ['send'] });
-    await limited.send('1', 'a');
-    await limited.send('2', 'b');
-    const error = await limited.send('3', 'c').catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(RateLimitedError);
-    expect(error).toMatchObject({
-      code: 'RATE_LIMITED',
-      key: 'account',
-      decision: { allowed: false },
-    });
-    expect((error as RateLimitedError).retryAfterMs).toBeGreaterThan(0);
-    expect(sent).toEqual(['1:a', '2:b']);
-    expect(await limited.quota()).toBe(7); // not limited
-    expect(await limited.quota()).toBe(7);
-  });
-
-  it('keys and costs by a function of method and arguments', async () => {
-    const { sms, sent } = fakeSms();
-    const limiter = slidingWindowLog({ limit: 3, windowMs: 60_000 });
-    const limited = rateLimited(sms, {
-      limiter,
-      key: (method, args) => `${method}:${String(args[0])}`,
-      cost: (_m, args) => (String(args[1]).length > 3 ? 2 : 1),
-      methods: ['send'],
-    });
-    await limited.send('1', 'long text');
-    await limited.send('1', 'hi');
-    await expect(limited.send('1', 'x')).rejects.toBeInstanceOf(RateLimitedError);
-    await limited.send('2', 'x');
-    expect(sent).toEqual(['1:long text', '1:hi', '2:x']);
-  });
-
-  it('wait: queues calls instead of failing', async () => {
-    const clock = manualClock(T0);
-    const { sms, sent } = fakeSms();
-    const limiter: RateLimiter = tokenBucket({ capacity: 1, refillPerSec: 1, clock });
-    const limited = rateLimited(sms, { limiter, key: 'k', methods: ['send'], wait: true });
-    await limited.send('1', 'a');
-    const second = limited.send('2', 'b');
-    await clock.advanceAsync(999);
-    expect(sent).toEqual(['1:a']);
-    await clock.advanceAsync(1);
-    await second;
-    expect(sent).toEqual(['1:a', '2:b']);
-  });
-
-  it('paces calls through a leaky bucket', async () => {
-    const clock = manualClock(T0);
-    const { sms, sent } = fakeSms();
-    const limiter = leakyBucket({ ratePerSec: 10, maxQueueMs: 1_000, clock });
-    const limited = rateLimited(sms, { limiter, key: 'gw', methods: ['send'] });
-    const calls = [limited.send('1', 'a'), limited.send('2', 'b'), limited.send('3', 'c')];
-    await clock.advanceAsync(0);
-    expect(sent).toEqual(['1:a']);
-    await clock.advanceAsync(100);
-    expect(sent).toEqual(['1:a', '2:b']);
-    await clock.advanceAsync(100);
-    await Promise.all(calls);
-    expect(sent).toHaveLength(3);
-  });
-
-  it('holds a concurrency slot for the duration of the call', async () => {
-    const limiter = concurrencyLimit({ max: 1 });
-    let inside = 0;
-    let maxInside = 0;
-    const target = {
-      async work() {
-        inside++;
-        maxInside = Math.max(maxInside, inside);
-        await new Promise((r) => setTimeout(r, 5));
-        inside--;
-      },
-    };
-    const limited = rateLimited(target, { limiter, key: 'k', wait: { maxWaitMs: 5_000 } });
-    await Promise.all([limited.work(), limited.work(), limited.work()]);
-    expect(maxInside).toBe(1);
-    expect((await limiter.peek('k')).remaining).toBe(1);
-  });
-
-  it('rejects bad options and bad keys with typed errors', async () => {
-    const { sms } = fakeSms();
-    const limiter = fixedWindow({ limit: 1, windowMs: 1_000 });
-    expect(optionIssues(() => rateLimited(sms, { limiter: {} as never, key: '' }))).toEqual([
-      'limiter',
-      'key',
-    ]);
-    const limited = rateLimited(sms, { limiter, key: () => '', methods: ['send'] });
-    await expect(limited.send('1', 'a')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
 });
