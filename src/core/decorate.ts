@@ -80,7 +80,7 @@ function collectPropertyNames(target: object): string[] {
 
 /**
  * Wrap the async methods of any object so every call runs through `around`, and get
- * back an object of the same type. This is how girder's decorators (`rateLimited`,
+ * back an object of the same type. This is how girder's decorators (`withRateLimit`,
  * `withBreaker`, `failover`, ...) keep your interface while adding behaviour, so they
  * stack. Non-function properties are forwarded live to the target. Properties added to
  * the target after decoration are not seen.

@@ -6,7 +6,7 @@ import type { Breaker } from 'girder/breaker';
 import { type Clock, systemClock } from 'girder/core';
 import type { Authorizer, TokenService } from 'girder/jwt';
 import { consoleLogger, type Logger } from 'girder/logger';
-import { rateLimited } from 'girder/ratelimit';
+import { withRateLimit } from 'girder/ratelimit';
 import { openBackends } from './backends.js';
 import { catalogService } from './catalog/service.js';
 import { addressesOf } from './compose/addresses.js';
@@ -112,14 +112,13 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       returnBaseUrl: addresses.publicUrl,
     });
     // Login attempts limited per client IP, then per account (girder/ratelimit).
-    const guardedUsers = rateLimited(
-      rateLimited(users, {
-        limiter: security.limiters.loginAccount,
+    const guardedUsers = withRateLimit(
+      withRateLimit(users, security.limiters.loginAccount, {
         key: (_m, args) => `account:${String(args[0]).trim().toLowerCase()}`,
         methods: ['authenticate'],
       }),
+      security.limiters.loginIp,
       {
-        limiter: security.limiters.loginIp,
         key: (_m, args) => `ip:${(args[2] as LoginContext).ip}`,
         methods: ['authenticate'],
       },
