@@ -17,4 +17,11 @@ export {
 } from './redis-cluster.js';
 export { type ServiceHandle, type ServiceOptions, ServiceStartError } from './service.js';
 export { sharedEtcdEndpoints, sharedRedisUrl } from './shared.js';
+export {
+  type BackendName,
+  type ContractBackend,
+  describeBackends,
+  openRedisClient,
+  type RedisBackendClient,
+} from './store-contract.js';
 export { uniquePrefix } from './unique-prefix.js';
