@@ -5,6 +5,7 @@
 // client gives up), never late. On Cluster every master is probed and the smallest bound
 // kept, since each node has its own clock.
 import type { RedisClient } from './client.js';
+import { RedisUnavailableError } from './errors.js';
 
 type Call = RedisClient['call'];
 
@@ -57,7 +58,13 @@ export class ServerClock {
     const timeout = new Promise<never>((_, reject) => {
       if (this.timeoutMs > 0) {
         timer = setTimeout(
-          () => reject(new Error(`TIME probe not answered within ${this.timeoutMs} ms`)),
+          () =>
+            reject(
+              new RedisUnavailableError(
+                'timeout',
+                `redis did not answer the TIME probe within ${this.timeoutMs} ms`,
+              ),
+            ),
           this.timeoutMs,
         );
       }
