@@ -153,7 +153,7 @@ class Runner implements RedisRunner {
   }
 
   eval(script: RedisScript, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
-    const error = this.client.status === 'ready' ? undefined : this.#statusError();
+    const error = this.client.status === 'ready' && !this.#closed ? undefined : this.#statusError();
     if (error !== undefined) return Promise.reject(error);
     if (this.#needsProbe()) {
       return this.#clock.probe().then(
@@ -180,7 +180,7 @@ class Runner implements RedisRunner {
     onError: (error: RedisUnavailableError | RedisCommandError) => R | Promise<R>,
   ): Promise<R> {
     const client = this.client;
-    if (client.status !== 'ready') {
+    if (client.status !== 'ready' || this.#closed) {
       const error = this.#statusError();
       if (error !== undefined) return Promise.resolve(onError(error));
     }
@@ -227,7 +227,7 @@ class Runner implements RedisRunner {
   }
 
   command(command: string, ...args: Arg[]): Promise<unknown> {
-    const error = this.client.status === 'ready' ? undefined : this.#statusError();
+    const error = this.client.status === 'ready' && !this.#closed ? undefined : this.#statusError();
     if (error !== undefined) return Promise.reject(error);
     return this.#timed(this.client.call(command, ...args)).catch((e: unknown) => {
       throw toTyped(e);
