@@ -80,7 +80,7 @@ describe('redisRunner', () => {
     expect(error).toBeInstanceOf(RedisUnavailableError);
     expect(error).toMatchObject({ code: 'REDIS_UNAVAILABLE', reason: 'expired' });
     expect(await client.exists(k)).toBe(0);
-    const viaKey = await runner.evalKey(
+    const viaKey = await runner.evalKey<unknown>(
       SET_IF,
       k,
       '1',
@@ -173,7 +173,7 @@ describe('redisRunner on a dedicated server', () => {
     } finally {
       await server.restart();
     }
-    while (own.status !== 'ready') await sleep(10);
+    while ((own.status as string) !== 'ready') await sleep(10);
     expect(await runner.eval(SET_IF, [key('back')], ['1'])).toBe('1');
     own.disconnect();
     while (own.status !== 'end') await sleep(10);

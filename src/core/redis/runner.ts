@@ -102,6 +102,9 @@ class Runner implements RedisRunner {
   readonly #clock: ServerClock;
   #everReady = false;
   #closed = false;
+  // The deadline argument of the current tick (calls in one tick share it).
+  #argAt = Number.NaN;
+  #arg = '';
 
   constructor(client: RedisClient, options: z.output<typeof schema>) {
     this.client = client;
@@ -142,9 +145,12 @@ class Runner implements RedisRunner {
   #deadlineArg(): string {
     if (this.commandTimeoutMs === 0) return '0';
     const now = this.#deadlines.now();
+    if (now === this.#argAt && this.#arg !== '') return this.#arg; // same tick, same deadline
     const clock = this.#clock;
     if (clock.stale(now)) clock.probe().catch(noop);
-    return String(Math.floor(now + this.commandTimeoutMs + clock.offset! - this.#skewMs));
+    this.#argAt = now;
+    this.#arg = String(Math.floor(now + this.commandTimeoutMs + clock.offset! - this.#skewMs));
+    return this.#arg;
   }
 
   /** Whether the call must wait for the first clock probe. */
