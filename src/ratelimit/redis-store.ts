@@ -31,7 +31,17 @@ import { StoreClosedError, StoreUnavailableError } from './errors.js';
  */
 export type RedisClientLike = RedisClient;
 
-/** Options of {@link redisStore}. */
+/**
+ * Options of {@link redisStore}.
+ *
+ * @example
+ * ```ts
+ * import { type RedisStoreOptions, redisStore } from 'girder/ratelimit';
+ *
+ * const options: RedisStoreOptions = { prefix: 'api:rl', timeoutMs: 250 };
+ * const store = redisStore(redis, options);
+ * ```
+ */
 export interface RedisStoreOptions {
   /** Name used in error messages. Default `redis`. */
   name?: string;

@@ -31,7 +31,17 @@ export interface RedisClient {
   nodes?: (role?: 'master' | 'slave' | 'all') => Array<{ call: RedisClient['call'] }>;
 }
 
-/** Whether `value` has the {@link RedisClient} shape. */
+/**
+ * Whether `value` has the {@link RedisClient} shape (`call` and `status`).
+ *
+ * @example
+ * ```ts
+ * import { isRedisClient } from 'girder/core';
+ *
+ * isRedisClient(new Redis()); // true
+ * isRedisClient({ call() {} }); // false: no status
+ * ```
+ */
 export function isRedisClient(value: unknown): value is RedisClient {
   return (
     value !== null &&

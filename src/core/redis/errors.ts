@@ -1,6 +1,16 @@
 import { GirderError } from '../errors.js';
 
-/** Why Redis could not answer; see {@link RedisUnavailableError}. */
+/**
+ * Why Redis could not answer; see {@link RedisUnavailableError}.
+ *
+ * @example
+ * ```ts
+ * import type { RedisUnavailableReason } from 'girder/core';
+ *
+ * const changedNothing = (reason: RedisUnavailableReason) =>
+ *   reason === 'expired' || reason === 'disconnected' || reason === 'closed';
+ * ```
+ */
 export type RedisUnavailableReason =
   /** No reply within `commandTimeoutMs`. */
   | 'timeout'

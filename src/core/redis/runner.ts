@@ -11,7 +11,17 @@ import {
 import type { RedisScript } from './script.js';
 import { ServerClock } from './server-clock.js';
 
-/** Options of {@link redisRunner}. */
+/**
+ * Options of {@link redisRunner}.
+ *
+ * @example
+ * ```ts
+ * import { type RedisRunnerOptions, redisRunner } from 'girder/core';
+ *
+ * const options: RedisRunnerOptions = { name: 'locks', commandTimeoutMs: 300, clockSkewMs: 20 };
+ * const runner = redisRunner(redis, options);
+ * ```
+ */
 export interface RedisRunnerOptions {
   /** Name used in error messages. Default `redis`. */
   name?: string;
@@ -36,8 +46,6 @@ const schema = z.strictObject({
   clockSkewMs: z.number().int().min(0).max(60_000).default(10),
   clockProbeIntervalMs: z.number().int().min(100).max(86_400_000).default(30_000),
 });
-
-type Arg = string | number;
 
 /**
  * girder's one way to talk to Redis: scripts by EVALSHA with an EVAL fallback on
@@ -69,7 +77,11 @@ export interface RedisRunner {
    * Run `script` with `KEYS = keys`, `ARGV = args`. Rejects with
    * {@link RedisUnavailableError} or {@link RedisCommandError}.
    */
-  eval(script: RedisScript, keys: readonly string[], args: readonly Arg[]): Promise<unknown>;
+  eval(
+    script: RedisScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown>;
   /**
    * The allocation-lean form of `eval` for one key and one or two arguments: resolves
    * with `onReply(reply)`, or with `onError(typedError)` on any failure (including a
@@ -84,7 +96,7 @@ export interface RedisRunner {
     onError: (error: RedisUnavailableError | RedisCommandError) => R | Promise<R>,
   ): Promise<R>;
   /** Send one plain command under the deadline, with the same typed errors. */
-  command(command: string, ...args: Arg[]): Promise<unknown>;
+  command(command: string, ...args: (string | number)[]): Promise<unknown>;
   /** Stop the runner's timers; pending calls time out and later calls reject (reason `closed`). */
   close(): void;
   /** Same as `close()`. */
@@ -158,7 +170,11 @@ class Runner implements RedisRunner {
     return this.commandTimeoutMs > 0 && this.#clock.offset === undefined;
   }
 
-  eval(script: RedisScript, keys: readonly string[], args: readonly Arg[]): Promise<unknown> {
+  eval(
+    script: RedisScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
     const error = this.client.status === 'ready' && !this.#closed ? undefined : this.#statusError();
     if (error !== undefined) return Promise.reject(error);
     if (this.#needsProbe()) {
@@ -232,7 +248,7 @@ class Runner implements RedisRunner {
     });
   }
 
-  command(command: string, ...args: Arg[]): Promise<unknown> {
+  command(command: string, ...args: (string | number)[]): Promise<unknown> {
     const error = this.client.status === 'ready' && !this.#closed ? undefined : this.#statusError();
     if (error !== undefined) return Promise.reject(error);
     return this.#timed(this.client.call(command, ...args)).catch((e: unknown) => {
