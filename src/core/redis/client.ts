@@ -28,7 +28,10 @@ export interface RedisClient {
    * Only on ioredis `Cluster`: the node clients. girder reads each master's clock once
    * in a while to bound script deadlines (see `redisRunner`).
    */
-  nodes?: (role?: 'master' | 'slave' | 'all') => Array<{ call: RedisClient['call'] }>;
+  nodes?: (role?: 'master' | 'slave' | 'all') => Array<{
+    /** Send one command to this node. */
+    call: RedisClient['call'];
+  }>;
 }
 
 /**
