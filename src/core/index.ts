@@ -58,6 +58,24 @@ export {
   type TypedEmitterOptions,
 } from './events.js';
 export { clockSchema, functionSchema, parseOptions } from './options.js';
+export {
+  checkRedisClient,
+  classifyRedisError,
+  isRedisClient,
+  isRedisPrefix,
+  type RedisClient,
+  RedisCommandError,
+  type RedisRunner,
+  type RedisRunnerOptions,
+  type RedisScript,
+  RedisUnavailableError,
+  type RedisUnavailableReason,
+  redisKey,
+  redisPrefixSchema,
+  redisRunner,
+  redisScript,
+  registeredRedisScripts,
+} from './redis/index.js';
 export { defaultSignalOf, type SignalOf } from './signal-of.js';
 export {
   type FallbackEvent,

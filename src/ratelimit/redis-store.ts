@@ -1,48 +1,82 @@
 import { z } from 'zod';
-import { InvalidArgumentError, parseOptions } from '../core/index.js';
+import {
+  checkRedisClient,
+  parseOptions,
+  type RedisClient,
+  RedisCommandError,
+  type RedisRunner,
+  type RedisScript,
+  RedisUnavailableError,
+  redisPrefixSchema,
+  redisRunner,
+  redisScript,
+} from '../core/index.js';
 import type { LuaScript } from './algorithm.js';
 import { StoreClosedError, StoreUnavailableError } from './errors.js';
 
 /**
- * The part of an ioredis client (`Redis` or `Cluster`) the Redis store uses. Declared
- * structurally so `girder/ratelimit` never imports ioredis; pass your own client.
+ * The Redis client the Redis store takes: core's {@link RedisClient} (ioredis 5 or 6
+ * `Redis` or `Cluster`; girder never imports ioredis).
+ *
+ * @example
+ * ```ts
+ * import { Cluster } from 'ioredis';
+ * import { redisStore, type RedisClientLike } from 'girder/ratelimit';
+ *
+ * const client: RedisClientLike = new Cluster([{ host: '10.0.0.1', port: 7000 }], {
+ *   enableAutoPipelining: true,
+ * });
+ * const store = redisStore(client);
+ * ```
  */
-export interface RedisClientLike {
-  /** ioredis connection status (`ready`, `reconnecting`, `end`...). */
-  readonly status: string;
-  /** `EVALSHA sha numkeys key... arg...` */
-  evalsha(sha: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
-  /** `EVAL script numkeys key... arg...` */
-  eval(script: string, numKeys: number, ...keysAndArgs: string[]): Promise<unknown>;
-  /** `DEL key` */
-  del(key: string): Promise<number>;
-}
+export type RedisClientLike = RedisClient;
 
-/** Options of {@link redisStore}. */
+/**
+ * Options of {@link redisStore}.
+ *
+ * @example
+ * ```ts
+ * import { type RedisStoreOptions, redisStore } from 'girder/ratelimit';
+ *
+ * const options: RedisStoreOptions = { prefix: 'api:rl', timeoutMs: 250 };
+ * const store = redisStore(redis, options);
+ * ```
+ */
 export interface RedisStoreOptions {
+  /** Name used in error messages. Default `redis`. */
+  name?: string;
   /**
-   * Prefix of every key. Keys look like `{prefix:limiterName:key}`: the braces are a
-   * Redis Cluster hash tag, so everything one decision touches lives in one slot.
-   * Default `girder:rl`.
+   * Prefix of every key (no braces). Keys look like `{prefix:limiterName:key}`: the
+   * braces are a Redis Cluster hash tag, so everything one decision touches lives in one
+   * slot. Default `girder:rl`.
    */
   prefix?: string;
   /**
-   * A store call not answered within this many ms fails (and the limiter falls back
-   * per `onStoreError`), so an outage never hangs callers behind ioredis' offline
-   * queue. 0 disables. Default 1 000.
+   * A store call not answered within this many ms fails (and the limiter falls back per
+   * `onStoreError`), and a decision reaching Redis later than that (server clock) changes
+   * nothing: a call the caller saw denied by the fallback never costs quota afterwards.
+   * 0 disables both. Default 1 000.
    */
   timeoutMs?: number;
+  /**
+   * Script deadlines are moved this many ms earlier to allow for server clock drift
+   * between two clock probes. Default 10.
+   */
+  clockSkewMs?: number;
 }
 
 const schema = z.strictObject({
-  prefix: z.string().min(1).default('girder:rl'),
-  timeoutMs: z.number().int().min(0).default(1_000),
+  name: z.string().min(1).default('redis'),
+  prefix: redisPrefixSchema('girder:rl'),
+  timeoutMs: z.number().int().min(0).max(86_400_000).default(1_000),
+  clockSkewMs: z.number().int().min(0).max(60_000).default(10),
 });
 
 /**
- * A Redis-backed store: every decision is one atomic Lua script (EVALSHA, reloaded
- * with EVAL after `NOSCRIPT`) that reads the Redis server's clock, so all instances of
- * your service share one quota and agree on time. Every key gets a TTL.
+ * A Redis-backed store: every decision is one atomic Lua script (EVALSHA, reloaded with
+ * EVAL after `NOSCRIPT`) that reads the Redis server's clock, so all instances of your
+ * service share one quota and agree on time. Every key has a TTL. Works with ioredis
+ * `Redis` and `Cluster`.
  *
  * @example
  * ```ts
@@ -62,14 +96,17 @@ export interface RedisStore {
   readonly kind: 'redis';
   /** The key prefix. */
   readonly prefix: string;
+  /** Stop the store's timers (the client stays yours to close); later calls fail as closed. */
+  close(): void;
+  /** Same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void>;
   /**
    * Run one algorithm step: `script` with `KEYS[1] = key`, `ARGV = [cost, extra?]`.
    * @internal
    */
   run(script: LuaScript, key: string, cost: string, extra?: string): Promise<unknown>;
   /**
-   * Handle a failed `run`: re-run with EVAL after `NOSCRIPT`, else reject with the
-   * error wrapped as a store error.
+   * Turn a failed `run` into the store's error (a rejection).
    * @internal
    */
   retry(
@@ -80,8 +117,8 @@ export interface RedisStore {
     extra?: string,
   ): Promise<unknown>;
   /**
-   * `run` one decision: `onReply` turns the reply into the result, `onError` handles
-   * any failure (including a timeout). One promise per call.
+   * `run` one decision: `onReply` turns the reply into the result, `onError` handles any
+   * failure (including a timeout). One promise per call.
    * @internal
    */
   decide<R>(
@@ -103,70 +140,49 @@ export interface RedisStore {
   del(key: string): Promise<void>;
 }
 
-/** One call under a deadline. */
-class Pending {
-  settled = false;
-  deadline = 0;
-  reject: (error: unknown) => void = noop;
+// Algorithm files define their scripts with ratelimit's `lua()`; the core registry adds
+// the deadline prologue. One registered script per LuaScript object, found without hashing.
+const registered = new WeakMap<LuaScript, RedisScript>();
+const toScript = (script: LuaScript): RedisScript => {
+  let found = registered.get(script);
+  if (found === undefined) {
+    found = redisScript(script.source);
+    registered.set(script, found);
+  }
+  return found;
+};
+
+const identity = (reply: unknown) => reply;
+const rethrow = (error: unknown): Promise<never> => Promise.reject(error);
+
+/**
+ * The store's error for a failed call: `StoreClosedError` for an ended client,
+ * `StoreUnavailableError` (cause: core's `RedisUnavailableError`) for an outage, and
+ * core's `RedisCommandError` as is for a script or argument error, which is no outage.
+ */
+function storeError(error: unknown): unknown {
+  if (error instanceof StoreUnavailableError || error instanceof StoreClosedError) return error;
+  if (error instanceof RedisCommandError) return error;
+  if (error instanceof RedisUnavailableError) {
+    if (error.reason === 'closed') return new StoreClosedError(error.message);
+    return new StoreUnavailableError(error.message, { cause: error });
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  return new StoreUnavailableError(`redis store call failed: ${detail}`, { cause: error });
 }
-
-const noop = () => {};
-
-const isNoScript = (error: unknown) =>
-  error instanceof Error && error.message.startsWith('NOSCRIPT');
 
 class RedisStoreImpl implements RedisStore {
   readonly kind = 'redis' as const;
   readonly prefix: string;
-  readonly #client: RedisClientLike;
-  readonly #timeoutMs: number;
-  #everReady = false;
-  // Deadlines without a per-call timer, clock read or map: calls started since the last
-  // tick go to `#young` (a plain array, dropped every tick, so it stays garbage the
-  // young-generation GC collects for free); the few still unanswered at a tick move to
-  // `#old` with a deadline of that tick + timeoutMs (late by at most one tick, never early).
-  #young: Pending[] = [];
-  #old: Pending[] = [];
-  readonly #tickMs: number;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  readonly #runner: RedisRunner;
 
-  constructor(client: RedisClientLike, prefix: string, timeoutMs: number) {
-    this.#client = client;
+  constructor(runner: RedisRunner, prefix: string) {
+    this.#runner = runner;
     this.prefix = prefix;
-    this.#timeoutMs = timeoutMs;
-    this.#tickMs = Math.max(1, Math.min(50, Math.floor(timeoutMs / 2)));
-  }
-
-  #statusError(): Error | undefined {
-    const status = this.#client.status;
-    if (status === 'ready') {
-      this.#everReady = true;
-      return undefined;
-    }
-    if (status === 'end') {
-      return new StoreClosedError(
-        'the ioredis client of this redisStore has ended (quit/disconnect was called); ' +
-          'create the limiter with a connected client',
-      );
-    }
-    // Before the first connection commands may queue; after it, a client that is not
-    // ready is in an outage: fail fast instead of piling up behind the offline queue.
-    if (this.#everReady || status === 'reconnecting' || status === 'close') {
-      return new StoreUnavailableError(`redis client is not ready (status "${status}")`);
-    }
-    return undefined;
   }
 
   run(script: LuaScript, key: string, cost: string, extra?: string): Promise<unknown> {
-    if (this.#client.status !== 'ready') {
-      const error = this.#statusError();
-      if (error !== undefined) return Promise.reject(error);
-    }
-    const call =
-      extra === undefined
-        ? this.#client.evalsha(script.sha, 1, key, cost)
-        : this.#client.evalsha(script.sha, 1, key, cost, extra);
-    return this.#timeoutMs === 0 ? call : this.#timed(call);
+    return this.#runner.evalKey(toScript(script), key, cost, extra, identity, rethrow);
   }
 
   decide<R>(
@@ -176,137 +192,34 @@ class RedisStoreImpl implements RedisStore {
     onReply: (reply: unknown) => R,
     onError: (error: unknown) => R | Promise<R>,
   ): Promise<R> {
-    if (this.#client.status !== 'ready') {
-      const error = this.#statusError();
-      if (error !== undefined) return Promise.reject(error).then(onReply, onError);
-    }
-    const call = this.#client.evalsha(script.sha, 1, key, cost);
-    if (this.#timeoutMs === 0) return call.then(onReply, onError);
-    const entry = this.#track();
-    return new Promise<R>((resolve) => {
-      entry.reject = (error) => resolve(onError(error));
-      call.then(
-        (reply) => {
-          if (entry.settled) return;
-          entry.settled = true;
-          entry.reject = noop; // retain nothing once answered
-          try {
-            resolve(onReply(reply));
-          } catch (error) {
-            resolve(onError(error));
-          }
-        },
-        (error) => {
-          if (entry.settled) return;
-          entry.settled = true;
-          entry.reject = noop;
-          resolve(onError(error));
-        },
-      );
-    });
+    return this.#runner.evalKey(toScript(script), key, cost, undefined, onReply, onError);
   }
 
-  retry(
-    error: unknown,
-    script: LuaScript,
-    key: string,
-    cost: string,
-    extra?: string,
-  ): Promise<unknown> {
-    if (!isNoScript(error)) return Promise.reject(this.#wrap(error));
-    // The server lost its script cache (restart, SCRIPT FLUSH, failover): EVAL loads it.
-    const call =
-      extra === undefined
-        ? this.#client.eval(script.source, 1, key, cost)
-        : this.#client.eval(script.source, 1, key, cost, extra);
-    return (this.#timeoutMs === 0 ? call : this.#timed(call)).catch((e: unknown) => {
-      throw this.#wrap(e);
-    });
+  retry(error: unknown): Promise<unknown> {
+    // The runner already reloaded the script after NOSCRIPT; what is left is a failure.
+    return Promise.reject(storeError(error));
   }
 
-  async call(script: LuaScript, key: string, cost: string, extra?: string): Promise<unknown> {
-    try {
-      return await this.run(script, key, cost, extra);
-    } catch (error) {
-      return await this.retry(error, script, key, cost, extra);
-    }
+  call(script: LuaScript, key: string, cost: string, extra?: string): Promise<unknown> {
+    return this.#runner.evalKey(toScript(script), key, cost, extra, identity, (error) =>
+      Promise.reject(storeError(error)),
+    );
   }
 
   async del(key: string): Promise<void> {
-    const error = this.#statusError();
-    if (error !== undefined) throw error;
     try {
-      await this.#timed(this.#client.del(key));
-    } catch (e) {
-      throw this.#wrap(e);
+      await this.#runner.command('DEL', key);
+    } catch (error) {
+      throw storeError(error);
     }
   }
 
-  #wrap(error: unknown): unknown {
-    if (error instanceof StoreUnavailableError || error instanceof StoreClosedError) return error;
-    const detail = error instanceof Error ? error.message : String(error);
-    return new StoreUnavailableError(`redis store call failed: ${detail}`, { cause: error });
+  close(): void {
+    this.#runner.close();
   }
 
-  #timed<T>(call: Promise<T>): Promise<T> {
-    if (this.#timeoutMs === 0) return call;
-    const entry = this.#track();
-    return new Promise<T>((resolve, reject) => {
-      entry.reject = reject;
-      call.then(
-        (value) => {
-          entry.settled = true;
-          entry.reject = noop;
-          resolve(value);
-        },
-        (error) => {
-          entry.settled = true;
-          entry.reject = noop;
-          reject(error);
-        },
-      );
-    });
-  }
-
-  #track(): Pending {
-    const entry = new Pending();
-    const young = this.#young;
-    young.push(entry);
-    if (this.#timer === undefined) this.#schedule();
-    else if (young.length >= 4096) this.#young = young.filter((e) => !e.settled);
-    return entry;
-  }
-
-  #schedule(): void {
-    this.#timer = setTimeout(() => this.#tick(), this.#tickMs);
-    this.#timer.unref?.();
-  }
-
-  #tick(): void {
-    this.#timer = undefined;
-    const now = performance.now();
-    const old: Pending[] = [];
-    for (const entry of this.#old) {
-      if (entry.settled) continue;
-      if (entry.deadline <= now) {
-        entry.settled = true;
-        entry.reject(
-          new StoreUnavailableError(`redis did not answer within ${this.#timeoutMs} ms`),
-        );
-      } else {
-        old.push(entry);
-      }
-    }
-    const deadline = now + this.#timeoutMs;
-    for (const entry of this.#young) {
-      if (!entry.settled) {
-        entry.deadline = deadline;
-        old.push(entry);
-      }
-    }
-    this.#young = [];
-    this.#old = old;
-    if (old.length > 0) this.#schedule();
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
   }
 }
 
@@ -316,6 +229,7 @@ class RedisStoreImpl implements RedisStore {
  *
  * @throws StoreClosedError when the client has already ended (`status === 'end'`).
  * @throws InvalidArgumentError when `client` is not an ioredis client.
+ * @throws InvalidOptionsError for unknown options, a prefix with braces, or bad numbers.
  *
  * @example
  * ```ts
@@ -327,21 +241,13 @@ class RedisStoreImpl implements RedisStore {
  * ```
  */
 export function redisStore(client: RedisClientLike, options: RedisStoreOptions = {}): RedisStore {
-  if (
-    client === null ||
-    typeof client !== 'object' ||
-    typeof client.evalsha !== 'function' ||
-    typeof client.eval !== 'function' ||
-    typeof client.del !== 'function' ||
-    typeof client.status !== 'string'
-  ) {
-    throw new InvalidArgumentError('client', 'must be an ioredis client (Redis or Cluster)');
-  }
+  checkRedisClient(client);
   if (client.status === 'end') {
     throw new StoreClosedError(
       'the ioredis client passed to redisStore has ended (status "end"); pass a connected client',
     );
   }
-  const { prefix, timeoutMs } = parseOptions('redisStore', schema, options);
-  return new RedisStoreImpl(client, prefix, timeoutMs);
+  const { name, prefix, timeoutMs, clockSkewMs } = parseOptions('redisStore', schema, options);
+  const runner = redisRunner(client, { name, commandTimeoutMs: timeoutMs, clockSkewMs });
+  return new RedisStoreImpl(runner, prefix);
 }

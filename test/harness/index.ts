@@ -9,6 +9,19 @@ export {
   startPostgres,
 } from './postgres.js';
 export { type RedisOptions, type RedisServer, startRedis } from './redis.js';
+export {
+  type RedisCluster,
+  type RedisClusterOptions,
+  sharedRedisCluster,
+  startRedisCluster,
+} from './redis-cluster.js';
 export { type ServiceHandle, type ServiceOptions, ServiceStartError } from './service.js';
 export { sharedEtcdEndpoints, sharedRedisUrl } from './shared.js';
+export {
+  type BackendName,
+  type ContractBackend,
+  describeBackends,
+  openRedisClient,
+  type RedisBackendClient,
+} from './store-contract.js';
 export { uniquePrefix } from './unique-prefix.js';

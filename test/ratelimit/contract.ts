@@ -1,19 +1,27 @@
-// The contract every algorithm x store combination must honour. memory.test.ts runs it on
-// a manual clock; redis.test.ts runs it against a real redis-server on real time.
+// The contract every algorithm x store combination must honour, run through the harness'
+// store-contract helper: memory on a manual clock, Redis and Redis Cluster on real time.
 import { describe, expect, it } from 'vitest';
-import type { Clock } from '../../src/core/index.js';
+import { type Clock, manualClock, systemClock } from '../../src/core/index.js';
 import {
   concurrencyLimit,
   type Decision,
   fixedWindow,
   type LimiterOptions,
   leakyBucket,
+  memoryStore,
   type RateLimiter,
   type RateLimitStore,
+  redisStore,
   slidingWindow,
   slidingWindowLog,
   tokenBucket,
 } from '../../src/ratelimit/index.js';
+import {
+  type ContractBackend,
+  openRedisClient,
+  type RedisBackendClient,
+  uniquePrefix,
+} from '../harness/index.js';
 
 export interface ContractEnv {
   /** A fresh store (isolated from other tests). */
@@ -85,11 +93,45 @@ const release = async (decisions: Decision[]) => {
   for (const d of decisions) await (d as { release?: () => Promise<void> }).release?.();
 };
 
-export function describeContract(storeName: string, env: ContractEnv): void {
+/** The memory backend: a fresh memory store per limiter, on a manual clock. */
+export function memoryBackend(): ContractBackend<ContractEnv> {
+  return {
+    name: 'memory',
+    open: () => {
+      const clock = manualClock(1_700_000_000_000);
+      return {
+        store: () => memoryStore({ sweepIntervalMs: 0 }),
+        clock,
+        advance: (ms) => clock.advanceAsync(ms),
+      };
+    },
+  };
+}
+
+/** A Redis backend (single server or cluster): real server time, windows pass by sleeping. */
+export function redisBackend(
+  name: 'redis' | 'redis-cluster',
+): ContractBackend<ContractEnv & { client: RedisBackendClient }> {
+  return {
+    name,
+    open: async () => {
+      const client = await openRedisClient(name);
+      return {
+        client,
+        store: () => redisStore(client, { prefix: uniquePrefix(`rl ${name}`).slice(0, -1) }),
+        clock: systemClock,
+        advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      };
+    },
+    close: (env) => env.client.disconnect(),
+  };
+}
+
+export function describeContract(storeName: string, envOf: () => ContractEnv): void {
   for (const spec of specs) {
     describe(`${spec.name} on ${storeName}`, () => {
       const make = (extra: LimiterOptions = {}) =>
-        spec.make({ store: env.store(), clock: env.clock, ...extra });
+        spec.make({ store: envOf().store(), clock: envOf().clock, ...extra });
 
       it('allows exactly its quota, then denies with a retry hint', async () => {
         const limiter = make();
@@ -127,7 +169,7 @@ export function describeContract(storeName: string, env: ContractEnv): void {
         const limiter = make();
         const decisions = await drain(limiter, 'k', spec.quota + 1);
         const denied = decisions[spec.quota]!;
-        if (spec.timeBased) await env.advance(denied.retryAfterMs + 20);
+        if (spec.timeBased) await envOf().advance(denied.retryAfterMs + 20);
         else await release(decisions.slice(0, 1));
         const again = await limiter.limit('k');
         expect(again.allowed).toBe(true);
@@ -179,7 +221,7 @@ export function describeContract(storeName: string, env: ContractEnv): void {
         const waiting = limiter.wait('k');
         // A release racing the first denial is seen at the next poll (pollIntervalMs).
         if (!spec.timeBased) await release(decisions.slice(0, 1));
-        await env.advance((spec.maxRetryMs ?? 1_000) + 100);
+        await envOf().advance((spec.maxRetryMs ?? 1_000) + 100);
         const d = await waiting;
         expect(d.allowed).toBe(true);
         await release([...decisions, d]);

@@ -76,6 +76,34 @@ describe('redisStore client checks', () => {
   });
 });
 
+describe('redisStore errors and lifecycle', () => {
+  it('a script refusing its arguments is REDIS_COMMAND_ERROR, not a store outage (regression: issue 9 defect 6)', async () => {
+    const limiter = fixedWindow({ limit: 3, windowMs: 60_000 });
+    const store = redisStore(client, { prefix: prefix('bad args') });
+    const script = (limiter as unknown as { alg: { script: Parameters<typeof store.call>[0] } }).alg
+      .script;
+    const error = await store.call(script, `{${prefix('bad')}:k}`, 'not-a-number').catch((e) => e);
+    expect(error).toMatchObject({ code: 'REDIS_COMMAND_ERROR' });
+    expect(error).not.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+  });
+
+  it('refuses a prefix with braces (it must not break the hash tag)', () => {
+    for (const bad of ['a{b', 'a}b', '{x}']) {
+      expect(() => redisStore(client, { prefix: bad })).toThrow(
+        expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+      );
+    }
+  });
+
+  it('close() stops the store: later calls reject with STORE_CLOSED', async () => {
+    const store = redisStore(client, { prefix: prefix('closed store') });
+    const limiter = fixedWindow({ limit: 3, windowMs: 60_000, store, onStoreError: 'allow' });
+    expect((await limiter.limit('k')).allowed).toBe(true);
+    await store[Symbol.asyncDispose]();
+    await expect(limiter.limit('k')).rejects.toMatchObject({ code: 'STORE_CLOSED' });
+  });
+});
+
 describe('keys on Redis', () => {
   it.each(makers)(
     '%s: one hash-tagged key per decision, always with a TTL',

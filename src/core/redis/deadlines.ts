@@ -1,0 +1,92 @@
+// Internal: per-command deadlines without a per-call timer, clock read or map. Calls
+// started since the last tick go to `young` (a plain array, dropped every tick, so it
+// stays garbage the young-generation GC collects for free); the few still unanswered at a
+// tick move to `old` with a deadline of that tick + timeoutMs: late by at most one tick,
+// never early. The tick's time also serves as the "now" of script deadlines, which is
+// therefore never later than the real send time (server deadlines err early, never late).
+
+/** One call under a deadline. */
+export class Pending {
+  settled = false;
+  deadline = 0;
+  onTimeout: () => void = noop;
+}
+
+/** A function doing nothing (placeholder callback). */
+export const noop = (): void => {};
+
+/** The deadline tracker of one runner. */
+export class Deadlines {
+  #young: Pending[] = [];
+  #old: Pending[] = [];
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #now = 0;
+  readonly #tickMs: number;
+
+  constructor(readonly timeoutMs: number) {
+    this.#tickMs = Math.max(1, Math.min(50, Math.floor(timeoutMs / 2)));
+  }
+
+  /** `performance.now()` as of the last tick (fresh when no tick is scheduled). */
+  now(): number {
+    if (this.#timer === undefined) this.#now = performance.now();
+    return this.#now;
+  }
+
+  /** Start tracking one call; set `onTimeout`, and `settled` once it is answered. */
+  track(): Pending {
+    const entry = new Pending();
+    const young = this.#young;
+    young.push(entry);
+    if (this.#timer === undefined) {
+      this.#now = performance.now();
+      this.#schedule();
+    } else if (young.length >= 4096) this.#young = young.filter((e) => !e.settled);
+    return entry;
+  }
+
+  /** Time out every call still pending, now. */
+  close(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const all = [...this.#old, ...this.#young];
+    this.#old = [];
+    this.#young = [];
+    for (const entry of all) {
+      if (entry.settled) continue;
+      entry.settled = true;
+      entry.onTimeout();
+    }
+  }
+
+  #schedule(): void {
+    this.#timer = setTimeout(() => this.#tick(), this.#tickMs);
+    this.#timer.unref?.();
+  }
+
+  #tick(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    this.#now = now;
+    const old: Pending[] = [];
+    for (const entry of this.#old) {
+      if (entry.settled) continue;
+      if (entry.deadline <= now) {
+        entry.settled = true;
+        entry.onTimeout();
+      } else {
+        old.push(entry);
+      }
+    }
+    const deadline = now + this.timeoutMs;
+    for (const entry of this.#young) {
+      if (!entry.settled) {
+        entry.deadline = deadline;
+        old.push(entry);
+      }
+    }
+    this.#young = [];
+    this.#old = old;
+    if (old.length > 0) this.#schedule();
+  }
+}

@@ -1,0 +1,321 @@
+import { z } from 'zod';
+import { parseOptions } from '../options.js';
+import { checkRedisClient, type RedisClient } from './client.js';
+import { Deadlines, noop, type Pending } from './deadlines.js';
+import {
+  classifyRedisError,
+  isNoScript,
+  type RedisCommandError,
+  RedisUnavailableError,
+} from './errors.js';
+import type { RedisScript } from './script.js';
+import { ServerClock } from './server-clock.js';
+
+/**
+ * Options of {@link redisRunner}.
+ *
+ * @example
+ * ```ts
+ * import { type RedisRunnerOptions, redisRunner } from 'girder/core';
+ *
+ * const options: RedisRunnerOptions = { name: 'locks', commandTimeoutMs: 300, clockSkewMs: 20 };
+ * const runner = redisRunner(redis, options);
+ * ```
+ */
+export interface RedisRunnerOptions {
+  /** Name used in error messages. Default `redis`. */
+  name?: string;
+  /**
+   * A command not answered within this many ms rejects with `RedisUnavailableError`
+   * (reason `timeout`), and a script reaching Redis after that (server clock) refuses to
+   * change anything (reason `expired`). 0 disables both. Default 1 000.
+   */
+  commandTimeoutMs?: number;
+  /**
+   * Allowance for the server clock running behind the estimate between two probes
+   * (drift, small NTP steps), ms: script deadlines are moved this much earlier. Default 10.
+   */
+  clockSkewMs?: number;
+  /** How often the server clock offset is re-measured with `TIME`, ms. Default 30 000. */
+  clockProbeIntervalMs?: number;
+}
+
+const schema = z.strictObject({
+  name: z.string().min(1).default('redis'),
+  commandTimeoutMs: z.number().int().min(0).max(86_400_000).default(1_000),
+  clockSkewMs: z.number().int().min(0).max(60_000).default(10),
+  clockProbeIntervalMs: z.number().int().min(100).max(86_400_000).default(30_000),
+});
+
+/**
+ * girder's one way to talk to Redis: scripts by EVALSHA with an EVAL fallback on
+ * NOSCRIPT (per node on Cluster), a deadline on every command, fast failure while the
+ * client is not connected, and typed errors ({@link RedisUnavailableError} for outages,
+ * {@link RedisCommandError} for bad commands or arguments). It does not own the client:
+ * `close()` stops its timers only.
+ *
+ * @example
+ * ```ts
+ * import { Redis } from 'ioredis';
+ * import { redisKey, redisRunner, redisScript } from 'girder/core';
+ *
+ * const HIT = redisScript(`local n = redis.call('INCR', KEYS[1])
+ * redis.call('PEXPIRE', KEYS[1], ARGV[1])
+ * return n`);
+ * const runner = redisRunner(new Redis({ enableAutoPipelining: true }), { commandTimeoutMs: 500 });
+ * const hits = await runner.eval(HIT, [redisKey('app:hits', 'home')], [60_000]);
+ * ```
+ */
+export interface RedisRunner {
+  /** Name used in error messages. */
+  readonly name: string;
+  /** The client commands go through. */
+  readonly client: RedisClient;
+  /** The per-command deadline, ms (0: none). */
+  readonly commandTimeoutMs: number;
+  /**
+   * Run `script` with `KEYS = keys`, `ARGV = args`. Rejects with
+   * {@link RedisUnavailableError} or {@link RedisCommandError}.
+   */
+  eval(
+    script: RedisScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown>;
+  /**
+   * The allocation-lean form of `eval` for one key and one or two arguments: resolves
+   * with `onReply(reply)`, or with `onError(typedError)` on any failure (including a
+   * throwing `onReply`).
+   */
+  evalKey<R>(
+    script: RedisScript,
+    key: string,
+    arg1: string,
+    arg2: string | undefined,
+    onReply: (reply: unknown) => R,
+    onError: (error: RedisUnavailableError | RedisCommandError) => R | Promise<R>,
+  ): Promise<R>;
+  /** Send one plain command under the deadline, with the same typed errors. */
+  command(command: string, ...args: (string | number)[]): Promise<unknown>;
+  /** Stop the runner's timers; pending calls time out and later calls reject (reason `closed`). */
+  close(): void;
+  /** Same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const toTyped = (error: unknown) => classifyRedisError(error);
+
+class Runner implements RedisRunner {
+  readonly name: string;
+  readonly client: RedisClient;
+  readonly commandTimeoutMs: number;
+  readonly #skewMs: number;
+  readonly #deadlines: Deadlines;
+  readonly #clock: ServerClock;
+  #everReady = false;
+  #closed = false;
+  // The deadline argument of the current tick (calls in one tick share it).
+  #argAt = Number.NaN;
+  #arg = '';
+
+  constructor(client: RedisClient, options: z.output<typeof schema>) {
+    this.client = client;
+    this.name = options.name;
+    this.commandTimeoutMs = options.commandTimeoutMs;
+    this.#skewMs = options.clockSkewMs;
+    this.#deadlines = new Deadlines(options.commandTimeoutMs);
+    this.#clock = new ServerClock(client, options.commandTimeoutMs, options.clockProbeIntervalMs);
+    if (client.status === 'ready' && this.commandTimeoutMs > 0) this.#clock.probe().catch(noop);
+  }
+
+  #statusError(): RedisUnavailableError | undefined {
+    if (this.#closed) return new RedisUnavailableError('closed', `${this.name} runner was closed`);
+    const status = this.client.status;
+    if (status === 'ready') {
+      this.#everReady = true;
+      return undefined;
+    }
+    if (status === 'end') {
+      return new RedisUnavailableError(
+        'closed',
+        `the ${this.name} client has ended (quit/disconnect was called)`,
+      );
+    }
+    // Before the first connection commands may wait in the client's queue (bounded by the
+    // deadline); after it, a client that is not ready is in an outage: fail fast instead of
+    // piling up behind the offline queue.
+    if (this.#everReady || status === 'reconnecting' || status === 'close') {
+      return new RedisUnavailableError(
+        'disconnected',
+        `${this.name} client is not connected (status "${status}")`,
+      );
+    }
+    return undefined;
+  }
+
+  /** The deadline argument: server ms after which scripts refuse, '0' for none. */
+  #deadlineArg(): string {
+    if (this.commandTimeoutMs === 0) return '0';
+    const now = this.#deadlines.now();
+    if (now === this.#argAt && this.#arg !== '') return this.#arg; // same tick, same deadline
+    const clock = this.#clock;
+    if (clock.stale(now)) clock.probe().catch(noop);
+    this.#argAt = now;
+    this.#arg = String(Math.floor(now + this.commandTimeoutMs + clock.offset! - this.#skewMs));
+    return this.#arg;
+  }
+
+  /** Whether the call must wait for the first clock probe. */
+  #needsProbe(): boolean {
+    return this.commandTimeoutMs > 0 && this.#clock.offset === undefined;
+  }
+
+  eval(
+    script: RedisScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
+    const error = this.client.status === 'ready' && !this.#closed ? undefined : this.#statusError();
+    if (error !== undefined) return Promise.reject(error);
+    if (this.#needsProbe()) {
+      return this.#clock.probe().then(
+        () => this.eval(script, keys, args),
+        (e: unknown) => Promise.reject(toTyped(e)),
+      );
+    }
+    const tail = [keys.length, ...keys, ...args, this.#deadlineArg()];
+    return this.#timed(this.client.call('EVALSHA', script.sha, ...tail)).catch((e: unknown) => {
+      if (!isNoScript(e)) throw toTyped(e);
+      // The server (on Cluster: the key's node) lost its script cache: EVAL loads it.
+      return this.#timed(this.client.call('EVAL', script.source, ...tail)).catch((e2: unknown) => {
+        throw toTyped(e2);
+      });
+    });
+  }
+
+  evalKey<R>(
+    script: RedisScript,
+    key: string,
+    arg1: string,
+    arg2: string | undefined,
+    onReply: (reply: unknown) => R,
+    onError: (error: RedisUnavailableError | RedisCommandError) => R | Promise<R>,
+  ): Promise<R> {
+    const client = this.client;
+    if (client.status !== 'ready' || this.#closed) {
+      const error = this.#statusError();
+      if (error !== undefined) return Promise.resolve(onError(error));
+    }
+    if (this.#needsProbe()) {
+      return this.#clock.probe().then(
+        () => this.evalKey(script, key, arg1, arg2, onReply, onError),
+        (e: unknown) => onError(toTyped(e)),
+      );
+    }
+    const deadline = this.#deadlineArg();
+    const call =
+      arg2 === undefined
+        ? client.call('EVALSHA', script.sha, 1, key, arg1, deadline)
+        : client.call('EVALSHA', script.sha, 1, key, arg1, arg2, deadline);
+    const failed = (error: unknown): R | Promise<R> => {
+      if (!isNoScript(error)) return onError(toTyped(error));
+      const tail = arg2 === undefined ? [arg1, deadline] : [arg1, arg2, deadline];
+      return this.#timed(client.call('EVAL', script.source, 1, key, ...tail)).then(
+        onReply,
+        (e: unknown) => onError(toTyped(e)),
+      );
+    };
+    if (this.commandTimeoutMs === 0) return call.then(onReply, failed);
+    const entry = this.#deadlines.track();
+    return new Promise<R>((resolve) => {
+      entry.onTimeout = () => resolve(onError(this.#timeoutError()));
+      call.then(
+        (reply) => {
+          if (entry.settled) return;
+          settle(entry);
+          try {
+            resolve(onReply(reply));
+          } catch (error) {
+            resolve(onError(toTyped(error)));
+          }
+        },
+        (error: unknown) => {
+          if (entry.settled) return;
+          settle(entry);
+          resolve(failed(error));
+        },
+      );
+    });
+  }
+
+  command(command: string, ...args: (string | number)[]): Promise<unknown> {
+    const error = this.client.status === 'ready' && !this.#closed ? undefined : this.#statusError();
+    if (error !== undefined) return Promise.reject(error);
+    return this.#timed(this.client.call(command, ...args)).catch((e: unknown) => {
+      throw toTyped(e);
+    });
+  }
+
+  #timeoutError(): RedisUnavailableError {
+    return new RedisUnavailableError(
+      'timeout',
+      `${this.name} did not answer within ${this.commandTimeoutMs} ms`,
+    );
+  }
+
+  #timed<T>(call: Promise<T>): Promise<T> {
+    if (this.commandTimeoutMs === 0) return call;
+    const entry = this.#deadlines.track();
+    return new Promise<T>((resolve, reject) => {
+      entry.onTimeout = () => reject(this.#timeoutError());
+      call.then(
+        (value) => {
+          settle(entry);
+          resolve(value);
+        },
+        (error: unknown) => {
+          settle(entry);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#deadlines.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+}
+
+function settle(entry: Pending): void {
+  entry.settled = true;
+  entry.onTimeout = noop; // retain nothing once answered
+}
+
+/**
+ * Create a {@link RedisRunner} over your ioredis client (`Redis` or `Cluster`, ioredis 5
+ * or 6). Enable `enableAutoPipelining` on the client: concurrent calls then share round
+ * trips.
+ *
+ * @throws InvalidArgumentError when `client` is not a Redis client.
+ * @throws InvalidOptionsError for unknown or out-of-range options.
+ *
+ * @example
+ * ```ts
+ * import { Cluster } from 'ioredis';
+ * import { redisRunner } from 'girder/core';
+ *
+ * const runner = redisRunner(new Cluster([{ host: '10.0.0.1', port: 7000 }]), {
+ *   name: 'sessions',
+ *   commandTimeoutMs: 300,
+ * });
+ * ```
+ */
+export function redisRunner(client: RedisClient, options: RedisRunnerOptions = {}): RedisRunner {
+  checkRedisClient(client);
+  return new Runner(client, parseOptions('redisRunner', schema, options));
+}
