@@ -13,6 +13,7 @@ import {
   type TokenPair,
   type TokenService,
 } from '../jwt/index.js';
+import { decodeRequestPath, matchedPath } from './auth-path.js';
 import {
   authErrorResponse,
   refreshTokenOf,
@@ -21,6 +22,7 @@ import {
   tokenHeaders,
 } from './auth-tokens.js';
 
+export { decodeRequestPath, matchedPath } from './auth-path.js';
 export {
   ACCESS_TOKEN_HEADER,
   type AuthErrorBody,
@@ -73,8 +75,8 @@ export interface AuthOptions {
   authorizer?: Authorizer;
   /**
    * Paths that need no token: exact (`/login`), glob (`/static/**`) or regex
-   * (`/^\/products\/\d+$/`). Matched against the path without its query string. A path
-   * containing dot segments, `//` or encoded `.` `/` `\` never counts as public.
+   * (`/^\/products\/\d+$/`). Matched against the decoded path without its query
+   * string (in Fastify: the route the router matched, with its decoded parameters).
    */
   publicPaths?: ResourcePattern[];
   /** Also read the access token from this cookie when there is no `Authorization` header. Default: header only. */
@@ -87,7 +89,10 @@ export interface AuthOptions {
   onReject?: (error: AuthError, request: AuthRequestInfo) => void;
 }
 
-const schema = z.object({
+const fn = <T>(what: string) =>
+  z.custom<T>((f) => typeof f === 'function', `${what} must be a function`);
+
+const guardShape = {
   tokens: z.custom<TokenService>(
     (t) => typeof (t as TokenService | null)?.verifyAccess === 'function',
     'must be a TokenService (tokenService({...}))',
@@ -98,36 +103,33 @@ const schema = z.object({
       'must be an Authorizer (authorizer({...}))',
     )
     .optional(),
-  publicPaths: z.array(z.custom<ResourcePattern>((p) => p !== undefined && p !== null)).default([]),
+  publicPaths: z
+    .array(
+      z.custom<ResourcePattern>(
+        (p) =>
+          typeof p === 'string' || p instanceof RegExp || (typeof p === 'object' && p !== null),
+        'must be a string, a RegExp or a pattern spec',
+      ),
+    )
+    .default([]),
   cookie: z.string().min(1).optional(),
-  permission: z
-    .custom<NonNullable<AuthOptions['permission']>>(
-      (f) => typeof f === 'function',
-      'must be a function',
-    )
-    .optional(),
+  permission: fn<NonNullable<AuthOptions['permission']>>('permission').optional(),
   skipPreflight: z.boolean().default(true),
-  onReject: z
-    .custom<NonNullable<AuthOptions['onReject']>>(
-      (f) => typeof f === 'function',
-      'must be a function',
-    )
-    .optional(),
-});
-
-/** Dot segments, empty segments and encoded separators: a path that could be normalised into another. */
-const AMBIGUOUS_PATH = /\/\.\.?(\/|$)|\/\/|%2e|%2f|%5c|\\/i;
-
-const pathOf = (url: string) => {
-  const q = url.indexOf('?');
-  return q === -1 ? url : url.slice(0, q);
+  onReject: fn<NonNullable<AuthOptions['onReject']>>('onReject').optional(),
 };
+
+const schema = z.strictObject(guardShape);
 
 /**
  * The authentication (and optional authorization) check, independent of any
  * framework: resolves the claims, `null` for a public path or a preflight, or rejects
- * with an {@link AuthError} (`status` 401, 403 or 503). {@link fastifyAuth} and
+ * with an {@link AuthError} (`status` 400, 401, 403 or 503). {@link fastifyAuth} and
  * {@link authMiddleware} are thin shells around it.
+ *
+ * The path is decoded once ({@link decodeRequestPath}); an ambiguous one (encoded `/`,
+ * `..`, `%00`, double-encoding, invalid UTF-8, ...) is refused with
+ * `AMBIGUOUS_PATH` (400) before anything else. Public paths and the authorizer see
+ * `routePath` when given (the path your router matched, decoded), else the decoded path.
  *
  * @example
  * ```ts
@@ -139,7 +141,7 @@ const pathOf = (url: string) => {
  */
 export function authGuard(
   options: AuthOptions,
-): (request: AuthRequestInfo) => Promise<AccessClaims | null> {
+): (request: AuthRequestInfo, routePath?: string) => Promise<AccessClaims | null> {
   const o = parseOptions('auth', schema, options);
   const isPublic = resourceMatcher(o.publicPaths);
   const permission =
@@ -149,8 +151,9 @@ export function authGuard(
       resource: path,
     }));
 
-  return async (request) => {
+  return async (request, routePath) => {
     try {
+      const decoded = decodeRequestPath(request.url);
       if (
         o.skipPreflight &&
         request.method === 'OPTIONS' &&
@@ -158,8 +161,8 @@ export function authGuard(
       ) {
         return null;
       }
-      const path = pathOf(request.url);
-      if (isPublic(path) && !AMBIGUOUS_PATH.test(path)) return null;
+      const path = routePath ?? decoded;
+      if (isPublic(path)) return null;
       const token = requestToken(request.headers, o.cookie);
       if (token === undefined) throw new TokenMissingError();
       const userAgent = request.headers['user-agent'];
@@ -210,7 +213,34 @@ export interface AuthRoutes {
 export interface FastifyAuthOptions extends AuthOptions {
   /** Login / refresh / logout routes to register. Default none. */
   routes?: AuthRoutes;
+  /**
+   * Prefix of the helper `routes` (Fastify's register option; the plugin is not
+   * encapsulated, so Fastify itself would ignore it). Default: the scope's prefix.
+   */
+  prefix?: string;
 }
+
+const routePathSchema = z.string().startsWith('/', 'must start with /').optional();
+const routeSchema = z.union([z.literal(true), z.strictObject({ path: routePathSchema })]);
+const fastifySchema = z.strictObject({
+  ...guardShape,
+  routes: z
+    .strictObject({
+      login: z
+        .strictObject({
+          path: routePathSchema,
+          authenticate: fn<NonNullable<AuthRoutes['login']>['authenticate']>('authenticate'),
+        })
+        .optional(),
+      refresh: routeSchema.optional(),
+      logout: routeSchema.optional(),
+    })
+    .default({}),
+  // Fastify's own register options, passed to every plugin.
+  prefix: z.string().optional(),
+  logLevel: z.string().optional(),
+  logSerializers: z.unknown().optional(),
+});
 
 const sendAuthError = (reply: FastifyReply, error: AuthError) => {
   const { status, headers, body } = authErrorResponse(error);
@@ -219,6 +249,9 @@ const sendAuthError = (reply: FastifyReply, error: AuthError) => {
 
 const routePath = (route: true | AuthRouteOptions | undefined, fallback: string) =>
   route === undefined ? undefined : route === true ? fallback : (route.path ?? fallback);
+
+/** Login and refresh are public wherever they are mounted (prefix scopes included). */
+const PUBLIC_ROUTE = { config: { auth: false } } as const;
 
 /**
  * Fastify plugin: authenticates every request in an `onRequest` hook (before the body
@@ -262,29 +295,36 @@ const routePath = (route: true | AuthRouteOptions | undefined, fallback: string)
  * ```
  */
 export const fastifyAuth: FastifyPluginAsync<FastifyAuthOptions> = async (app, options) => {
-  const routes = options.routes ?? {};
-  const loginPath = routes.login ? (routes.login.path ?? '/auth/login') : undefined;
-  const refreshPath = routePath(routes.refresh, '/auth/refresh');
-  const logoutPath = routePath(routes.logout, '/auth/logout');
-  const { tokens } = options;
+  const o = parseOptions('fastifyAuth', fastifySchema, options);
+  const { routes, tokens } = o;
+  const prefix = o.prefix && o.prefix !== '/' ? o.prefix.replace(/\/$/, '') : '';
+  const at = (path: string | undefined) => (path === undefined ? undefined : prefix + path);
+  const loginPath = at(routes.login ? (routes.login.path ?? '/auth/login') : undefined);
+  const refreshPath = at(routePath(routes.refresh, '/auth/refresh'));
+  const logoutPath = at(routePath(routes.logout, '/auth/logout'));
   const onReject =
-    options.onReject ??
+    o.onReject ??
     ((error: AuthError, request: AuthRequestInfo) =>
       (request as FastifyRequest).log?.info({ authCode: error.code }, 'request rejected by auth'));
   const guard = authGuard({
-    ...options,
-    publicPaths: [
-      ...(options.publicPaths ?? []),
-      ...[loginPath, refreshPath].filter((p): p is string => p !== undefined),
-    ],
+    tokens: o.tokens,
+    publicPaths: o.publicPaths,
+    skipPreflight: o.skipPreflight,
     onReject,
+    ...(o.authorizer && { authorizer: o.authorizer }),
+    ...(o.cookie !== undefined && { cookie: o.cookie }),
+    ...(o.permission && { permission: o.permission }),
   });
 
   app.decorateRequest('auth', null);
   app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.config?.auth === false) return;
+    // Authorize on the route the router matched (template + decoded params), never on
+    // a second reading of the raw URL.
+    const template = request.routeOptions.url;
+    const matched = template === undefined ? undefined : matchedPath(template, request.params);
     try {
-      request.auth = await guard(request);
+      request.auth = await guard(request, matched);
     } catch (err) {
       if (err instanceof AuthError) return sendAuthError(reply, err);
       throw err;
@@ -308,7 +348,7 @@ export const fastifyAuth: FastifyPluginAsync<FastifyAuthOptions> = async (app, o
 
   if (routes.login && loginPath) {
     const { authenticate } = routes.login;
-    app.post(loginPath, (request, reply) =>
+    app.post(loginPath, PUBLIC_ROUTE, (request, reply) =>
       sendPair(request, reply, async () => {
         const who = await authenticate(request);
         if (!who) throw new LoginFailedError();
@@ -320,7 +360,7 @@ export const fastifyAuth: FastifyPluginAsync<FastifyAuthOptions> = async (app, o
     );
   }
   if (refreshPath) {
-    app.post(refreshPath, (request, reply) =>
+    app.post(refreshPath, PUBLIC_ROUTE, (request, reply) =>
       sendPair(request, reply, () =>
         tokens.refresh(refreshTokenOf(request.headers, request.body) ?? '', {
           userAgent: request.headers['user-agent'],

@@ -16,6 +16,7 @@ export {
 } from './authorizer.js';
 export {
   AccessDeniedError,
+  AmbiguousPathError,
   AuthError,
   type AuthErrorCode,
   type AuthStatus,
