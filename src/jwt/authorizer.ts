@@ -81,7 +81,7 @@ export interface AuthorizerOptions {
    * net under pub/sub, which drops messages while a subscriber is disconnected.
    * `0` disables. Default `30000`.
    */
-  resyncInterval?: number;
+  resyncIntervalMs?: number;
   /** Time source (for the resync timer). Default `systemClock`. */
   clock?: Clock;
 }
@@ -170,7 +170,7 @@ function compilePermission(
   };
 }
 
-const permissionSchema = z.object({
+const permissionSchema = z.strictObject({
   effect: z.enum(['allow', 'deny']).optional(),
   actions: z.array(z.string().min(1)).optional(),
   resource: z.string(),
@@ -179,9 +179,9 @@ const permissionSchema = z.object({
 });
 
 const schema = z
-  .object({
+  .strictObject({
     rules: z
-      .object({
+      .strictObject({
         roles: z.record(z.string().regex(NAME), z.array(permissionSchema)).optional(),
         grants: z.record(z.string().regex(NAME), z.array(z.string().regex(NAME))).optional(),
       })
@@ -197,12 +197,17 @@ const schema = z
     defaultRoles: z.array(z.string().regex(NAME)).default([]),
     maxResourceLength: z.number().int().positive().default(2048),
     regexLimits: z
-      .object({
+      .strictObject({
         maxPatternLength: z.number().int().positive().optional(),
         maxUnboundedQuantifiers: z.number().int().min(0).optional(),
       })
       .optional(),
-    resyncInterval: z.number().int().min(0).default(30_000),
+    resyncIntervalMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 3_600_000)
+      .default(30_000),
     clock: clockOption,
   })
   .superRefine((o, ctx) => {
@@ -232,7 +237,7 @@ const schema = z
  * versions them and notifies every instance: with `redisPolicyStore`, other instances
  * apply a change as soon as its pub/sub message arrives (milliseconds), and reload the
  * whole rule set when they detect a gap (a lost message, a reconnect, or the periodic
- * `resyncInterval` check). No restart, no polling on the request path: `can()` is an
+ * `resyncIntervalMs` check). No restart, no polling on the request path: `can()` is an
  * in-memory check.
  *
  * Regex rules go through the ReDoS guard ({@link checkRegex}) when added; resources
@@ -366,10 +371,10 @@ export function authorizer(options: AuthorizerOptions = {}): Authorizer {
   };
 
   const schedule = () => {
-    if (o.resyncInterval === 0 || closed) return;
+    if (o.resyncIntervalMs === 0 || closed) return;
     timer = o.clock.setTimeout(() => {
       void resync().finally(schedule);
-    }, o.resyncInterval);
+    }, o.resyncIntervalMs);
   };
 
   // Never rejects: a store that is down at start leaves the static rules in force,

@@ -14,6 +14,7 @@ export {
   type AuthorizerOptions,
   authorizer,
 } from './authorizer.js';
+export { ClaimsTooLargeError } from './claims.js';
 export {
   AccessDeniedError,
   AmbiguousPathError,
@@ -74,11 +75,13 @@ export {
 export {
   memorySessionStore,
   type NewSession,
+  type RotateReplay,
   type RotateResult,
   type Rotation,
   type SessionState,
   type SessionStore,
 } from './session-store.js';
+export { DEFAULT_MAX_TOKEN_LENGTH, type TokenServiceOptions } from './token-options.js';
 export {
   ACCESS_TOKEN_TYPE,
   type AccessClaims,
@@ -88,7 +91,6 @@ export {
   type TokenEvents,
   type TokenPair,
   type TokenService,
-  type TokenServiceOptions,
   tokenService,
   type VerifyOptions,
 } from './tokens.js';

@@ -91,16 +91,46 @@ const isCryptoKey = (value: unknown): value is WebCryptoKey =>
   value !== null &&
   (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'CryptoKey';
 
+/**
+ * Key material that is really an encoded asymmetric key (PEM, OpenSSH, a DER
+ * SubjectPublicKeyInfo / PKCS#8 / PKCS#1 sequence). Used as an HMAC secret, a public key
+ * would let anyone holding it forge tokens, so it is refused.
+ */
+function looksAsymmetric(bytes: Uint8Array): boolean {
+  const text = Buffer.from(bytes.subarray(0, 4096)).toString('latin1');
+  if (/-----BEGIN [A-Z0-9 ]*KEY-----|-----BEGIN CERTIFICATE-----/.test(text)) return true;
+  if (/^\s*(ssh-(rsa|ed25519|dss)|ecdsa-sha2-)\s/.test(text)) return true;
+  // DER: SEQUENCE with a long-form length that spans the rest of the bytes.
+  if (bytes[0] === 0x30 && bytes.length > 4) {
+    const lengthBytes = (bytes[1] ?? 0) & 0x7f;
+    if ((bytes[1] ?? 0) & 0x80 && lengthBytes >= 1 && lengthBytes <= 2) {
+      let length = 0;
+      for (let i = 0; i < lengthBytes; i++) length = length * 256 + (bytes[2 + i] ?? 0);
+      if (length === bytes.length - 2 - lengthBytes) return true;
+    }
+  }
+  return false;
+}
+
 function toKeyObject(alg: JwtAlgorithm, key: unknown): KeyObject {
   const hmac = HMAC_BYTES[alg] !== undefined;
   if (isKeyObject(key)) return key;
   if (isCryptoKey(key)) return KeyObject.from(key);
   if (key instanceof Uint8Array) {
     if (!hmac) throw new Error(`${alg} needs a private or public key, not raw bytes`);
+    if (looksAsymmetric(key)) {
+      throw new Error(`${alg} needs a random secret, not an encoded public or private key`);
+    }
     return createSecretKey(key);
   }
   if (typeof key === 'string') {
-    if (hmac) return createSecretKey(Buffer.from(key, 'utf8'));
+    if (hmac) {
+      const bytes = Buffer.from(key, 'utf8');
+      if (looksAsymmetric(bytes)) {
+        throw new Error(`${alg} needs a random secret, not a PEM or OpenSSH key`);
+      }
+      return createSecretKey(bytes);
+    }
     try {
       return createPrivateKey(key);
     } catch {
@@ -150,7 +180,7 @@ function checkKey(alg: JwtAlgorithm, key: KeyObject): void {
   }
 }
 
-const keySpecSchema = z.object({
+const keySpecSchema = z.strictObject({
   kid: z.string().min(1).max(128),
   alg: z.enum(ALGORITHMS),
   key: z.custom<KeyMaterial>((value) => value !== undefined && value !== null, 'key is required'),

@@ -25,7 +25,7 @@ export interface OAuthStateOptions {
   /** Keys that sign the state cookie (same shape as the token service's; may be the same keys). */
   keys: KeySpec[];
   /** How long the user has to come back from the provider. Default 10 minutes. */
-  ttl?: number;
+  ttlMs?: number;
   /** Name of the state cookie. Default `girder_oauth_state`. */
   cookieName?: string;
   /** `Path` of the cookie: your callback route, so it is sent nowhere else. Default `/`. */
@@ -42,7 +42,7 @@ export interface OAuthState {
   readonly state: string;
   /** The signed cookie value binding `state` to this browser. */
   readonly cookie: string;
-  /** A complete `Set-Cookie` header value (HttpOnly, SameSite=Lax, Max-Age = ttl). */
+  /** A complete `Set-Cookie` header value (HttpOnly, SameSite=Lax, Max-Age = ttlMs). */
   readonly setCookie: string;
   /** When the state expires, ms since the epoch. */
   readonly expiresAt: number;
@@ -65,12 +65,13 @@ export interface OAuthStateService {
   readonly clearCookie: string;
 }
 
-const schema = z.object({
+const schema = z.strictObject({
   keys: keyListSchema,
-  ttl: z
+  ttlMs: z
     .number()
     .int()
     .min(1000)
+    .max(24 * 3_600_000)
     .default(10 * 60_000),
   cookieName: z
     .string()
@@ -138,7 +139,7 @@ export function oauthState(options: OAuthStateOptions): OAuthStateService {
     async create(data = {}) {
       const now = o.clock.now();
       const state = randomBytes(24).toString('base64url');
-      const exp = Math.floor((now + o.ttl) / 1000);
+      const exp = Math.floor((now + o.ttlMs) / 1000);
       const cookie = await signJwt(
         ring,
         {
@@ -152,7 +153,7 @@ export function oauthState(options: OAuthStateOptions): OAuthStateService {
       return {
         state,
         cookie,
-        setCookie: `${o.cookieName}=${cookie}; ${attributes(Math.floor(o.ttl / 1000))}`,
+        setCookie: `${o.cookieName}=${cookie}; ${attributes(Math.floor(o.ttlMs / 1000))}`,
         expiresAt: exp * 1000,
       };
     },

@@ -11,7 +11,7 @@ export interface RedisPolicyStoreOptions {
   timeoutMs?: number;
 }
 
-const schema = z.object({
+const schema = z.strictObject({
   client: z.custom<RedisPubSubClient>(
     (c) =>
       typeof (c as RedisPubSubClient | null)?.call === 'function' &&

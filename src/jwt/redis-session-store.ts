@@ -40,7 +40,7 @@ export interface RedisSessionStoreOptions {
   batchSize?: number;
 }
 
-const schema = z.object({
+const schema = z.strictObject({
   client: z.custom<RedisCommandClient>(
     (c) => typeof (c as RedisCommandClient | null)?.call === 'function',
     'expected a Redis client with a call() method (ioredis Redis or Cluster)',
@@ -48,7 +48,7 @@ const schema = z.object({
   prefix: z.string().refine(checkPrefix, 'must not contain { or }').default('girder:jwt:'),
   timeoutMs: z.number().int().positive().default(1000),
   cache: z
-    .object({
+    .strictObject({
       validMs: z.number().int().min(0).default(1000),
       invalidMs: z.number().int().min(0).default(60_000),
       maxEntries: z.number().int().positive().default(10_000),
@@ -57,7 +57,9 @@ const schema = z.object({
   batchSize: z.number().int().positive().max(10_000).default(256),
 });
 
-// Session hash: sub, rt (current refresh jti), st (a = active, r = revoked, b = banned).
+// Session hash: sub, rt (current refresh jti), st (a = active, r = revoked, b = banned);
+// after a rotation with a grace: pv (the jti it replaced), pu (until when, ms, on the
+// token service's clock) and sc (the sealed successor pair handed back to a replay).
 const CREATE = new RedisScript(`
 if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'rt', ARGV[2], 'st', 'a')
@@ -77,8 +79,17 @@ if redis.call('EXISTS', KEYS[3]) == 1 then
   return 'b'
 end
 if redis.call('HGET', KEYS[1], 'rt') ~= ARGV[1] then
+  local prev = redis.call('HMGET', KEYS[1], 'pv', 'pu', 'sc')
+  if prev[1] == ARGV[1] and tonumber(prev[2]) > tonumber(ARGV[6]) then
+    return {'replayed', prev[3]}
+  end
   redis.call('HSET', KEYS[1], 'st', 'r')
   return 'reused'
+end
+if tonumber(ARGV[7]) > 0 then
+  redis.call('HSET', KEYS[1], 'pv', ARGV[1], 'pu', tonumber(ARGV[6]) + tonumber(ARGV[7]), 'sc', ARGV[8])
+else
+  redis.call('HDEL', KEYS[1], 'pv', 'pu', 'sc')
 end
 redis.call('HSET', KEYS[1], 'rt', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -210,15 +221,19 @@ export function redisSessionStore(
       return state;
     },
 
-    async rotate({ sessionId, subject, presentedId, nextId, ttlMs, now }) {
+    async rotate({ sessionId, subject, presentedId, nextId, ttlMs, now, graceMs, successor }) {
       answers?.delete(sessionId);
+      const grace = successor === undefined ? 0 : (graceMs ?? 0);
       const raw = await bounded(() =>
         ROTATE.run(
           client,
           [sessionKey(sessionId), indexKey(subject), banKey(subject)],
-          [presentedId, nextId, ttlMs, now + ttlMs, sessionId],
+          [presentedId, nextId, ttlMs, now + ttlMs, sessionId, now, grace, successor ?? ''],
         ),
       );
+      if (Array.isArray(raw) && raw[0] === 'replayed' && typeof raw[1] === 'string') {
+        return { result: 'replayed', successor: raw[1] };
+      }
       return ROTATIONS[String(raw)] ?? 'missing';
     },
 
