@@ -100,14 +100,21 @@ function looksAsymmetric(bytes: Uint8Array): boolean {
   const text = Buffer.from(bytes.subarray(0, 4096)).toString('latin1');
   if (/-----BEGIN [A-Z0-9 ]*KEY-----|-----BEGIN CERTIFICATE-----/.test(text)) return true;
   if (/^\s*(ssh-(rsa|ed25519|dss)|ecdsa-sha2-)\s/.test(text)) return true;
-  // DER: SEQUENCE with a long-form length that spans the rest of the bytes.
+  // DER (SPKI, PKCS#8, PKCS#1): a SEQUENCE spanning exactly all the bytes, whose first
+  // element is a SEQUENCE or an INTEGER.
   if (bytes[0] === 0x30 && bytes.length > 4) {
-    const lengthBytes = (bytes[1] ?? 0) & 0x7f;
-    if ((bytes[1] ?? 0) & 0x80 && lengthBytes >= 1 && lengthBytes <= 2) {
-      let length = 0;
+    const first = bytes[1] ?? 0;
+    let header = 2;
+    let length = first;
+    if (first & 0x80) {
+      const lengthBytes = first & 0x7f;
+      if (lengthBytes < 1 || lengthBytes > 2) return false;
+      length = 0;
       for (let i = 0; i < lengthBytes; i++) length = length * 256 + (bytes[2 + i] ?? 0);
-      if (length === bytes.length - 2 - lengthBytes) return true;
+      header += lengthBytes;
     }
+    const inner = bytes[header];
+    if (length === bytes.length - header && (inner === 0x30 || inner === 0x02)) return true;
   }
   return false;
 }
