@@ -266,7 +266,7 @@ const schema = z
  * authz.can('u-7', 'POST', '/orders/9/refund'); // false: the deny wins over buyer's allow
  * ```
  */
-export function authorizer(options: AuthorizerOptions = {}): Authorizer {
+export function authorizer(options: AuthorizerOptions = {}): Authorizer & AsyncDisposable {
   const o = parseOptions('authorizer', schema, options);
   const limits = o.regexLimits;
   const ownsStore = o.store === undefined;
@@ -484,6 +484,9 @@ export function authorizer(options: AuthorizerOptions = {}): Authorizer {
       if (timer !== undefined) o.clock.clearTimeout(timer);
       unsubscribe?.();
       if (ownsStore) await store.close();
+    },
+    async [Symbol.asyncDispose]() {
+      await this.close();
     },
   };
 }

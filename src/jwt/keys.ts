@@ -75,8 +75,12 @@ const HMAC_HASH: Partial<Record<JwtAlgorithm, string>> = {
   HS512: 'SHA-512',
 };
 
-/** A key whose material matched its algorithm, as Node `KeyObject`s. */
-interface CheckedKey {
+/**
+ * A key whose material matched its algorithm, as Node `KeyObject`s.
+ *
+ * @internal
+ */
+export interface CheckedKey {
   readonly kid: string;
   readonly alg: JwtAlgorithm;
   /** Secret or private key; undefined for a verify-only public key. */

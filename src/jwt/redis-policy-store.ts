@@ -65,7 +65,7 @@ const SEPARATOR = '\n';
 export function redisPolicyStore(
   client: RedisPubSubClient,
   options: RedisPolicyStoreOptions = {},
-): PolicyStore {
+): PolicyStore & AsyncDisposable {
   const { prefix, timeoutMs } = parseOptions('redisPolicyStore', schema, { ...options, client });
   const keys = [`${prefix}{policy}:v`, `${prefix}{policy}:roles`, `${prefix}{policy}:grants`];
   const channel = `${prefix}changes`;
@@ -177,6 +177,9 @@ export function redisPolicyStore(
       subscriber = undefined;
       subscribing = undefined;
       await sub?.quit().catch(() => {});
+    },
+    async [Symbol.asyncDispose]() {
+      await this.close();
     },
   };
 }

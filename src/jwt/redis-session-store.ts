@@ -154,7 +154,7 @@ const ROTATIONS: Record<string, RotateResult> = {
 export function redisSessionStore(
   client: RedisCommandClient,
   options: RedisSessionStoreOptions = {},
-): SessionStore {
+): SessionStore & AsyncDisposable {
   const opts = parseOptions('redisSessionStore', schema, { ...options, client });
   const { prefix, timeoutMs, cache, batchSize } = opts;
   const answers = cache ? new Map<string, { state: SessionState; until: number }>() : undefined;
@@ -266,6 +266,9 @@ export function redisSessionStore(
 
     async close() {
       answers?.clear();
+    },
+    async [Symbol.asyncDispose]() {
+      await this.close();
     },
   };
 }

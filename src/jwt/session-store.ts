@@ -167,7 +167,7 @@ interface MemorySession {
  * const tokens = tokenService({ keys, sessionStore: memorySessionStore() });
  * ```
  */
-export function memorySessionStore(): SessionStore {
+export function memorySessionStore(): SessionStore & AsyncDisposable {
   const sessions = new Map<string, MemorySession>();
   const bySubject = new Map<string, Set<string>>();
   const bans = new Map<string, number>();
@@ -267,6 +267,9 @@ export function memorySessionStore(): SessionStore {
       sessions.clear();
       bySubject.clear();
       bans.clear();
+    },
+    async [Symbol.asyncDispose]() {
+      await this.close();
     },
   };
 }
