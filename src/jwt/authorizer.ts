@@ -62,6 +62,8 @@ export type AuthorizerEvents = {
 
 /** Options of {@link authorizer}. Durations in milliseconds. */
 export interface AuthorizerOptions {
+  /** Name for logs and metrics. Default `authorizer`. */
+  name?: string;
   /**
    * Static rules, from code: every instance has them, they can't be changed at run
    * time. Validated at construction (a bad pattern throws `InvalidOptionsError` naming
@@ -180,6 +182,7 @@ const permissionSchema = z.strictObject({
 
 const schema = z
   .strictObject({
+  name: z.string().min(1).default('authorizer'),
     rules: z
       .strictObject({
         roles: z.record(z.string().regex(NAME), z.array(permissionSchema)).optional(),

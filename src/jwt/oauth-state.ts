@@ -22,6 +22,8 @@ export const OAUTH_STATE_TYPE = 'oauth-state+jwt';
 
 /** Options of {@link oauthState}. Durations in milliseconds. */
 export interface OAuthStateOptions {
+  /** Name for logs and metrics. Default `oauthState`. */
+  name?: string;
   /** Keys that sign the state cookie (same shape as the token service's; may be the same keys). */
   keys: KeySpec[];
   /** How long the user has to come back from the provider. Default 10 minutes. */
@@ -66,6 +68,7 @@ export interface OAuthStateService {
 }
 
 const schema = z.strictObject({
+  name: z.string().min(1).default('oauthState'),
   keys: keyListSchema,
   ttlMs: z
     .number()

@@ -5,6 +5,8 @@ import { checkPrefix, type RedisPubSubClient, RedisScript, type RedisSubscriber 
 
 /** Options of {@link redisPolicyStore}. */
 export interface RedisPolicyStoreOptions {
+  /** Name for logs and metrics. Default `redisPolicyStore`. */
+  name?: string;
   /** Prefix of every key and of the channel (no braces). Default `girder:authz:`. */
   prefix?: string;
   /** Give up on a Redis command after this many ms. Default `2000`. */
@@ -12,6 +14,7 @@ export interface RedisPolicyStoreOptions {
 }
 
 const schema = z.strictObject({
+  name: z.string().min(1).default('redisPolicyStore'),
   client: z.custom<RedisPubSubClient>(
     (c) =>
       typeof (c as RedisPubSubClient | null)?.call === 'function' &&

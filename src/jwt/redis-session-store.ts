@@ -30,6 +30,8 @@ export interface SessionCacheOptions {
 
 /** Options of {@link redisSessionStore}. */
 export interface RedisSessionStoreOptions {
+  /** Name for logs and metrics. Default `redisSessionStore`. */
+  name?: string;
   /** Prefix of every key (no braces: girder adds a hash tag after it). Default `girder:jwt:`. */
   prefix?: string;
   /** Give up on a Redis command after this many ms (the store is then "unavailable"). Default `1000`. */
@@ -41,6 +43,7 @@ export interface RedisSessionStoreOptions {
 }
 
 const schema = z.strictObject({
+  name: z.string().min(1).default('redisSessionStore'),
   client: z.custom<RedisCommandClient>(
     (c) => typeof (c as RedisCommandClient | null)?.call === 'function',
     'expected a Redis client with a call() method (ioredis Redis or Cluster)',

@@ -236,6 +236,8 @@ export interface TokenService {
   jwks(): Jwks;
   /** Whether tokens are bound to the `User-Agent` (so callers know to pass it). */
   readonly bindUserAgent: boolean;
+  /** The `name` option: for logs and metrics. */
+  readonly name: string;
   /** Typed events: issued, refreshed, rejected, reuseDetected, loggedOut, storeError, ... */
   readonly events: EventSource<TokenEvents>;
 }
@@ -424,6 +426,7 @@ export function tokenService(options: TokenServiceOptions): TokenService {
 
   return {
     bindUserAgent,
+    name: o.name,
     events,
 
     async issue(subject, issueOptionsArg) {
