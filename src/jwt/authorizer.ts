@@ -182,7 +182,7 @@ const permissionSchema = z.strictObject({
 
 const schema = z
   .strictObject({
-  name: z.string().min(1).default('authorizer'),
+    name: z.string().min(1).default('authorizer'),
     rules: z
       .strictObject({
         roles: z.record(z.string().regex(NAME), z.array(permissionSchema)).optional(),
