@@ -430,6 +430,13 @@ export function authorizer(options: AuthorizerOptions = {}): Authorizer & AsyncD
   };
 
   const can = (subject: string, action: string, resource: string): boolean => {
+    for (const [name, value] of [
+      ['subject', subject],
+      ['action', action],
+      ['resource', resource],
+    ] as const) {
+      if (typeof value !== 'string') throw new InvalidArgumentError(name, 'must be a string');
+    }
     const allowed = decide(subject, action, resource);
     if (events.has('decision')) events.emit('decision', { subject, action, resource, allowed });
     return allowed;

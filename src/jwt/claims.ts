@@ -42,37 +42,48 @@ export class ClaimsTooLargeError extends InvalidArgumentError {
 }
 
 /**
+ * A plain object that survives JSON, copied through it (a BigInt or a cycle is refused
+ * with `INVALID_ARGUMENT` naming `argument`), so later mutation of the caller's object
+ * changes nothing.
+ *
+ * @internal
+ */
+export function checkJsonObject(argument: string, value: unknown): Record<string, unknown> {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null)
+  ) {
+    throw new InvalidArgumentError(argument, 'must be a plain object');
+  }
+  let json: string;
+  try {
+    json = JSON.stringify(value);
+  } catch (err) {
+    throw new InvalidArgumentError(argument, 'must be JSON-serialisable (no BigInt, no cycles)', {
+      cause: err,
+    });
+  }
+  return JSON.parse(json) as Record<string, unknown>;
+}
+
+/**
  * Your claims, checked and copied through JSON before anything is written: a plain
  * object, no registered names, serialisable (a BigInt or a cycle is refused with
- * `INVALID_ARGUMENT`). The copy is what the tokens carry, so later mutation of the
- * caller's object changes nothing.
+ * `INVALID_ARGUMENT`).
  *
  * @internal
  */
 export function checkClaims(claims: unknown): Record<string, unknown> {
   if (claims === undefined) return {};
-  if (
-    typeof claims !== 'object' ||
-    claims === null ||
-    Array.isArray(claims) ||
-    (Object.getPrototypeOf(claims) !== Object.prototype && Object.getPrototypeOf(claims) !== null)
-  ) {
-    throw new InvalidArgumentError('claims', 'must be a plain object');
-  }
-  for (const name of Object.keys(claims)) {
+  const copy = checkJsonObject('claims', claims);
+  for (const name of Object.keys(copy)) {
     if (RESERVED_CLAIMS.has(name)) {
       throw new InvalidArgumentError('claims', `"${name}" is set by girder and cannot be given`);
     }
   }
-  let json: string;
-  try {
-    json = JSON.stringify(claims);
-  } catch (err) {
-    throw new InvalidArgumentError('claims', 'must be JSON-serialisable (no BigInt, no cycles)', {
-      cause: err,
-    });
-  }
-  return JSON.parse(json) as Record<string, unknown>;
+  return copy;
 }
 
 /** The options object of a call: `undefined` or a plain object, with `userAgent` and `signal` checked. */

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { type Clock, parseOptions } from '../core/index.js';
+import { checkJsonObject } from './claims.js';
 import { OAuthStateMismatchError, TokenMissingError } from './errors.js';
 import { type JwtCheck, signJwt, verifyJwt } from './jws.js';
 import { KeyRing, type KeySpec, keyListSchema } from './keys.js';
@@ -139,7 +140,8 @@ export function oauthState(options: OAuthStateOptions): OAuthStateService {
     cookieName: o.cookieName,
     clearCookie: `${o.cookieName}=; ${attributes(0)}`,
 
-    async create(data = {}) {
+    async create(data) {
+      const payload = data === undefined ? {} : checkJsonObject('data', data);
       const now = o.clock.now();
       const state = randomBytes(24).toString('base64url');
       const exp = Math.floor((now + o.ttlMs) / 1000);
@@ -147,7 +149,7 @@ export function oauthState(options: OAuthStateOptions): OAuthStateService {
         ring,
         {
           sth: stateHash(state).toString('base64url'),
-          dat: data,
+          dat: payload,
           iat: Math.floor(now / 1000),
           exp,
         },

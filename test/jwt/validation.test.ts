@@ -135,4 +135,25 @@ describe('bad runtime input is a GirderError with no partial state (regression: 
     expect(accepted).toBeGreaterThan(0);
     expect(accepted).toBeLessThan(21);
   });
+
+  it('oauthState.create and the authorizer refuse bad input with INVALID_ARGUMENT', async () => {
+    const states = oauthState({ keys: [hs256] });
+    for (const data of [null, 5, { n: 1n }, [1]]) {
+      expect(await codeOf(states.create(data as never))).toBe('INVALID_ARGUMENT');
+    }
+    const authz = authorizer({ rules: { roles: { a: [{ resource: '/x' }] } } });
+    expect(() => authz.can(null as never, 'GET', '/x')).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect(await codeOf(authz.authorize('u', null as never, '/x'))).toBe('INVALID_ARGUMENT');
+  });
+});
+
+describe('documented behaviours (issue 18)', () => {
+  it('the OAuth state helper is stateless: the same (state, cookie) pair verifies again', async () => {
+    const states = oauthState({ keys: [hs256] });
+    const { state, cookie } = await states.create({ returnTo: '/a' });
+    await expect(states.verify(state, cookie)).resolves.toEqual({ returnTo: '/a' });
+    await expect(states.verify(state, cookie)).resolves.toEqual({ returnTo: '/a' });
+  });
 });
