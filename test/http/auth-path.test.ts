@@ -114,6 +114,46 @@ describe('decodeRequestPath', () => {
     expect((error as AmbiguousPathError).status).toBe(400);
   });
 
+  it('property: any input decodes to a normalised path or is AMBIGUOUS_PATH, never another error', () => {
+    const chars = fc.constantFrom(
+      '/',
+      '.',
+      '%',
+      '2',
+      'e',
+      'E',
+      'f',
+      'F',
+      '0',
+      'a',
+      '\\',
+      '?',
+      '#',
+      'C',
+      '3',
+    );
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.array(chars).map((c) => `/${c.join('')}`),
+        ),
+        (url) => {
+          let path: string;
+          try {
+            path = decodeRequestPath(url);
+          } catch (err) {
+            expect(err).toBeInstanceOf(AmbiguousPathError);
+            return;
+          }
+          expect(path.startsWith('/')).toBe(true);
+          expect(path).not.toMatch(/\/\/|\/\.\.?(\/|$)|[\\%#?]/);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
   it('matchedPath fills a route template with its parameters', () => {
     expect(matchedPath('/orders/:id/refund', { id: '1' })).toBe('/orders/1/refund');
     expect(matchedPath('/files/*', { '*': 'a/b' })).toBe('/files/a/b');
