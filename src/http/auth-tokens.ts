@@ -1,5 +1,31 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { type AuthError, TokenInvalidError, type TokenPair } from '../jwt/index.js';
+import { InvalidArgumentError } from '../core/index.js';
+import { AuthError, TokenInvalidError, type TokenPair } from '../jwt/index.js';
+
+const optionalString = (name: string, value: unknown): string | undefined => {
+  if (value === undefined || typeof value === 'string') return value;
+  throw new InvalidArgumentError(name, 'must be a string or undefined');
+};
+
+const headersOf = (headers: unknown): IncomingHttpHeaders => {
+  if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
+    throw new InvalidArgumentError('headers', 'must be an object of request headers');
+  }
+  return headers as IncomingHttpHeaders;
+};
+
+const pairOf = (pair: unknown): TokenPair => {
+  const p = pair as TokenPair | null;
+  if (
+    typeof p !== 'object' ||
+    p === null ||
+    typeof p.accessToken !== 'string' ||
+    typeof p.refreshToken !== 'string'
+  ) {
+    throw new InvalidArgumentError('pair', 'must be a TokenPair from issue() or refresh()');
+  }
+  return p;
+};
 
 /**
  * Response header carrying a new access token: `x-jwt-token`.
@@ -40,8 +66,9 @@ export const REFRESH_TOKEN_HEADER = 'x-refresh-token';
  * ```
  */
 export function bearerToken(authorization: string | undefined): string | undefined {
-  if (authorization === undefined) return undefined;
-  const value = authorization.trim();
+  const header = optionalString('authorization', authorization);
+  if (header === undefined) return undefined;
+  const value = header.trim();
   if (value.length === 0) return undefined;
   const space = value.indexOf(' ');
   // A lone scheme (`Bearer`, as `Bearer ` arrives once trimmed) carries no token.
@@ -64,8 +91,12 @@ export function bearerToken(authorization: string | undefined): string | undefin
  * ```
  */
 export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new InvalidArgumentError('name', 'must be a non-empty string');
+  }
+  const cookies = optionalString('header', header);
+  if (!cookies) return undefined;
+  for (const part of cookies.split(';')) {
     const eq = part.indexOf('=');
     if (eq === -1 || part.slice(0, eq).trim() !== name) continue;
     const raw = part.slice(eq + 1).trim();
@@ -97,6 +128,8 @@ export function requestToken(
   headers: IncomingHttpHeaders,
   cookie?: string | undefined,
 ): string | undefined {
+  headersOf(headers);
+  optionalString('cookie', cookie);
   const fromHeader = bearerToken(first(headers.authorization));
   if (fromHeader !== undefined) return fromHeader;
   return cookie === undefined ? undefined : readCookie(first(headers.cookie), cookie);
@@ -114,6 +147,7 @@ export function requestToken(
  * ```
  */
 export function refreshTokenOf(headers: IncomingHttpHeaders, body?: unknown): string | undefined {
+  headersOf(headers);
   const fromHeader = first(headers[REFRESH_TOKEN_HEADER]);
   if (fromHeader) return fromHeader.trim();
   const fromBody = (body as { refreshToken?: unknown } | null | undefined)?.refreshToken;
@@ -134,6 +168,7 @@ export function refreshTokenOf(headers: IncomingHttpHeaders, body?: unknown): st
  * ```
  */
 export function tokenHeaders(pair: TokenPair): Record<string, string> {
+  pairOf(pair);
   return { [ACCESS_TOKEN_HEADER]: pair.accessToken, [REFRESH_TOKEN_HEADER]: pair.refreshToken };
 }
 
@@ -160,6 +195,7 @@ export interface TokenBody {
  * ```
  */
 export function tokenBody(pair: TokenPair): TokenBody {
+  pairOf(pair);
   return {
     accessToken: pair.accessToken,
     refreshToken: pair.refreshToken,
@@ -172,7 +208,7 @@ export function tokenBody(pair: TokenPair): TokenBody {
 export interface AuthErrorBody {
   /** HTTP status. */
   statusCode: number;
-  /** Status text: `Unauthorized`, `Forbidden` or `Service Unavailable`. */
+  /** Status text: `Bad Request`, `Unauthorized`, `Forbidden` or `Service Unavailable`. */
   error: string;
   /** Same as `error`: never which check failed. */
   message: string;
@@ -180,7 +216,7 @@ export interface AuthErrorBody {
 
 /** What {@link authErrorResponse} returns. */
 export interface AuthErrorResponse {
-  /** HTTP status: 401, 403 or 503. */
+  /** HTTP status: 400, 401, 403 or 503. */
   status: number;
   /** Response headers (content type, `WWW-Authenticate` or `Retry-After`). */
   headers: Record<string, string>;
@@ -190,7 +226,8 @@ export interface AuthErrorResponse {
 
 /**
  * Status, headers and body for an {@link AuthError}: the same for every failure of a
- * status, so a response never reveals which check failed. 401 carries
+ * status, so a response never reveals which check failed. Throws `INVALID_ARGUMENT`
+ * for anything that is not an `AuthError`. 401 carries
  * `WWW-Authenticate: Bearer`; 503 carries `Retry-After: 1`.
  *
  * @example
@@ -202,6 +239,9 @@ export interface AuthErrorResponse {
  * ```
  */
 export function authErrorResponse(error: AuthError): AuthErrorResponse {
+  if (!(error instanceof AuthError)) {
+    throw new InvalidArgumentError('error', 'must be an AuthError');
+  }
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
   if (error.status === 401) headers['www-authenticate'] = 'Bearer';
   if (error.status === 503) headers['retry-after'] = '1';

@@ -1,12 +1,11 @@
 import { z } from 'zod';
 import {
-  type Clock,
-  type EventSource,
   InvalidArgumentError,
   parseOptions,
   type TimerHandle,
   TypedEmitter,
 } from '../core/index.js';
+import type { Authorizer, AuthorizerEvents, AuthorizerOptions } from './authorizer-types.js';
 import { AccessDeniedError, InvalidRuleError } from './errors.js';
 import { clockOption } from './options.js';
 import { compilePattern, type RegexLimits } from './patterns.js';
@@ -15,105 +14,11 @@ import {
   memoryPolicyStore,
   type Permission,
   type PolicyChange,
-  type PolicyRules,
   type PolicySnapshot,
   type PolicyStore,
 } from './policy-store.js';
 
-/** Events of an {@link Authorizer}. */
-export type AuthorizerEvents = {
-  /** The rules changed: one change applied, or a full reload. */
-  changed: {
-    /** The version now applied. */
-    version: number;
-    /** The change, or `null` for a full reload. */
-    change: PolicyChange | null;
-  };
-  /**
-   * A rule loaded from the store failed validation (written around girder, e.g. by
-   * hand). An invalid `allow` is dropped; an invalid `deny` denies everything for the
-   * role's holders until fixed (fail closed).
-   */
-  invalidRule: {
-    /** The role holding the rule. */
-    role: string;
-    /** The rule. */
-    permission: Permission;
-    /** Why it was refused. */
-    error: InvalidRuleError;
-  };
-  /** Reading the store failed (initial load, resync or reload); decisions use the last rules known. */
-  syncError: {
-    /** What the store threw. */
-    error: unknown;
-  };
-  /** A decision was made (emitted only while someone listens). */
-  decision: {
-    /** Who asked. */
-    subject: string;
-    /** For what action. */
-    action: string;
-    /** On what resource. */
-    resource: string;
-    /** The answer. */
-    allowed: boolean;
-  };
-};
-
-/** Options of {@link authorizer}. Durations in milliseconds. */
-export interface AuthorizerOptions {
-  /**
-   * Static rules, from code: every instance has them, they can't be changed at run
-   * time. Validated at construction (a bad pattern throws `InvalidOptionsError` naming
-   * it). Dynamic rules from the store are added on top.
-   */
-  rules?: PolicyRules;
-  /** Where dynamic roles and grants live. Default {@link memoryPolicyStore} (one process). */
-  store?: PolicyStore;
-  /** Roles every subject has, e.g. `['user']`. Default none. */
-  defaultRoles?: string[];
-  /** Resources longer than this are denied without matching (bounds regex work). Default `2048`. */
-  maxResourceLength?: number;
-  /** Limits of the ReDoS guard for regex rules. */
-  regexLimits?: RegexLimits;
-  /**
-   * Compare versions with the store this often and reload on a difference: the safety
-   * net under pub/sub, which drops messages while a subscriber is disconnected.
-   * `0` disables. Default `30000`.
-   */
-  resyncInterval?: number;
-  /** Time source (for the resync timer). Default `systemClock`. */
-  clock?: Clock;
-}
-
-/**
- * Role-based access control with deny-wins permissions matched by exact path, glob or
- * regex, and action. Create one with {@link authorizer}.
- */
-export interface Authorizer {
-  /** Whether `subject` may do `action` on `resource`, from the rules known now (synchronous). */
-  can(subject: string, action: string, resource: string): boolean;
-  /** Like {@link Authorizer.can}, after the initial load; rejects with `ACCESS_DENIED` (403) when not allowed. */
-  authorize(subject: string, action: string, resource: string): Promise<void>;
-  /** Resolves once the dynamic rules have been loaded the first time. */
-  ready(): Promise<void>;
-  /** Define or replace a dynamic role. Patterns are validated first: `INVALID_RULE`, nothing written. */
-  setRole(role: string, permissions: Permission[]): Promise<void>;
-  /** Remove a dynamic role (static permissions of the same name stay). */
-  deleteRole(role: string): Promise<void>;
-  /** Give a subject a role, on every instance sharing the store. */
-  grant(subject: string, role: string): Promise<void>;
-  /** Take a dynamically granted role away from a subject, on every instance. */
-  revoke(subject: string, role: string): Promise<void>;
-  /** The roles a subject has: static, dynamic and default. */
-  rolesOf(subject: string): string[];
-  /** Version of the dynamic rules this instance has applied. */
-  readonly version: number;
-  /** Typed events: changed, invalidRule, syncError, decision. */
-  readonly events: EventSource<AuthorizerEvents>;
-  /** Stop listening and resyncing (and close the store if the authorizer created it). */
-  close(): Promise<void>;
-}
+export type { Authorizer, AuthorizerEvents, AuthorizerOptions } from './authorizer-types.js';
 
 interface CompiledPermission {
   /** Lower-cased actions, or null for any. */
@@ -170,7 +75,7 @@ function compilePermission(
   };
 }
 
-const permissionSchema = z.object({
+const permissionSchema = z.strictObject({
   effect: z.enum(['allow', 'deny']).optional(),
   actions: z.array(z.string().min(1)).optional(),
   resource: z.string(),
@@ -179,9 +84,10 @@ const permissionSchema = z.object({
 });
 
 const schema = z
-  .object({
+  .strictObject({
+    name: z.string().min(1).default('authorizer'),
     rules: z
-      .object({
+      .strictObject({
         roles: z.record(z.string().regex(NAME), z.array(permissionSchema)).optional(),
         grants: z.record(z.string().regex(NAME), z.array(z.string().regex(NAME))).optional(),
       })
@@ -197,12 +103,17 @@ const schema = z
     defaultRoles: z.array(z.string().regex(NAME)).default([]),
     maxResourceLength: z.number().int().positive().default(2048),
     regexLimits: z
-      .object({
+      .strictObject({
         maxPatternLength: z.number().int().positive().optional(),
         maxUnboundedQuantifiers: z.number().int().min(0).optional(),
       })
       .optional(),
-    resyncInterval: z.number().int().min(0).default(30_000),
+    resyncIntervalMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(24 * 3_600_000)
+      .default(30_000),
     clock: clockOption,
   })
   .superRefine((o, ctx) => {
@@ -232,7 +143,7 @@ const schema = z
  * versions them and notifies every instance: with `redisPolicyStore`, other instances
  * apply a change as soon as its pub/sub message arrives (milliseconds), and reload the
  * whole rule set when they detect a gap (a lost message, a reconnect, or the periodic
- * `resyncInterval` check). No restart, no polling on the request path: `can()` is an
+ * `resyncIntervalMs` check). No restart, no polling on the request path: `can()` is an
  * in-memory check.
  *
  * Regex rules go through the ReDoS guard ({@link checkRegex}) when added; resources
@@ -261,7 +172,7 @@ const schema = z
  * authz.can('u-7', 'POST', '/orders/9/refund'); // false: the deny wins over buyer's allow
  * ```
  */
-export function authorizer(options: AuthorizerOptions = {}): Authorizer {
+export function authorizer(options: AuthorizerOptions = {}): Authorizer & AsyncDisposable {
   const o = parseOptions('authorizer', schema, options);
   const limits = o.regexLimits;
   const ownsStore = o.store === undefined;
@@ -366,10 +277,10 @@ export function authorizer(options: AuthorizerOptions = {}): Authorizer {
   };
 
   const schedule = () => {
-    if (o.resyncInterval === 0 || closed) return;
+    if (o.resyncIntervalMs === 0 || closed) return;
     timer = o.clock.setTimeout(() => {
       void resync().finally(schedule);
-    }, o.resyncInterval);
+    }, o.resyncIntervalMs);
   };
 
   // Never rejects: a store that is down at start leaves the static rules in force,
@@ -422,6 +333,13 @@ export function authorizer(options: AuthorizerOptions = {}): Authorizer {
   };
 
   const can = (subject: string, action: string, resource: string): boolean => {
+    for (const [name, value] of [
+      ['subject', subject],
+      ['action', action],
+      ['resource', resource],
+    ] as const) {
+      if (typeof value !== 'string') throw new InvalidArgumentError(name, 'must be a string');
+    }
     const allowed = decide(subject, action, resource);
     if (events.has('decision')) events.emit('decision', { subject, action, resource, allowed });
     return allowed;
@@ -479,6 +397,9 @@ export function authorizer(options: AuthorizerOptions = {}): Authorizer {
       if (timer !== undefined) o.clock.clearTimeout(timer);
       unsubscribe?.();
       if (ownsStore) await store.close();
+    },
+    async [Symbol.asyncDispose]() {
+      await this.close();
     },
   };
 }

@@ -19,12 +19,17 @@ export type AuthErrorCode =
   | 'ACCESS_DENIED'
   | 'SESSION_STORE_UNAVAILABLE'
   | 'OAUTH_STATE_MISMATCH'
-  | 'LOGIN_FAILED';
+  | 'LOGIN_FAILED'
+  | 'AMBIGUOUS_PATH';
 
-/** HTTP status an {@link AuthError} maps to: 401 (who are you?), 403 (not allowed), 503 (can't tell now). */
-export type AuthStatus = 401 | 403 | 503;
+/**
+ * HTTP status an {@link AuthError} maps to: 400 (the request path is ambiguous), 401
+ * (who are you?), 403 (not allowed), 503 (can't tell now).
+ */
+export type AuthStatus = 400 | 401 | 403 | 503;
 
 const PUBLIC_MESSAGES: Record<AuthStatus, string> = {
+  400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   503: 'Service Unavailable',
@@ -360,6 +365,31 @@ export class OAuthStateMismatchError extends AuthError {
 export class LoginFailedError extends AuthError {
   constructor() {
     super('LOGIN_FAILED', 'credentials were refused');
+  }
+}
+
+/**
+ * The request path could be read as more than one path (an encoded `/` `\\` `%` `?` `#`,
+ * a `.` or `..` segment, an empty segment, a control character, a malformed or
+ * non-UTF-8 percent-encoding), so the auth layer refuses it before any handler runs
+ * rather than guess which one the router will see. Code `AMBIGUOUS_PATH`, status 400.
+ *
+ * @example
+ * ```ts
+ * import { AmbiguousPathError } from 'girder/jwt';
+ *
+ * await guard({ method: 'GET', url: '/orders/1%2Frefund', headers: {} }).catch(
+ *   (err) => err instanceof AmbiguousPathError, // true
+ * );
+ * ```
+ */
+export class AmbiguousPathError extends AuthError {
+  /** Why the path was refused. */
+  readonly reason: string;
+
+  constructor(reason: string) {
+    super('AMBIGUOUS_PATH', `ambiguous request path: ${reason}`, 400);
+    this.reason = reason;
   }
 }
 

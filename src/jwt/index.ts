@@ -14,8 +14,10 @@ export {
   type AuthorizerOptions,
   authorizer,
 } from './authorizer.js';
+export { ClaimsTooLargeError } from './claims.js';
 export {
   AccessDeniedError,
+  AmbiguousPathError,
   AuthError,
   type AuthErrorCode,
   type AuthStatus,
@@ -73,11 +75,13 @@ export {
 export {
   memorySessionStore,
   type NewSession,
+  type RotateReplay,
   type RotateResult,
   type Rotation,
   type SessionState,
   type SessionStore,
 } from './session-store.js';
+export { DEFAULT_MAX_TOKEN_LENGTH, type TokenServiceOptions } from './token-options.js';
 export {
   ACCESS_TOKEN_TYPE,
   type AccessClaims,
@@ -87,7 +91,6 @@ export {
   type TokenEvents,
   type TokenPair,
   type TokenService,
-  type TokenServiceOptions,
   tokenService,
   type VerifyOptions,
 } from './tokens.js';

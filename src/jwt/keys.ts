@@ -75,8 +75,12 @@ const HMAC_HASH: Partial<Record<JwtAlgorithm, string>> = {
   HS512: 'SHA-512',
 };
 
-/** A key whose material matched its algorithm, as Node `KeyObject`s. */
-interface CheckedKey {
+/**
+ * A key whose material matched its algorithm, as Node `KeyObject`s.
+ *
+ * @internal
+ */
+export interface CheckedKey {
   readonly kid: string;
   readonly alg: JwtAlgorithm;
   /** Secret or private key; undefined for a verify-only public key. */
@@ -91,16 +95,53 @@ const isCryptoKey = (value: unknown): value is WebCryptoKey =>
   value !== null &&
   (value as { [Symbol.toStringTag]?: unknown })[Symbol.toStringTag] === 'CryptoKey';
 
+/**
+ * Key material that is really an encoded asymmetric key (PEM, OpenSSH, a DER
+ * SubjectPublicKeyInfo / PKCS#8 / PKCS#1 sequence). Used as an HMAC secret, a public key
+ * would let anyone holding it forge tokens, so it is refused.
+ */
+function looksAsymmetric(bytes: Uint8Array): boolean {
+  const text = Buffer.from(bytes.subarray(0, 4096)).toString('latin1');
+  if (/-----BEGIN [A-Z0-9 ]*KEY-----|-----BEGIN CERTIFICATE-----/.test(text)) return true;
+  if (/^\s*(ssh-(rsa|ed25519|dss)|ecdsa-sha2-)\s/.test(text)) return true;
+  // DER (SPKI, PKCS#8, PKCS#1): a SEQUENCE spanning exactly all the bytes, whose first
+  // element is a SEQUENCE or an INTEGER.
+  if (bytes[0] === 0x30 && bytes.length > 4) {
+    const first = bytes[1] ?? 0;
+    let header = 2;
+    let length = first;
+    if (first & 0x80) {
+      const lengthBytes = first & 0x7f;
+      if (lengthBytes < 1 || lengthBytes > 2) return false;
+      length = 0;
+      for (let i = 0; i < lengthBytes; i++) length = length * 256 + (bytes[2 + i] ?? 0);
+      header += lengthBytes;
+    }
+    const inner = bytes[header];
+    if (length === bytes.length - header && (inner === 0x30 || inner === 0x02)) return true;
+  }
+  return false;
+}
+
 function toKeyObject(alg: JwtAlgorithm, key: unknown): KeyObject {
   const hmac = HMAC_BYTES[alg] !== undefined;
   if (isKeyObject(key)) return key;
   if (isCryptoKey(key)) return KeyObject.from(key);
   if (key instanceof Uint8Array) {
     if (!hmac) throw new Error(`${alg} needs a private or public key, not raw bytes`);
+    if (looksAsymmetric(key)) {
+      throw new Error(`${alg} needs a random secret, not an encoded public or private key`);
+    }
     return createSecretKey(key);
   }
   if (typeof key === 'string') {
-    if (hmac) return createSecretKey(Buffer.from(key, 'utf8'));
+    if (hmac) {
+      const bytes = Buffer.from(key, 'utf8');
+      if (looksAsymmetric(bytes)) {
+        throw new Error(`${alg} needs a random secret, not a PEM or OpenSSH key`);
+      }
+      return createSecretKey(bytes);
+    }
     try {
       return createPrivateKey(key);
     } catch {
@@ -150,7 +191,7 @@ function checkKey(alg: JwtAlgorithm, key: KeyObject): void {
   }
 }
 
-const keySpecSchema = z.object({
+const keySpecSchema = z.strictObject({
   kid: z.string().min(1).max(128),
   alg: z.enum(ALGORITHMS),
   key: z.custom<KeyMaterial>((value) => value !== undefined && value !== null, 'key is required'),

@@ -1,6 +1,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { type Clock, parseOptions } from '../core/index.js';
+import { checkJsonObject } from './claims.js';
 import { OAuthStateMismatchError, TokenMissingError } from './errors.js';
 import { type JwtCheck, signJwt, verifyJwt } from './jws.js';
 import { KeyRing, type KeySpec, keyListSchema } from './keys.js';
@@ -22,10 +23,12 @@ export const OAUTH_STATE_TYPE = 'oauth-state+jwt';
 
 /** Options of {@link oauthState}. Durations in milliseconds. */
 export interface OAuthStateOptions {
+  /** Name for logs and metrics. Default `oauthState`. */
+  name?: string;
   /** Keys that sign the state cookie (same shape as the token service's; may be the same keys). */
   keys: KeySpec[];
   /** How long the user has to come back from the provider. Default 10 minutes. */
-  ttl?: number;
+  ttlMs?: number;
   /** Name of the state cookie. Default `girder_oauth_state`. */
   cookieName?: string;
   /** `Path` of the cookie: your callback route, so it is sent nowhere else. Default `/`. */
@@ -42,7 +45,7 @@ export interface OAuthState {
   readonly state: string;
   /** The signed cookie value binding `state` to this browser. */
   readonly cookie: string;
-  /** A complete `Set-Cookie` header value (HttpOnly, SameSite=Lax, Max-Age = ttl). */
+  /** A complete `Set-Cookie` header value (HttpOnly, SameSite=Lax, Max-Age = ttlMs). */
   readonly setCookie: string;
   /** When the state expires, ms since the epoch. */
   readonly expiresAt: number;
@@ -65,12 +68,14 @@ export interface OAuthStateService {
   readonly clearCookie: string;
 }
 
-const schema = z.object({
+const schema = z.strictObject({
+  name: z.string().min(1).default('oauthState'),
   keys: keyListSchema,
-  ttl: z
+  ttlMs: z
     .number()
     .int()
     .min(1000)
+    .max(24 * 3_600_000)
     .default(10 * 60_000),
   cookieName: z
     .string()
@@ -135,15 +140,16 @@ export function oauthState(options: OAuthStateOptions): OAuthStateService {
     cookieName: o.cookieName,
     clearCookie: `${o.cookieName}=; ${attributes(0)}`,
 
-    async create(data = {}) {
+    async create(data) {
+      const payload = data === undefined ? {} : checkJsonObject('data', data);
       const now = o.clock.now();
       const state = randomBytes(24).toString('base64url');
-      const exp = Math.floor((now + o.ttl) / 1000);
+      const exp = Math.floor((now + o.ttlMs) / 1000);
       const cookie = await signJwt(
         ring,
         {
           sth: stateHash(state).toString('base64url'),
-          dat: data,
+          dat: payload,
           iat: Math.floor(now / 1000),
           exp,
         },
@@ -152,7 +158,7 @@ export function oauthState(options: OAuthStateOptions): OAuthStateService {
       return {
         state,
         cookie,
-        setCookie: `${o.cookieName}=${cookie}; ${attributes(Math.floor(o.ttl / 1000))}`,
+        setCookie: `${o.cookieName}=${cookie}; ${attributes(Math.floor(o.ttlMs / 1000))}`,
         expiresAt: exp * 1000,
       };
     },

@@ -165,7 +165,7 @@ export function applyChange(
  * await a.grant('u-1', 'admin'); // b.rolesOf('u-1') includes 'admin' at once
  * ```
  */
-export function memoryPolicyStore(): PolicyStore {
+export function memoryPolicyStore(): PolicyStore & AsyncDisposable {
   let version = 0;
   const roles = new Map<string, Permission[]>();
   const grants = new Map<string, Set<string>>();
@@ -199,6 +199,9 @@ export function memoryPolicyStore(): PolicyStore {
     },
     async close() {
       listeners.clear();
+    },
+    async [Symbol.asyncDispose]() {
+      await this.close();
     },
   };
 }

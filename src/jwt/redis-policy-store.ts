@@ -5,13 +5,16 @@ import { checkPrefix, type RedisPubSubClient, RedisScript, type RedisSubscriber 
 
 /** Options of {@link redisPolicyStore}. */
 export interface RedisPolicyStoreOptions {
+  /** Name for logs and metrics. Default `redisPolicyStore`. */
+  name?: string;
   /** Prefix of every key and of the channel (no braces). Default `girder:authz:`. */
   prefix?: string;
   /** Give up on a Redis command after this many ms. Default `2000`. */
   timeoutMs?: number;
 }
 
-const schema = z.object({
+const schema = z.strictObject({
+  name: z.string().min(1).default('redisPolicyStore'),
   client: z.custom<RedisPubSubClient>(
     (c) =>
       typeof (c as RedisPubSubClient | null)?.call === 'function' &&
@@ -65,7 +68,7 @@ const SEPARATOR = '\n';
 export function redisPolicyStore(
   client: RedisPubSubClient,
   options: RedisPolicyStoreOptions = {},
-): PolicyStore {
+): PolicyStore & AsyncDisposable {
   const { prefix, timeoutMs } = parseOptions('redisPolicyStore', schema, { ...options, client });
   const keys = [`${prefix}{policy}:v`, `${prefix}{policy}:roles`, `${prefix}{policy}:grants`];
   const channel = `${prefix}changes`;
@@ -177,6 +180,9 @@ export function redisPolicyStore(
       subscriber = undefined;
       subscribing = undefined;
       await sub?.quit().catch(() => {});
+    },
+    async [Symbol.asyncDispose]() {
+      await this.close();
     },
   };
 }

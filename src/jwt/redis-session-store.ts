@@ -30,6 +30,8 @@ export interface SessionCacheOptions {
 
 /** Options of {@link redisSessionStore}. */
 export interface RedisSessionStoreOptions {
+  /** Name for logs and metrics. Default `redisSessionStore`. */
+  name?: string;
   /** Prefix of every key (no braces: girder adds a hash tag after it). Default `girder:jwt:`. */
   prefix?: string;
   /** Give up on a Redis command after this many ms (the store is then "unavailable"). Default `1000`. */
@@ -40,7 +42,8 @@ export interface RedisSessionStoreOptions {
   batchSize?: number;
 }
 
-const schema = z.object({
+const schema = z.strictObject({
+  name: z.string().min(1).default('redisSessionStore'),
   client: z.custom<RedisCommandClient>(
     (c) => typeof (c as RedisCommandClient | null)?.call === 'function',
     'expected a Redis client with a call() method (ioredis Redis or Cluster)',
@@ -48,7 +51,7 @@ const schema = z.object({
   prefix: z.string().refine(checkPrefix, 'must not contain { or }').default('girder:jwt:'),
   timeoutMs: z.number().int().positive().default(1000),
   cache: z
-    .object({
+    .strictObject({
       validMs: z.number().int().min(0).default(1000),
       invalidMs: z.number().int().min(0).default(60_000),
       maxEntries: z.number().int().positive().default(10_000),
@@ -57,7 +60,9 @@ const schema = z.object({
   batchSize: z.number().int().positive().max(10_000).default(256),
 });
 
-// Session hash: sub, rt (current refresh jti), st (a = active, r = revoked, b = banned).
+// Session hash: sub, rt (current refresh jti), st (a = active, r = revoked, b = banned);
+// after a rotation with a grace: pv (the jti it replaced), pu (until when, ms, on the
+// token service's clock) and sc (the sealed successor pair handed back to a replay).
 const CREATE = new RedisScript(`
 if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'sub', ARGV[1], 'rt', ARGV[2], 'st', 'a')
@@ -77,8 +82,17 @@ if redis.call('EXISTS', KEYS[3]) == 1 then
   return 'b'
 end
 if redis.call('HGET', KEYS[1], 'rt') ~= ARGV[1] then
+  local prev = redis.call('HMGET', KEYS[1], 'pv', 'pu', 'sc')
+  if prev[1] == ARGV[1] and tonumber(prev[2]) > tonumber(ARGV[6]) then
+    return {'replayed', prev[3]}
+  end
   redis.call('HSET', KEYS[1], 'st', 'r')
   return 'reused'
+end
+if tonumber(ARGV[7]) > 0 then
+  redis.call('HSET', KEYS[1], 'pv', ARGV[1], 'pu', tonumber(ARGV[6]) + tonumber(ARGV[7]), 'sc', ARGV[8])
+else
+  redis.call('HDEL', KEYS[1], 'pv', 'pu', 'sc')
 end
 redis.call('HSET', KEYS[1], 'rt', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -143,7 +157,7 @@ const ROTATIONS: Record<string, RotateResult> = {
 export function redisSessionStore(
   client: RedisCommandClient,
   options: RedisSessionStoreOptions = {},
-): SessionStore {
+): SessionStore & AsyncDisposable {
   const opts = parseOptions('redisSessionStore', schema, { ...options, client });
   const { prefix, timeoutMs, cache, batchSize } = opts;
   const answers = cache ? new Map<string, { state: SessionState; until: number }>() : undefined;
@@ -210,15 +224,19 @@ export function redisSessionStore(
       return state;
     },
 
-    async rotate({ sessionId, subject, presentedId, nextId, ttlMs, now }) {
+    async rotate({ sessionId, subject, presentedId, nextId, ttlMs, now, graceMs, successor }) {
       answers?.delete(sessionId);
+      const grace = successor === undefined ? 0 : (graceMs ?? 0);
       const raw = await bounded(() =>
         ROTATE.run(
           client,
           [sessionKey(sessionId), indexKey(subject), banKey(subject)],
-          [presentedId, nextId, ttlMs, now + ttlMs, sessionId],
+          [presentedId, nextId, ttlMs, now + ttlMs, sessionId, now, grace, successor ?? ''],
         ),
       );
+      if (Array.isArray(raw) && raw[0] === 'replayed' && typeof raw[1] === 'string') {
+        return { result: 'replayed', successor: raw[1] };
+      }
       return ROTATIONS[String(raw)] ?? 'missing';
     },
 
@@ -251,6 +269,9 @@ export function redisSessionStore(
 
     async close() {
       answers?.clear();
+    },
+    async [Symbol.asyncDispose]() {
+      await this.close();
     },
   };
 }

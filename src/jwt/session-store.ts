@@ -11,9 +11,23 @@ export type SessionState = 'active' | 'revoked' | 'banned' | 'missing';
 /**
  * Outcome of a refresh-token rotation: `rotated` (the presented refresh id was the
  * current one and is replaced), `reused` (it was an older one: the session is now
- * revoked), or the session's state when it was not active.
+ * revoked), or the session's state when it was not active. A presentation of the
+ * refresh id the last rotation replaced, within that rotation's grace, is a
+ * {@link RotateReplay} instead of `reused`.
  */
 export type RotateResult = 'rotated' | 'reused' | 'revoked' | 'banned' | 'missing';
+
+/**
+ * The presented refresh id is the one the last rotation replaced, and that rotation's
+ * `graceMs` has not run out: nothing changes, and the store hands back the
+ * `successor` it kept with the rotation (a retry of a refresh whose answer was lost).
+ */
+export interface RotateReplay {
+  /** Always `replayed`. */
+  readonly result: 'replayed';
+  /** The opaque `successor` given to the rotation being replayed. */
+  readonly successor: string;
+}
 
 /** A session to create. */
 export interface NewSession {
@@ -43,6 +57,13 @@ export interface Rotation {
   readonly ttlMs: number;
   /** Current time on the token service's clock. */
   readonly now: number;
+  /**
+   * For how long (ms from `now`) presenting `presentedId` again answers
+   * {@link RotateReplay} with `successor` instead of `reused`. Absent or `0`: never.
+   */
+  readonly graceMs?: number;
+  /** Opaque value (the sealed successor pair) to hand back on a replay within `graceMs`. */
+  readonly successor?: string;
 }
 
 /**
@@ -64,8 +85,12 @@ export interface SessionStore {
   create(session: NewSession): Promise<boolean>;
   /** The state of a session: the per-request check, one round trip at most. */
   check(sessionId: string, now: number): Promise<SessionState>;
-  /** Rotate the session's refresh id if `presentedId` is current; otherwise revoke the session (reuse). */
-  rotate(rotation: Rotation): Promise<RotateResult>;
+  /**
+   * Rotate the session's refresh id if `presentedId` is current; hand back the kept
+   * successor if it is the one just replaced and within the grace; otherwise revoke the
+   * session (reuse).
+   */
+  rotate(rotation: Rotation): Promise<RotateResult | RotateReplay>;
   /** Revoke one session; resolves `true` when it was active. */
   revoke(sessionId: string, now: number): Promise<boolean>;
   /** Revoke every active session of a subject; resolves how many were. */
@@ -126,6 +151,8 @@ interface MemorySession {
   refreshId: string;
   state: 'active' | 'revoked' | 'banned';
   expiresAt: number;
+  /** The refresh id the last rotation replaced, until when it may replay, and what it gets. */
+  previous?: { readonly id: string; readonly until: number; readonly successor: string };
 }
 
 /**
@@ -140,7 +167,7 @@ interface MemorySession {
  * const tokens = tokenService({ keys, sessionStore: memorySessionStore() });
  * ```
  */
-export function memorySessionStore(): SessionStore {
+export function memorySessionStore(): SessionStore & AsyncDisposable {
   const sessions = new Map<string, MemorySession>();
   const bySubject = new Map<string, Set<string>>();
   const bans = new Map<string, number>();
@@ -193,7 +220,7 @@ export function memorySessionStore(): SessionStore {
     async check(sessionId, now) {
       return live(sessionId, now)?.state ?? 'missing';
     },
-    async rotate({ sessionId, subject, presentedId, nextId, ttlMs, now }) {
+    async rotate({ sessionId, subject, presentedId, nextId, ttlMs, now, graceMs, successor }) {
       const session = live(sessionId, now);
       if (session === undefined) return 'missing';
       if (session.state !== 'active') return session.state;
@@ -202,9 +229,17 @@ export function memorySessionStore(): SessionStore {
         return 'banned';
       }
       if (session.refreshId !== presentedId) {
+        const previous = session.previous;
+        if (previous?.id === presentedId && now < previous.until) {
+          return { result: 'replayed', successor: previous.successor };
+        }
         session.state = 'revoked';
         return 'reused';
       }
+      session.previous =
+        graceMs && successor !== undefined
+          ? { id: presentedId, until: now + graceMs, successor }
+          : undefined;
       session.refreshId = nextId;
       session.expiresAt = now + ttlMs;
       return 'rotated';
@@ -232,6 +267,9 @@ export function memorySessionStore(): SessionStore {
       sessions.clear();
       bySubject.clear();
       bans.clear();
+    },
+    async [Symbol.asyncDispose]() {
+      await this.close();
     },
   };
 }

@@ -1,16 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { z } from 'zod';
-import {
-  type Clock,
-  type EventSource,
-  InvalidArgumentError,
-  parseOptions,
-  TypedEmitter,
-  throwIfAborted,
-} from '../core/index.js';
+import { InvalidArgumentError, parseOptions, TypedEmitter, throwIfAborted } from '../core/index.js';
+import { ClaimsTooLargeError, checkCallOptions, checkClaims, RESERVED_CLAIMS } from './claims.js';
 import {
   AuthError,
-  type AuthErrorCode,
   RefreshTokenReusedError,
   SessionRevokedError,
   SessionStoreUnavailableError,
@@ -20,309 +12,38 @@ import {
   UserAgentMismatchError,
 } from './errors.js';
 import { type JwtCheck, signJwt, verifyJwt } from './jws.js';
-import { type Jwks, KeyRing, type KeySpec, keyListSchema } from './keys.js';
-import { clockOption } from './options.js';
+import { KeyRing } from './keys.js';
 import {
   isSessionId,
   memorySessionStore,
   newSessionId,
   type SessionState,
-  type SessionStore,
 } from './session-store.js';
+import { openSuccessor, sealSuccessor } from './successor.js';
+import { type TokenServiceOptions, tokenServiceSchema } from './token-options.js';
+import {
+  ACCESS_TOKEN_TYPE,
+  type AccessClaims,
+  type IssueOptions,
+  REFRESH_TOKEN_TYPE,
+  type RefreshOptions,
+  type TokenEvents,
+  type TokenPair,
+  type TokenService,
+  type VerifyOptions,
+} from './token-types.js';
 
-const MINUTE = 60_000;
-const DAY = 24 * 60 * MINUTE;
-
-/**
- * Header `typ` of access tokens: `at+jwt` (RFC 9068).
- *
- * @example
- * ```ts
- * import { jwtVerify } from 'jose';
- * import { ACCESS_TOKEN_TYPE } from 'girder/jwt';
- *
- * // Another service verifying girder access tokens against the published JWKS:
- * await jwtVerify(token, jwks, { typ: ACCESS_TOKEN_TYPE, issuer: 'shop' });
- * ```
- */
-export const ACCESS_TOKEN_TYPE = 'at+jwt';
-
-/**
- * Header `typ` of refresh tokens: `rt+jwt`. Only `refresh()` accepts them.
- *
- * @example
- * ```ts
- * import { decodeProtectedHeader } from 'jose';
- * import { REFRESH_TOKEN_TYPE } from 'girder/jwt';
- *
- * decodeProtectedHeader(pair.refreshToken).typ === REFRESH_TOKEN_TYPE; // true
- * ```
- */
-export const REFRESH_TOKEN_TYPE = 'rt+jwt';
-
-/** Claims girder sets itself; `issue(..., {claims})` may not use these names. */
-const RESERVED_CLAIMS = new Set([
-  'iss',
-  'sub',
-  'aud',
-  'exp',
-  'nbf',
-  'iat',
-  'jti',
-  'ssid',
-  'uah',
-  'sxp',
-]);
-
-/**
- * What `verifyAccess` returns: the registered claims girder sets, the session id
- * `ssid`, and your own claims from `issue(subject, {claims})`. Treat it as read-only.
- *
- * @example
- * ```ts
- * const claims: AccessClaims = await tokens.verifyAccess(token);
- * console.log(claims.sub, claims.ssid, claims.role);
- * ```
- */
-export interface AccessClaims {
-  /** Subject: who the token is for. */
-  readonly sub: string;
-  /** Session id, shared by the access and refresh tokens of one login. */
-  readonly ssid: string;
-  /** Unique id of this token. */
-  readonly jti: string;
-  /** Issued at, seconds since the epoch. */
-  readonly iat: number;
-  /** Expires at, seconds since the epoch. */
-  readonly exp: number;
-  /** Issuer, when the service has one. */
-  readonly iss?: string;
-  /** Audience, when the service has one. */
-  readonly aud?: string | string[];
-  /** Your own claims. */
-  readonly [claim: string]: unknown;
-}
-
-/**
- * A fresh access + refresh token pair, from `issue` or `refresh`.
- *
- * @example
- * ```ts
- * const { accessToken, refreshToken, sessionId, expiresAt } = await tokens.issue('u-1');
- * ```
- */
-export interface TokenPair {
-  /** Short-lived token sent with every request. */
-  readonly accessToken: string;
-  /** Long-lived, single-use token that buys the next pair. */
-  readonly refreshToken: string;
-  /** The session both belong to (`ssid`); `logout(sessionId)` ends it. */
-  readonly sessionId: string;
-  /** When the access token expires, ms since the epoch. */
-  readonly expiresAt: number;
-  /** When the refresh token expires, ms since the epoch. */
-  readonly refreshExpiresAt: number;
-}
-
-/** Options of {@link TokenService.issue}. */
-export interface IssueOptions {
-  /** Your claims, copied into both tokens (and into the pairs `refresh` mints). Registered names are refused. */
-  claims?: Record<string, unknown>;
-  /** The client's `User-Agent`; bound into the tokens when `bindUserAgent` is on. */
-  userAgent?: string | undefined;
-  /** Cancels the operation. */
-  signal?: AbortSignal | undefined;
-}
-
-/** Options of {@link TokenService.verifyAccess}. */
-export interface VerifyOptions {
-  /** The request's `User-Agent`; compared with the token's when `bindUserAgent` is on. */
-  userAgent?: string | undefined;
-  /** Cancels the operation. */
-  signal?: AbortSignal | undefined;
-}
-
-/** Options of {@link TokenService.refresh}. */
-export interface RefreshOptions extends VerifyOptions {
-  /** Replace the claims carried over from the previous pair (e.g. after a profile change). */
-  claims?: Record<string, unknown>;
-}
-
-/** Events of a {@link TokenService}. */
-export type TokenEvents = {
-  /** A session started. */
-  issued: {
-    /** Whose session. */
-    subject: string;
-    /** The new session. */
-    sessionId: string;
-  };
-  /** A refresh token was rotated into a new pair. */
-  refreshed: {
-    /** Whose session. */
-    subject: string;
-    /** The session. */
-    sessionId: string;
-  };
-  /** `verifyAccess` or `refresh` refused a token. */
-  rejected: {
-    /** Which call refused it. */
-    operation: 'verify' | 'refresh';
-    /** Which check failed. */
-    code: AuthErrorCode;
-  };
-  /** A rotated refresh token was replayed; its session is now revoked. */
-  reuseDetected: {
-    /** Whose session. */
-    subject: string;
-    /** The session revoked. */
-    sessionId: string;
-  };
-  /** `logout` revoked a session. */
-  loggedOut: {
-    /** The session revoked. */
-    sessionId: string;
-  };
-  /** `logoutAll` revoked a subject's sessions. */
-  loggedOutAll: {
-    /** Whose sessions. */
-    subject: string;
-    /** How many were active. */
-    sessions: number;
-  };
-  /** A subject was banned. */
-  banned: {
-    /** Who. */
-    subject: string;
-    /** How many active sessions the ban ended. */
-    sessions: number;
-  };
-  /** A ban was lifted. */
-  unbanned: {
-    /** Who. */
-    subject: string;
-  };
-  /** The session store failed. */
-  storeError: {
-    /** The store operation, e.g. `check` or `rotate`. */
-    operation: string;
-    /** What the store threw. */
-    error: unknown;
-    /** `true` when `verifyAccess` accepted the token anyway (`onStoreError: 'allow'`). */
-    failedOpen: boolean;
-  };
-};
-
-/** Options of {@link tokenService}. Durations are in milliseconds. */
-export interface TokenServiceOptions {
-  /** Signing and verification keys; the first signs, all verify (see {@link KeySpec}). */
-  keys: KeySpec[];
-  /** Access token lifetime. Default 30 minutes. */
-  accessTtl?: number;
-  /** Refresh token lifetime; each rotation starts a new one. Default 7 days. */
-  refreshTtl?: number;
-  /** Absolute session lifetime: rotation never extends a session past it. Default 30 days. */
-  maxSessionAge?: number;
-  /** Where sessions, revocations and bans live. Default {@link memorySessionStore} (one process). */
-  sessionStore?: SessionStore;
-  /** `iss` claim written and required. Default none. */
-  issuer?: string;
-  /** `aud` claim written and required (any one of a list). Default none. */
-  audience?: string | string[];
-  /** Bind tokens to the client's `User-Agent` (a hash of it is a claim). Default `false`. */
-  bindUserAgent?: boolean;
-  /** Leeway for `exp` / `nbf` against clock skew between instances. Default `0`. */
-  clockTolerance?: number;
-  /** Tokens longer than this are refused unparsed (`TOKEN_INVALID`). Default `8192` characters. */
-  maxTokenLength?: number;
-  /**
-   * What `verifyAccess` does when the session store fails: `deny` (default) throws
-   * `SESSION_STORE_UNAVAILABLE` (fail closed); `allow` accepts a correctly signed,
-   * unexpired token without the revocation check (fail open) and emits `storeError`.
-   * `issue`, `refresh` and `logout` always fail when the store does.
-   */
-  onStoreError?: 'deny' | 'allow';
-  /** Time source. Default `systemClock`. */
-  clock?: Clock;
-}
-
-/**
- * Issues, verifies, rotates and revokes short access / long refresh token pairs.
- * Create one with {@link tokenService}.
- */
-export interface TokenService {
-  /**
-   * Start a session for `subject` and return its first token pair. Rejects with
-   * `SUBJECT_BANNED` when the subject is banned.
-   */
-  issue(subject: string, options?: IssueOptions): Promise<TokenPair>;
-  /**
-   * Check an access token: signature with the key its `kid` names and that key's
-   * pinned algorithm, type, expiry, claims, user agent, then the session's state in
-   * the store. Resolves its claims, or rejects with an {@link AuthError} whose `code`
-   * names the failed check.
-   */
-  verifyAccess(token: string, options?: VerifyOptions): Promise<AccessClaims>;
-  /**
-   * Exchange a refresh token for a new pair in the same session. Refresh tokens are
-   * single-use: presenting one that was already rotated revokes the whole session
-   * (`REFRESH_TOKEN_REUSED`), so a stolen one is useless once either party has used it.
-   */
-  refresh(refreshToken: string, options?: RefreshOptions): Promise<TokenPair>;
-  /** Revoke one session everywhere; resolves `true` when it was active. */
-  logout(sessionId: string): Promise<boolean>;
-  /** Revoke every session of a subject everywhere; resolves how many were active. */
-  logoutAll(subject: string): Promise<number>;
-  /**
-   * Ban a subject (for `ttlMs`, or until {@link TokenService.unban}): its sessions end
-   * at once (`SUBJECT_BANNED`) and it can neither log in nor refresh. Resolves how many
-   * sessions ended.
-   */
-  ban(subject: string, options?: { ttlMs?: number }): Promise<number>;
-  /** Lift a ban. Sessions the ban ended stay ended: the subject logs in again. */
-  unban(subject: string): Promise<boolean>;
-  /** Whether a subject is banned now. */
-  isBanned(subject: string): Promise<boolean>;
-  /** The public keys (asymmetric ones only) as a JWKS, to publish for other verifiers. */
-  jwks(): Jwks;
-  /** Whether tokens are bound to the `User-Agent` (so callers know to pass it). */
-  readonly bindUserAgent: boolean;
-  /** Typed events: issued, refreshed, rejected, reuseDetected, loggedOut, storeError, ... */
-  readonly events: EventSource<TokenEvents>;
-}
-
-const duration = (fallback: number) => z.number().int().min(1000).default(fallback);
-
-const schema = z
-  .object({
-    keys: keyListSchema,
-    accessTtl: duration(30 * MINUTE),
-    refreshTtl: duration(7 * DAY),
-    maxSessionAge: duration(30 * DAY),
-    sessionStore: z
-      .custom<SessionStore>(
-        (s) =>
-          typeof (s as SessionStore | null)?.check === 'function' &&
-          typeof (s as SessionStore).rotate === 'function',
-        'must be a SessionStore (memorySessionStore() or redisSessionStore(client))',
-      )
-      .optional(),
-    issuer: z.string().min(1).optional(),
-    audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
-    bindUserAgent: z.boolean().default(false),
-    clockTolerance: z.number().int().min(0).default(0),
-    maxTokenLength: z.number().int().min(256).default(8192),
-    onStoreError: z.enum(['deny', 'allow']).default('deny'),
-    clock: clockOption,
-  })
-  .refine((o) => o.refreshTtl >= o.accessTtl, {
-    path: ['refreshTtl'],
-    message: 'must not be shorter than accessTtl',
-  })
-  .refine((o) => o.maxSessionAge >= o.refreshTtl, {
-    path: ['maxSessionAge'],
-    message: 'must not be shorter than refreshTtl',
-  });
+export {
+  ACCESS_TOKEN_TYPE,
+  type AccessClaims,
+  type IssueOptions,
+  REFRESH_TOKEN_TYPE,
+  type RefreshOptions,
+  type TokenEvents,
+  type TokenPair,
+  type TokenService,
+  type VerifyOptions,
+} from './token-types.js';
 
 const ACCESS_CLAIMS = ['sub', 'ssid', 'jti', 'iat', 'exp'];
 const REFRESH_CLAIMS = [...ACCESS_CLAIMS, 'sxp'];
@@ -373,11 +94,11 @@ const userAgentHash = (userAgent: string | undefined) =>
  * ```
  */
 export function tokenService(options: TokenServiceOptions): TokenService {
-  const o = parseOptions('tokenService', schema, options);
+  const o = parseOptions('tokenService', tokenServiceSchema, options);
   const ring = new KeyRing(o.keys);
   const store = o.sessionStore ?? memorySessionStore();
   const { clock, bindUserAgent } = o;
-  const tolerance = o.clockTolerance;
+  const tolerance = o.clockToleranceMs;
   const base = {
     issuer: o.issuer,
     audience: o.audience,
@@ -417,17 +138,11 @@ export function tokenService(options: TokenServiceOptions): TokenService {
     return subject;
   };
 
-  const checkClaims = (claims: unknown): Record<string, unknown> => {
-    if (claims === undefined) return {};
-    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) {
-      throw new InvalidArgumentError('claims', 'must be a plain object');
-    }
-    for (const name of Object.keys(claims)) {
-      if (RESERVED_CLAIMS.has(name)) {
-        throw new InvalidArgumentError('claims', `"${name}" is set by girder and cannot be given`);
-      }
-    }
-    return claims as Record<string, unknown>;
+  /** Both tokens of a freshly minted pair must pass `verifyAccess` / `refresh` again. */
+  const checkLength = (pair: TokenPair): TokenPair => {
+    const length = Math.max(pair.accessToken.length, pair.refreshToken.length);
+    if (length > o.maxTokenLength) throw new ClaimsTooLargeError(length, o.maxTokenLength);
+    return pair;
   };
 
   /** Signature and claim checks (see jws.ts); the store is not consulted. */
@@ -451,11 +166,11 @@ export function tokenService(options: TokenServiceOptions): TokenService {
   };
 
   /**
-   * When a refresh token minted at `now` expires (seconds: `refreshTtl` later, never
+   * When a refresh token minted at `now` expires (seconds: `refreshTtlMs` later, never
    * past the session's end), and how long the store must keep the session for it.
    */
   const refreshWindow = (now: number, sessionEnd: number) => {
-    const refreshExp = Math.floor(Math.min(now + o.refreshTtl, sessionEnd) / 1000);
+    const refreshExp = Math.floor(Math.min(now + o.refreshTtlMs, sessionEnd) / 1000);
     return { refreshExp, ttlMs: refreshExp * 1000 - now + tolerance };
   };
 
@@ -480,7 +195,7 @@ export function tokenService(options: TokenServiceOptions): TokenService {
     sessionEnd: number;
   }): Promise<TokenPair> => {
     const iat = Math.floor(now / 1000);
-    const accessExp = Math.floor((now + o.accessTtl) / 1000);
+    const accessExp = Math.floor((now + o.accessTtlMs) / 1000);
     const common: Record<string, unknown> = { ...claims, sub: subject, ssid: sessionId, iat };
     if (o.issuer !== undefined) common.iss = o.issuer;
     if (o.audience !== undefined) common.aud = o.audience;
@@ -493,13 +208,13 @@ export function tokenService(options: TokenServiceOptions): TokenService {
         REFRESH_TOKEN_TYPE,
       ),
     ]);
-    return {
+    return checkLength({
       accessToken,
       refreshToken,
       sessionId,
       expiresAt: accessExp * 1000,
       refreshExpiresAt: refreshExp * 1000,
-    };
+    });
   };
 
   const sessionError = (state: SessionState, sessionId: string, subject: string): AuthError =>
@@ -514,40 +229,43 @@ export function tokenService(options: TokenServiceOptions): TokenService {
 
   return {
     bindUserAgent,
+    name: o.name,
     events,
 
-    async issue(subject, issueOptions = {}) {
+    async issue(subject, issueOptionsArg) {
       checkSubject(subject);
+      const issueOptions = checkCallOptions<IssueOptions>(issueOptionsArg);
       const claims = checkClaims(issueOptions.claims);
       throwIfAborted(issueOptions.signal);
       const now = clock.now();
       const sessionId = newSessionId(subject);
       const refreshId = randomId();
-      const sessionEnd = now + o.maxSessionAge;
+      const sessionEnd = now + o.maxSessionAgeMs;
       const { refreshExp, ttlMs } = refreshWindow(now, sessionEnd);
-      const created = await storeCall('create', () =>
-        store.create({ sessionId, subject, refreshId, ttlMs, now }),
-      );
-      if (!created) throw new SubjectBannedError(subject);
-      const { userAgent } = issueOptions;
+      // Sign first: claims that cannot be signed, or make too long a token, leave no session.
       const pair = await mint({
         subject,
         sessionId,
         refreshId,
         claims,
-        userAgent,
+        userAgent: issueOptions.userAgent,
         now,
         refreshExp,
         sessionEnd,
       });
+      const created = await storeCall('create', () =>
+        store.create({ sessionId, subject, refreshId, ttlMs, now }),
+      );
+      if (!created) throw new SubjectBannedError(subject);
       if (events.has('issued')) events.emit('issued', { subject, sessionId });
       return pair;
     },
 
-    async verifyAccess(token, verifyOptions) {
+    async verifyAccess(token, verifyOptionsArg) {
+      const verifyOptions = checkCallOptions<VerifyOptions>(verifyOptionsArg);
       try {
-        const claims = await verifySigned(token, ACCESS, verifyOptions?.userAgent);
-        throwIfAborted(verifyOptions?.signal);
+        const claims = await verifySigned(token, ACCESS, verifyOptions.userAgent);
+        throwIfAborted(verifyOptions.signal);
         const sessionId = claims.ssid as string;
         let state: SessionState;
         try {
@@ -566,7 +284,10 @@ export function tokenService(options: TokenServiceOptions): TokenService {
       }
     },
 
-    async refresh(refreshToken, refreshOptions = {}) {
+    async refresh(refreshToken, refreshOptionsArg) {
+      const refreshOptions = checkCallOptions<RefreshOptions>(refreshOptionsArg);
+      const newClaims =
+        refreshOptions.claims === undefined ? undefined : checkClaims(refreshOptions.claims);
       try {
         const claims = await verifySigned(refreshToken, REFRESH, refreshOptions.userAgent);
         if (typeof claims.sxp !== 'number' || !Number.isFinite(claims.sxp)) {
@@ -575,8 +296,6 @@ export function tokenService(options: TokenServiceOptions): TokenService {
         const carried = Object.fromEntries(
           Object.entries(claims).filter(([name]) => !RESERVED_CLAIMS.has(name)),
         );
-        const nextClaims =
-          refreshOptions.claims === undefined ? carried : checkClaims(refreshOptions.claims);
         throwIfAborted(refreshOptions.signal);
         const subject = claims.sub as string;
         const sessionId = claims.ssid as string;
@@ -585,6 +304,18 @@ export function tokenService(options: TokenServiceOptions): TokenService {
         const { refreshExp, ttlMs } = refreshWindow(now, sessionEnd);
         if (refreshExp * 1000 <= now) throw new TokenExpiredError();
         const nextId = randomId();
+        // Mint before rotating: the rotation keeps the (sealed) pair for a retry.
+        const pair = await mint({
+          subject,
+          sessionId,
+          refreshId: nextId,
+          claims: newClaims ?? carried,
+          userAgent: refreshOptions.userAgent,
+          now,
+          refreshExp,
+          sessionEnd,
+        });
+        const presented = refreshToken as string;
         const result = await storeCall('rotate', () =>
           store.rotate({
             sessionId,
@@ -593,23 +324,24 @@ export function tokenService(options: TokenServiceOptions): TokenService {
             nextId,
             ttlMs,
             now,
+            ...(o.reuseGraceMs > 0 && {
+              graceMs: o.reuseGraceMs,
+              successor: sealSuccessor(pair, presented),
+            }),
           }),
         );
+        if (typeof result === 'object') {
+          // A retry of a rotation whose answer was lost: the same successor pair again.
+          const previous = openSuccessor(result.successor, presented);
+          if (previous === undefined) throw new RefreshTokenReusedError(sessionId);
+          if (events.has('refreshed')) events.emit('refreshed', { subject, sessionId });
+          return { ...previous, sessionId };
+        }
         if (result === 'reused') {
           if (events.has('reuseDetected')) events.emit('reuseDetected', { subject, sessionId });
           throw new RefreshTokenReusedError(sessionId);
         }
         if (result !== 'rotated') throw sessionError(result, sessionId, subject);
-        const pair = await mint({
-          subject,
-          sessionId,
-          refreshId: nextId,
-          claims: nextClaims,
-          userAgent: refreshOptions.userAgent,
-          now,
-          refreshExp,
-          sessionEnd,
-        });
         if (events.has('refreshed')) events.emit('refreshed', { subject, sessionId });
         return pair;
       } catch (err) {
@@ -631,9 +363,9 @@ export function tokenService(options: TokenServiceOptions): TokenService {
       return sessions;
     },
 
-    async ban(subject, banOptions = {}) {
+    async ban(subject, banOptionsArg) {
       checkSubject(subject);
-      const { ttlMs } = banOptions;
+      const { ttlMs } = checkCallOptions<{ ttlMs?: number }>(banOptionsArg);
       if (ttlMs !== undefined && !(Number.isInteger(ttlMs) && ttlMs > 0)) {
         throw new InvalidArgumentError('ttlMs', 'must be a positive integer');
       }

@@ -137,7 +137,7 @@ describe('attack suite: every forged or misused token is refused with the exact 
   });
 
   it('expired access token is TOKEN_EXPIRED, at the exact second of exp too', async () => {
-    const { tokens, clock } = makeService({ accessTtl: 60_000 });
+    const { tokens, clock } = makeService({ accessTtlMs: 60_000 });
     const pair = await tokens.issue('u-1');
     clock.advance(59_999);
     await expect(tokens.verifyAccess(pair.accessToken)).resolves.toMatchObject({ sub: 'u-1' });
@@ -145,8 +145,8 @@ describe('attack suite: every forged or misused token is refused with the exact 
     expect(await codeOf(tokens.verifyAccess(pair.accessToken))).toBe('TOKEN_EXPIRED');
   });
 
-  it('clockTolerance accepts a just-expired token and no more', async () => {
-    const { tokens, clock } = makeService({ accessTtl: 60_000, clockTolerance: 5_000 });
+  it('clockToleranceMs accepts a just-expired token and no more', async () => {
+    const { tokens, clock } = makeService({ accessTtlMs: 60_000, clockToleranceMs: 5_000 });
     const pair = await tokens.issue('u-1');
     clock.advance(64_000);
     await expect(tokens.verifyAccess(pair.accessToken)).resolves.toBeDefined();
@@ -240,10 +240,12 @@ describe('attack suite: every forged or misused token is refused with the exact 
     expect(await codeOf(tokens.refresh(pair.refreshToken))).toBe('SESSION_REVOKED');
   });
 
-  it('replayed rotated refresh token: REFRESH_TOKEN_REUSED, and the whole session dies', async () => {
-    const { tokens } = makeService();
+  it('replayed rotated refresh token after the grace: REFRESH_TOKEN_REUSED, and the whole session dies', async () => {
+    const { tokens, clock } = makeService();
     const first = await tokens.issue('u-1');
     const second = await tokens.refresh(first.refreshToken);
+    await expect(tokens.verifyAccess(second.accessToken)).resolves.toBeDefined();
+    clock.advance(30_000); // reuseGraceMs (default 30 s) is over
     await expect(tokens.verifyAccess(second.accessToken)).resolves.toBeDefined();
     expect(await codeOf(tokens.refresh(first.refreshToken))).toBe('REFRESH_TOKEN_REUSED');
     expect(await codeOf(tokens.verifyAccess(second.accessToken))).toBe('SESSION_REVOKED');
@@ -251,8 +253,8 @@ describe('attack suite: every forged or misused token is refused with the exact 
     expect(await codeOf(tokens.refresh(second.refreshToken))).toBe('SESSION_REVOKED');
   });
 
-  it('two refreshes racing with one token: one wins, the other is reuse, the session dies', async () => {
-    const { tokens } = makeService();
+  it('without a grace (reuseGraceMs 0), two refreshes racing with one token: one wins, the other is reuse, the session dies', async () => {
+    const { tokens } = makeService({ reuseGraceMs: 0 });
     const pair = await tokens.issue('u-1');
     const results = await Promise.allSettled([
       tokens.refresh(pair.refreshToken),
@@ -337,7 +339,9 @@ describe('attack suite: every forged or misused token is refused with the exact 
 
   it('oversize tokens are TOKEN_INVALID before parsing', async () => {
     const { tokens } = makeService({ maxTokenLength: 1024 });
-    const pair = await tokens.issue('u-1', { claims: { blob: 'x'.repeat(2000) } });
+    // Signed by a service that allows longer tokens, with the same keys.
+    const { tokens: lax } = makeService();
+    const pair = await lax.issue('u-1', { claims: { blob: 'x'.repeat(2000) } });
     expect(await codeOf(tokens.verifyAccess(pair.accessToken))).toBe('TOKEN_INVALID');
     expect(await codeOf(tokens.verifyAccess('a'.repeat(1_000_000)))).toBe('TOKEN_INVALID');
   });

@@ -219,7 +219,7 @@ describe('authorizer', () => {
     const clock = manualClock();
     const { store, setDrop, reconnect } = leakyStore();
     const writer = authorizer({ store });
-    const reader = authorizer({ store, clock, resyncInterval: 10_000 });
+    const reader = authorizer({ store, clock, resyncIntervalMs: 10_000 });
     await Promise.all([writer.ready(), reader.ready()]);
     setDrop(true);
     await writer.grant('u', 'r1');
@@ -262,7 +262,7 @@ describe('authorizer', () => {
       },
     };
     const errors = vi.fn();
-    const reader = authorizer({ store: flaky, clock, resyncInterval: 5_000 });
+    const reader = authorizer({ store: flaky, clock, resyncIntervalMs: 5_000 });
     reader.events.on('syncError', errors);
     await reader.ready();
     expect(attempts).toBe(1);
@@ -295,7 +295,7 @@ describe('authorizer', () => {
     for (const [options, path] of [
       [{ store: {} }, 'store'],
       [{ maxResourceLength: 0 }, 'maxResourceLength'],
-      [{ resyncInterval: -1 }, 'resyncInterval'],
+      [{ resyncIntervalMs: -1 }, 'resyncIntervalMs'],
       [{ defaultRoles: ['a\nb'] }, 'defaultRoles.0'],
     ] as const) {
       try {

@@ -36,7 +36,7 @@ describe('oauthState', () => {
   });
 
   it('missing state or cookie is TOKEN_MISSING; expired TOKEN_EXPIRED; forged TOKEN_INVALID', async () => {
-    const { states, clock } = make({ ttl: 60_000 });
+    const { states, clock } = make({ ttlMs: 60_000 });
     const created = await states.create();
     expect(await codeOf(states.verify(undefined, created.cookie))).toBe('TOKEN_MISSING');
     expect(await codeOf(states.verify('', created.cookie))).toBe('TOKEN_MISSING');
@@ -63,7 +63,7 @@ describe('oauthState', () => {
 
   it('refuses bad options', () => {
     for (const [options, path] of [
-      [{ ttl: 5 }, 'ttl'],
+      [{ ttlMs: 5 }, 'ttlMs'],
       [{ cookieName: 'a b' }, 'cookieName'],
       [{ cookiePath: 'relative' }, 'cookiePath'],
       [{ cookiePath: '/a;Domain=evil' }, 'cookiePath'],

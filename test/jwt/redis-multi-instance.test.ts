@@ -27,7 +27,10 @@ afterAll(async () => {
 });
 
 /** Two token services, each with its own Redis connection, sharing one key prefix. */
-function twoInstances(storeOptions: Omit<RedisSessionStoreOptions, 'prefix'> = {}) {
+function twoInstances(
+  storeOptions: Omit<RedisSessionStoreOptions, 'prefix'> = {},
+  reuseGraceMs?: number,
+) {
   const prefix = uniquePrefix('jwt-instances');
   const clock = manualClock(T0);
   const make = (options: Omit<RedisSessionStoreOptions, 'prefix'>) =>
@@ -35,6 +38,7 @@ function twoInstances(storeOptions: Omit<RedisSessionStoreOptions, 'prefix'> = {
       keys: [hs256],
       clock,
       sessionStore: redisSessionStore(connect(), { prefix, ...options }),
+      ...(reuseGraceMs !== undefined && { reuseGraceMs }),
     });
   return { a: make({}), b: make(storeOptions), clock };
 }
@@ -80,16 +84,19 @@ describe('two instances sharing Redis', () => {
     await expect(a.issue('u-2')).resolves.toBeDefined();
   });
 
-  it('reuse detection spans instances: a replay on B kills the session A rotated', async () => {
-    const { a, b } = twoInstances();
+  it('reuse detection spans instances: a replay on B after the grace kills the session A rotated', async () => {
+    const { a, b, clock } = twoInstances();
     const first = await a.issue('u-1');
     const second = await a.refresh(first.refreshToken);
+    // Within the grace, B answers the retry with A's successor pair.
+    expect(await b.refresh(first.refreshToken)).toEqual(second);
+    clock.advance(30_000);
     expect(await codeOf(b.refresh(first.refreshToken))).toBe('REFRESH_TOKEN_REUSED');
     expect(await codeOf(a.verifyAccess(second.accessToken))).toBe('SESSION_REVOKED');
   });
 
-  it('concurrent refreshes with one token on two instances: exactly one wins', async () => {
-    const { a, b } = twoInstances();
+  it('without a grace, concurrent refreshes with one token on two instances: exactly one wins', async () => {
+    const { a, b } = twoInstances({}, 0);
     const pair = await a.issue('u-1');
     const results = await Promise.allSettled([
       a.refresh(pair.refreshToken),

@@ -54,6 +54,55 @@ export function sessionStoreContract(name: string, make: () => SessionStore) {
       ).toBe('missing');
     });
 
+    it('within graceMs, the id just replaced replays the kept successor; after it, or two back, it is reuse', async () => {
+      const store = fresh();
+      const id = await open(store);
+      const rotation = { sessionId: id, subject: 'u-1', ttlMs: HOUR, graceMs: 1_000 };
+      expect(
+        await store.rotate({
+          ...rotation,
+          now: T0,
+          presentedId: 'r1',
+          nextId: 'r2',
+          successor: 'S2',
+        }),
+      ).toBe('rotated');
+      const replay = { ...rotation, presentedId: 'r1', nextId: 'rx', successor: 'SX' };
+      expect(await store.rotate({ ...replay, now: T0 + 999 })).toEqual({
+        result: 'replayed',
+        successor: 'S2',
+      });
+      expect(await store.check(id, T0 + 999)).toBe('active');
+      // The replay changed nothing: r2 is still current.
+      expect(
+        await store.rotate({
+          ...rotation,
+          now: T0 + 999,
+          presentedId: 'r2',
+          nextId: 'r3',
+          successor: 'S3',
+        }),
+      ).toBe('rotated');
+      // r1 is now two rotations back: reuse.
+      expect(await store.rotate({ ...replay, now: T0 + 999 })).toBe('reused');
+      expect(await store.check(id, T0 + 999)).toBe('revoked');
+
+      const other = await open(store);
+      const second = { ...rotation, sessionId: other };
+      await store.rotate({ ...second, now: T0, presentedId: 'r1', nextId: 'r2', successor: 'S2' });
+      expect(
+        await store.rotate({ ...second, now: T0 + 1_000, presentedId: 'r1', nextId: 'r9' }),
+      ).toBe('reused');
+    });
+
+    it('without graceMs, a replay of the id just replaced is reuse', async () => {
+      const store = fresh();
+      const id = await open(store);
+      const rotation = { sessionId: id, subject: 'u-1', ttlMs: HOUR, now: T0 };
+      await store.rotate({ ...rotation, presentedId: 'r1', nextId: 'r2', successor: 'S2' });
+      expect(await store.rotate({ ...rotation, presentedId: 'r1', nextId: 'r3' })).toBe('reused');
+    });
+
     it('only one of two concurrent rotations with the same id wins', async () => {
       const store = fresh();
       const id = await open(store);

@@ -54,8 +54,8 @@ describe('tokenService', () => {
     await expect(tokens.verifyAccess(third.accessToken)).resolves.toMatchObject({ role: 'seller' });
   });
 
-  it('rotation slides the refresh lifetime but never past maxSessionAge', async () => {
-    const { tokens, clock } = makeService({ refreshTtl: 2 * DAY, maxSessionAge: 3 * DAY });
+  it('rotation slides the refresh lifetime but never past maxSessionAgeMs', async () => {
+    const { tokens, clock } = makeService({ refreshTtlMs: 2 * DAY, maxSessionAgeMs: 3 * DAY });
     let pair = await tokens.issue('u-1');
     clock.advance(DAY + 12 * 60 * MIN);
     pair = await tokens.refresh(pair.refreshToken);
@@ -65,7 +65,7 @@ describe('tokenService', () => {
   });
 
   it('an expired refresh token is TOKEN_EXPIRED and the session ends with it', async () => {
-    const { tokens, clock } = makeService({ refreshTtl: DAY, maxSessionAge: DAY });
+    const { tokens, clock } = makeService({ refreshTtlMs: DAY, maxSessionAgeMs: DAY });
     const pair = await tokens.issue('u-1');
     clock.advance(DAY);
     expect(await codeOf(tokens.refresh(pair.refreshToken))).toBe('TOKEN_EXPIRED');
@@ -129,10 +129,10 @@ describe('tokenService', () => {
 
   it('bad options are INVALID_OPTIONS naming each field', () => {
     const bad = [
-      [{ accessTtl: 10 }, 'accessTtl'],
-      [{ accessTtl: 10 * MIN, refreshTtl: 5 * MIN }, 'refreshTtl'],
-      [{ refreshTtl: 40 * DAY }, 'maxSessionAge'],
-      [{ clockTolerance: -1 }, 'clockTolerance'],
+      [{ accessTtlMs: 10 }, 'accessTtlMs'],
+      [{ accessTtlMs: 10 * MIN, refreshTtlMs: 5 * MIN }, 'refreshTtlMs'],
+      [{ refreshTtlMs: 40 * DAY }, 'maxSessionAgeMs'],
+      [{ clockToleranceMs: -1 }, 'clockToleranceMs'],
       [{ maxTokenLength: 10 }, 'maxTokenLength'],
       [{ onStoreError: 'maybe' }, 'onStoreError'],
       [{ sessionStore: {} }, 'sessionStore'],
@@ -195,7 +195,7 @@ describe('tokenService', () => {
   });
 
   it('emits typed events', async () => {
-    const { tokens } = makeService();
+    const { tokens } = makeService({ reuseGraceMs: 0 });
     const seen: string[] = [];
     for (const name of [
       'issued',
@@ -231,7 +231,7 @@ describe('tokenService', () => {
   });
 
   it('the memory store forgets expired sessions', async () => {
-    const { tokens, clock } = makeService({ refreshTtl: DAY, maxSessionAge: DAY });
+    const { tokens, clock } = makeService({ refreshTtlMs: DAY, maxSessionAgeMs: DAY });
     const pairs = [];
     for (let i = 0; i < 1100; i++) pairs.push(await tokens.issue(`u-${i}`));
     clock.advance(DAY);
