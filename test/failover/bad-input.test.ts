@@ -183,7 +183,8 @@ describe('issue 9 defect 8: bad runtime input gets a coded error, never a TypeEr
 
   it('every factory throws InvalidOptionsError naming a misspelt option', () => {
     const a = new FakeSms('a');
-    const typo = { nmae: 'x' } as never;
+    // biome-ignore lint/suspicious/noExplicitAny: a misspelt option on purpose.
+    const typo: any = { nmae: 'x' };
     expect(optionPaths(() => failover([a], typo))).toEqual(['']);
     expect(optionPaths(() => timeoutFailover([a], typo))).toEqual(['']);
     expect(optionPaths(() => healthFailover([a], typo))).toEqual(['']);
