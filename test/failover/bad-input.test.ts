@@ -122,16 +122,12 @@ describe('issue 9 defect 5: durations are finite and >= 0 by schema, and long on
       retry(() => never.send(), { attemptTimeoutMs: month }),
     ];
     const settled = calls.map(() => false);
-    calls.forEach((p, i) =>
-      p.then(
-        () => {
-          settled[i] = true;
-        },
-        () => {
-          settled[i] = true;
-        },
-      ),
-    );
+    for (const [i, p] of calls.entries()) {
+      const done = () => {
+        settled[i] = true;
+      };
+      p.then(done, done);
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(settled).toEqual([false, false, false]);
   });
