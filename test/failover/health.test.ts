@@ -387,6 +387,16 @@ describe('healthFailover: probe function', () => {
     await t.clock.advanceAsync(60_000);
     expect(t.log.probe).toHaveLength(0);
   });
+
+  it('is AsyncDisposable: Symbol.asyncDispose closes it like control.close()', async () => {
+    const t = setup({ probe: async () => {} });
+    t.sms.control.markDown(0);
+    expect(t.clock.pendingTimers).toBe(1);
+    await t.sms[Symbol.asyncDispose]();
+    expect(t.clock.pendingTimers).toBe(0);
+    await t.sms.control[Symbol.asyncDispose](); // idempotent
+    expect(await t.sms.send('1')).toBe('b:ok'); // calls keep working
+  });
 });
 
 describe('healthFailover: decay, cancellation, control, options', () => {
