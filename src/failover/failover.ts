@@ -12,7 +12,7 @@ import type { FailoverEvents } from './events.js';
 import {
   attach,
   callerSignal,
-  type Decorated,
+  type DecoratedTarget,
   fn,
   methodsSchema,
   nameSchema,
@@ -57,7 +57,7 @@ export interface FailoverControl {
 }
 
 /** What {@link failover} returns: the targets' own type, plus its `events` and `control`. */
-export type Failover<T> = T & Decorated<FailoverEvents, FailoverControl>;
+export type Failover<T> = DecoratedTarget<T, FailoverEvents, FailoverControl>;
 
 const schema = z.strictObject({
   strategy: z.enum(['ordered', 'round-robin']).default('ordered'),

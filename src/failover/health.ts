@@ -17,7 +17,7 @@ import {
   attach,
   callerSignal,
   clockSchema,
-  type Decorated,
+  type DecoratedTarget,
   durationMs,
   fn,
   methodsSchema,
@@ -147,8 +147,7 @@ export interface HealthFailoverControl extends AsyncDisposable {
  * What {@link healthFailover} returns: the targets' own type, plus its `events` and
  * `control`, and `Symbol.asyncDispose` (which closes it).
  */
-export type HealthFailover<T> = T &
-  Decorated<FailoverEvents, HealthFailoverControl> &
+export type HealthFailover<T> = DecoratedTarget<T, FailoverEvents, HealthFailoverControl> &
   AsyncDisposable;
 
 /**

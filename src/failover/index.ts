@@ -49,7 +49,7 @@ export {
   type RetryPolicyOptions,
   retry,
 } from './retry.js';
-export type { Decorated } from './shared.js';
+export type { Decorated, DecoratedTarget } from './shared.js';
 export {
   stickyBucket,
   type TrafficSplit,

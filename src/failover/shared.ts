@@ -115,13 +115,30 @@ export interface Decorated<E extends EventMap, C> {
   readonly control: C;
 }
 
+/**
+ * A target of type `T` as a failover decorator returns it: `T`'s own members plus the
+ * decorator's {@link Decorated} `events` and `control`. When `T` already has `events`
+ * or `control` (another girder decorator inside), those are replaced in the type, as
+ * they are on the object, so `withRetry(failover(...)).events` is typed as retry's.
+ *
+ * @typeParam T - the decorated interface.
+ * @typeParam E - the decorator's event map.
+ * @typeParam C - the decorator's control object.
+ */
+export type DecoratedTarget<T, E extends EventMap, C> = (T extends
+  | { readonly events: unknown }
+  | { readonly control: unknown }
+  ? Omit<T, 'events' | 'control'>
+  : T) &
+  Decorated<E, C>;
+
 /** @internal Attach `events` and `control` to a decorated object as non-enumerable, read-only properties. */
 export function attach<T extends object, E extends EventMap, C>(
   decorated: T,
   events: EventSource<E>,
   control: C,
-): T & Decorated<E, C> {
+): DecoratedTarget<T, E, C> {
   Object.defineProperty(decorated, 'events', { value: events, enumerable: false });
   Object.defineProperty(decorated, 'control', { value: control, enumerable: false });
-  return decorated as T & Decorated<E, C>;
+  return decorated as unknown as DecoratedTarget<T, E, C>;
 }

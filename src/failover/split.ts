@@ -9,7 +9,7 @@ import {
 import type { FailoverEvents } from './events.js';
 import {
   attach,
-  type Decorated,
+  type DecoratedTarget,
   fn,
   invoke,
   methodsSchema,
@@ -51,7 +51,7 @@ export interface TrafficSplitControl {
 }
 
 /** What {@link trafficSplit} returns: the targets' own type, plus its `events` and `control`. */
-export type TrafficSplit<T> = T & Decorated<FailoverEvents, TrafficSplitControl>;
+export type TrafficSplit<T> = DecoratedTarget<T, FailoverEvents, TrafficSplitControl>;
 
 const percentSchema = z.number().min(0).max(100);
 

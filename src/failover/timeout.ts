@@ -18,7 +18,7 @@ import {
   callerCancellation,
   callerSignal,
   clockSchema,
-  type Decorated,
+  type DecoratedTarget,
   fn,
   invoke,
   methodsSchema,
@@ -109,7 +109,7 @@ export interface TimeoutFailoverControl {
 }
 
 /** What {@link timeoutFailover} returns: the targets' own type, plus its `events` and `control`. */
-export type TimeoutFailover<T> = T & Decorated<FailoverEvents, TimeoutFailoverControl>;
+export type TimeoutFailover<T> = DecoratedTarget<T, FailoverEvents, TimeoutFailoverControl>;
 
 /**
  * Send every call to one target and stay there until it times out `threshold` times in

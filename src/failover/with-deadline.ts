@@ -15,7 +15,7 @@ import {
   attach,
   callerSignal,
   clockSchema,
-  type Decorated,
+  type DecoratedTarget,
   durationMs,
   fn,
   methodsSchema,
@@ -65,7 +65,7 @@ export interface DeadlineControl {
 }
 
 /** What {@link withDeadline} returns: the target's own type, plus its `events` and `control`. */
-export type WithDeadline<T> = T & Decorated<DeadlineEvents, DeadlineControl>;
+export type WithDeadline<T> = DecoratedTarget<T, DeadlineEvents, DeadlineControl>;
 
 const deadlineSchema = z.strictObject({
   timeoutMs: durationMs(),

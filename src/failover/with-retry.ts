@@ -16,7 +16,14 @@ import {
   runRetry,
   toPolicy,
 } from './retry.js';
-import { attach, callerSignal, type Decorated, fn, methodsSchema, nameSchema } from './shared.js';
+import {
+  attach,
+  callerSignal,
+  type DecoratedTarget,
+  fn,
+  methodsSchema,
+  nameSchema,
+} from './shared.js';
 
 /** Options of {@link withRetry} about the decorating itself (the policy is the second argument). */
 export interface WithRetryOptions<T> {
@@ -42,7 +49,7 @@ export interface RetryControl {
 }
 
 /** What {@link withRetry} returns: the target's own type, plus its `events` and `control`. */
-export type WithRetry<T> = T & Decorated<RetryEvents, RetryControl>;
+export type WithRetry<T> = DecoratedTarget<T, RetryEvents, RetryControl>;
 
 const decoratorSchema = z.strictObject({
   methods: methodsSchema,

@@ -130,7 +130,11 @@ describe('withRetry', () => {
     const a = new FakeSms('a').failing();
     const b = new FakeSms('b');
     const inner = failover<Sms>([a, b]);
-    const outer = withRetry<Sms>(inner, { attempts: 2, backoff: noWait });
+    const outer = withRetry(inner, { attempts: 2, backoff: noWait });
+    // Typed as retry's events, not failover's (a type error otherwise: failover has no `retry`).
+    outer.events.on('retry', ({ delayMs }) => expect(delayMs).toBe(0));
+    const asSms: Sms = outer;
+    expect(typeof asSms.send).toBe('function');
     const switches: number[] = [];
     inner.events.on('switch', ({ to }) => switches.push(to));
     expect(await outer.send('1')).toBe('b:ok');
