@@ -121,8 +121,7 @@ export function failover<T extends object>(
   const { strategy, signalOf } = opts;
   const events = new TypedEmitter<FailoverEvents>();
   const loop: OrderedTargets = { targets: list, events, shouldFailover: opts.shouldFailover };
-  // Ordered calls share one index function; round-robin ones get one per call (below).
-  const ordered = (attempt: number) => attempt;
+  const indexAt = (attempt: number, start: number) => (start + attempt) % n;
   let cursor = 0;
 
   const decorated = decorate(
@@ -130,12 +129,12 @@ export function failover<T extends object>(
     ({ method, args }) => {
       const signal = callerSignal(signalOf, args, method);
       if (signal?.aborted) throw new AbortedError(signal.reason);
-      if (strategy === 'ordered')
-        return tryInOrder(loop, method, args, signal, maxAttempts, ordered);
-      const start = cursor;
-      cursor = cursor + 1 === n ? 0 : cursor + 1;
-      const indexAt = (attempt: number) => (start + attempt) % n;
-      return tryInOrder(loop, method, args, signal, maxAttempts, indexAt);
+      let start = 0;
+      if (strategy === 'round-robin') {
+        start = cursor;
+        cursor = cursor + 1 === n ? 0 : cursor + 1;
+      }
+      return tryInOrder(loop, method, args, signal, maxAttempts, start, indexAt);
     },
     { methods: resolved.methods as AsyncMethodKeys<T>[] },
   );

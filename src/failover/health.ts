@@ -282,6 +282,7 @@ export function healthFailover<T extends object>(
           args,
           signal,
           count,
+          0,
           (i) => order[i]!.index,
           observer,
         );

@@ -31,7 +31,8 @@ export interface AttemptObserver {
 /**
  * @internal
  * The one loop failover and healthFailover share: call `method` on target
- * `indexAt(0)`, then `indexAt(1)`, ... for at most `count` attempts, until one succeeds.
+ * `indexAt(0, start)`, then `indexAt(1, start)`, ... (`start` is passed through so a
+ * caller can keep one index function instead of a closure per call) for at most `count` attempts, until one succeeds.
  *
  * - The caller's own cancellation (before an attempt, or as an attempt's error) stops
  *   at once with `AbortedError`, and is neither observed nor collected.
@@ -45,13 +46,14 @@ export async function tryInOrder(
   args: readonly unknown[],
   signal: AbortSignal | undefined,
   count: number,
-  indexAt: (attempt: number) => number,
+  start: number,
+  indexAt: (attempt: number, start: number) => number,
   observer?: AttemptObserver,
 ): Promise<unknown> {
   const { targets, events, shouldFailover } = loop;
   let errors: TargetFailure[] | undefined;
   for (let i = 0; i < count; i++) {
-    const index = indexAt(i);
+    const index = indexAt(i, start);
     if (signal?.aborted) throw new AbortedError(signal.reason);
     observer?.start(i + 1, index);
     try {
@@ -67,7 +69,13 @@ export async function tryInOrder(
       if (errors === undefined) errors = [];
       errors.push({ index, error });
       if (i + 1 < count && events.has('switch')) {
-        events.emit('switch', { from: index, to: indexAt(i + 1), reason: 'error', method, error });
+        events.emit('switch', {
+          from: index,
+          to: indexAt(i + 1, start),
+          reason: 'error',
+          method,
+          error,
+        });
       }
     }
   }
