@@ -63,9 +63,11 @@ export async function tryInOrder(
     } catch (error) {
       const aborted = callerCancellation(error, signal);
       if (aborted) throw aborted;
-      const attempt: FailedAttempt = { index, method, attempt: i + 1 };
-      observer?.end(attempt, { error });
-      if (shouldFailover && !shouldFailover(error, attempt)) throw error;
+      if (observer || shouldFailover) {
+        const attempt: FailedAttempt = { index, method, attempt: i + 1 };
+        observer?.end(attempt, { error });
+        if (shouldFailover && !shouldFailover(error, attempt)) throw error;
+      }
       if (errors === undefined) errors = [];
       errors.push({ index, error });
       if (i + 1 < count && events.has('switch')) {
