@@ -125,11 +125,11 @@ export interface Decorated<E extends EventMap, C> {
  * @typeParam E - the decorator's event map.
  * @typeParam C - the decorator's control object.
  */
-export type DecoratedTarget<T, E extends EventMap, C> = (T extends
-  | { readonly events: unknown }
-  | { readonly control: unknown }
-  ? Omit<T, 'events' | 'control'>
-  : T) &
+export type DecoratedTarget<T, E extends EventMap, C> = ([
+  Extract<keyof T, 'events' | 'control'>,
+] extends [never]
+  ? T
+  : Omit<T, 'events' | 'control'>) &
   Decorated<E, C>;
 
 /** @internal Attach `events` and `control` to a decorated object as non-enumerable, read-only properties. */
