@@ -12,6 +12,7 @@ import {
   TypedEmitter,
   withTimeout,
 } from '../core/index.js';
+import { defaultSignalInto, type SignalInto } from '../core/signal-of.js';
 import type { FailoverEvents } from './events.js';
 import {
   attach,
@@ -68,8 +69,9 @@ export interface TimeoutFailoverOptions<T> {
   isTimeout?: (error: unknown) => boolean;
   /**
    * Per-call deadline enforced by the decorator: a call still pending after this many
-   * ms rejects with `TimeoutError` (which counts toward the streak). The target is not
-   * told (it has no signal from us); it just stops being waited for. Default: none —
+   * ms rejects with `TimeoutError` (which counts toward the streak), and the call's
+   * signal fires; the target gets that signal through `signalInto` (where the caller's
+   * signal was; a call made without one is just no longer waited for). Default: none —
    * rely on the target's own timeouts.
    */
   timeoutMs?: number;
@@ -79,6 +81,8 @@ export interface TimeoutFailoverOptions<T> {
   methods?: readonly AsyncMethodKeys<T>[];
   /** Finds the caller's `AbortSignal` in a call's arguments. Default {@link defaultSignalOf}. */
   signalOf?: SignalOf;
+  /** Puts the call's own signal (with `timeoutMs`) into the arguments. Default `defaultSignalInto`. */
+  signalInto?: SignalInto;
   /** Time source for `timeoutMs`. Default `systemClock`. */
   clock?: Clock;
   /** Name of this decorator, for logs and metrics (`control.name`). */
@@ -92,6 +96,7 @@ const schema = z.strictObject({
   initial: z.number().int().min(0).default(0),
   methods: methodsSchema,
   signalOf: fn<SignalOf>().default(() => defaultSignalOf),
+  signalInto: fn<SignalInto>().default(() => defaultSignalInto),
   clock: clockSchema,
   name: nameSchema,
 });
@@ -153,7 +158,7 @@ export function timeoutFailover<T extends object>(
   const resolved = resolveTargets(targets, opts.methods);
   const list = resolved.targets as T[];
   const n = list.length;
-  const { threshold, isTimeout, timeoutMs, signalOf, clock } = opts;
+  const { threshold, isTimeout, timeoutMs, signalOf, signalInto, clock } = opts;
   if (opts.initial >= n) {
     throw new InvalidArgumentError('initial', `must be < the number of targets (${n})`);
   }
@@ -191,7 +196,11 @@ export function timeoutFailover<T extends object>(
       try {
         const result = await (timeoutMs === undefined
           ? invoke(target, method, args)
-          : withTimeout(() => invoke(target, method, args), { timeoutMs, signal, clock }));
+          : withTimeout((s) => invoke(target, method, signalInto(args, s, method)), {
+              timeoutMs,
+              signal,
+              clock,
+            }));
         if (generation === started) streak = 0;
         return result;
       } catch (error) {

@@ -317,3 +317,26 @@ describe('timeoutFailover: cancellation, control and options', () => {
     expect(() => timeoutFailover([a], { initial: 1 })).toThrow(/initial/);
   });
 });
+
+describe('timeoutFailover: the per-call deadline reaches the target', () => {
+  it('with timeoutMs, the target gets a signal that fires at the deadline (not the caller signal)', async () => {
+    const clock = manualClock();
+    let seen: AbortSignal | undefined;
+    const a = new FakeSms('a', (_phone, signal) => {
+      seen = signal;
+      return new Promise<string>(() => {});
+    });
+    const sms = timeoutFailover<Sms>([a, new FakeSms('b')], { timeoutMs: 300, clock });
+    const caller = new AbortController();
+    const call = sms.send('1', { signal: caller.signal }).catch((e: unknown) => e);
+    await flush();
+    expect(seen).toBeDefined();
+    expect(seen).not.toBe(caller.signal);
+    expect(seen!.aborted).toBe(false);
+    await clock.advanceAsync(300);
+    expect(await call).toBeInstanceOf(TimeoutError);
+    expect(seen!.aborted).toBe(true);
+    expect(caller.signal.aborted).toBe(false);
+    expect(sms.control.streak).toBe(1);
+  });
+});

@@ -126,6 +126,31 @@ describe('withRetry', () => {
     expect(provider.calls).toBe(4); // a 4xx is not retried
   });
 
+  it("the caller's abort during an attempt is not a failure for the breaker inside, nor retried", async () => {
+    const clock = manualClock();
+    const breaker = circuitBreaker({ policy: consecutiveFailures({ threshold: 1 }), clock });
+    const provider = new FakeSms('pay', (_phone, signal) => {
+      return new Promise<string>((_resolve, reject) => {
+        signal?.addEventListener('abort', () => reject(new Error('socket closed')), { once: true });
+      });
+    });
+    const payments = withRetry<Sms>(withBreaker(provider, breaker), {
+      attempts: 3,
+      backoff: noWait,
+    });
+    const giveUps: unknown[] = [];
+    payments.events.on('giveUp', (e) => giveUps.push(e));
+    const caller = new AbortController();
+    const call = payments.send('1', { signal: caller.signal }).catch((e: unknown) => e);
+    await flush();
+    caller.abort();
+    expect(await call).toBeInstanceOf(AbortedError);
+    await flush();
+    expect(provider.calls).toBe(1);
+    expect(breaker.state).toBe('closed'); // threshold 1: one counted failure would open it
+    expect(giveUps).toEqual([]);
+  });
+
   it('stacks: the outer decorator exposes its own events; the inner keeps its own', async () => {
     const a = new FakeSms('a').failing();
     const b = new FakeSms('b');
