@@ -1,6 +1,6 @@
 import { ConstantBackoff, retry as cockatielRetry, fallback, handleAll } from 'cockatiel';
 import { constant } from 'girder/core';
-import { failover, retry } from 'girder/failover';
+import { failover, retry, withRetry } from 'girder/failover';
 import type { BenchSuite } from '../harness.js';
 
 interface Svc {
@@ -26,6 +26,18 @@ const cockatielRetryPolicy = cockatielRetry(handleAll, {
   maxAttempts: 2,
   backoff: new ConstantBackoff(0),
 });
+const retried = withRetry(ok, retryOptions);
+const flaky = (): Svc => {
+  let calls = 0;
+  return {
+    get: async (id) => {
+      if (calls++ % 2 === 0) throw new Error('blip');
+      return id;
+    },
+  };
+};
+const flakyForGirder = withRetry(flaky(), retryOptions);
+const flakyForCockatiel = flaky();
 
 /**
  * Per-call overhead of the failover decorators and of retry around an immediately
@@ -95,6 +107,36 @@ export const suite: BenchSuite = {
           name: 'cockatiel retry',
           run: async (n) => {
             for (let i = 0; i < n; i++) sink += await cockatielRetryPolicy.execute(() => ok.get(i));
+          },
+        },
+      ],
+    },
+    {
+      name: 'withRetry decorator, first attempt succeeds',
+      girder: async (n) => {
+        for (let i = 0; i < n; i++) sink += await retried.get(i);
+      },
+      peers: [
+        {
+          name: 'cockatiel retry',
+          run: async (n) => {
+            for (let i = 0; i < n; i++) sink += await cockatielRetryPolicy.execute(() => ok.get(i));
+          },
+        },
+      ],
+    },
+    {
+      name: 'withRetry decorator, every call fails once then succeeds',
+      girder: async (n) => {
+        for (let i = 0; i < n; i++) sink += await flakyForGirder.get(i);
+      },
+      peers: [
+        {
+          name: 'cockatiel retry',
+          run: async (n) => {
+            for (let i = 0; i < n; i++) {
+              sink += await cockatielRetryPolicy.execute(() => flakyForCockatiel.get(i));
+            }
           },
         },
       ],

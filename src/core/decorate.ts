@@ -141,8 +141,10 @@ export function decorate<T extends object>(
     } else if (typeof value === 'function') {
       decorated[name] = (value as (...args: unknown[]) => unknown).bind(target);
     } else {
+      // Configurable, so a decorator may put its own member of that name (say `events`) on top.
       Object.defineProperty(decorated, name, {
         enumerable: true,
+        configurable: true,
         get: () => source[name],
         set: (v: unknown) => {
           source[name] = v;

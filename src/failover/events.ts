@@ -1,4 +1,3 @@
-import { type EventSource, InvalidArgumentError, type TypedEmitter } from '../core/index.js';
 import type { TargetFailure } from './errors.js';
 
 /** Why a failover decorator moved traffic from one target to another. */
@@ -20,8 +19,8 @@ export type DownReason =
   | 'manual';
 
 /**
- * Events emitted by the decorators of `girder/failover`; read them with
- * {@link failoverEvents}. Which decorator emits what:
+ * Events emitted by the decorators of `girder/failover`, on the `events` property of
+ * the object each returns (see {@link Decorated}). Which decorator emits what:
  *
  * | event | failover | timeoutFailover | healthFailover | trafficSplit |
  * | --- | --- | --- | --- | --- |
@@ -104,51 +103,3 @@ export type FailoverEvents = {
     to: number;
   };
 };
-
-/** What a decorator registers about itself, so the accessors below can find it. */
-export interface Registration {
-  readonly kind: 'failover' | 'timeoutFailover' | 'healthFailover' | 'trafficSplit';
-  readonly events: TypedEmitter<FailoverEvents>;
-  readonly control?: unknown;
-}
-
-const registry = new WeakMap<object, Registration>();
-
-/** @internal */
-export function register<T extends object>(decorated: T, registration: Registration): T {
-  registry.set(decorated, registration);
-  return decorated;
-}
-
-/** @internal */
-export function lookup(decorated: unknown, kind: Registration['kind'] | undefined): Registration {
-  const found =
-    decorated !== null && typeof decorated === 'object' ? registry.get(decorated) : undefined;
-  if (found === undefined || (kind !== undefined && found.kind !== kind)) {
-    const wanted = kind ?? 'a girder/failover decorator';
-    throw new InvalidArgumentError('decorated', `was not created by ${wanted}`);
-  }
-  return found;
-}
-
-/**
- * The events of an object returned by `failover`, `timeoutFailover`, `healthFailover`
- * or `trafficSplit`. The decorated object keeps exactly your interface's type, so its
- * events live beside it rather than on it. (You can also pass your own `events`
- * emitter in the options, e.g. to share one across several decorators.)
- *
- * @throws InvalidArgumentError (`INVALID_ARGUMENT`) when `decorated` was not built by this module.
- *
- * @example
- * ```ts
- * import { failover, failoverEvents } from 'girder/failover';
- *
- * const sms = failover([aliyun, tencent], { strategy: 'round-robin' });
- * failoverEvents(sms).on('switch', ({ from, to, error }) => {
- *   logger.warn('sms provider failed, trying the next', { from, to, error });
- * });
- * ```
- */
-export function failoverEvents(decorated: object): EventSource<FailoverEvents> {
-  return lookup(decorated, undefined).events;
-}

@@ -8,16 +8,17 @@ import {
   type SignalOf,
   TypedEmitter,
 } from '../core/index.js';
-import { AllTargetsFailedError, type TargetFailure } from './errors.js';
-import { type FailoverEvents, register } from './events.js';
+import type { FailoverEvents } from './events.js';
 import {
-  callerCancellation,
-  eventsSchema,
+  attach,
+  callerSignal,
+  type DecoratedTarget,
   fn,
-  invoke,
   methodsSchema,
+  nameSchema,
   resolveTargets,
 } from './shared.js';
+import { type FailedAttempt, type OrderedTargets, tryInOrder } from './try-in-order.js';
 
 /** Where each call starts in the target list. */
 export type FailoverStrategy =
@@ -25,16 +26,6 @@ export type FailoverStrategy =
   | 'ordered'
   /** Start each call at the next target in turn, so load spreads over all of them. */
   | 'round-robin';
-
-/** What `shouldFailover` is told about a failed attempt. */
-export interface FailedAttempt {
-  /** Index of the target that failed. */
-  readonly index: number;
-  /** The method being called. */
-  readonly method: string;
-  /** 1 for the call's first target, 2 for the second, ... */
-  readonly attempt: number;
-}
 
 /** Options of {@link failover}. */
 export interface FailoverOptions<T> {
@@ -53,9 +44,20 @@ export interface FailoverOptions<T> {
   methods?: readonly AsyncMethodKeys<T>[];
   /** Finds the caller's `AbortSignal` in a call's arguments. Default {@link defaultSignalOf}. */
   signalOf?: SignalOf;
-  /** Emitter to publish events on. Default: a new one, reachable with {@link failoverEvents}. */
-  events?: TypedEmitter<FailoverEvents>;
+  /** Name of this decorator, for logs and metrics (`control.name`). */
+  name?: string;
 }
+
+/** The `control` of a {@link failover} decorator. */
+export interface FailoverControl {
+  /** The `name` option. */
+  readonly name: string | undefined;
+  /** How many targets it fails over between. */
+  readonly targets: number;
+}
+
+/** What {@link failover} returns: the targets' own type, plus its `events` and `control`. */
+export type Failover<T> = DecoratedTarget<T, FailoverEvents, FailoverControl>;
 
 const schema = z.strictObject({
   strategy: z.enum(['ordered', 'round-robin']).default('ordered'),
@@ -63,7 +65,7 @@ const schema = z.strictObject({
   maxAttempts: z.number().int().min(1).optional(),
   methods: methodsSchema,
   signalOf: fn<SignalOf>().default(() => defaultSignalOf),
-  events: eventsSchema,
+  name: nameSchema,
 });
 
 /**
@@ -83,74 +85,59 @@ const schema = z.strictObject({
  * Only use failover for calls that are safe to repeat on another target (idempotent, or
  * deduplicated downstream): a target that timed out may still have done the work.
  *
+ * The returned object is the targets' own type, with two non-enumerable extras: its
+ * typed `events` (`switch`, `giveUp`) and its `control` (see {@link Decorated}).
+ *
+ * A `signalOf` that returns something other than an `AbortSignal` makes the call
+ * reject with `INVALID_ARGUMENT` before any target is tried.
+ *
  * @throws InvalidArgumentError when `targets` is empty or a target lacks a decorated method.
  * @throws InvalidOptionsError naming each bad option.
  *
  * @example
  * ```ts
- * import { failover, failoverEvents } from 'girder/failover';
+ * import { failover } from 'girder/failover';
  *
  * interface SmsService { send(phone: string, text: string): Promise<void> }
  * declare const aliyun: SmsService, tencent: SmsService;
  *
- * const sms: SmsService = failover([aliyun, tencent], {
+ * const sms = failover([aliyun, tencent], {
  *   strategy: 'round-robin',
  *   shouldFailover: (err) => !(err instanceof InvalidPhoneError),
  * });
- * failoverEvents(sms).on('giveUp', ({ errors }) => alert('every SMS provider failed', errors));
+ * sms.events.on('giveUp', ({ errors }) => alert('every SMS provider failed', errors));
  * await sms.send('+8613800000000', 'your code is 1234');
  * ```
  */
 export function failover<T extends object>(
   targets: readonly T[],
   options: FailoverOptions<T> = {},
-): T {
+): Failover<T> {
   const opts = parseOptions('failover', schema, options);
   const resolved = resolveTargets(targets, opts.methods);
   const list = resolved.targets as T[];
   const n = list.length;
   const maxAttempts = Math.min(opts.maxAttempts ?? n, n);
-  const { strategy, shouldFailover, signalOf } = opts;
-  const events = opts.events ?? new TypedEmitter<FailoverEvents>();
+  const { strategy, signalOf } = opts;
+  const events = new TypedEmitter<FailoverEvents>();
+  const loop: OrderedTargets = { targets: list, events, shouldFailover: opts.shouldFailover };
+  const indexAt = (attempt: number, start: number) => (start + attempt) % n;
   let cursor = 0;
 
   const decorated = decorate(
     list[0]!,
-    async ({ method, args }) => {
-      const signal = signalOf(args, method);
+    ({ method, args }) => {
+      const signal = callerSignal(signalOf, args, method);
+      if (signal?.aborted) throw new AbortedError(signal.reason);
       let start = 0;
       if (strategy === 'round-robin') {
         start = cursor;
         cursor = cursor + 1 === n ? 0 : cursor + 1;
       }
-      let errors: TargetFailure[] | undefined;
-      for (let attempt = 1; attempt <= maxAttempts; attempt++) {
-        const index = (start + attempt - 1) % n;
-        if (signal?.aborted) throw new AbortedError(signal.reason);
-        try {
-          return await invoke(list[index]!, method, args);
-        } catch (error) {
-          const aborted = callerCancellation(error, signal);
-          if (aborted) throw aborted;
-          if (shouldFailover && !shouldFailover(error, { index, method, attempt })) throw error;
-          if (errors === undefined) errors = [];
-          errors.push({ index, error });
-          if (attempt < maxAttempts && events.has('switch')) {
-            events.emit('switch', {
-              from: index,
-              to: (index + 1) % n,
-              reason: 'error',
-              method,
-              error,
-            });
-          }
-        }
-      }
-      const failures = errors ?? [];
-      events.emit('giveUp', { method, errors: failures });
-      throw new AllTargetsFailedError(method, failures, n);
+      return tryInOrder(loop, method, args, signal, maxAttempts, start, indexAt);
     },
     { methods: resolved.methods as AsyncMethodKeys<T>[] },
   );
-  return register(decorated, { kind: 'failover', events });
+  const control: FailoverControl = { name: opts.name, targets: n };
+  return attach(decorated, events, control);
 }

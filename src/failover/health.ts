@@ -8,61 +8,30 @@ import {
   InvalidArgumentError,
   parseOptions,
   type SignalOf,
-  type TimerHandle,
   TypedEmitter,
   withTimeout,
 } from '../core/index.js';
-import { AllTargetsFailedError, type TargetFailure } from './errors.js';
-import { type DownReason, type FailoverEvents, lookup, register } from './events.js';
-import type { FailedAttempt } from './failover.js';
+import type { Decay } from './decaying-mean.js';
+import type { FailoverEvents } from './events.js';
 import {
-  callerCancellation,
+  attach,
+  callerSignal,
   clockSchema,
-  eventsSchema,
+  type DecoratedTarget,
+  durationMs,
   fn,
-  invoke,
   methodsSchema,
+  nameSchema,
+  positiveMs,
   resolveTargets,
 } from './shared.js';
-
-/**
- * How fast an average forgets old samples. Give exactly one of:
- * - `halfLifeCalls`: a sample's weight halves after this many newer samples;
- * - `halfLifeMs`: a sample's weight halves after this much time (for bursty or sparse
- *   traffic, where "the last 10 calls" may span an hour);
- * - `alpha`: the classic EWMA smoothing factor in (0, 1), weight of the newest sample.
- */
-export type Decay = DecayByCalls | DecayByTime | DecayByAlpha;
-
-/** A {@link Decay} in calls: a sample's weight halves after this many later samples. */
-export interface DecayByCalls {
-  /** Samples after which an old sample's weight has halved. */
-  halfLifeCalls: number;
-  /** Not with `halfLifeCalls`. */
-  halfLifeMs?: never;
-  /** Not with `halfLifeCalls`. */
-  alpha?: never;
-}
-
-/** A {@link Decay} in time: a sample's weight halves after this long. */
-export interface DecayByTime {
-  /** Milliseconds after which an old sample's weight has halved. */
-  halfLifeMs: number;
-  /** Not with `halfLifeMs`. */
-  halfLifeCalls?: never;
-  /** Not with `halfLifeMs`. */
-  alpha?: never;
-}
-
-/** A {@link Decay} as a raw EWMA factor. */
-export interface DecayByAlpha {
-  /** Weight of each new sample, in (0, 1]. */
-  alpha: number;
-  /** Not with `alpha`. */
-  halfLifeCalls?: never;
-  /** Not with `alpha`. */
-  halfLifeMs?: never;
-}
+import { type TargetHealth, TargetHealthState } from './target-health.js';
+import {
+  type AttemptObserver,
+  type FailedAttempt,
+  type OrderedTargets,
+  tryInOrder,
+} from './try-in-order.js';
 
 /** Options of {@link healthFailover}. */
 export interface HealthFailoverOptions<T> {
@@ -119,15 +88,15 @@ export interface HealthFailoverOptions<T> {
   methods?: readonly AsyncMethodKeys<T>[];
   /** Finds the caller's `AbortSignal` in a call's arguments. Default {@link defaultSignalOf}. */
   signalOf?: SignalOf;
-  /** Emitter to publish events on. Default: a new one, reachable with {@link failoverEvents}. */
-  events?: TypedEmitter<FailoverEvents>;
   /** Time source for latencies, decay and probe timers. Default `systemClock`. */
   clock?: Clock;
+  /** Name of this decorator, for logs and metrics (`control.name`). */
+  name?: string;
 }
 
 const decaySchema = z.union([
   z.strictObject({ halfLifeCalls: z.number().finite().positive() }),
-  z.strictObject({ halfLifeMs: z.number().finite().positive() }),
+  z.strictObject({ halfLifeMs: positiveMs() }),
   z.strictObject({ alpha: z.number().gt(0).lt(1) }),
 ]);
 
@@ -137,95 +106,27 @@ const schema = z.strictObject({
   minSamples: z.number().int().min(1).default(10),
   maxErrorRate: z.number().gt(0).max(1).default(0.5),
   maxLatencyRatio: z.number().finite().gt(1).default(3),
-  minLatencyIncreaseMs: z.number().finite().nonnegative().default(50),
-  maxLatencyMs: z.number().finite().positive().optional(),
+  minLatencyIncreaseMs: durationMs().default(50),
+  maxLatencyMs: positiveMs().optional(),
   outlierFactor: z.number().finite().min(1).default(2),
-  probeIntervalMs: z.number().finite().nonnegative().default(5_000),
+  probeIntervalMs: durationMs().default(5_000),
   restoreAfter: z.number().int().min(1).default(3),
   probe: fn<(target: unknown, signal: AbortSignal) => Promise<unknown>>().optional(),
-  probeTimeoutMs: z.number().finite().positive().default(5_000),
+  probeTimeoutMs: positiveMs().default(5_000),
   isFailure: fn<(error: unknown, attempt: FailedAttempt) => boolean>().optional(),
   shouldFailover: fn<(error: unknown, attempt: FailedAttempt) => boolean>().optional(),
   prefer: z.enum(['healthiest', 'ordered']).default('healthiest'),
   maxAttempts: z.number().int().min(1).optional(),
   methods: methodsSchema,
   signalOf: fn<SignalOf>().default(() => defaultSignalOf),
-  events: eventsSchema,
   clock: clockSchema,
+  name: nameSchema,
 });
 
-/**
- * A decaying average: each sample's weight shrinks by `factor` per newer sample (or per
- * ms), and the value is the weighted mean. Unlike the textbook `v += a * (x - v)` it has
- * no start-up bias (the first sample is the value) and, with time decay, samples taken
- * in the same millisecond average instead of the last one winning.
- */
-class DecayingMean {
-  #sum = 0;
-  #weight = 0;
-  #last = 0;
-  count = 0;
-
-  constructor(
-    private readonly perCall: number | undefined,
-    private readonly halfLifeMs: number | undefined,
-  ) {}
-
-  static of(decay: Decay): DecayingMean {
-    if (decay.alpha !== undefined) return new DecayingMean(1 - decay.alpha, undefined);
-    if (decay.halfLifeCalls !== undefined) {
-      return new DecayingMean(2 ** (-1 / decay.halfLifeCalls), undefined);
-    }
-    return new DecayingMean(undefined, decay.halfLifeMs);
-  }
-
-  add(x: number, now: number): void {
-    const keep =
-      this.perCall ??
-      (this.count === 0 ? 0 : 2 ** (-Math.max(0, now - this.#last) / this.halfLifeMs!));
-    this.#sum = this.#sum * keep + x;
-    this.#weight = this.#weight * keep + 1;
-    this.#last = now;
-    this.count++;
-  }
-
-  get value(): number | undefined {
-    return this.count === 0 ? undefined : this.#sum / this.#weight;
-  }
-
-  reset(): void {
-    this.#sum = 0;
-    this.#weight = 0;
-    this.count = 0;
-  }
-}
-
-/** One target's health as {@link healthFailover} sees it. */
-export interface TargetHealth {
-  /** Position in the target list. */
-  readonly index: number;
-  /** In rotation. */
-  readonly up: boolean;
-  /** Fast average of failures (0..1) since the target was last restored. */
-  readonly errorRate: number;
-  /** Fast average latency of successful calls, ms. */
-  readonly latencyMs: number | undefined;
-  /** The target's latency baseline, ms (what is normal for it). */
-  readonly baselineMs: number | undefined;
-  /** The latency above which it counts as slow, ms (`Infinity` until a baseline or `maxLatencyMs` exists). */
-  readonly latencyLimitMs: number;
-  /** Samples since it was last restored. */
-  readonly samples: number;
-  /** Why it is down (when it is). */
-  readonly downReason: DownReason | undefined;
-  /** When it went down (clock ms), if it is down. */
-  readonly downSince: number | undefined;
-  /** Consecutive good probes so far, if it is down. */
-  readonly probeSuccesses: number;
-}
-
-/** Live view and manual overrides of a {@link healthFailover} decorator; get it with {@link healthFailoverControl}. */
-export interface HealthFailoverControl {
+/** Live view and manual overrides of a {@link healthFailover} decorator: its `control` property. */
+export interface HealthFailoverControl extends AsyncDisposable {
+  /** The `name` option. */
+  readonly name: string | undefined;
   /** A snapshot of every target's health. */
   health(): TargetHealth[];
   /** Take a target out of rotation now (it is then probed and restored like any down target). */
@@ -235,26 +136,19 @@ export interface HealthFailoverControl {
    * learns "normal" again: use this after a known, permanent change of its speed).
    */
   markUp(index: number): void;
-  /** Stop the probe timers. Calls keep working; down targets are then only probed by real calls. */
-  close(): void;
+  /**
+   * Stop the probe timers. Calls keep working; down targets are then only probed by
+   * real calls. Idempotent; `Symbol.asyncDispose` does the same.
+   */
+  close(): Promise<void>;
 }
 
-interface TargetState {
-  readonly index: number;
-  up: boolean;
-  /** Bumped on every down/restore, so results of calls that began before it are dropped. */
-  epoch: number;
-  readonly errors: DecayingMean;
-  readonly latency: DecayingMean;
-  readonly baseline: DecayingMean;
-  downReason: DownReason | undefined;
-  downSince: number | undefined;
-  nextProbeAt: number;
-  probing: boolean;
-  probeSuccesses: number;
-  probeLatencySum: number;
-  timer: TimerHandle | undefined;
-}
+/**
+ * What {@link healthFailover} returns: the targets' own type, plus its `events` and
+ * `control`, and `Symbol.asyncDispose` (which closes it).
+ */
+export type HealthFailover<T> = DecoratedTarget<T, FailoverEvents, HealthFailoverControl> &
+  AsyncDisposable;
 
 /**
  * Failover driven by a crash detector of its own. For each target it keeps a decaying
@@ -275,12 +169,16 @@ interface TargetState {
  * object of the targets' own type. See `docs/failover.md` for why this detector and its
  * trade-offs.
  *
+ * The returned object carries `events` (`switch`, `giveUp`, `down`, `probe`, `restore`)
+ * and `control` (`health()`, `markDown`, `markUp`, `close`), see {@link Decorated}. It
+ * owns the probe timers, so it is `AsyncDisposable` and `control.close()` stops them.
+ *
  * @throws InvalidArgumentError when `targets` is empty or a target lacks a decorated method.
  * @throws InvalidOptionsError naming each bad option.
  *
  * @example
  * ```ts
- * import { failoverEvents, healthFailover, healthFailoverControl } from 'girder/failover';
+ * import { healthFailover } from 'girder/failover';
  *
  * const sms = healthFailover([aliyun, tencent], {
  *   maxErrorRate: 0.3,
@@ -288,55 +186,29 @@ interface TargetState {
  *   probeIntervalMs: 10_000,
  *   probe: (provider, signal) => provider.balance({ signal }),
  * });
- * failoverEvents(sms).on('down', ({ index, reason }) => logger.warn('sms provider down', { index, reason }));
- * failoverEvents(sms).on('restore', ({ index }) => logger.info('sms provider back', { index }));
+ * sms.events.on('down', ({ index, reason }) => logger.warn('sms provider down', { index, reason }));
+ * sms.events.on('restore', ({ index }) => logger.info('sms provider back', { index }));
  * await sms.send('+8613800000000', 'your code is 1234');
- * healthFailoverControl(sms).health(); // [{ index: 0, up: true, errorRate: 0, latencyMs: 80, ... }, ...]
+ * sms.control.health(); // [{ index: 0, up: true, errorRate: 0, latencyMs: 80, ... }, ...]
  * ```
  */
 export function healthFailover<T extends object>(
   targets: readonly T[],
   options: HealthFailoverOptions<T> = {},
-): T {
+): HealthFailover<T> {
   const opts = parseOptions('healthFailover', schema, options);
   const resolved = resolveTargets(targets, opts.methods);
   const list = resolved.targets as T[];
   const n = list.length;
   const maxAttempts = Math.min(opts.maxAttempts ?? n, n);
-  const { clock, signalOf, isFailure, shouldFailover, minSamples, restoreAfter } = opts;
+  const { clock, signalOf, isFailure } = opts;
   const probe = opts.probe as ((target: T, signal: AbortSignal) => Promise<unknown>) | undefined;
-  const events = opts.events ?? new TypedEmitter<FailoverEvents>();
+  const events = new TypedEmitter<FailoverEvents>();
+  const loop: OrderedTargets = { targets: list, events, shouldFailover: opts.shouldFailover };
+  const rules = { ...opts, events };
   let closed = false;
 
-  const states: TargetState[] = list.map((_, index) => ({
-    index,
-    up: true,
-    epoch: 0,
-    errors: DecayingMean.of(opts.decay),
-    latency: DecayingMean.of(opts.decay),
-    baseline: DecayingMean.of(opts.baselineDecay),
-    downReason: undefined,
-    downSince: undefined,
-    nextProbeAt: 0,
-    probing: false,
-    probeSuccesses: 0,
-    probeLatencySum: 0,
-    timer: undefined,
-  }));
-
-  const latencyLimit = (s: TargetState): number => {
-    const base = s.baseline.count >= minSamples ? s.baseline.value : undefined;
-    const relative =
-      base === undefined
-        ? Number.POSITIVE_INFINITY
-        : Math.max(base * opts.maxLatencyRatio, base + opts.minLatencyIncreaseMs);
-    return Math.min(relative, opts.maxLatencyMs ?? Number.POSITIVE_INFINITY);
-  };
-
-  const score = (s: TargetState): number =>
-    (s.latency.value ?? 0) / (1 - Math.min(s.errors.value ?? 0, 0.99));
-
-  const scheduleProbe = (s: TargetState) => {
+  const scheduleProbe = (s: TargetHealthState) => {
     if (!probe || closed || s.up || s.timer !== undefined) return;
     s.timer = clock.setTimeout(() => {
       s.timer = undefined;
@@ -344,96 +216,9 @@ export function healthFailover<T extends object>(
     }, opts.probeIntervalMs);
   };
 
-  const markDown = (s: TargetState, reason: DownReason) => {
-    s.up = false;
-    s.epoch++;
-    s.downReason = reason;
-    s.downSince = clock.now();
-    s.nextProbeAt = s.downSince + opts.probeIntervalMs;
-    s.probeSuccesses = 0;
-    s.probeLatencySum = 0;
-    events.emit('down', {
-      index: s.index,
-      reason,
-      errorRate: s.errors.value ?? 0,
-      latencyMs: s.latency.value,
-      baselineMs: s.baseline.count >= minSamples ? s.baseline.value : undefined,
-    });
-    scheduleProbe(s);
-  };
+  const states = list.map((_, index) => new TargetHealthState(index, rules, scheduleProbe));
 
-  const restore = (s: TargetState, manual: boolean, seedLatencyMs: number | undefined) => {
-    if (s.timer !== undefined) clock.clearTimeout(s.timer);
-    s.timer = undefined;
-    s.up = true;
-    s.epoch++;
-    s.downReason = undefined;
-    s.downSince = undefined;
-    s.probeSuccesses = 0;
-    s.probeLatencySum = 0;
-    s.errors.reset();
-    s.latency.reset();
-    if (manual) s.baseline.reset();
-    if (seedLatencyMs !== undefined) s.latency.add(seedLatencyMs, clock.now());
-    events.emit('restore', { index: s.index, manual });
-  };
-
-  /**
-   * Record the outcome of one call or probe that started in `epoch`; `failed` undefined
-   * means success. A result from before the target's last down/restore is dropped: calls
-   * in flight when it went down must not count as probes (and restore it at once), nor
-   * probes in flight when it was restored as fresh samples.
-   */
-  const record = (
-    s: TargetState,
-    epoch: number,
-    latencyMs: number,
-    failed: { error: unknown } | undefined,
-    source: 'call' | 'probe',
-  ) => {
-    if (s.epoch !== epoch) return;
-    const now = clock.now();
-    if (!s.up) {
-      const ok = failed === undefined && latencyMs <= latencyLimit(s);
-      events.emit('probe', {
-        index: s.index,
-        ok,
-        source,
-        latencyMs,
-        ...(failed ? { error: failed.error } : {}),
-      });
-      if (ok) {
-        s.probeSuccesses++;
-        s.probeLatencySum += latencyMs;
-        if (s.probeSuccesses >= restoreAfter) {
-          restore(s, false, s.probeLatencySum / s.probeSuccesses);
-          return;
-        }
-      } else {
-        s.probeSuccesses = 0;
-        s.probeLatencySum = 0;
-      }
-      s.nextProbeAt = now + opts.probeIntervalMs;
-      return;
-    }
-    s.errors.add(failed ? 1 : 0, now);
-    if (!failed) {
-      // The fast average takes every success (outliers capped); the baseline only those
-      // within the limit, so a sudden slowdown cannot drag "normal" up after it while a
-      // gradual, legitimate drift still moves it.
-      const limit = latencyLimit(s);
-      const finite = limit < Number.POSITIVE_INFINITY;
-      s.latency.add(finite ? Math.min(latencyMs, limit * opts.outlierFactor) : latencyMs, now);
-      if (latencyMs <= limit) s.baseline.add(latencyMs, now);
-    }
-    if (s.errors.count < minSamples) return;
-    if ((s.errors.value ?? 0) > opts.maxErrorRate) markDown(s, 'error-rate');
-    else if (s.latency.count >= minSamples && (s.latency.value ?? 0) > latencyLimit(s)) {
-      markDown(s, 'latency');
-    }
-  };
-
-  const runProbe = async (s: TargetState) => {
+  const runProbe = async (s: TargetHealthState) => {
     if (s.up || closed || !probe) return;
     const { epoch } = s;
     const started = clock.now();
@@ -442,17 +227,18 @@ export function healthFailover<T extends object>(
         timeoutMs: opts.probeTimeoutMs,
         clock,
       });
-      record(s, epoch, clock.now() - started, undefined, 'probe');
+      s.record(epoch, clock.now() - started, undefined, 'probe');
     } catch (error) {
-      record(s, epoch, clock.now() - started, { error }, 'probe');
+      s.record(epoch, clock.now() - started, { error }, 'probe');
     }
     scheduleProbe(s);
   };
 
-  const byScore = (a: TargetState, b: TargetState) => score(a) - score(b) || a.index - b.index;
+  const byScore = (a: TargetHealthState, b: TargetHealthState) =>
+    a.score() - b.score() || a.index - b.index;
 
   /** The targets one call tries, in order, and the down target it probes (if any). */
-  const plan = (): { order: TargetState[]; probing: TargetState | undefined } => {
+  const plan = (): { order: TargetHealthState[]; probing: TargetHealthState | undefined } => {
     const up = states.filter((s) => s.up);
     if (up.length === 0) return { order: [...states].sort(byScore), probing: undefined };
     if (opts.prefer === 'healthiest' && up.length > 1) up.sort(byScore);
@@ -471,105 +257,68 @@ export function healthFailover<T extends object>(
   const decorated = decorate(
     list[0]!,
     async ({ method, args }) => {
-      const signal = signalOf(args, method);
+      const signal = callerSignal(signalOf, args, method);
       if (signal?.aborted) throw new AbortedError(signal.reason);
       const { order, probing } = plan();
-      const attempts = Math.min(order.length, maxAttempts);
-      const errors: TargetFailure[] = [];
+      // Each attempt's outcome feeds its target's health, judged in the epoch it began.
+      let epoch = 0;
+      let started = 0;
+      const observer: AttemptObserver = {
+        start(_attempt, index) {
+          epoch = states[index]!.epoch;
+          started = clock.now();
+        },
+        end(attempt, failure) {
+          const counts = failure !== undefined && (!isFailure || isFailure(failure.error, attempt));
+          const s = states[attempt.index]!;
+          s.record(epoch, clock.now() - started, counts ? failure : undefined, 'call');
+        },
+      };
       try {
-        for (let i = 0; i < attempts; i++) {
-          const s = order[i]!;
-          const { index, epoch } = s;
-          if (signal?.aborted) throw new AbortedError(signal.reason);
-          const started = clock.now();
-          try {
-            const result = await invoke(list[index]!, method, args);
-            record(s, epoch, clock.now() - started, undefined, 'call');
-            return result;
-          } catch (error) {
-            const aborted = callerCancellation(error, signal);
-            if (aborted) throw aborted;
-            const attempt = { index, method, attempt: i + 1 };
-            const counts = isFailure ? isFailure(error, attempt) : true;
-            record(s, epoch, clock.now() - started, counts ? { error } : undefined, 'call');
-            if (shouldFailover && !shouldFailover(error, attempt)) throw error;
-            errors.push({ index, error });
-            if (i + 1 < attempts && events.has('switch')) {
-              events.emit('switch', {
-                from: index,
-                to: order[i + 1]!.index,
-                reason: 'error',
-                method,
-                error,
-              });
-            }
-          }
-        }
+        const count = Math.min(order.length, maxAttempts);
+        return await tryInOrder(
+          loop,
+          method,
+          args,
+          signal,
+          count,
+          0,
+          (i) => order[i]!.index,
+          observer,
+        );
       } finally {
         if (probing) probing.probing = false;
       }
-      events.emit('giveUp', { method, errors });
-      throw new AllTargetsFailedError(method, errors, n);
     },
     { methods: resolved.methods as AsyncMethodKeys<T>[] },
   );
 
-  const at = (index: number): TargetState => {
-    if (!Number.isInteger(index) || index < 0 || index >= n) {
+  const at = (index: unknown): TargetHealthState => {
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= n) {
       throw new InvalidArgumentError('index', `must be an integer in [0, ${n - 1}]`);
     }
     return states[index]!;
   };
 
+  const close = async () => {
+    closed = true;
+    for (const s of states) s.clearTimer();
+  };
   const control: HealthFailoverControl = {
-    health: () =>
-      states.map((s) => ({
-        index: s.index,
-        up: s.up,
-        errorRate: s.errors.value ?? 0,
-        latencyMs: s.latency.value,
-        baselineMs: s.baseline.value,
-        latencyLimitMs: latencyLimit(s),
-        samples: s.errors.count,
-        downReason: s.downReason,
-        downSince: s.downSince,
-        probeSuccesses: s.probeSuccesses,
-      })),
+    name: opts.name,
+    health: () => states.map((s) => s.snapshot()),
     markDown(index) {
       const s = at(index);
-      if (s.up) markDown(s, 'manual');
+      if (s.up) s.markDown('manual');
     },
     markUp(index) {
       const s = at(index);
-      if (!s.up) restore(s, true, undefined);
+      if (!s.up) s.restore(true);
     },
-    close() {
-      closed = true;
-      for (const s of states) {
-        if (s.timer !== undefined) clock.clearTimeout(s.timer);
-        s.timer = undefined;
-      }
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
-  return register(decorated, { kind: 'healthFailover', events, control });
-}
-
-/**
- * The health snapshot and manual overrides of an object built by {@link healthFailover}.
- *
- * @throws InvalidArgumentError when `decorated` was not built by `healthFailover`.
- *
- * @example
- * ```ts
- * import { healthFailover, healthFailoverControl } from 'girder/failover';
- *
- * const sms = healthFailover([aliyun, tencent], { probe: (p, signal) => p.ping({ signal }) });
- * const control = healthFailoverControl(sms);
- * app.get('/ops/sms', () => control.health());
- * control.markDown(0); // take provider 0 out now; probes bring it back once healthy
- * process.on('SIGTERM', () => control.close());
- * ```
- */
-export function healthFailoverControl(decorated: object): HealthFailoverControl {
-  return lookup(decorated, 'healthFailover').control as HealthFailoverControl;
+  const result = attach<T, FailoverEvents, HealthFailoverControl>(decorated, events, control);
+  Object.defineProperty(result, Symbol.asyncDispose, { value: close, enumerable: false });
+  return result as HealthFailover<T>;
 }

@@ -1,14 +1,16 @@
 /**
  * Keep calling a dependency when one of its instances fails: ordered or round-robin
  * failover, failover on consecutive timeouts, failover driven by a health detector,
- * retries with backoff and a shared retry budget, and a live traffic split for gray
- * releases. Every decorator takes objects of any interface and returns that same type,
- * so it stacks with `rateLimited` and `withBreaker`.
+ * retries with backoff and a shared retry budget, per-call deadlines, and a live
+ * traffic split for gray releases. Every decorator takes objects of any interface and
+ * returns that same type, with its typed `events` and its `control` as two extra
+ * non-enumerable properties (see {@link Decorated}), so it stacks with
+ * `withRateLimit` and `withBreaker`.
  *
  * @module failover
  */
 
-// The backoffs live in core; re-exported so `girder/failover` alone covers retry.
+// The backoffs and signal helpers live in core; re-exported so `girder/failover` alone covers retry.
 export {
   type Backoff,
   constant,
@@ -17,51 +19,64 @@ export {
   type Jitter,
   type SignalOf,
 } from '../core/index.js';
+export { defaultSignalInto, type SignalInto } from '../core/signal-of.js';
+export {
+  type RetryBudget,
+  type RetryBudgetOptions,
+  type RetryBudgetStats,
+  retryBudget,
+} from './budget.js';
+export type { Decay, DecayByAlpha, DecayByCalls, DecayByTime } from './decaying-mean.js';
 export { AllTargetsFailedError, type TargetFailure } from './errors.js';
+export type { DownReason, FailoverEvents, SwitchReason } from './events.js';
 export {
-  type DownReason,
-  type FailoverEvents,
-  failoverEvents,
-  type SwitchReason,
-} from './events.js';
-export {
-  type FailedAttempt,
+  type Failover,
+  type FailoverControl,
   type FailoverOptions,
   type FailoverStrategy,
   failover,
 } from './failover.js';
 export {
-  type Decay,
-  type DecayByAlpha,
-  type DecayByCalls,
-  type DecayByTime,
+  type HealthFailover,
   type HealthFailoverControl,
   type HealthFailoverOptions,
   healthFailover,
-  healthFailoverControl,
-  type TargetHealth,
 } from './health.js';
 export {
   type GiveUpReason,
-  type RetryBudget,
-  type RetryBudgetOptions,
-  type RetryBudgetStats,
   type RetryEvents,
   type RetryOptions,
+  type RetryPolicyOptions,
   retry,
-  retryBudget,
 } from './retry.js';
+export type { Decorated, DecoratedTarget } from './shared.js';
 export {
   stickyBucket,
+  type TrafficSplit,
   type TrafficSplitControl,
   type TrafficSplitOptions,
   trafficSplit,
-  trafficSplitControl,
 } from './split.js';
+export type { TargetHealth } from './target-health.js';
 export {
   isTimeoutError,
+  type TimeoutFailover,
   type TimeoutFailoverControl,
   type TimeoutFailoverOptions,
   timeoutFailover,
-  timeoutFailoverControl,
 } from './timeout.js';
+export type { FailedAttempt } from './try-in-order.js';
+export {
+  type DeadlineControl,
+  type DeadlineEvents,
+  type DeadlineOptions,
+  type WithDeadline,
+  type WithDeadlineOptions,
+  withDeadline,
+} from './with-deadline.js';
+export {
+  type RetryControl,
+  type WithRetry,
+  type WithRetryOptions,
+  withRetry,
+} from './with-retry.js';

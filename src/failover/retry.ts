@@ -3,142 +3,21 @@ import {
   AbortedError,
   type Backoff,
   type Clock,
+  checkSignal,
   exponential,
   InvalidArgumentError,
+  isAbortSignal,
   isGirderError,
   parseOptions,
   sleep,
   systemClock,
-  TypedEmitter,
+  type TypedEmitter,
   withTimeout,
 } from '../core/index.js';
-import { callerCancellation, clockSchema, fn } from './shared.js';
+import type { RetryBudget } from './budget.js';
+import { callerCancellation, clockSchema, fn, positiveMs } from './shared.js';
 
-/** Options of {@link retryBudget}. */
-export interface RetryBudgetOptions {
-  /** Retries allowed as a fraction of the calls in the window (0.2 = at most one retry per five calls). Default 0.2. */
-  ratio?: number;
-  /** Retries always allowed per second, so low-traffic callers can still retry. Default 10. */
-  minPerSec?: number;
-  /** Length of the sliding window calls and retries are counted over. Default 10 000 ms. */
-  windowMs?: number;
-  /** Buckets the window is kept in (its time resolution is `windowMs / buckets`). Default 10. */
-  buckets?: number;
-  /** Time source. Default `systemClock`. */
-  clock?: Clock;
-}
-
-/** Counts of a {@link RetryBudget} over its current window. */
-export interface RetryBudgetStats {
-  /** Calls recorded in the window. */
-  readonly calls: number;
-  /** Retries spent in the window. */
-  readonly retries: number;
-  /** Retries that may still be spent now (fractional). */
-  readonly available: number;
-}
-
-/**
- * A shared allowance of retries: over a sliding window, retries may be at most
- * `ratio` x the calls made plus `minPerSec` per second. Share one budget among every
- * `retry` that calls the same dependency; when it is down, the budget runs dry and
- * retries stop, so they cannot multiply the load on it.
- */
-export interface RetryBudget {
-  /** Record one call (a first attempt). `retry` does this for you. */
-  recordCall(): void;
-  /** Whether a retry could be spent now. */
-  canRetry(): boolean;
-  /** Spend one retry if the budget allows; false when it is exhausted. */
-  tryAcquire(): boolean;
-  /** Current counts. */
-  stats(): RetryBudgetStats;
-}
-
-const budgetSchema = z.strictObject({
-  ratio: z.number().finite().nonnegative().default(0.2),
-  minPerSec: z.number().finite().nonnegative().default(10),
-  windowMs: z.number().finite().positive().default(10_000),
-  buckets: z.number().int().min(1).max(1_000).default(10),
-  clock: clockSchema,
-});
-
-/**
- * Create a {@link RetryBudget}: retries capped at a fraction of recent calls, shared
- * across all the calls that use it (Finagle's and gRPC's retry-budget idea).
- *
- * @throws InvalidOptionsError naming each bad option.
- *
- * @example
- * ```ts
- * import { exponential } from 'girder/core';
- * import { retry, retryBudget } from 'girder/failover';
- *
- * // At most 1 retry per 10 calls (plus 1 per second) across the whole process.
- * const budget = retryBudget({ ratio: 0.1, minPerSec: 1 });
- * const user = await retry((attempt, signal) => fetchUser(id, { signal }), {
- *   attempts: 3,
- *   backoff: exponential({ initialMs: 50 }),
- *   budget,
- * });
- * ```
- */
-export function retryBudget(options: RetryBudgetOptions = {}): RetryBudget {
-  const { ratio, minPerSec, windowMs, buckets, clock } = parseOptions(
-    'retryBudget',
-    budgetSchema,
-    options,
-  );
-  const bucketMs = windowMs / buckets;
-  const reserve = (minPerSec * windowMs) / 1000;
-  const calls = new Float64Array(buckets);
-  const retries = new Float64Array(buckets);
-  let totalCalls = 0;
-  let totalRetries = 0;
-  let head = Math.floor(clock.now() / bucketMs);
-
-  /** Expire the buckets that slid out of the window; returns the current slot. */
-  const slot = (): number => {
-    const id = Math.floor(clock.now() / bucketMs);
-    if (id > head) {
-      const steps = Math.min(id - head, buckets);
-      for (let s = 1; s <= steps; s++) {
-        const i = (head + s) % buckets;
-        totalCalls -= calls[i]!;
-        totalRetries -= retries[i]!;
-        calls[i] = 0;
-        retries[i] = 0;
-      }
-      head = id;
-    }
-    return head % buckets;
-  };
-  const available = () => reserve + ratio * totalCalls - totalRetries;
-
-  return {
-    recordCall() {
-      calls[slot()]! += 1;
-      totalCalls += 1;
-    },
-    canRetry() {
-      slot();
-      return available() >= 1;
-    },
-    tryAcquire() {
-      const i = slot();
-      if (available() < 1) return false;
-      retries[i]! += 1;
-      totalRetries += 1;
-      return true;
-    },
-    stats() {
-      slot();
-      return { calls: totalCalls, retries: totalRetries, available: available() };
-    },
-  };
-}
-
-/** Why {@link retry} stopped retrying and rethrew the last error. */
+/** Why {@link retry} (or {@link withRetry}) stopped retrying and rethrew the last error. */
 export type GiveUpReason =
   /** `attempts` were all used. */
   | 'attempts'
@@ -147,10 +26,12 @@ export type GiveUpReason =
   /** The shared retry budget is exhausted. */
   | 'budget';
 
-/** Events emitted by {@link retry} on its `events` option. */
+/** Events of a {@link withRetry} decorator, on its `events` property. */
 export type RetryEvents = {
   /** Attempt `attempt` failed; the next starts after `delayMs`. */
   retry: {
+    /** The decorated method. */
+    method: string;
     /** The failed attempt's number, from 1. */
     attempt: number;
     /** Delay before the next attempt, ms. */
@@ -160,6 +41,8 @@ export type RetryEvents = {
   };
   /** No more attempts: the caller gets `error`, the last attempt's error. */
   giveUp: {
+    /** The decorated method. */
+    method: string;
     /** Attempts made, the first included. */
     attempts: number;
     /** Why retrying stopped. */
@@ -169,8 +52,8 @@ export type RetryEvents = {
   };
 };
 
-/** Options of {@link retry}. */
-export interface RetryOptions {
+/** The retry policy shared by {@link retry} and {@link withRetry}. */
+export interface RetryPolicyOptions {
   /** Total attempts, the first included. Default 3. */
   attempts?: number;
   /** Delay before each retry. Default `exponential()` (100 ms doubling, full jitter, 30 s cap). */
@@ -181,49 +64,75 @@ export interface RetryOptions {
    * blips). The caller's own cancellation is never retried, whatever this returns.
    */
   shouldRetry?: (error: unknown, attempt: number) => boolean;
-  /** The caller's cancellation: stops at once, also during a backoff wait, with `AbortedError`. */
-  signal?: AbortSignal;
   /** Shared budget every retry must be granted by. Default: none (only `attempts` limits). */
   budget?: RetryBudget;
   /**
    * Deadline of each attempt; exceeding it fails that attempt with `TimeoutError` (and
-   * fires the signal `fn` gets). Default: none.
+   * fires the per-attempt signal the attempt gets). Default: none.
    */
   attemptTimeoutMs?: number;
   /** Time source for backoff waits and `attemptTimeoutMs`. Default `systemClock`. */
   clock?: Clock;
-  /** Emitter for `retry` and `giveUp` events. Default: none. */
-  events?: TypedEmitter<RetryEvents>;
 }
 
-const retrySchema = z.strictObject({
-  attempts: z.number().int().min(1).default(3),
-  backoff: z
-    .custom<Backoff>((v) => typeof (v as Backoff | undefined)?.delayMs === 'function', {
-      message: 'must be a Backoff',
-    })
-    .optional(),
+/** Options of {@link retry}: the policy plus the caller's signal. */
+export interface RetryOptions extends RetryPolicyOptions {
+  /**
+   * The caller's cancellation: stops at once, also during a backoff wait, with
+   * `AbortedError`. Anything but an `AbortSignal` is refused with `INVALID_ARGUMENT`.
+   */
+  signal?: AbortSignal;
+}
+
+const backoffSchema = z.custom<Backoff>(
+  (v) => typeof (v as Backoff | undefined)?.delayMs === 'function',
+  { message: 'must be a Backoff' },
+);
+const budgetSchema = z.custom<RetryBudget>(
+  (v) => typeof (v as RetryBudget | undefined)?.tryAcquire === 'function',
+  { message: 'must be a RetryBudget' },
+);
+
+/** @internal The schema of {@link RetryPolicyOptions}. */
+export const policySchema = z.strictObject({
+  attempts: z.number().int().min(1).max(1_000).default(3),
+  backoff: backoffSchema.optional(),
   shouldRetry: fn<(error: unknown, attempt: number) => boolean>().optional(),
-  signal: z
-    .custom<AbortSignal>((v) => v instanceof AbortSignal, { message: 'must be an AbortSignal' })
-    .optional(),
-  budget: z
-    .custom<RetryBudget>((v) => typeof (v as RetryBudget | undefined)?.tryAcquire === 'function', {
-      message: 'must be a RetryBudget',
-    })
-    .optional(),
-  attemptTimeoutMs: z.number().finite().positive().optional(),
+  budget: budgetSchema.optional(),
+  attemptTimeoutMs: positiveMs().optional(),
   clock: clockSchema,
-  events: z
-    .custom<TypedEmitter<RetryEvents>>((v) => v instanceof TypedEmitter, {
-      message: 'must be a TypedEmitter',
-    })
-    .optional(),
 });
 
-const defaultBackoff: Backoff = exponential();
+const retrySchema = policySchema.extend({
+  signal: z.custom<AbortSignal>(isAbortSignal, { message: 'must be an AbortSignal' }).optional(),
+});
 
-type ParsedRetryOptions = z.output<typeof retrySchema>;
+/** @internal A parsed retry policy. */
+export interface RetryPolicy {
+  readonly attempts: number;
+  readonly backoff: Backoff;
+  readonly shouldRetry: (error: unknown, attempt: number) => boolean;
+  readonly budget: RetryBudget | undefined;
+  readonly attemptTimeoutMs: number | undefined;
+  readonly clock: Clock;
+}
+
+const defaultBackoff: Backoff = exponential();
+const defaultShouldRetry = (error: unknown) =>
+  !isGirderError(error, 'INVALID_ARGUMENT') && !isGirderError(error, 'INVALID_OPTIONS');
+
+/** @internal Fill in a parsed policy's defaults. */
+export function toPolicy(parsed: z.output<typeof policySchema>): RetryPolicy {
+  return {
+    attempts: parsed.attempts,
+    backoff: parsed.backoff ?? defaultBackoff,
+    shouldRetry: parsed.shouldRetry ?? defaultShouldRetry,
+    budget: parsed.budget,
+    attemptTimeoutMs: parsed.attemptTimeoutMs,
+    clock: parsed.clock,
+  };
+}
+
 const retryKeys = new Set(Object.keys(retrySchema.shape));
 const isFn = (v: unknown) => typeof v === 'function';
 
@@ -232,15 +141,13 @@ const isFn = (v: unknown) => typeof v === 'function';
  * cheaper than a zod parse). Anything unusual returns undefined and goes through the
  * schema, which produces the exact `InvalidOptionsError`.
  */
-function quickParse(o: RetryOptions): ParsedRetryOptions | undefined {
-  if (o === null || typeof o !== 'object') return undefined;
+function quickParse(o: RetryOptions): RetryPolicy | undefined {
   for (const key in o) if (!retryKeys.has(key)) return undefined;
-  const { attempts = 3, backoff, shouldRetry, signal, budget, attemptTimeoutMs, events } = o;
+  const { attempts = 3, backoff, shouldRetry, budget, attemptTimeoutMs } = o;
   const clock = o.clock ?? systemClock;
-  if (!Number.isInteger(attempts) || attempts < 1) return undefined;
+  if (!Number.isInteger(attempts) || attempts < 1 || attempts > 1_000) return undefined;
   if (backoff !== undefined && !isFn(backoff?.delayMs)) return undefined;
   if (shouldRetry !== undefined && !isFn(shouldRetry)) return undefined;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) return undefined;
   if (budget !== undefined && !isFn(budget?.tryAcquire)) return undefined;
   if (
     attemptTimeoutMs !== undefined &&
@@ -253,22 +160,73 @@ function quickParse(o: RetryOptions): ParsedRetryOptions | undefined {
     return undefined;
   }
   if (!isFn(clock?.now) || !isFn(clock.setTimeout) || !isFn(clock.clearTimeout)) return undefined;
-  if (events !== undefined && !(events instanceof TypedEmitter)) return undefined;
-  return { attempts, backoff, shouldRetry, signal, budget, attemptTimeoutMs, clock, events };
+  return {
+    attempts,
+    backoff: backoff ?? defaultBackoff,
+    shouldRetry: shouldRetry ?? defaultShouldRetry,
+    budget,
+    attemptTimeoutMs,
+    clock,
+  };
+}
+
+/** @internal Where a retry loop reports to: withRetry's emitter and the method name. */
+export interface RetryReport {
+  readonly events: TypedEmitter<RetryEvents>;
+  readonly method: string;
 }
 
 function giveUp(
-  events: TypedEmitter<RetryEvents> | undefined,
+  report: RetryReport | undefined,
   attempt: number,
   reason: GiveUpReason,
   error: unknown,
 ): never {
-  events?.emit('giveUp', { attempts: attempt, reason, error });
+  report?.events.emit('giveUp', { method: report.method, attempts: attempt, reason, error });
   throw error;
 }
 
-const defaultShouldRetry = (error: unknown) =>
-  !isGirderError(error, 'INVALID_ARGUMENT') && !isGirderError(error, 'INVALID_OPTIONS');
+/**
+ * @internal
+ * The one retry loop behind {@link retry} and {@link withRetry}. `signal` is the
+ * caller's, already checked.
+ */
+export async function runRetry<R>(
+  fn: (attempt: number, signal: AbortSignal | undefined) => Promise<R>,
+  policy: RetryPolicy,
+  signal: AbortSignal | undefined,
+  report?: RetryReport,
+): Promise<R> {
+  const { attempts, backoff, shouldRetry, budget, attemptTimeoutMs, clock } = policy;
+  if (signal?.aborted) throw new AbortedError(signal.reason);
+  budget?.recordCall();
+  let previousDelay = 0;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await (attemptTimeoutMs === undefined
+        ? fn(attempt, signal)
+        : withTimeout((s) => fn(attempt, s), { timeoutMs: attemptTimeoutMs, signal, clock }));
+    } catch (error) {
+      const aborted = callerCancellation(error, signal);
+      if (aborted) throw aborted;
+      if (attempt >= attempts) giveUp(report, attempt, 'attempts', error);
+      if (!shouldRetry(error, attempt)) giveUp(report, attempt, 'not-retryable', error);
+      if (budget && !budget.canRetry()) giveUp(report, attempt, 'budget', error);
+      const delayMs = backoff.delayMs(attempt, previousDelay);
+      if (!(delayMs >= 0) || delayMs === Number.POSITIVE_INFINITY) {
+        throw new InvalidArgumentError('backoff', `returned ${delayMs}, not a finite delay >= 0`);
+      }
+      previousDelay = delayMs;
+      if (report?.events.has('retry')) {
+        report.events.emit('retry', { method: report.method, attempt, delayMs, error });
+      }
+      if (delayMs > 0) await sleep(delayMs, { signal, clock });
+      else if (signal?.aborted) throw new AbortedError(signal.reason);
+      // Spend the budget only when the retry really happens (not if the caller left meanwhile).
+      if (budget && !budget.tryAcquire()) giveUp(report, attempt, 'budget', error);
+    }
+  }
+}
 
 /**
  * Run `fn` until it succeeds or `attempts` are used, waiting `backoff` between tries.
@@ -284,9 +242,12 @@ const defaultShouldRetry = (error: unknown) =>
  * - When it gives up, it **rethrows the last attempt's error unchanged** (with its own
  *   `cause`), not a wrapper: code that matches on that error (a breaker's `isFailure`,
  *   failover's `shouldFailover`, your `catch`) behaves the same with or without retry.
- *   Why it gave up is in the `giveUp` event.
+ * - It has no events of its own: for `retry` and `giveUp` events, decorate the
+ *   dependency with {@link withRetry} and read its `events`.
  *
- * @throws InvalidOptionsError naming each bad option; InvalidArgumentError when `fn` is not a function.
+ * @throws InvalidOptionsError naming each bad option; InvalidArgumentError
+ *   (`INVALID_ARGUMENT`) when `fn` is not a function or `signal` not an `AbortSignal`.
+ *   Both are rejections, and nothing (the budget included) is touched before them.
  *
  * @example
  * ```ts
@@ -311,32 +272,10 @@ export async function retry<R>(
   options: RetryOptions = {},
 ): Promise<R> {
   if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'must be a function');
-  const opts = quickParse(options) ?? parseOptions('retry', retrySchema, options);
-  const { attempts, signal, budget, attemptTimeoutMs, clock, events } = opts;
-  const backoff = opts.backoff ?? defaultBackoff;
-  const shouldRetry = opts.shouldRetry ?? defaultShouldRetry;
-
-  if (signal?.aborted) throw new AbortedError(signal.reason);
-  budget?.recordCall();
-  let previousDelay = 0;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await (attemptTimeoutMs === undefined
-        ? fn(attempt, signal)
-        : withTimeout((s) => fn(attempt, s), { timeoutMs: attemptTimeoutMs, signal, clock }));
-    } catch (error) {
-      const aborted = callerCancellation(error, signal);
-      if (aborted) throw aborted;
-      if (attempt >= attempts) giveUp(events, attempt, 'attempts', error);
-      if (!shouldRetry(error, attempt)) giveUp(events, attempt, 'not-retryable', error);
-      if (budget && !budget.canRetry()) giveUp(events, attempt, 'budget', error);
-      const delayMs = backoff.delayMs(attempt, previousDelay);
-      previousDelay = delayMs;
-      events?.emit('retry', { attempt, delayMs, error });
-      if (delayMs > 0) await sleep(delayMs, { signal, clock });
-      else if (signal?.aborted) throw new AbortedError(signal.reason);
-      // Spend the budget only when the retry really happens (not if the caller left meanwhile).
-      if (budget && !budget.tryAcquire()) giveUp(events, attempt, 'budget', error);
-    }
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError('options', 'must be an object');
   }
+  const signal = checkSignal(options.signal, 'options.signal');
+  const policy = quickParse(options) ?? toPolicy(parseOptions('retry', retrySchema, options));
+  return runRetry(fn, policy, signal);
 }

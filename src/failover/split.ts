@@ -6,8 +6,16 @@ import {
   parseOptions,
   TypedEmitter,
 } from '../core/index.js';
-import { type FailoverEvents, lookup, register } from './events.js';
-import { eventsSchema, fn, invoke, methodsSchema, resolveTargets } from './shared.js';
+import type { FailoverEvents } from './events.js';
+import {
+  attach,
+  type DecoratedTarget,
+  fn,
+  invoke,
+  methodsSchema,
+  nameSchema,
+  resolveTargets,
+} from './shared.js';
 
 /** Options of {@link trafficSplit}. */
 export interface TrafficSplitOptions<T> {
@@ -28,17 +36,22 @@ export interface TrafficSplitOptions<T> {
   key?: (method: string, args: readonly unknown[]) => string | undefined;
   /** Methods to decorate. Default: every method of `primary`. */
   methods?: readonly AsyncMethodKeys<T>[];
-  /** Emitter to publish events on. Default: a new one, reachable with {@link failoverEvents}. */
-  events?: TypedEmitter<FailoverEvents>;
+  /** Name of this decorator, for logs and metrics (`control.name`). */
+  name?: string;
 }
 
-/** The live percentage of a {@link trafficSplit}; get it with {@link trafficSplitControl}. */
+/** The live percentage of a {@link trafficSplit}: its `control` property. */
 export interface TrafficSplitControl {
+  /** The `name` option. */
+  readonly name: string | undefined;
   /** Current share of calls going to `primary`, 0..100. */
   readonly percent: number;
   /** Change the share from the next call on. Throws `INVALID_ARGUMENT` outside 0..100. */
   setPercent(percent: number): void;
 }
+
+/** What {@link trafficSplit} returns: the targets' own type, plus its `events` and `control`. */
+export type TrafficSplit<T> = DecoratedTarget<T, FailoverEvents, TrafficSplitControl>;
 
 const percentSchema = z.number().min(0).max(100);
 
@@ -53,7 +66,7 @@ const schema = z.strictObject({
   random: fn<() => number>().default(() => Math.random),
   key: fn<(method: string, args: readonly unknown[]) => string | undefined>().optional(),
   methods: methodsSchema,
-  events: eventsSchema,
+  name: nameSchema,
 });
 
 /**
@@ -67,8 +80,12 @@ const schema = z.strictObject({
  *
  * const onPrimary = stickyBucket('user-42') < 10; // would user 42 get the new path at 10%?
  * ```
+ *
+ * @throws InvalidArgumentError (`INVALID_ARGUMENT`) when `key` is not a string (a
+ *   `key` option returning one makes that call reject with it).
  */
 export function stickyBucket(key: string): number {
+  if (typeof key !== 'string') throw new InvalidArgumentError('key', 'must be a string');
   let h = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     h ^= key.charCodeAt(i);
@@ -88,14 +105,16 @@ export function stickyBucket(key: string): number {
  * running: a gray release (local implementation vs the new gRPC client, old provider vs
  * new) that ramps up 1% -> 10% -> 100% and rolls back instantly. Returns an object of
  * the targets' own type. Errors are not failed over: each call goes to exactly one side
- * (stack `failover([split, fallback])` if you want that).
+ * (stack `failover([split, fallback])` if you want that). The returned object carries
+ * `events` (`route`, `percent`) and `control` (`percent`, `setPercent`), see
+ * {@link Decorated}.
  *
  * @throws InvalidOptionsError naming each bad option (e.g. `percent` outside 0..100).
  * @throws InvalidArgumentError when `secondary` lacks a decorated method.
  *
  * @example
  * ```ts
- * import { trafficSplit, trafficSplitControl } from 'girder/failover';
+ * import { trafficSplit } from 'girder/failover';
  *
  * // Start with 5% of calls on the new gRPC client, the rest in-process; same user, same side.
  * const interactions = trafficSplit({
@@ -104,17 +123,17 @@ export function stickyBucket(key: string): number {
  *   percent: 5,
  *   key: (_method, [req]) => String((req as { userId: number }).userId),
  * });
- * config.on('change', (c) => trafficSplitControl(interactions).setPercent(c.grpcPercent));
+ * config.on('change', (c) => interactions.control.setPercent(c.grpcPercent));
  * ```
  */
-export function trafficSplit<T extends object>(options: TrafficSplitOptions<T>): T {
+export function trafficSplit<T extends object>(options: TrafficSplitOptions<T>): TrafficSplit<T> {
   const opts = parseOptions('trafficSplit', schema, options);
   const resolved = resolveTargets([opts.primary, opts.secondary], opts.methods, (i) =>
     i === 0 ? 'primary' : 'secondary',
   );
   const [primary, secondary] = resolved.targets as [T, T];
   const { random, key } = opts;
-  const events = opts.events ?? new TypedEmitter<FailoverEvents>();
+  const events = new TypedEmitter<FailoverEvents>();
   let percent = opts.percent;
 
   const decorated = decorate(
@@ -135,6 +154,7 @@ export function trafficSplit<T extends object>(options: TrafficSplitOptions<T>):
   );
 
   const control: TrafficSplitControl = {
+    name: opts.name,
     get percent() {
       return percent;
     },
@@ -147,23 +167,5 @@ export function trafficSplit<T extends object>(options: TrafficSplitOptions<T>):
       if (from !== next) events.emit('percent', { from, to: next });
     },
   };
-  return register(decorated, { kind: 'trafficSplit', events, control });
-}
-
-/**
- * The live percentage of an object built by {@link trafficSplit}.
- *
- * @throws InvalidArgumentError when `decorated` was not built by `trafficSplit`.
- *
- * @example
- * ```ts
- * import { trafficSplit, trafficSplitControl } from 'girder/failover';
- *
- * const sms = trafficSplit({ primary: newProvider, secondary: oldProvider, percent: 0 });
- * trafficSplitControl(sms).setPercent(10); // ramp up
- * trafficSplitControl(sms).setPercent(0); // roll back
- * ```
- */
-export function trafficSplitControl(decorated: object): TrafficSplitControl {
-  return lookup(decorated, 'trafficSplit').control as TrafficSplitControl;
+  return attach(decorated, events, control);
 }

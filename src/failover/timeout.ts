@@ -12,14 +12,19 @@ import {
   TypedEmitter,
   withTimeout,
 } from '../core/index.js';
-import { type FailoverEvents, lookup, register } from './events.js';
+import { defaultSignalInto, type SignalInto } from '../core/signal-of.js';
+import type { FailoverEvents } from './events.js';
 import {
+  attach,
   callerCancellation,
+  callerSignal,
   clockSchema,
-  eventsSchema,
+  type DecoratedTarget,
   fn,
   invoke,
   methodsSchema,
+  nameSchema,
+  positiveMs,
   resolveTargets,
 } from './shared.js';
 
@@ -64,8 +69,9 @@ export interface TimeoutFailoverOptions<T> {
   isTimeout?: (error: unknown) => boolean;
   /**
    * Per-call deadline enforced by the decorator: a call still pending after this many
-   * ms rejects with `TimeoutError` (which counts toward the streak). The target is not
-   * told (it has no signal from us); it just stops being waited for. Default: none —
+   * ms rejects with `TimeoutError` (which counts toward the streak), and the call's
+   * signal fires; the target gets that signal through `signalInto` (where the caller's
+   * signal was; a call made without one is just no longer waited for). Default: none —
    * rely on the target's own timeouts.
    */
   timeoutMs?: number;
@@ -75,25 +81,30 @@ export interface TimeoutFailoverOptions<T> {
   methods?: readonly AsyncMethodKeys<T>[];
   /** Finds the caller's `AbortSignal` in a call's arguments. Default {@link defaultSignalOf}. */
   signalOf?: SignalOf;
-  /** Emitter to publish events on. Default: a new one, reachable with {@link failoverEvents}. */
-  events?: TypedEmitter<FailoverEvents>;
+  /** Puts the call's own signal (with `timeoutMs`) into the arguments. Default `defaultSignalInto`. */
+  signalInto?: SignalInto;
   /** Time source for `timeoutMs`. Default `systemClock`. */
   clock?: Clock;
+  /** Name of this decorator, for logs and metrics (`control.name`). */
+  name?: string;
 }
 
 const schema = z.strictObject({
   threshold: z.number().int().min(1).default(3),
   isTimeout: fn<(error: unknown) => boolean>().default(() => isTimeoutError),
-  timeoutMs: z.number().finite().positive().optional(),
+  timeoutMs: positiveMs().optional(),
   initial: z.number().int().min(0).default(0),
   methods: methodsSchema,
   signalOf: fn<SignalOf>().default(() => defaultSignalOf),
-  events: eventsSchema,
+  signalInto: fn<SignalInto>().default(() => defaultSignalInto),
   clock: clockSchema,
+  name: nameSchema,
 });
 
-/** Live state of a {@link timeoutFailover} decorator; get it with {@link timeoutFailoverControl}. */
+/** Live state of a {@link timeoutFailover} decorator: its `control` property. */
 export interface TimeoutFailoverControl {
+  /** The `name` option. */
+  readonly name: string | undefined;
   /** Index of the target calls currently go to. */
   readonly current: number;
   /** Consecutive timeouts of the current target so far. */
@@ -101,6 +112,9 @@ export interface TimeoutFailoverControl {
   /** Send calls to `index` from now on (resets the streak; emits `switch` with reason `manual`). */
   switchTo(index: number): void;
 }
+
+/** What {@link timeoutFailover} returns: the targets' own type, plus its `events` and `control`. */
+export type TimeoutFailover<T> = DecoratedTarget<T, FailoverEvents, TimeoutFailoverControl>;
 
 /**
  * Send every call to one target and stay there until it times out `threshold` times in
@@ -120,33 +134,35 @@ export interface TimeoutFailoverControl {
  *   exactly once, and stragglers from before a switch neither count against nor reset
  *   the new target's streak, even after a switch away and back.
  * - The caller's own abort or deadline is never counted: it rethrows `AbortedError`.
+ * - The returned object carries `events` (`switch`) and `control` (`current`,
+ *   `streak`, `switchTo`), see {@link Decorated}.
  *
  * @throws InvalidArgumentError when `targets` is empty or a target lacks a decorated method.
  * @throws InvalidOptionsError naming each bad option.
  *
  * @example
  * ```ts
- * import { timeoutFailover, timeoutFailoverControl, failoverEvents } from 'girder/failover';
+ * import { timeoutFailover } from 'girder/failover';
  *
  * const sms = timeoutFailover([aliyun, tencent, huawei], { threshold: 5, timeoutMs: 3_000 });
- * failoverEvents(sms).on('switch', ({ from, to }) => logger.warn('sms provider switched', { from, to }));
+ * sms.events.on('switch', ({ from, to }) => logger.warn('sms provider switched', { from, to }));
  * await sms.send('+8613800000000', 'your code is 1234');
- * timeoutFailoverControl(sms).current; // 0 until provider 0 times out 5 times in a row
+ * sms.control.current; // 0 until provider 0 times out 5 times in a row
  * ```
  */
 export function timeoutFailover<T extends object>(
   targets: readonly T[],
   options: TimeoutFailoverOptions<T> = {},
-): T {
+): TimeoutFailover<T> {
   const opts = parseOptions('timeoutFailover', schema, options);
   const resolved = resolveTargets(targets, opts.methods);
   const list = resolved.targets as T[];
   const n = list.length;
-  const { threshold, isTimeout, timeoutMs, signalOf, clock } = opts;
+  const { threshold, isTimeout, timeoutMs, signalOf, signalInto, clock } = opts;
   if (opts.initial >= n) {
     throw new InvalidArgumentError('initial', `must be < the number of targets (${n})`);
   }
-  const events = opts.events ?? new TypedEmitter<FailoverEvents>();
+  const events = new TypedEmitter<FailoverEvents>();
   let current = opts.initial;
   let streak = 0;
   // Bumped on every switch: a call counts only if no switch happened since it started,
@@ -172,7 +188,7 @@ export function timeoutFailover<T extends object>(
   const decorated = decorate(
     list[0]!,
     async ({ method, args }) => {
-      const signal = signalOf(args, method);
+      const signal = callerSignal(signalOf, args, method);
       if (signal?.aborted) throw new AbortedError(signal.reason);
       const index = current;
       const started = generation;
@@ -180,7 +196,11 @@ export function timeoutFailover<T extends object>(
       try {
         const result = await (timeoutMs === undefined
           ? invoke(target, method, args)
-          : withTimeout(() => invoke(target, method, args), { timeoutMs, signal, clock }));
+          : withTimeout((s) => invoke(target, method, signalInto(args, s, method)), {
+              timeoutMs,
+              signal,
+              clock,
+            }));
         if (generation === started) streak = 0;
         return result;
       } catch (error) {
@@ -199,6 +219,7 @@ export function timeoutFailover<T extends object>(
   );
 
   const control: TimeoutFailoverControl = {
+    name: opts.name,
     get current() {
       return current;
     },
@@ -212,24 +233,5 @@ export function timeoutFailover<T extends object>(
       moveTo(index, 'manual');
     },
   };
-  return register(decorated, { kind: 'timeoutFailover', events, control });
-}
-
-/**
- * The live state and manual switch of an object built by {@link timeoutFailover}.
- *
- * @throws InvalidArgumentError when `decorated` was not built by `timeoutFailover`.
- *
- * @example
- * ```ts
- * import { timeoutFailover, timeoutFailoverControl } from 'girder/failover';
- *
- * const sms = timeoutFailover([aliyun, tencent]);
- * const control = timeoutFailoverControl(sms);
- * console.log(control.current, control.streak);
- * control.switchTo(1); // e.g. from an ops endpoint during a provider incident
- * ```
- */
-export function timeoutFailoverControl(decorated: object): TimeoutFailoverControl {
-  return lookup(decorated, 'timeoutFailover').control as TimeoutFailoverControl;
+  return attach(decorated, events, control);
 }

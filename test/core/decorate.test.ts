@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decorate, InvalidArgumentError, type MethodCall } from '../../src/core/index.js';
+import { defaultSignalInto } from '../../src/core/signal-of.js';
 
 interface Sms {
   readonly provider: string;
@@ -138,5 +139,39 @@ describe('decorate', () => {
       // @ts-expect-error `provider` is not a method
       decorate(new FakeSms(), (_c, n) => n(), { methods: ['provider'] }),
     ).toThrow(/"provider" is not a method/);
+  });
+});
+
+describe('decorate: forwarded properties', () => {
+  it('are configurable, so a decorator may put its own member of that name on top', () => {
+    const target = { events: 'inner', async run() {} };
+    const decorated = decorate(target, (_call, next) => next());
+    expect(decorated.events).toBe('inner');
+    Object.defineProperty(decorated, 'events', { value: 'outer', enumerable: false });
+    expect(decorated.events).toBe('outer');
+    expect(target.events).toBe('inner');
+  });
+});
+
+describe('defaultSignalInto', () => {
+  const caller = new AbortController().signal;
+  const attempt = new AbortController().signal;
+
+  it('replaces a signal argument', () => {
+    const args = ['a', caller, 1];
+    expect(defaultSignalInto(args, attempt, 'm')).toEqual(['a', attempt, 1]);
+    expect(args[1]).toBe(caller); // never mutated
+  });
+
+  it('replaces the signal of an options object, as a shallow copy', () => {
+    const options = { signal: caller, retries: 2 };
+    const out = defaultSignalInto(['a', options], attempt, 'm');
+    expect(out).toEqual(['a', { signal: attempt, retries: 2 }]);
+    expect(options.signal).toBe(caller);
+  });
+
+  it('returns the arguments unchanged when the caller passed no signal', () => {
+    const args = ['a', { retries: 2 }];
+    expect(defaultSignalInto(args, attempt, 'm')).toBe(args);
   });
 });

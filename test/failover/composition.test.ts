@@ -9,7 +9,6 @@ import { AbortedError, manualClock } from '../../src/core/index.js';
 import {
   AllTargetsFailedError,
   failover,
-  failoverEvents,
   healthFailover,
   retry,
 } from '../../src/failover/index.js';
@@ -132,7 +131,7 @@ describe('withBreaker(failover([a, b]), breaker)', () => {
     const b = new FakeSms('b');
     const inner = healthFailover<Sms>([a, b], { clock, methods: ['send'], minSamples: 2 });
     const downs: number[] = [];
-    failoverEvents(inner).on('down', ({ index }) => downs.push(index));
+    inner.events.on('down', ({ index }) => downs.push(index));
     const breaker = circuitBreaker({ policy: consecutiveFailures({ threshold: 2 }), clock });
     const sms: Sms = withBreaker(inner, breaker, { methods: ['send'] });
     for (let i = 0; i < 5; i++) {

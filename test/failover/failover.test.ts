@@ -1,17 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  AbortedError,
-  InvalidArgumentError,
-  InvalidOptionsError,
-  TypedEmitter,
-} from '../../src/core/index.js';
+import { AbortedError, InvalidArgumentError, InvalidOptionsError } from '../../src/core/index.js';
 import {
   AllTargetsFailedError,
   defaultSignalOf,
   type FailoverEvents,
   failover,
-  failoverEvents,
 } from '../../src/failover/index.js';
 import { deferred, FakeSms, flush, optionPaths, type Sms } from './fakes.js';
 
@@ -276,31 +270,31 @@ describe('failover: cancellation', () => {
 });
 
 describe('failover: events', () => {
-  it('emits switch for each move and giveUp when all failed, on failoverEvents or a given emitter', async () => {
+  it("emits switch for each move and giveUp when all failed, on the returned object's events", async () => {
     const [a, b, c] = trio();
     a.failing('a');
     const sms = failover<Sms>([a, b, c]);
     const switches: FailoverEvents['switch'][] = [];
-    failoverEvents(sms).on('switch', (e) => switches.push(e));
+    sms.events.on('switch', (e) => switches.push(e));
     await sms.send('1');
     expect(switches).toHaveLength(1);
     expect(switches[0]).toMatchObject({ from: 0, to: 1, reason: 'error', method: 'send' });
     expect((switches[0]!.error as Error).message).toBe('a');
 
-    const events = new TypedEmitter<FailoverEvents>();
     const giveUps: FailoverEvents['giveUp'][] = [];
-    events.on('giveUp', (e) => giveUps.push(e));
-    const down = failover<Sms>([new FakeSms('x').failing(), new FakeSms('y').failing()], {
-      events,
-    });
-    expect(failoverEvents(down)).toBe(events);
+    const down = failover<Sms>([new FakeSms('x').failing(), new FakeSms('y').failing()]);
+    down.events.on('giveUp', (e) => giveUps.push(e));
     await down.send('1').catch(() => {});
     expect(giveUps).toHaveLength(1);
     expect(giveUps[0]!.errors.map((e) => e.index)).toEqual([0, 1]);
   });
 
-  it('failoverEvents rejects objects it did not build', () => {
-    expect(() => failoverEvents({})).toThrow(InvalidArgumentError);
+  it('keeps events and control out of enumeration, and names itself', () => {
+    const [a, b] = trio();
+    const sms = failover<Sms>([a, b], { name: 'sms' });
+    expect(Object.keys(sms)).not.toContain('events');
+    expect(Object.keys(sms)).not.toContain('control');
+    expect(sms.control).toEqual({ name: 'sms', targets: 2 });
   });
 });
 
@@ -315,11 +309,11 @@ describe('failover: bad input', () => {
           maxAttempts: 0,
           // @ts-expect-error not a function
           shouldFailover: true,
-          // @ts-expect-error not an emitter
-          events: {},
+          // caller-built emitters are gone: events are always on .events
+          ...{ events: {} },
         }),
       ),
-    ).toEqual(['strategy', 'shouldFailover', 'maxAttempts', 'events']);
+    ).toEqual(['strategy', 'shouldFailover', 'maxAttempts', '']);
     // @ts-expect-error a typo is an error, not silently ignored
     expect(optionPaths(() => failover([a], { stratgey: 'ordered' }))).toEqual(['']);
     expect(() => failover([a], { maxAttempts: 1.5 })).toThrow(InvalidOptionsError);

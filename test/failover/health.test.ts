@@ -8,10 +8,9 @@ import {
 import {
   AllTargetsFailedError,
   type FailoverEvents,
-  failoverEvents,
+  type HealthFailover,
   type HealthFailoverOptions,
   healthFailover,
-  healthFailoverControl,
 } from '../../src/failover/index.js';
 import { deferred, FakeSms, flush, optionPaths, type Sms } from './fakes.js';
 
@@ -19,7 +18,7 @@ interface Setup {
   clock: ManualClock;
   a: FakeSms;
   b: FakeSms;
-  sms: Sms;
+  sms: HealthFailover<Sms>;
   log: { [K in keyof FailoverEvents]: FailoverEvents[K][] };
   /** Make `count` calls one after another; returns the answers (errors as 'error'). */
   calls(count: number): Promise<string[]>;
@@ -51,7 +50,7 @@ function setup(options: HealthFailoverOptions<Sms> = {}, latencyMs = 0): Setup {
     percent: [],
   } as Setup['log'];
   for (const name of Object.keys(log) as (keyof FailoverEvents)[]) {
-    failoverEvents(sms).on(name, (e) => (log[name] as unknown[]).push(e));
+    sms.events.on(name, (e) => (log[name] as unknown[]).push(e));
   }
   return {
     clock,
@@ -70,7 +69,7 @@ function setup(options: HealthFailoverOptions<Sms> = {}, latencyMs = 0): Setup {
 describe('healthFailover: an erroring target', () => {
   it('is judged down by its error rate, skipped, probed by real calls, and restored after it recovers', async () => {
     const t = setup();
-    const control = healthFailoverControl(t.sms);
+    const control = t.sms.control;
     expect(await t.calls(20)).toEqual(Array(20).fill('a:ok'));
 
     t.a.failing();
@@ -120,7 +119,7 @@ describe('healthFailover: an erroring target', () => {
 
   it('a failed probe restarts the count of good probes', async () => {
     const t = setup({ restoreAfter: 2 });
-    healthFailoverControl(t.sms).markDown(0);
+    t.sms.control.markDown(0);
     t.clock.advance(10_000);
     await t.calls(1); // good probe 1
     t.a.failing();
@@ -150,12 +149,12 @@ describe('healthFailover: an erroring target', () => {
     t.a.failing('a rejects this phone');
     expect(await t.calls(30)).toEqual(Array(30).fill('b:ok'));
     expect(t.log.down).toHaveLength(0);
-    expect(healthFailoverControl(t.sms).health()[0]!.errorRate).toBe(0);
+    expect(t.sms.control.health()[0]!.errorRate).toBe(0);
   });
 
   it('only one real call at a time probes a down target; the rest go to healthy ones', async () => {
     const t = setup();
-    healthFailoverControl(t.sms).markDown(0);
+    t.sms.control.markDown(0);
     t.clock.advance(10_000);
     const gate = deferred<string>();
     t.a.behaviour = () => gate.promise;
@@ -176,17 +175,17 @@ describe('healthFailover: concurrency', () => {
     t.a.behaviour = () => gates[next++]!.promise;
     const inFlight = Array.from({ length: 5 }, () => t.sms.send('1'));
     await flush();
-    healthFailoverControl(t.sms).markDown(0);
+    t.sms.control.markDown(0);
     for (const g of gates) g.resolve('a:late');
     expect(await Promise.all(inFlight)).toEqual(Array(5).fill('a:late'));
     expect(t.log.probe).toEqual([]);
     expect(t.log.restore).toEqual([]);
-    expect(healthFailoverControl(t.sms).health()[0]!.up).toBe(false);
+    expect(t.sms.control.health()[0]!.up).toBe(false);
   });
 
   it('calls in flight when a target is restored are not counted against it afterwards', async () => {
     const t = setup({ minSamples: 1 });
-    const control = healthFailoverControl(t.sms);
+    const control = t.sms.control;
     control.markDown(0);
     control.markDown(1);
     const gates = Array.from({ length: 3 }, () => deferred<string>());
@@ -206,7 +205,7 @@ describe('healthFailover: a slow target', () => {
   it('is judged down when its latency grows well past its own baseline, and restored when fast again', async () => {
     const t = setup({}, 20);
     await t.calls(30); // baseline of a: 20 ms
-    const before = healthFailoverControl(t.sms).health()[0]!;
+    const before = t.sms.control.health()[0]!;
     expect(before.up).toBe(true);
     expect(before.latencyMs).toBeCloseTo(20, 9);
     expect(before.baselineMs).toBeCloseTo(20, 9);
@@ -237,7 +236,7 @@ describe('healthFailover: a slow target', () => {
       await t.calls(1);
     }
     expect(t.log.restore).toEqual([{ index: 0, manual: false }]);
-    expect(healthFailoverControl(t.sms).health()[0]).toMatchObject({ up: true, latencyMs: 20 });
+    expect(t.sms.control.health()[0]).toMatchObject({ up: true, latencyMs: 20 });
     expect(await t.calls(2)).toEqual(['a:ok', 'a:ok']);
   });
 
@@ -248,7 +247,7 @@ describe('healthFailover: a slow target', () => {
       await t.calls(1);
     }
     expect(t.log.down).toHaveLength(0);
-    expect(healthFailoverControl(t.sms).health()[0]!.baselineMs).toBeGreaterThan(150);
+    expect(t.sms.control.health()[0]!.baselineMs).toBeGreaterThan(150);
   });
 
   it('a few outliers do not take a target down', async () => {
@@ -291,7 +290,7 @@ describe('healthFailover: routing', () => {
     };
     t.b.latencyMs = 15;
     await t.calls(50);
-    const health = healthFailoverControl(t.sms).health();
+    const health = t.sms.control.health();
     expect(health[0]!.errorRate).toBeGreaterThan(0.3);
     const bShare = t.b.calls;
     await t.calls(50);
@@ -314,11 +313,7 @@ describe('healthFailover: routing', () => {
     const answers = await t.calls(3);
     expect(answers).toEqual(['b:ok', 'b:ok', 'b:ok']);
     expect(t.log.restore).toEqual([{ index: 1, manual: false }]);
-    expect(
-      healthFailoverControl(t.sms)
-        .health()
-        .map((h) => h.up),
-    ).toEqual([false, true]);
+    expect(t.sms.control.health().map((h) => h.up)).toEqual([false, true]);
   });
 
   it('emits switch for each failover inside a call', async () => {
@@ -335,7 +330,7 @@ describe('healthFailover: routing', () => {
     t.a.failing('nope');
     await expect(t.sms.send('1')).rejects.toThrow('nope');
     expect(t.b.calls).toBe(0);
-    expect(healthFailoverControl(t.sms).health()[0]!.samples).toBe(1);
+    expect(t.sms.control.health()[0]!.samples).toBe(1);
   });
 });
 
@@ -373,7 +368,7 @@ describe('healthFailover: probe function', () => {
 
   it('a probe that hangs fails at probeTimeoutMs', async () => {
     const t = setup({ probe: () => new Promise(() => {}), probeTimeoutMs: 1_000 });
-    healthFailoverControl(t.sms).markDown(0);
+    t.sms.control.markDown(0);
     await t.clock.advanceAsync(10_000);
     expect(t.log.probe).toHaveLength(0);
     await t.clock.advanceAsync(1_000);
@@ -384,13 +379,23 @@ describe('healthFailover: probe function', () => {
 
   it('close() stops the probe timers', async () => {
     const t = setup({ probe: async () => {} });
-    const control = healthFailoverControl(t.sms);
+    const control = t.sms.control;
     control.markDown(0);
     expect(t.clock.pendingTimers).toBe(1);
     control.close();
     expect(t.clock.pendingTimers).toBe(0);
     await t.clock.advanceAsync(60_000);
     expect(t.log.probe).toHaveLength(0);
+  });
+
+  it('is AsyncDisposable: Symbol.asyncDispose closes it like control.close()', async () => {
+    const t = setup({ probe: async () => {} });
+    t.sms.control.markDown(0);
+    expect(t.clock.pendingTimers).toBe(1);
+    await t.sms[Symbol.asyncDispose]();
+    expect(t.clock.pendingTimers).toBe(0);
+    await t.sms.control[Symbol.asyncDispose](); // idempotent
+    expect(await t.sms.send('1')).toBe('b:ok'); // calls keep working
   });
 });
 
@@ -405,7 +410,7 @@ describe('healthFailover: decay, cancellation, control, options', () => {
       t.a.ok();
       await t.calls(1);
     }
-    const rate = (t: Setup) => healthFailoverControl(t.sms).health()[0]!.errorRate;
+    const rate = (t: Setup) => t.sms.control.health()[0]!.errorRate;
     expect(rate(byTime)).toBeCloseTo(4 / 1024 / (4 / 1024 + 1), 6);
     expect(rate(byCalls)).toBeGreaterThan(0.7);
   });
@@ -415,7 +420,7 @@ describe('healthFailover: decay, cancellation, control, options', () => {
     await t.calls(1); // 0
     t.a.failing();
     await t.calls(1); // 1: (0 * 0.5 + 1) / (1 * 0.5 + 1) = 2/3
-    expect(healthFailoverControl(t.sms).health()[0]!.errorRate).toBeCloseTo(2 / 3, 10);
+    expect(t.sms.control.health()[0]!.errorRate).toBeCloseTo(2 / 3, 10);
   });
 
   it('the caller aborting is not a sample and stops at once', async () => {
@@ -430,7 +435,7 @@ describe('healthFailover: decay, cancellation, control, options', () => {
     controller.abort();
     await expect(call).rejects.toBeInstanceOf(AbortedError);
     expect(t.b.calls).toBe(0);
-    expect(healthFailoverControl(t.sms).health()[0]!.samples).toBe(0);
+    expect(t.sms.control.health()[0]!.samples).toBe(0);
     await expect(t.sms.send('1', { signal: AbortSignal.abort() })).rejects.toBeInstanceOf(
       AbortedError,
     );
@@ -439,7 +444,7 @@ describe('healthFailover: decay, cancellation, control, options', () => {
 
   it('markDown / markUp override the detector and emit events', async () => {
     const t = setup();
-    const control = healthFailoverControl(t.sms);
+    const control = t.sms.control;
     control.markDown(0);
     expect(await t.calls(2)).toEqual(['b:ok', 'b:ok']);
     control.markUp(0);
@@ -447,7 +452,8 @@ describe('healthFailover: decay, cancellation, control, options', () => {
     expect(t.log.down).toEqual([expect.objectContaining({ index: 0, reason: 'manual' })]);
     expect(t.log.restore).toEqual([{ index: 0, manual: true }]);
     expect(() => control.markDown(5)).toThrow(InvalidArgumentError);
-    expect(() => healthFailoverControl({})).toThrow(InvalidArgumentError);
+    // @ts-expect-error an index must be a number
+    expect(() => control.markUp('0')).toThrow(InvalidArgumentError);
   });
 
   it('rejects bad options naming each field', () => {

@@ -7,9 +7,8 @@ import {
   InvalidArgumentError,
   manualClock,
   TimeoutError,
-  TypedEmitter,
 } from '../../src/core/index.js';
-import { type RetryEvents, retry, retryBudget } from '../../src/failover/index.js';
+import { type RetryEvents, retry, retryBudget, withRetry } from '../../src/failover/index.js';
 import { flush, optionPaths } from './fakes.js';
 
 const noWait = constant({ delayMs: 0 });
@@ -54,39 +53,40 @@ describe('retry', () => {
   it('passes the previous delay to the backoff (decorrelated jitter grows from it)', async () => {
     const clock = manualClock();
     const delays: number[] = [];
-    const events = new TypedEmitter<RetryEvents>();
-    events.on('retry', ({ delayMs }) => delays.push(delayMs));
-    const done = retry(async () => Promise.reject(new Error('x')), {
-      attempts: 4,
-      backoff: exponential({
-        initialMs: 10,
-        maxMs: 10_000,
-        jitter: 'decorrelated',
-        random: () => 1,
-      }),
-      clock,
-      events,
-    }).catch(() => {});
+    const svc = withRetry(
+      { run: async () => Promise.reject(new Error('x')) },
+      {
+        attempts: 4,
+        backoff: exponential({
+          initialMs: 10,
+          maxMs: 10_000,
+          jitter: 'decorrelated',
+          random: () => 1,
+        }),
+        clock,
+      },
+    );
+    svc.events.on('retry', ({ delayMs }) => delays.push(delayMs));
+    const done = svc.run().catch(() => {});
     await clock.advanceAsync(10_000);
     await done;
     expect(delays).toEqual([10, 30, 90]);
   });
 
   it('rethrows the last error unchanged when attempts run out, and says why', async () => {
-    const events = new TypedEmitter<RetryEvents>();
     const giveUps: RetryEvents['giveUp'][] = [];
-    events.on('giveUp', (e) => giveUps.push(e));
     const root = new Error('root');
     const errors = [new Error('first'), new Error('second'), new Error('last', { cause: root })];
     let i = 0;
-    const err = await retry(async () => Promise.reject(errors[i++]), {
-      attempts: 3,
-      backoff: noWait,
-      events,
-    }).catch((e: unknown) => e);
+    const svc = withRetry(
+      { run: async () => Promise.reject(errors[i++]) },
+      { attempts: 3, backoff: noWait },
+    );
+    svc.events.on('giveUp', (e) => giveUps.push(e));
+    const err = await svc.run().catch((e: unknown) => e);
     expect(err).toBe(errors[2]);
     expect((err as Error).cause).toBe(root);
-    expect(giveUps).toEqual([{ attempts: 3, reason: 'attempts', error: errors[2] }]);
+    expect(giveUps).toEqual([{ method: 'run', attempts: 3, reason: 'attempts', error: errors[2] }]);
   });
 
   it('shouldRetry stops at once on errors not worth retrying; bugs are not retried by default', async () => {
@@ -192,14 +192,14 @@ describe('retry', () => {
       await (async () => {
         try {
           // @ts-expect-error wrong types on purpose
-          await retry(async () => 1, { attempts: 0, backoff: 5, signal: 'x', attemptTimeoutMs: 0 });
+          await retry(async () => 1, { attempts: 0, backoff: 5, attemptTimeoutMs: 0 });
         } catch (e) {
           return optionPaths(() => {
             throw e;
           });
         }
       })(),
-    ).toEqual(['attempts', 'backoff', 'signal', 'attemptTimeoutMs']);
+    ).toEqual(['attempts', 'backoff', 'attemptTimeoutMs']);
     // @ts-expect-error not a function
     await expect(retry('nope')).rejects.toBeInstanceOf(InvalidArgumentError);
   });
@@ -209,19 +209,17 @@ describe('retryBudget', () => {
   it('caps retries under a total outage at the configured fraction of calls', async () => {
     const clock = manualClock();
     const budget = retryBudget({ ratio: 0.1, minPerSec: 0, windowMs: 10_000, clock });
-    const events = new TypedEmitter<RetryEvents>();
     const reasons: Record<string, number> = {};
-    events.on('giveUp', ({ reason }) => {
-      reasons[reason] = (reasons[reason] ?? 0) + 1;
-    });
     let downstreamCalls = 0;
     const down = async () => {
       downstreamCalls++;
       throw new Error('503');
     };
-    for (let i = 0; i < 1_000; i++) {
-      await retry(down, { attempts: 3, backoff: noWait, budget, clock, events }).catch(() => {});
-    }
+    const svc = withRetry({ down }, { attempts: 3, backoff: noWait, budget, clock });
+    svc.events.on('giveUp', ({ reason }) => {
+      reasons[reason] = (reasons[reason] ?? 0) + 1;
+    });
+    for (let i = 0; i < 1_000; i++) await svc.down().catch(() => {});
     // Without a budget: 3 000 calls downstream. With it: 1 000 first attempts + 100 retries.
     expect(downstreamCalls).toBe(1_100);
     expect(budget.stats()).toMatchObject({ calls: 1_000, retries: 100 });

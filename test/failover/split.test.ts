@@ -1,12 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../src/core/index.js';
-import {
-  failoverEvents,
-  stickyBucket,
-  trafficSplit,
-  trafficSplitControl,
-} from '../../src/failover/index.js';
+import { stickyBucket, trafficSplit } from '../../src/failover/index.js';
 import { FakeSms, optionPaths, type Sms } from './fakes.js';
 
 /** A deterministic random source cycling through 0, 0.01, ..., 0.99. */
@@ -49,9 +44,9 @@ describe('trafficSplit', () => {
     const primary = new FakeSms('p');
     const secondary = new FakeSms('s');
     const svc = trafficSplit<Sms>({ primary, secondary, percent: 0, random: steps() });
-    const control = trafficSplitControl(svc);
+    const control = svc.control;
     const changes: unknown[] = [];
-    failoverEvents(svc).on('percent', (e) => changes.push(e));
+    svc.events.on('percent', (e) => changes.push(e));
 
     for (let i = 0; i < 100; i++) await svc.send('1');
     control.setPercent(25);
@@ -154,7 +149,7 @@ describe('trafficSplit', () => {
     const primary = new FakeSms('p').failing('primary broke');
     const svc = trafficSplit<Sms>({ primary, secondary: new FakeSms('s'), percent: 100 });
     const routes: unknown[] = [];
-    failoverEvents(svc).on('route', (e) => routes.push(e));
+    svc.events.on('route', (e) => routes.push(e));
     await expect(svc.send('1')).rejects.toThrow('primary broke');
     expect(routes).toEqual([{ to: 'primary', method: 'send', sticky: false }]);
     expect(svc.name).toBe('p');
@@ -178,6 +173,5 @@ describe('trafficSplit', () => {
         percent: 5,
       }),
     ).toThrow(/secondary: has no method "send"/);
-    expect(() => trafficSplitControl({})).toThrow(InvalidArgumentError);
   });
 });

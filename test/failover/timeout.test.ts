@@ -6,13 +6,7 @@ import {
   manualClock,
   TimeoutError,
 } from '../../src/core/index.js';
-import {
-  type FailoverEvents,
-  failoverEvents,
-  isTimeoutError,
-  timeoutFailover,
-  timeoutFailoverControl,
-} from '../../src/failover/index.js';
+import { type FailoverEvents, isTimeoutError, timeoutFailover } from '../../src/failover/index.js';
 import { type Deferred, deferred, FakeSms, flush, optionPaths, type Sms } from './fakes.js';
 
 const timeout = () => new TimeoutError(1_000);
@@ -35,7 +29,7 @@ describe('timeoutFailover: sequential behaviour', () => {
   it('stays on the current target until threshold timeouts in a row, then switches once', async () => {
     const [a, b] = [new FakeSms('a'), new FakeSms('b')];
     const sms = timeoutFailover<Sms>([a, b], { threshold: 3 });
-    const control = timeoutFailoverControl(sms);
+    const control = sms.control;
     a.behaviour = () => Promise.reject(timeout());
     for (let i = 1; i <= 2; i++) {
       await expect(sms.send('1')).rejects.toBeInstanceOf(TimeoutError);
@@ -55,7 +49,7 @@ describe('timeoutFailover: sequential behaviour', () => {
       a.behaviour = o === 'ok' ? () => 'a:ok' : () => Promise.reject(timeout());
       await sms.send('1').catch(() => {});
     }
-    expect(timeoutFailoverControl(sms)).toMatchObject({ current: 0, streak: 1 });
+    expect(sms.control).toMatchObject({ current: 0, streak: 1 });
   });
 
   it('non-timeout errors go back to the caller and neither count nor reset the streak', async () => {
@@ -65,17 +59,17 @@ describe('timeoutFailover: sequential behaviour', () => {
     await sms.send('1').catch(() => {});
     a.failing('400 bad request');
     for (let i = 0; i < 5; i++) await expect(sms.send('1')).rejects.toThrow('400 bad request');
-    expect(timeoutFailoverControl(sms)).toMatchObject({ current: 0, streak: 1 });
+    expect(sms.control).toMatchObject({ current: 0, streak: 1 });
     a.behaviour = () => Promise.reject(timeout());
     await sms.send('1').catch(() => {});
-    expect(timeoutFailoverControl(sms).current).toBe(1);
+    expect(sms.control.current).toBe(1);
   });
 
   it('cycles through the targets and back to the first', async () => {
     const targets = [0, 1, 2].map((i) => new FakeSms(`t${i}`, () => Promise.reject(timeout())));
     const sms = timeoutFailover<Sms>(targets, { threshold: 1 });
     const path: number[] = [];
-    failoverEvents(sms).on('switch', ({ to }) => path.push(to));
+    sms.events.on('switch', ({ to }) => path.push(to));
     for (let i = 0; i < 4; i++) await sms.send('1').catch(() => {});
     expect(path).toEqual([1, 2, 0, 1]);
   });
@@ -88,7 +82,7 @@ describe('timeoutFailover: sequential behaviour', () => {
     });
     await sms.send('1').catch(() => {});
     await sms.send('1').catch(() => {});
-    expect(timeoutFailoverControl(sms).current).toBe(1);
+    expect(sms.control.current).toBe(1);
   });
 
   it('the default isTimeout recognises girder, DOM and Node timeout errors only', () => {
@@ -125,7 +119,7 @@ describe('timeoutFailover: concurrency', () => {
     const { targets, pending } = controlled(3);
     const sms = timeoutFailover<Sms>(targets, { threshold: 3 });
     const switches: FailoverEvents['switch'][] = [];
-    failoverEvents(sms).on('switch', (e) => switches.push(e));
+    sms.events.on('switch', (e) => switches.push(e));
 
     const calls = Array.from({ length: 50 }, () => sms.send('1').catch((e: unknown) => e));
     await flush();
@@ -135,7 +129,7 @@ describe('timeoutFailover: concurrency', () => {
     expect(results.every((r) => r instanceof TimeoutError)).toBe(true);
     expect(switches).toHaveLength(1);
     expect(switches[0]).toMatchObject({ from: 0, to: 1, reason: 'timeouts' });
-    expect(timeoutFailoverControl(sms)).toMatchObject({ current: 1, streak: 0 });
+    expect(sms.control).toMatchObject({ current: 1, streak: 0 });
   });
 
   it('stragglers from the old target neither count against nor reset the new one', async () => {
@@ -146,23 +140,23 @@ describe('timeoutFailover: concurrency', () => {
     pending[0]![0]!.reject(timeout());
     pending[0]![1]!.reject(timeout());
     await flush();
-    expect(timeoutFailoverControl(sms).current).toBe(1);
+    expect(sms.control.current).toBe(1);
 
     const fresh = sms.send('1').catch(() => {});
     await flush();
     pending[1]![0]!.reject(timeout()); // one timeout on the new target
     await fresh;
-    expect(timeoutFailoverControl(sms).streak).toBe(1);
+    expect(sms.control.streak).toBe(1);
     pending[0]![2]!.resolve('late success'); // must not reset the new target's streak
     for (const d of pending[0]!.slice(3)) d.reject(timeout()); // must not count against it
     await Promise.all(old);
-    expect(timeoutFailoverControl(sms)).toMatchObject({ current: 1, streak: 1 });
+    expect(sms.control).toMatchObject({ current: 1, streak: 1 });
   });
 
   it('a straggler started before a switch away and back does not count on return', async () => {
     const { targets, pending } = controlled(2);
     const sms = timeoutFailover<Sms>(targets, { threshold: 2 });
-    const control = timeoutFailoverControl(sms);
+    const control = sms.control;
     const straggler = sms.send('1').catch(() => {});
     await flush();
     control.switchTo(1);
@@ -214,7 +208,7 @@ describe('timeoutFailover: concurrency', () => {
             | { started: number; era: number; outcome: string }
             | { switchFrom: number; switchTo: number }
           )[] = [];
-          failoverEvents(sms).on('switch', ({ from, to }) => {
+          sms.events.on('switch', ({ from, to }) => {
             switches++;
             log.push({ switchFrom: from, switchTo: to });
           });
@@ -263,8 +257,8 @@ describe('timeoutFailover: concurrency', () => {
             }
             expect(streak).toBeLessThanOrEqual(threshold);
           }
-          expect(timeoutFailoverControl(sms).current).toBe(current);
-          expect(timeoutFailoverControl(sms).streak).toBe(streak === threshold ? 0 : streak);
+          expect(sms.control.current).toBe(current);
+          expect(sms.control.streak).toBe(streak === threshold ? 0 : streak);
         },
       ),
       { numRuns: 150 },
@@ -287,7 +281,7 @@ describe('timeoutFailover: cancellation, control and options', () => {
     await flush();
     controller.abort(new DOMException('caller deadline', 'TimeoutError'));
     await expect(call).rejects.toBeInstanceOf(AbortedError);
-    expect(timeoutFailoverControl(sms)).toMatchObject({ current: 0, streak: 0 });
+    expect(sms.control).toMatchObject({ current: 0, streak: 0 });
   });
 
   it('an already aborted call never reaches the target', async () => {
@@ -304,13 +298,12 @@ describe('timeoutFailover: cancellation, control and options', () => {
     const sms = timeoutFailover<Sms>([a, b], { initial: 1 });
     await expect(sms.send('1')).resolves.toBe('b:ok');
     const seen: FailoverEvents['switch'][] = [];
-    failoverEvents(sms).on('switch', (e) => seen.push(e));
-    timeoutFailoverControl(sms).switchTo(0);
-    timeoutFailoverControl(sms).switchTo(0); // no-op: already there
+    sms.events.on('switch', (e) => seen.push(e));
+    sms.control.switchTo(0);
+    sms.control.switchTo(0); // no-op: already there
     await expect(sms.send('1')).resolves.toBe('a:ok');
     expect(seen).toEqual([{ from: 1, to: 0, reason: 'manual' }]);
-    expect(() => timeoutFailoverControl(sms).switchTo(2)).toThrow(InvalidArgumentError);
-    expect(() => timeoutFailoverControl({})).toThrow(InvalidArgumentError);
+    expect(() => sms.control.switchTo(2)).toThrow(InvalidArgumentError);
   });
 
   it('rejects bad options naming each field', () => {
@@ -322,5 +315,28 @@ describe('timeoutFailover: cancellation, control and options', () => {
       ),
     ).toEqual(['threshold', 'isTimeout', 'timeoutMs', 'clock']);
     expect(() => timeoutFailover([a], { initial: 1 })).toThrow(/initial/);
+  });
+});
+
+describe('timeoutFailover: the per-call deadline reaches the target', () => {
+  it('with timeoutMs, the target gets a signal that fires at the deadline (not the caller signal)', async () => {
+    const clock = manualClock();
+    let seen: AbortSignal | undefined;
+    const a = new FakeSms('a', (_phone, signal) => {
+      seen = signal;
+      return new Promise<string>(() => {});
+    });
+    const sms = timeoutFailover<Sms>([a, new FakeSms('b')], { timeoutMs: 300, clock });
+    const caller = new AbortController();
+    const call = sms.send('1', { signal: caller.signal }).catch((e: unknown) => e);
+    await flush();
+    expect(seen).toBeDefined();
+    expect(seen).not.toBe(caller.signal);
+    expect(seen!.aborted).toBe(false);
+    await clock.advanceAsync(300);
+    expect(await call).toBeInstanceOf(TimeoutError);
+    expect(seen!.aborted).toBe(true);
+    expect(caller.signal.aborted).toBe(false);
+    expect(sms.control.streak).toBe(1);
   });
 });
