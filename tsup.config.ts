@@ -11,7 +11,8 @@ const entry = Object.fromEntries(
 export default defineConfig({
   entry,
   format: ['esm', 'cjs'],
-  dts: true,
+  // @internal declarations stay out of the published types.
+  dts: { compilerOptions: { stripInternal: true } },
   sourcemap: true,
   clean: true,
   splitting: true,

@@ -76,7 +76,12 @@ export {
   redisScript,
   registeredRedisScripts,
 } from './redis/index.js';
-export { defaultSignalOf, type SignalOf } from './signal-of.js';
+export {
+  defaultSignalInto,
+  defaultSignalOf,
+  type SignalInto,
+  type SignalOf,
+} from './signal-of.js';
 export {
   type FallbackEvent,
   type RecoveredEvent,

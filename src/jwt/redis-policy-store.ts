@@ -73,6 +73,8 @@ export function redisPolicyStore(
   const keys = [`${prefix}{policy}:v`, `${prefix}{policy}:roles`, `${prefix}{policy}:grants`];
   const channel = `${prefix}changes`;
   const bounded = <T>(work: () => Promise<T>): Promise<T> => withTimeout(work, { timeoutMs });
+  // Scripts carry the same deadline to the server, which refuses to apply them after it.
+  const script = { timeoutMs };
   const listeners = new Set<PolicyListener>();
   let subscriber: RedisSubscriber | undefined;
   let subscribing: Promise<void> | undefined;
@@ -120,7 +122,7 @@ export function redisPolicyStore(
 
   return {
     async load() {
-      const [version, roles, grants] = (await bounded(() => LOAD.run(client, keys, []))) as [
+      const [version, roles, grants] = (await bounded(() => LOAD.run(client, keys, [], script))) as [
         string,
         string[],
         string[],
@@ -161,7 +163,7 @@ export function redisPolicyStore(
             ? [change.role, '']
             : [`${change.subject}${SEPARATOR}${change.role}`, ''];
       const version = await bounded(() =>
-        APPLY.run(client, keys, [change.op, field, value, JSON.stringify(change), channel]),
+        APPLY.run(client, keys, [change.op, field, value, JSON.stringify(change), channel], script),
       );
       return Number(version);
     },

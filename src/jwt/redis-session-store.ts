@@ -167,6 +167,8 @@ export function redisSessionStore(
   const indexKey = (subject: string) => `${prefix}{${subjectTag(subject)}}:i:${subject}`;
   const banKey = (subject: string) => `${prefix}{${subjectTag(subject)}}:b:${subject}`;
   const bounded = <T>(work: () => Promise<T>): Promise<T> => withTimeout(work, { timeoutMs });
+  // Scripts carry the same deadline to the server, which refuses to apply them after it.
+  const script = { timeoutMs };
 
   const remember = (sessionId: string, state: SessionState, now: number) => {
     if (!answers || !cache) return;
@@ -190,7 +192,7 @@ export function redisSessionStore(
       const batch = members.slice(i, i + batchSize);
       ended += Number(
         await bounded(() =>
-          END_ALL.run(client, [index, ...batch.map(sessionKey)], [state, ...batch]),
+          END_ALL.run(client, [index, ...batch.map(sessionKey)], [state, ...batch], script),
         ),
       );
       for (const id of batch) answers?.delete(id);
@@ -205,6 +207,7 @@ export function redisSessionStore(
           client,
           [sessionKey(sessionId), indexKey(subject), banKey(subject)],
           [subject, refreshId, ttlMs, now, now + ttlMs, sessionId],
+          script,
         ),
       );
       return Number(created) === 1;
@@ -232,6 +235,7 @@ export function redisSessionStore(
           client,
           [sessionKey(sessionId), indexKey(subject), banKey(subject)],
           [presentedId, nextId, ttlMs, now + ttlMs, sessionId, now, grace, successor ?? ''],
+          script,
         ),
       );
       if (Array.isArray(raw) && raw[0] === 'replayed' && typeof raw[1] === 'string') {
@@ -242,7 +246,7 @@ export function redisSessionStore(
 
     async revoke(sessionId) {
       answers?.delete(sessionId);
-      return Number(await bounded(() => REVOKE.run(client, [sessionKey(sessionId)], []))) === 1;
+      return Number(await bounded(() => REVOKE.run(client, [sessionKey(sessionId)], [], script))) === 1;
     },
 
     async revokeAll(subject, now) {

@@ -6,6 +6,7 @@ import {
   checkSignal,
   clockSchema,
   InvalidArgumentError,
+  isGirderError,
   StoreFallback,
   type StoreRoute,
   sleep,
@@ -381,7 +382,7 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
         false,
       );
     } catch (error) {
-      if (error instanceof StoreClosedError) throw error;
+      if (isCallerError(error)) throw error;
       this.#guard.failed(key, error, 'store');
       return this.#fallback(key, 1, false, undefined, undefined);
     }
@@ -409,7 +410,7 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
       try {
         reply = await redis.retry(first, alg.script, fullKey, costArg, extraArg);
       } catch (error) {
-        if (error instanceof StoreClosedError) {
+        if (isCallerError(error)) {
           this.#guard.abandoned(route);
           throw error;
         }
@@ -475,3 +476,12 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
 
 const formatExtra = (value: number) =>
   Number.isFinite(value) ? String(Math.floor(value)) : String(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Errors that are not store outages: a closed store (a programming error) and a command
+ * the server refused (a bad argument or script error). Falling back would hide them, and
+ * counting them as an outage would deny every key for `storeRetryMs`.
+ */
+function isCallerError(error: unknown): boolean {
+  return error instanceof StoreClosedError || isGirderError(error, 'REDIS_COMMAND_ERROR');
+}

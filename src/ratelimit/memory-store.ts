@@ -24,8 +24,7 @@ const schema = z.strictObject({
 });
 
 /**
- * Per-limiter key table of a memory store. Internal: limiters use it directly.
- * @internal
+ * Per-limiter key table of a memory store. Not part of the API: limiters use it directly.
  */
 export class MemoryTable<S extends MemoryState = MemoryState> {
   readonly map = new Map<string, S>();

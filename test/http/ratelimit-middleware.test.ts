@@ -104,6 +104,8 @@ describe('rateLimitMiddleware', () => {
   it('hands limiter errors to next(err)', async () => {
     const store: RedisStore = {
       kind: 'redis',
+      close() {},
+      async [Symbol.asyncDispose]() {},
       prefix: 'x',
       run: () => Promise.reject(new StoreClosedError('ended')),
       retry: (error) => Promise.reject(error),

@@ -140,6 +140,8 @@ function flakyStore() {
   const state = { failing: true, calls: 0 };
   const store: RedisStore = {
     kind: 'redis',
+    close() {},
+    async [Symbol.asyncDispose]() {},
     prefix: 'test',
     async run() {
       state.calls++;
@@ -207,6 +209,8 @@ describe('onStoreError (logic; the real outage is in redis-outage.test.ts)', () 
   it('a closed client is a programming error, not an outage: it always rejects', async () => {
     const store: RedisStore = {
       kind: 'redis',
+      close() {},
+      async [Symbol.asyncDispose]() {},
       prefix: 'test',
       run: () => Promise.reject(new StoreClosedError('ended')),
       retry: (error) => Promise.reject(error),

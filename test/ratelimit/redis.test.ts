@@ -87,6 +87,30 @@ describe('redisStore errors and lifecycle', () => {
     expect(error).not.toMatchObject({ code: 'STORE_UNAVAILABLE' });
   });
 
+  it('a limiter rethrows a command error instead of falling back, and other keys stay on the store (regression: issue 9 defect 6)', async () => {
+    const p = prefix('wrong type');
+    const store = redisStore(client, { prefix: p });
+    const limiter = fixedWindow({
+      name: 'wt',
+      limit: 3,
+      windowMs: 60_000,
+      store,
+      onStoreError: 'allow',
+    });
+    const outages: unknown[] = [];
+    limiter.events.on('storeError', (e) => outages.push(e));
+    limiter.events.on('fallback', (e) => outages.push(e));
+    // A value of the wrong type under the limiter's key makes its script fail with WRONGTYPE.
+    await client.hset(`{${p}:wt:victim}`, 'f', '1');
+    await expect(limiter.limit('victim')).rejects.toMatchObject({ code: 'REDIS_COMMAND_ERROR' });
+    await expect(limiter.limit('victim', { cost: 2 })).rejects.toMatchObject({
+      code: 'REDIS_COMMAND_ERROR',
+    });
+    const other = await limiter.limit('other');
+    expect(other).toMatchObject({ allowed: true, remaining: 2 });
+    expect(outages).toEqual([]);
+  });
+
   it('refuses a prefix with braces (it must not break the hash tag)', () => {
     for (const bad of ['a{b', 'a}b', '{x}']) {
       expect(() => redisStore(client, { prefix: bad })).toThrow(

@@ -137,7 +137,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     wireMetrics(metrics, {
       limiters: [limiters.api, limiters.loginIp, limiters.loginAccount],
       breaker: payment.breaker,
-      retryEvents: payment.retryEvents,
+      retryEvents: payment.provider.events,
       tokens: security.tokens,
       services,
     });

@@ -183,7 +183,7 @@ describe('refresh, logout, profile', () => {
     expect(basic.status).toBe(401);
   });
 
-  it('POST /api/users/refresh rotates the pair; replaying the old refresh token ends the session', async () => {
+  it('POST /api/users/refresh rotates the pair; a retry gets the same pair, reuse two rotations back ends the session', async () => {
     const user = await newUser(t.client);
     const res = await t.client.post('/api/users/refresh', { refreshToken: user.refreshToken });
     expect(res.status).toBe(200);
@@ -192,11 +192,20 @@ describe('refresh, logout, profile', () => {
       200,
     );
 
+    // A client that never saw the answer retries with the same token: within the reuse
+    // grace it gets the same successor pair, and the session lives.
+    const retried = await t.client.post('/api/users/refresh', { refreshToken: user.refreshToken });
+    expect(retried.status).toBe(200);
+    expect(retried.body.refreshToken).toBe(res.body.refreshToken);
+
+    // Rotating again, then presenting the first token (two rotations back) is reuse.
+    const next = await t.client.post('/api/users/refresh', { refreshToken: res.body.refreshToken });
+    expect(next.status).toBe(200);
     const replay = await t.client.post('/api/users/refresh', { refreshToken: user.refreshToken });
     expect(replay.status).toBe(401);
-    expect((await t.client.get('/api/users/profile', { token: res.body.accessToken })).status).toBe(
-      401,
-    );
+    expect(
+      (await t.client.get('/api/users/profile', { token: next.body.accessToken })).status,
+    ).toBe(401);
     expect((await t.client.post('/api/users/refresh', { refreshToken: 'junk' })).status).toBe(401);
     expect((await t.client.post('/api/users/refresh', {})).status).toBe(401);
   });

@@ -2,8 +2,8 @@
 // retry (girder/failover) around a circuit breaker (girder/breaker).
 import { randomBytes } from 'node:crypto';
 import { type Breaker, circuitBreaker, consecutiveFailures } from 'girder/breaker';
-import { type Clock, TypedEmitter } from 'girder/core';
-import { type RetryEvents, retryBudget } from 'girder/failover';
+import type { Clock } from 'girder/core';
+import { retryBudget, type WithRetry } from 'girder/failover';
 import type { ShopConfig } from '../config.js';
 import { mockPaymentProvider } from '../mock-provider/plugin.js';
 import {
@@ -19,8 +19,8 @@ export interface PaymentWiring {
   secret: string;
   mock: ReturnType<typeof mockPaymentProvider>;
   breaker: Breaker;
-  retryEvents: TypedEmitter<RetryEvents>;
-  provider: PaymentProvider;
+  /** The provider behind retry and the breaker; its retry events are on `provider.events`. */
+  provider: WithRetry<PaymentProvider>;
 }
 
 export function buildPaymentProvider(
@@ -43,7 +43,6 @@ export function buildPaymentProvider(
     clock,
     isFailure: (err) => !isClientError(err),
   });
-  const retryEvents = new TypedEmitter<RetryEvents>();
   const provider = resilientProvider(
     httpPaymentProvider({
       baseUrl: () => config.paymentProviderUrl ?? `${addresses.internalUrl()}/mock-pay`,
@@ -53,8 +52,7 @@ export function buildPaymentProvider(
       breaker,
       attempts: 3,
       budget: retryBudget({ ratio: 0.2, minPerSec: 5 }),
-      events: retryEvents,
     },
   );
-  return { secret, mock, breaker, retryEvents, provider };
+  return { secret, mock, breaker, provider };
 }

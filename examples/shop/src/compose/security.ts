@@ -25,8 +25,8 @@ export async function buildSecurity(
   const tokens = tokenService({
     keys: [{ kid: 'shop-1', alg: 'HS256', key: config.jwtSecret ?? randomBytes(32) }],
     sessionStore: backends.sessionStore,
-    accessTtl: 15 * 60_000,
-    refreshTtl: 7 * 24 * 3_600_000,
+    accessTtlMs: 15 * 60_000,
+    refreshTtlMs: 7 * 24 * 3_600_000,
     issuer: 'girder-shop',
   });
   const authz = authorizer({

@@ -1,6 +1,6 @@
 // Shop metrics from girder events and the services' own events.
 import type { Breaker } from 'girder/breaker';
-import type { TypedEmitter } from 'girder/core';
+import type { EventSource } from 'girder/core';
 import type { RetryEvents } from 'girder/failover';
 import type { TokenService } from 'girder/jwt';
 import type { RateLimiter } from 'girder/ratelimit';
@@ -12,7 +12,7 @@ export function wireMetrics(
   sources: {
     limiters: RateLimiter[];
     breaker: Breaker;
-    retryEvents: TypedEmitter<RetryEvents>;
+    retryEvents: EventSource<RetryEvents>;
     tokens: TokenService;
     services: Services;
   },

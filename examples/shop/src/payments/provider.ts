@@ -2,8 +2,8 @@
 // wrapper: every call goes through a girder circuit breaker and girder retry.
 
 import { type Breaker, withBreaker } from 'girder/breaker';
-import { type Backoff, decorate, exponential, isGirderError, type TypedEmitter } from 'girder/core';
-import { type RetryBudget, type RetryEvents, retry } from 'girder/failover';
+import { type Backoff, exponential, isGirderError } from 'girder/core';
+import { type RetryBudget, type WithRetry, withRetry } from 'girder/failover';
 
 export interface CreatePaymentRequest {
   /** Our payment id; the provider treats it as an idempotency key. */
@@ -106,29 +106,26 @@ export interface ResilienceOptions {
   backoff?: Backoff;
   /** Shared retry budget, so retries cannot multiply an outage. */
   budget?: RetryBudget;
-  /** Retry and give-up events, for metrics. */
-  events?: TypedEmitter<RetryEvents>;
 }
 
 /**
- * `provider` with every call retried (girder/failover `retry`) around a circuit breaker
- * (girder/breaker `withBreaker`): each attempt counts for the breaker; once it opens,
- * calls fail fast with `CIRCUIT_OPEN` and are not retried. 4xx answers neither trip
- * the breaker nor get retried.
+ * `provider` with every call retried (girder/failover `withRetry`) around a circuit
+ * breaker (girder/breaker `withBreaker`): each attempt counts for the breaker; once it
+ * opens, calls fail fast with `CIRCUIT_OPEN` and are not retried. 4xx answers neither
+ * trip the breaker nor get retried. Retry events are on the result's `events`.
  */
 export function resilientProvider(
   provider: PaymentProvider,
   options: ResilienceOptions,
-): PaymentProvider {
-  const guarded = withBreaker(provider, options.breaker);
-  const backoff = options.backoff ?? exponential({ initialMs: 100, maxMs: 1_000 });
-  return decorate(guarded, (_call, next) =>
-    retry(() => next(), {
+): WithRetry<PaymentProvider> {
+  return withRetry(
+    withBreaker(provider, options.breaker),
+    {
       attempts: options.attempts ?? 3,
-      backoff,
+      backoff: options.backoff ?? exponential({ initialMs: 100, maxMs: 1_000 }),
       ...(options.budget && { budget: options.budget }),
-      ...(options.events && { events: options.events }),
       shouldRetry: (err) => !isClientError(err) && !isGirderError(err, 'CIRCUIT_OPEN'),
-    }),
+    },
+    { name: 'payment-provider' },
   );
 }
