@@ -1,5 +1,5 @@
 import { type Clock, systemClock } from './clock.js';
-import { AbortedError, InvalidArgumentError, TimeoutError } from './errors.js';
+import { AbortedError, InvalidArgumentError, InvalidOptionsError, TimeoutError } from './errors.js';
 
 /**
  * Throw {@link AbortedError} if `signal` has already fired.
@@ -86,6 +86,8 @@ export function sleep(ms: number, options: SleepOptions = {}): Promise<void> {
   if (options === null || typeof options !== 'object') {
     return Promise.reject(new InvalidArgumentError('options', 'must be an object'));
   }
+  const unknown = unknownOption('sleep', options, SLEEP_KEYS);
+  if (unknown) return Promise.reject(unknown);
   const { clock = systemClock } = options;
   let signal: AbortSignal | undefined;
   try {
@@ -143,6 +145,8 @@ export function withTimeout<T>(
   if (options === null || typeof options !== 'object') {
     return Promise.reject(new InvalidArgumentError('options', 'must be an object'));
   }
+  const unknown = unknownOption('withTimeout', options, TIMEOUT_KEYS);
+  if (unknown) return Promise.reject(unknown);
   const { timeoutMs, clock = systemClock } = options;
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) {
     return Promise.reject(new InvalidArgumentError('timeoutMs', 'must be a finite number >= 0'));
@@ -212,4 +216,21 @@ export function withTimeout<T>(
 export function isCallerCancellation(err: unknown, signal?: AbortSignal): boolean {
   if (err instanceof AbortedError) return true;
   return signal?.aborted === true && !(err instanceof TimeoutError);
+}
+
+const SLEEP_KEYS: readonly string[] = ['signal', 'clock'];
+const TIMEOUT_KEYS: readonly string[] = ['timeoutMs', 'signal', 'clock'];
+
+/** A misspelt per-call option (`{ singal }`) is refused like a misspelt factory option. */
+function unknownOption(
+  subject: string,
+  options: object,
+  known: readonly string[],
+): InvalidOptionsError | undefined {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      return new InvalidOptionsError(subject, [{ path: key, message: `unknown option "${key}"` }]);
+    }
+  }
+  return undefined;
 }

@@ -210,7 +210,11 @@ const optionsSchema = z.strictObject(
       .prefault({}),
     maxDepth: z.number().int().min(1).max(MAX_DEPTH_LIMIT).default(DEFAULT_MAX_DEPTH),
   },
-  { error: 'must be a boolean or an object' },
+  // Only the type error gets this message: an unknown key keeps zod's, which names it.
+  {
+    error: (issue) =>
+      issue.code === 'invalid_type' ? 'must be a boolean or an object' : undefined,
+  },
 );
 
 /**

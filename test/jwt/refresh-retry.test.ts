@@ -76,7 +76,7 @@ describe('Redis stalls (SIGSTOP / SIGCONT): retries are safe (regression: issue 
     await server?.stop();
   });
 
-  it('refresh reported as failed, then applied on resume: the retry gets a valid pair and the session lives', async () => {
+  it('refresh reported as failed during a stall: the retry gets a valid pair and the session lives', async () => {
     const client = connect();
     const prefix = uniquePrefix('jwt-stall');
     const tokens = tokenService({
@@ -91,11 +91,14 @@ describe('Redis stalls (SIGSTOP / SIGCONT): retries are safe (regression: issue 
     } finally {
       resume();
     }
-    await client.ping(); // replies in order: the stalled rotation has run by now
+    // Replies come in order: the stalled rotation has reached Redis by now. Past its
+    // deadline it changed nothing; had it run in time (a lost reply), the reuse grace
+    // would answer the retry with the pair it minted. Either way the retry succeeds.
+    await client.ping();
 
     const retried = await tokens.refresh(first.refreshToken);
     await expect(tokens.verifyAccess(retried.accessToken)).resolves.toMatchObject({ sub: 'u-1' });
-    // It is the pair the stalled rotation minted: its refresh token is the current one.
+    // Its refresh token is the current one.
     const next = await tokens.refresh(retried.refreshToken);
     await expect(tokens.verifyAccess(next.accessToken)).resolves.toBeDefined();
 
@@ -106,7 +109,7 @@ describe('Redis stalls (SIGSTOP / SIGCONT): retries are safe (regression: issue 
     expect(stored).not.toContain(next.refreshToken);
   });
 
-  it('logout reported as failed, then applied on resume: the retry resolves false and the session is ended', async () => {
+  it('logout reported as failed during a stall is not applied late; the retry ends the session', async () => {
     const client = connect();
     const tokens = tokenService({
       keys: [hs256],
@@ -123,6 +126,9 @@ describe('Redis stalls (SIGSTOP / SIGCONT): retries are safe (regression: issue 
       resume();
     }
     await client.ping();
+    // The stalled script reached Redis after its deadline and changed nothing.
+    await expect(tokens.verifyAccess(pair.accessToken)).resolves.toMatchObject({ sub: 'u-1' });
+    expect(await tokens.logout(pair.sessionId)).toBe(true);
     expect(await tokens.logout(pair.sessionId)).toBe(false);
     expect(await codeOf(tokens.verifyAccess(pair.accessToken))).toBe('SESSION_REVOKED');
   });

@@ -1,0 +1,216 @@
+// Walks every function each public module exports. A factory (anything configured by an
+// options object) must refuse a misspelt option with INVALID_OPTIONS naming it; every
+// other export is listed below with the reason it takes no options object. A new export
+// that is in neither list fails the walk, so the convention cannot be forgotten.
+import Fastify from 'fastify';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as breaker from '../../src/breaker/index.js';
+import * as core from '../../src/core/index.js';
+import * as failover from '../../src/failover/index.js';
+import * as http from '../../src/http/index.js';
+import * as jwt from '../../src/jwt/index.js';
+import * as logger from '../../src/logger/index.js';
+import * as ratelimit from '../../src/ratelimit/index.js';
+import { sharedRedisUrl } from '../harness/index.js';
+
+const modules = { core, logger, ratelimit, breaker, failover, jwt, http } as const;
+
+/** The misspelt option every factory gets. */
+const TYPO = { zzMisspelt: 1 };
+
+const redis = new Redis(sharedRedisUrl(), { lazyConnect: true });
+afterAll(() => redis.disconnect());
+
+const target = { async send(_to: string) {} };
+const hsKey = { kid: 'k1', alg: 'HS256', key: new Uint8Array(32).fill(7) } as const;
+const policy = () => breaker.consecutiveFailures({ threshold: 3 });
+const limiter = () => ratelimit.fixedWindow({ limit: 5, windowMs: 1_000 });
+const tokens = () => jwt.tokenService({ keys: [hsKey], sessionStore: jwt.memorySessionStore() });
+
+type Call = (typo: Record<string, unknown>) => unknown;
+
+/** Every factory, called with valid options plus {@link TYPO}. */
+const factories: Record<string, Record<string, Call>> = {
+  core: {
+    constant: (t) => core.constant({ delayMs: 1, ...t }),
+    exponential: (t) => core.exponential({ initialMs: 1, ...t }),
+    redisRunner: (t) => core.redisRunner(redis, t),
+    sleep: (t) => core.sleep(1, t),
+    withTimeout: (t) => core.withTimeout(async () => 1, { timeoutMs: 10, ...t }),
+  },
+  logger: {
+    consoleLogger: (t) => logger.consoleLogger(t),
+    memoryLogger: (t) => logger.memoryLogger(t),
+    redactor: (t) => logger.redactor(t),
+    serializeError: (t) => logger.serializeError(new Error('x'), t),
+    handled: (t) => logger.handled(async () => 1, { logger: logger.noopLogger(), ...t }),
+  },
+  ratelimit: {
+    fixedWindow: (t) => ratelimit.fixedWindow({ limit: 1, windowMs: 1_000, ...t }),
+    slidingWindow: (t) => ratelimit.slidingWindow({ limit: 1, windowMs: 1_000, ...t }),
+    slidingWindowLog: (t) => ratelimit.slidingWindowLog({ limit: 1, windowMs: 1_000, ...t }),
+    tokenBucket: (t) => ratelimit.tokenBucket({ capacity: 1, refillPerSec: 1, ...t }),
+    leakyBucket: (t) => ratelimit.leakyBucket({ ratePerSec: 1, ...t }),
+    concurrencyLimit: (t) => ratelimit.concurrencyLimit({ max: 1, ...t }),
+    memoryStore: (t) => ratelimit.memoryStore(t),
+    redisStore: (t) => ratelimit.redisStore(redis, t),
+    withRateLimit: (t) => ratelimit.withRateLimit(target, limiter(), { key: 'k', ...t }),
+    rateLimited: (t) => ratelimit.rateLimited(target, { limiter: limiter(), key: 'k', ...t }),
+  },
+  breaker: {
+    circuitBreaker: (t) => breaker.circuitBreaker({ policy: policy(), ...t }),
+    consecutiveFailures: (t) => breaker.consecutiveFailures({ threshold: 3, ...t }),
+    failureRate: (t) => breaker.failureRate({ threshold: 0.5, ...t }),
+    slowCalls: (t) => breaker.slowCalls({ slowCallMs: 100, ...t }),
+    adaptiveThrottle: (t) => breaker.adaptiveThrottle(t),
+    withBreaker: (t) =>
+      breaker.withBreaker(target, breaker.circuitBreaker({ policy: policy() }), t),
+  },
+  failover: {
+    failover: (t) => failover.failover([target, target], t),
+    timeoutFailover: (t) => failover.timeoutFailover([target, target], t),
+    healthFailover: (t) => failover.healthFailover([target, target], t),
+    trafficSplit: (t) => failover.trafficSplit({ primary: target, secondary: target, ...t }),
+    retry: (t) => failover.retry(async () => 1, t),
+    retryBudget: (t) => failover.retryBudget(t),
+    withRetry: (t) => failover.withRetry(target, t),
+    withDeadline: (t) => failover.withDeadline(target, { timeoutMs: 10, ...t }),
+    constant: (t) => failover.constant({ delayMs: 1, ...t }),
+    exponential: (t) => failover.exponential({ initialMs: 1, ...t }),
+  },
+  jwt: {
+    tokenService: (t) =>
+      jwt.tokenService({ keys: [hsKey], sessionStore: jwt.memorySessionStore(), ...t }),
+    authorizer: (t) => jwt.authorizer(t),
+    oauthState: (t) => jwt.oauthState({ keys: [hsKey], ...t }),
+    redisSessionStore: (t) => jwt.redisSessionStore(redis, t),
+    redisPolicyStore: (t) => jwt.redisPolicyStore(redis, t),
+  },
+  http: {
+    authGuard: (t) => http.authGuard({ tokens: tokens(), ...t }),
+    authMiddleware: (t) => http.authMiddleware({ tokens: tokens(), ...t }),
+    rateLimitMiddleware: (t) => http.rateLimitMiddleware({ limiter: limiter(), ...t }),
+    fastifyAuth: async (t) => {
+      const app = Fastify();
+      try {
+        await app.register(http.fastifyAuth, { tokens: tokens(), ...t });
+        await app.ready();
+      } finally {
+        await app.close();
+      }
+    },
+    rateLimitPlugin: async (t) => {
+      const app = Fastify();
+      try {
+        await app.register(http.rateLimitPlugin, { limiter: limiter(), ...t });
+        await app.ready();
+      } finally {
+        await app.close();
+      }
+    },
+  },
+};
+
+/** Exports that take no options object, and why. */
+const notFactories: Record<string, Record<string, string>> = {
+  core: {
+    checkSignal: 'argument check',
+    checkRedisClient: 'argument check',
+    classifyRedisError: 'predicate over an error',
+    decorate: 'takes `methods` only; every decorator built on it validates its own options',
+    defaultSignalInto: 'default callback',
+    defaultSignalOf: 'default callback',
+    functionSchema: 'schema builder',
+    isAbortSignal: 'predicate',
+    isCallerCancellation: 'predicate',
+    isGirderError: 'predicate',
+    isRedisClient: 'predicate',
+    isRedisPrefix: 'predicate',
+    manualClock: 'takes a start time',
+    methodNamesOf: 'introspection helper',
+    parseOptions: 'the validator itself',
+    redisKey: 'pure key builder',
+    redisPrefixSchema: 'schema',
+    redisScript: 'takes a Lua source',
+    registeredRedisScripts: 'introspection helper',
+    throwIfAborted: 'argument check',
+  },
+  logger: {
+    annotate: 'takes log fields, any keys allowed',
+    annotationsOf: 'reader',
+    isLogged: 'predicate',
+    logError: 'takes log fields, any keys allowed',
+    maskEmail: 'pure formatter',
+    maskPhone: 'pure formatter',
+    noopLogger: 'no options',
+    pinoLogger: 'covered below with its pino instance',
+  },
+  ratelimit: {},
+  breaker: { anyOf: 'takes policies' },
+  failover: {
+    defaultSignalInto: 'default callback',
+    defaultSignalOf: 'default callback',
+    isTimeoutError: 'predicate',
+    stickyBucket: 'pure hash of a key',
+  },
+  jwt: {
+    checkRegex: 'takes a pattern and limits checked by the authorizer',
+    compilePattern: 'takes a pattern',
+    memoryPolicyStore: 'no options',
+    memorySessionStore: 'no options',
+    resourceMatcher: 'takes patterns',
+  },
+  http: {
+    authErrorResponse: 'formats an error',
+    bearerToken: 'reads a header',
+    decodeRequestPath: 'decodes a path',
+    matchedPath: 'reads a request',
+    rateLimitHeaders: 'formats a decision',
+    readCookie: 'reads a header',
+    refreshTokenOf: 'reads a request',
+    requestToken: 'reads a request',
+    tokenBody: 'formats tokens',
+    tokenHeaders: 'formats tokens',
+  },
+};
+
+describe('every exported function is classified', () => {
+  for (const [name, mod] of Object.entries(modules)) {
+    it(`girder/${name}`, () => {
+      const exported = Object.entries(mod)
+        .filter(([key, value]) => typeof value === 'function' && /^[a-z]/.test(key))
+        .map(([key]) => key)
+        .sort();
+      const known = [
+        ...Object.keys(factories[name] ?? {}),
+        ...Object.keys(notFactories[name] ?? {}),
+      ].sort();
+      expect(exported).toEqual(known);
+    });
+  }
+});
+
+describe('a misspelt option throws INVALID_OPTIONS naming it', () => {
+  for (const [name, calls] of Object.entries(factories)) {
+    for (const [factory, call] of Object.entries(calls)) {
+      it(`girder/${name} ${factory}`, async () => {
+        let error: unknown;
+        try {
+          await call(TYPO);
+        } catch (caught) {
+          error = caught;
+        }
+        expect(error).toBeInstanceOf(core.InvalidOptionsError);
+        expect((error as Error).message).toContain('zzMisspelt');
+      });
+    }
+  }
+
+  it('girder/logger pinoLogger', async () => {
+    const { pino } = await import('pino');
+    expect(() => logger.pinoLogger(pino({ enabled: false }), TYPO as never)).toThrow(
+      core.InvalidOptionsError,
+    );
+  });
+});
