@@ -51,7 +51,7 @@ const factories: Record<string, Record<string, Call>> = {
     slidingWindow: (t) => ratelimit.slidingWindow({ limit: 1, windowMs: 1_000, ...t }),
     slidingWindowLog: (t) => ratelimit.slidingWindowLog({ limit: 1, windowMs: 1_000, ...t }),
     tokenBucket: (t) => ratelimit.tokenBucket({ capacity: 1, refillPerSec: 1, ...t }),
-    leakyBucket: (t) => ratelimit.leakyBucket({ ratePerSec: 1, ...t }),
+    leakyBucket: (t) => ratelimit.leakyBucket({ ratePerSec: 1, maxQueueMs: 1_000, ...t }),
     concurrencyLimit: (t) => ratelimit.concurrencyLimit({ max: 1, ...t }),
     memoryStore: (t) => ratelimit.memoryStore(t),
     redisStore: (t) => ratelimit.redisStore(redis, t),
@@ -62,7 +62,7 @@ const factories: Record<string, Record<string, Call>> = {
     circuitBreaker: (t) => breaker.circuitBreaker({ policy: policy(), ...t }),
     consecutiveFailures: (t) => breaker.consecutiveFailures({ threshold: 3, ...t }),
     failureRate: (t) => breaker.failureRate({ threshold: 0.5, ...t }),
-    slowCalls: (t) => breaker.slowCalls({ slowCallMs: 100, ...t }),
+    slowCalls: (t) => breaker.slowCalls({ slowMs: 100, ...t }),
     adaptiveThrottle: (t) => breaker.adaptiveThrottle(t),
     withBreaker: (t) =>
       breaker.withBreaker(target, breaker.circuitBreaker({ policy: policy() }), t),
@@ -71,7 +71,8 @@ const factories: Record<string, Record<string, Call>> = {
     failover: (t) => failover.failover([target, target], t),
     timeoutFailover: (t) => failover.timeoutFailover([target, target], t),
     healthFailover: (t) => failover.healthFailover([target, target], t),
-    trafficSplit: (t) => failover.trafficSplit({ primary: target, secondary: target, ...t }),
+    trafficSplit: (t) =>
+      failover.trafficSplit({ primary: target, secondary: target, percent: 10, ...t }),
     retry: (t) => failover.retry(async () => 1, t),
     retryBudget: (t) => failover.retryBudget(t),
     withRetry: (t) => failover.withRetry(target, t),
@@ -195,6 +196,10 @@ describe('a misspelt option throws INVALID_OPTIONS naming it', () => {
   for (const [name, calls] of Object.entries(factories)) {
     for (const [factory, call] of Object.entries(calls)) {
       it(`girder/${name} ${factory}`, async () => {
+        // The base options are valid: only the typo can be what is refused.
+        await expect(
+          Promise.resolve().then(async () => void (await call({}))),
+        ).resolves.toBeUndefined();
         let error: unknown;
         try {
           await call(TYPO);
