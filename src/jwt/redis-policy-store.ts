@@ -122,11 +122,9 @@ export function redisPolicyStore(
 
   return {
     async load() {
-      const [version, roles, grants] = (await bounded(() => LOAD.run(client, keys, [], script))) as [
-        string,
-        string[],
-        string[],
-      ];
+      const [version, roles, grants] = (await bounded(() =>
+        LOAD.run(client, keys, [], script),
+      )) as [string, string[], string[]];
       const snapshot = {
         version: Number(version),
         roles: {} as Record<string, Permission[]>,

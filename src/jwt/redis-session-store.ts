@@ -246,7 +246,9 @@ export function redisSessionStore(
 
     async revoke(sessionId) {
       answers?.delete(sessionId);
-      return Number(await bounded(() => REVOKE.run(client, [sessionKey(sessionId)], [], script))) === 1;
+      return (
+        Number(await bounded(() => REVOKE.run(client, [sessionKey(sessionId)], [], script))) === 1
+      );
     },
 
     async revokeAll(subject, now) {
