@@ -1,6 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { SessionStore } from '../../src/jwt/index.js';
+import { memorySessionStore, redisSessionStore, type SessionStore } from '../../src/jwt/index.js';
 import { newSessionId } from '../../src/jwt/session-store.js';
+import {
+  type ContractBackend,
+  openRedisClient,
+  type RedisBackendClient,
+  uniquePrefix,
+} from '../harness/index.js';
 import { T0 } from './fixtures.js';
 
 const HOUR = 3_600_000;
@@ -204,4 +210,44 @@ export function sessionStoreContract(name: string, make: () => SessionStore) {
       }
     });
   });
+}
+
+/** What a session-store backend gives the contract: fresh stores, plain or answer-cached. */
+export interface SessionContractEnv {
+  /** A fresh, empty store; `cached` turns on the Redis store's answer cache. */
+  make(cached: boolean): SessionStore;
+}
+
+/** The in-process store. */
+export function memorySessionBackend(): ContractBackend<SessionContractEnv> {
+  return { name: 'memory', open: () => ({ make: () => memorySessionStore() }) };
+}
+
+/** The Redis store on the shared single server or the shared 3-master cluster. */
+export function redisSessionBackend(
+  name: 'redis' | 'redis-cluster',
+): ContractBackend<SessionContractEnv & { client: RedisBackendClient }> {
+  return {
+    name,
+    open: async () => {
+      const client = await openRedisClient(name);
+      return {
+        client,
+        make: (cached) =>
+          redisSessionStore(client, {
+            prefix: uniquePrefix(`jwt ${name}${cached ? ' cached' : ''}`),
+            ...(cached && { cache: { validMs: 0 } }),
+          }),
+      };
+    },
+    close: (env) => {
+      env.client.disconnect();
+    },
+  };
+}
+
+/** The contract for one backend, with and without the answer cache where it has one. */
+export function describeSessionContract(backend: string, env: () => SessionContractEnv): void {
+  sessionStoreContract(backend, () => env().make(false));
+  if (backend !== 'memory') sessionStoreContract(`${backend} with cache`, () => env().make(true));
 }

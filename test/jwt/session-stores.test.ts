@@ -7,21 +7,19 @@ import {
   redisSessionStore,
 } from '../../src/jwt/index.js';
 import { newSessionId } from '../../src/jwt/session-store.js';
-import { sharedRedisUrl, uniquePrefix } from '../harness/index.js';
+import { describeBackends, sharedRedisUrl, uniquePrefix } from '../harness/index.js';
 import { T0 } from './fixtures.js';
-import { sessionStoreContract } from './session-store.contract.js';
+import {
+  describeSessionContract,
+  memorySessionBackend,
+  redisSessionBackend,
+} from './session-store.contract.js';
 
 const HOUR = 3_600_000;
 const redis = new Redis(sharedRedisUrl());
 afterAll(() => redis.quit());
 
-sessionStoreContract('memory', () => memorySessionStore());
-sessionStoreContract('redis', () =>
-  redisSessionStore(redis, { prefix: uniquePrefix('jwt-sessions') }),
-);
-sessionStoreContract('redis with cache', () =>
-  redisSessionStore(redis, { prefix: uniquePrefix('jwt-sessions-cached'), cache: { validMs: 0 } }),
-);
+describeBackends([memorySessionBackend(), redisSessionBackend('redis')], describeSessionContract);
 
 /** A client that counts the commands it sends. */
 function counting(client: RedisCommandClient) {
