@@ -131,7 +131,7 @@ class AdaptiveState implements PolicyState {
     const last = this.#lastAdmittedAt;
     return {
       kind: 'adaptiveThrottle',
-      window: this.#window.toJSON(),
+      window: this.#window.snapshot(this.#clock.now()),
       lastAdmittedAt: Number.isFinite(last) ? last : null,
     };
   }

@@ -78,7 +78,7 @@ class SlowCallsState implements PolicyState {
   }
 
   toJSON(): PolicySnapshot {
-    return { kind: 'slowCalls', window: this.#window.toJSON() };
+    return { kind: 'slowCalls', window: this.#window.snapshot(this.#clock.now()) };
   }
 
   restore(snapshot: PolicySnapshot, path: string): void {

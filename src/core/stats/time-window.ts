@@ -227,13 +227,19 @@ export class TimeWindow {
     this.#slot = 0;
   }
 
-  /** Plain-data copy: the geometry and the non-empty buckets with absolute start times. */
-  toJSON(): TimeWindowSnapshot {
+  /**
+   * Plain-data copy: the geometry and the non-empty buckets with absolute start times,
+   * leaving out buckets that have left the window by `now` (default: the clock's time,
+   * if the window has a clock). Does not change the window.
+   */
+  snapshot(now?: number): TimeWindowSnapshot {
     const buckets: TimeBucketSnapshot[] = [];
     const last = this.#last;
     if (last >= 0) {
       const size = this.bucketCount;
-      for (let i = Math.max(0, last - size + 1); i <= last; i++) {
+      const at = now ?? this.#clock?.now();
+      const current = at === undefined ? last : Math.max(last, Math.floor(at / this.bucketMs));
+      for (let i = Math.max(0, current - size + 1); i <= last; i++) {
         const slot = i % size;
         const a = this.#a[slot]!;
         const b = this.#b[slot]!;
@@ -247,6 +253,11 @@ export class TimeWindow {
       bucketMs: this.bucketMs,
       buckets,
     };
+  }
+
+  /** Same as {@link TimeWindow.snapshot} at the clock's time (for `JSON.stringify`). */
+  toJSON(): TimeWindowSnapshot {
+    return this.snapshot();
   }
 
   /**
