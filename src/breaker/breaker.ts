@@ -10,14 +10,12 @@ import {
   isCallerCancellation,
   parseOptions,
 } from '../core/index.js';
-import { anyOf } from './any-of.js';
-import { consecutiveFailures } from './consecutive-failures.js';
 import { BreakerEmitter } from './emitter.js';
-import { BrokenCircuitError, type RejectionReason } from './errors.js';
+import { type BrokenCircuitError, type RejectionReason, refusal } from './errors.js';
 import {
   ADMIT_PROBE,
   ADMIT_RAMP,
-  HalfOpenRamp,
+  type HalfOpenRamp,
   PROBES_HUNG,
   RAMP_DONE,
   RECOVERED,
@@ -25,33 +23,31 @@ import {
   type ResolvedHalfOpen,
   STEPPED,
 } from './half-open.js';
-import { snapshotMismatch } from './internal.js';
-import { optionsSchema, type ResolvedOptions } from './options.js';
+import { Isolations } from './isolation.js';
+import { optionsSchema, type ResolvedOptions, resolvePolicy } from './options.js';
+import type { PolicyState } from './policy.js';
 import {
-  type BreakerPolicy,
-  isBreakerPolicy,
-  type PolicySnapshot,
-  type PolicyState,
-} from './policy.js';
-import { type BreakerSnapshot, type ParsedSnapshot, SNAPSHOT_VERSION } from './snapshot.js';
+  type BreakerSnapshot,
+  type ParsedSnapshot,
+  restorePolicy,
+  SNAPSHOT_VERSION,
+} from './snapshot.js';
+import {
+  CLOSED,
+  CLOSED_STATE,
+  type Current,
+  HALF_OPEN,
+  type HalfOpenState,
+  halfOpenState,
+  ISOLATED,
+  ISOLATED_STATE,
+  NAMES,
+  OPEN,
+  type OpenState,
+  stateFromSnapshot,
+  stateSnapshot,
+} from './state.js';
 import type { Breaker, BreakerState, CircuitBreakerOptions, IsolationHandle } from './types.js';
-
-const CLOSED = 0;
-const OPEN = 1;
-const HALF_OPEN = 2;
-const ISOLATED = 3;
-const NAMES: readonly BreakerState[] = ['closed', 'open', 'half-open', 'isolated'];
-
-/** The breaker's current state and the data that belongs to it alone. */
-type Current =
-  | { readonly code: typeof CLOSED }
-  | { readonly code: typeof OPEN; readonly openUntil: number }
-  | { readonly code: typeof HALF_OPEN; readonly ramp: HalfOpenRamp }
-  | { readonly code: typeof ISOLATED };
-type HalfOpenState = Extract<Current, { code: typeof HALF_OPEN }>;
-
-const CLOSED_STATE: Current = { code: CLOSED };
-const ISOLATED_STATE: Current = { code: ISOLATED };
 
 /** How a call was admitted. */
 const KIND_CLOSED = 0;
@@ -59,9 +55,19 @@ const KIND_PROBE = 1;
 const KIND_RAMP = 2;
 const KIND_NAMES = ['closed', 'half-open', 'half-open'] as const;
 
-const NO_RAMP = { step: -1, probeSuccesses: 0, stepStartedAt: 0, stepSuccesses: 0, credit: 0 };
-
 const everyErrorIsAFailure = () => true;
+
+/** Call `fn`; a synchronous throw becomes a rejection. */
+function invoke(
+  fn: (signal: AbortSignal | undefined) => unknown,
+  signal: AbortSignal | undefined,
+): Promise<unknown> {
+  try {
+    return Promise.resolve(fn(signal));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
 
 class CircuitBreaker implements Breaker {
   readonly name: string;
@@ -85,7 +91,7 @@ class CircuitBreaker implements Breaker {
   #epoch = 0;
   #trips = 0;
   #lastOpenMs = 0;
-  #isolations = 0;
+  readonly #isolations = new Isolations(() => this.#endIsolation());
   // fast-path handlers for the current closed epoch
   #onOk: (value: unknown) => unknown = (v) => v;
   #onErr: (error: unknown) => never = (e) => {
@@ -98,16 +104,7 @@ class CircuitBreaker implements Breaker {
       o.onListenerError ? { onListenerError: o.onListenerError } : {},
     );
     this.#clock = o.clock;
-    const given = o.policy;
-    const policy: BreakerPolicy =
-      given === undefined
-        ? consecutiveFailures()
-        : isBreakerPolicy(given)
-          ? given
-          : given.length === 1
-            ? given[0]!
-            : anyOf(...given);
-    this.#policy = policy.create(this.#clock);
+    this.#policy = resolvePolicy(o.policy).create(this.#clock);
     this.#timed = this.#policy.timed;
     this.#throttles = this.#policy.throttles;
     this.#plain = !this.#policy.throttles && !this.#policy.measuresDuration;
@@ -141,23 +138,11 @@ class CircuitBreaker implements Breaker {
     if (state.code === CLOSED && this.#plain && !this.events.callObserved) {
       // Hot path: no clock read, and no per-call closure unless there is a signal.
       if (signal === undefined) {
-        let pending: Promise<unknown>;
-        try {
-          pending = Promise.resolve(fn(undefined));
-        } catch (error) {
-          pending = Promise.reject(error);
-        }
-        return pending.then(this.#onOk, this.#onErr) as Promise<Awaited<T>>;
+        return invoke(fn, undefined).then(this.#onOk, this.#onErr) as Promise<Awaited<T>>;
       }
       if (signal.aborted) return Promise.reject(new AbortedError(signal.reason));
       const epoch = this.#epoch;
-      let pending: Promise<unknown>;
-      try {
-        pending = Promise.resolve(fn(signal));
-      } catch (error) {
-        pending = Promise.reject(error);
-      }
-      return pending.then(this.#onOk, (error) =>
+      return invoke(fn, signal).then(this.#onOk, (error) =>
         this.#onSignalledError(error, signal, epoch),
       ) as Promise<Awaited<T>>;
     }
@@ -259,7 +244,7 @@ class CircuitBreaker implements Breaker {
     if (decision === REFUSE_PROBING) throw this.#reject('probing', undefined);
     if (decision === PROBES_HUNG) {
       this.#trip(now, `no probe settled within ${this.#halfOpen.probeTimeoutMs} ms`);
-      const open = this.#state as Extract<Current, { code: typeof OPEN }>;
+      const open = this.#state as OpenState;
       throw this.#reject('open', open.openUntil - now);
     }
     if (decision === RAMP_DONE) {
@@ -274,15 +259,7 @@ class CircuitBreaker implements Breaker {
   #reject(reason: RejectionReason, retryAfterMs: number | undefined): BrokenCircuitError {
     const state = NAMES[this.#state.code]!;
     if (this.events.has('rejected')) this.events.emit('rejected', { reason, state, retryAfterMs });
-    // No stack trace: capturing one costs microseconds on the path that must be cheapest
-    // in an outage, and the message already names the breaker and the reason.
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      return new BrokenCircuitError({ breaker: this.name, state, reason, retryAfterMs });
-    } finally {
-      Error.stackTraceLimit = limit;
-    }
+    return refusal({ breaker: this.name, state, reason, retryAfterMs });
   }
 
   #settleSuccess(
@@ -379,7 +356,7 @@ class CircuitBreaker implements Breaker {
   }
 
   #enterHalfOpen(now: number, reason: string): HalfOpenState {
-    const state: HalfOpenState = { code: HALF_OPEN, ramp: new HalfOpenRamp(this.#halfOpen, now) };
+    const state = halfOpenState(this.#halfOpen, now);
     this.#transition(state, reason);
     return state;
   }
@@ -410,22 +387,8 @@ class CircuitBreaker implements Breaker {
   }
 
   isolate(): IsolationHandle {
-    if (this.#isolations++ === 0) this.#transition(ISOLATED_STATE, 'isolated manually');
-    return this.#isolationHandle();
-  }
-
-  #isolationHandle(): IsolationHandle {
-    let released = false;
-    return {
-      release: () => {
-        if (released) return;
-        released = true;
-        if (--this.#isolations === 0) this.#endIsolation();
-      },
-      get released() {
-        return released;
-      },
-    };
+    if (this.#isolations.hold()) this.#transition(ISOLATED_STATE, 'isolated manually');
+    return this.#isolations.handle();
   }
 
   #endIsolation(): void {
@@ -434,47 +397,27 @@ class CircuitBreaker implements Breaker {
   }
 
   toJSON(): BreakerSnapshot {
-    const state = this.#state;
+    const { state, openUntil, halfOpen } = stateSnapshot(this.#state);
     return {
       version: SNAPSHOT_VERSION,
-      state: NAMES[state.code]!,
-      openUntil: state.code === OPEN ? state.openUntil : 0,
+      state,
+      openUntil,
       trips: this.#trips,
       lastOpenMs: this.#lastOpenMs,
-      halfOpen: state.code === HALF_OPEN ? state.ramp.toJSON() : { ...NO_RAMP },
+      halfOpen,
       policy: this.#policy.toJSON(),
     };
   }
 
   #restore(s: ParsedSnapshot): void {
-    const kind = this.#policy.toJSON().kind;
-    if (s.policy.kind !== kind) {
-      snapshotMismatch(
-        'restore.policy.kind',
-        `is "${s.policy.kind}" but the breaker is configured with "${kind}"`,
-      );
-    }
-    this.#policy.restore(s.policy as PolicySnapshot, 'restore.policy');
+    restorePolicy(this.#policy, s.policy);
     this.#trips = s.trips;
     this.#lastOpenMs = s.lastOpenMs;
-    switch (s.state) {
-      case 'closed':
-        this.#state = CLOSED_STATE;
-        this.#armClosed();
-        break;
-      case 'open':
-        this.#state = { code: OPEN, openUntil: s.openUntil };
-        break;
-      case 'half-open':
-        this.#state = {
-          code: HALF_OPEN,
-          ramp: HalfOpenRamp.restore(this.#halfOpen, s.halfOpen, this.#clock.now()),
-        };
-        break;
-      default:
-        this.#state = ISOLATED_STATE;
-        this.#isolations = 1;
-        this.restoredIsolation = this.#isolationHandle();
+    this.#state = stateFromSnapshot(s, this.#halfOpen, this.#clock.now());
+    if (this.#state.code === CLOSED) this.#armClosed();
+    else if (this.#state.code === ISOLATED) {
+      this.#isolations.hold();
+      this.restoredIsolation = this.#isolations.handle();
     }
   }
 }

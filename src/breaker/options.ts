@@ -1,6 +1,8 @@
 // The schema of circuitBreaker's options.
 import { z } from 'zod';
 import { type Backoff, clockSchema, functionSchema, systemClock } from '../core/index.js';
+import { anyOf } from './any-of.js';
+import { consecutiveFailures } from './consecutive-failures.js';
 import { halfOpenSchema } from './half-open.js';
 import { type BreakerPolicy, isBreakerPolicy } from './policy.js';
 import { snapshotSchema } from './snapshot.js';
@@ -44,3 +46,12 @@ export const optionsSchema = z
 
 /** Validated options. @internal */
 export type ResolvedOptions = z.output<typeof optionsSchema>;
+
+/** The one policy a breaker runs: the default, the given one, or `anyOf` an array. @internal */
+export function resolvePolicy(
+  given: BreakerPolicy | readonly BreakerPolicy[] | undefined,
+): BreakerPolicy {
+  if (given === undefined) return consecutiveFailures();
+  if (isBreakerPolicy(given)) return given;
+  return given.length === 1 ? given[0]! : anyOf(...given);
+}

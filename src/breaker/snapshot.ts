@@ -1,6 +1,7 @@
 // The breaker's snapshot format (`toJSON()` / `restore`) and its validation.
 import { z } from 'zod';
-import type { PolicySnapshot } from './policy.js';
+import { snapshotMismatch } from './internal.js';
+import type { PolicySnapshot, PolicyState } from './policy.js';
 import type { BreakerState } from './types.js';
 
 /** The snapshot format this version writes and reads. @internal */
@@ -65,3 +66,15 @@ export const snapshotSchema = z.strictObject({
 
 /** A validated snapshot. @internal */
 export type ParsedSnapshot = z.output<typeof snapshotSchema>;
+
+/** Restore a breaker's policy from `restore.policy`, refusing another policy's snapshot. @internal */
+export function restorePolicy(policy: PolicyState, snapshot: ParsedSnapshot['policy']): void {
+  const kind = policy.toJSON().kind;
+  if (snapshot.kind !== kind) {
+    snapshotMismatch(
+      'restore.policy.kind',
+      `is "${snapshot.kind}" but the breaker is configured with "${kind}"`,
+    );
+  }
+  policy.restore(snapshot as PolicySnapshot, 'restore.policy');
+}
