@@ -234,5 +234,7 @@ describe('DecayingMean', () => {
       InvalidOptionsError,
     );
     expect(() => DecayingMean.of({ halfLifeMs: -1 })).toThrow(InvalidOptionsError);
+    expect(() => DecayingMean.of({} as never)).toThrow(InvalidOptionsError);
+    expect(() => DecayingMean.of({ halfLifeCals: 10 } as never)).toThrow(/halfLifeCals/);
   });
 });

@@ -47,11 +47,24 @@ export type Decay = DecayByCalls | DecayByTime | DecayByAlpha;
  * const schema = z.strictObject({ decay: decaySchema.default({ halfLifeCalls: 10 }) });
  * ```
  */
-export const decaySchema = z.union([
-  z.strictObject({ halfLifeCalls: z.number().finite().positive() }),
-  z.strictObject({ halfLifeMs: z.number().finite().positive() }),
-  z.strictObject({ alpha: z.number().gt(0).lt(1) }),
-]);
+export const decaySchema = z
+  .strictObject({
+    halfLifeCalls: z.number().finite().positive().optional(),
+    halfLifeMs: z.number().finite().positive().optional(),
+    alpha: z.number().gt(0).lt(1).optional(),
+  })
+  .superRefine((d, ctx) => {
+    const given = (['halfLifeCalls', 'halfLifeMs', 'alpha'] as const).filter(
+      (k) => d[k] !== undefined,
+    );
+    if (given.length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: given.length > 1 ? [given[1]!] : [],
+        message: 'give exactly one of halfLifeCalls, halfLifeMs, alpha',
+      });
+    }
+  }) as unknown as z.ZodType<Decay>;
 
 /**
  * A decaying average: each sample's weight shrinks by a factor per newer sample (or
