@@ -5,8 +5,6 @@ import {
   AbortedError,
   type Backoff,
   type Clock,
-  checkSignal,
-  InvalidArgumentError,
   isCallerCancellation,
   parseOptions,
 } from '../core/index.js';
@@ -23,6 +21,7 @@ import {
   type ResolvedHalfOpen,
   STEPPED,
 } from './half-open.js';
+import { badCall } from './internal.js';
 import { Isolations } from './isolation.js';
 import { optionsSchema, type ResolvedOptions, resolvePolicy } from './options.js';
 import type { PolicyState } from './policy.js';
@@ -124,16 +123,8 @@ class CircuitBreaker implements Breaker {
     fn: (signal: AbortSignal | undefined) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<Awaited<T>> {
-    if (typeof fn !== 'function') {
-      return Promise.reject(new InvalidArgumentError('fn', 'must be a function'));
-    }
-    if (signal !== undefined && !(signal instanceof AbortSignal)) {
-      try {
-        checkSignal(signal, 'signal');
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    }
+    const bad = badCall(fn, signal);
+    if (bad !== undefined) return Promise.reject(bad);
     const state = this.#state;
     if (state.code === CLOSED && this.#plain && !this.events.callObserved) {
       // Hot path: no clock read, and no per-call closure unless there is a signal.
@@ -271,14 +262,7 @@ class CircuitBreaker implements Breaker {
   ): void {
     const now = this.#clock.now();
     const durationMs = now - start;
-    if (this.events.has('success')) {
-      this.events.emit(
-        'success',
-        withError
-          ? { durationMs, state: KIND_NAMES[kind]!, error }
-          : { durationMs, state: KIND_NAMES[kind]! },
-      );
-    }
+    this.events.success(durationMs, KIND_NAMES[kind]!, error, withError);
     if (epoch !== this.#epoch) return;
     if (kind === KIND_CLOSED) {
       if (this.#policy.record(false, now, durationMs)) this.#trip(now, undefined);
@@ -300,9 +284,7 @@ class CircuitBreaker implements Breaker {
   ): void {
     if (isCallerCancellation(error, signal)) {
       const now = this.#clock.now();
-      if (this.events.has('ignored')) {
-        this.events.emit('ignored', { error, durationMs: now - start, state: KIND_NAMES[kind]! });
-      }
+      this.events.call('ignored', error, now - start, KIND_NAMES[kind]!);
       if (epoch !== this.#epoch) return;
       if (kind === KIND_PROBE) (this.#state as HalfOpenState).ramp.probeCancelled(now);
       else if (kind === KIND_CLOSED && this.#throttles) this.#policy.cancelled?.(start);
@@ -314,9 +296,7 @@ class CircuitBreaker implements Breaker {
     }
     const now = this.#clock.now();
     const durationMs = now - start;
-    if (this.events.has('failure')) {
-      this.events.emit('failure', { error, durationMs, state: KIND_NAMES[kind]! });
-    }
+    this.events.call('failure', error, durationMs, KIND_NAMES[kind]!);
     if (epoch !== this.#epoch) return;
     if (kind === KIND_CLOSED) {
       if (this.#policy.record(true, now, durationMs)) this.#trip(now, undefined);
@@ -333,13 +313,7 @@ class CircuitBreaker implements Breaker {
     this.#state = to;
     this.#epoch++;
     if (to.code === CLOSED) this.#armClosed();
-    if (this.events.has('stateChange')) {
-      const toName = NAMES[to.code]!;
-      this.events.emit(
-        'stateChange',
-        openMs === undefined ? { from, to: toName, reason } : { from, to: toName, reason, openMs },
-      );
-    }
+    this.events.stateChange(from, NAMES[to.code]!, reason, openMs);
   }
 
   #trip(now: number, reason: string | undefined): void {
@@ -362,9 +336,7 @@ class CircuitBreaker implements Breaker {
   }
 
   #emitStep(ramp: HalfOpenRamp): void {
-    if (this.events.has('rampStep')) {
-      this.events.emit('rampStep', { step: ramp.step, fraction: ramp.fraction });
-    }
+    if (this.events.has('rampStep')) this.events.emit('rampStep', ramp.stepEvent());
   }
 
   #close(reason: string): void {

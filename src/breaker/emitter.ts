@@ -1,5 +1,5 @@
 import { type Listener, TypedEmitter } from '../core/index.js';
-import type { BreakerEvents } from './types.js';
+import type { BreakerEvents, BreakerState } from './types.js';
 
 /**
  * The emitter behind `breaker.events`; tracks whether any call event has a listener,
@@ -35,5 +35,37 @@ export class BreakerEmitter extends TypedEmitter<BreakerEvents> {
 
   #refresh(): void {
     this.callObserved = this.has('success') || this.has('failure') || this.has('ignored');
+  }
+
+  // Emitters that build a payload only when someone listens.
+
+  /** Emit `success`; `error` is included when `withError` (an error that did not count). */
+  success(
+    durationMs: number,
+    state: 'closed' | 'half-open',
+    error: unknown,
+    withError: boolean,
+  ): void {
+    if (!this.has('success')) return;
+    this.emit('success', withError ? { durationMs, state, error } : { durationMs, state });
+  }
+
+  /** Emit `failure` or `ignored`. */
+  call(
+    event: 'failure' | 'ignored',
+    error: unknown,
+    durationMs: number,
+    state: 'closed' | 'half-open',
+  ): void {
+    if (this.has(event)) this.emit(event, { error, durationMs, state });
+  }
+
+  /** Emit `stateChange`, with `openMs` when entering `open`. */
+  stateChange(from: BreakerState, to: BreakerState, reason: string, openMs?: number): void {
+    if (!this.has('stateChange')) return;
+    this.emit(
+      'stateChange',
+      openMs === undefined ? { from, to, reason } : { from, to, reason, openMs },
+    );
   }
 }

@@ -1,7 +1,7 @@
 // The half-open recovery ramp: probes, then growing fractions of traffic, then closed.
 // Its data lives only while the breaker is half-open (one ramp object per half-open period).
 import { z } from 'zod';
-import type { HalfOpenOptions } from './types.js';
+import type { HalfOpenOptions, RampStepEvent } from './types.js';
 
 /** @internal */
 export const halfOpenSchema = z
@@ -109,9 +109,9 @@ export class HalfOpenRamp {
     return ramp;
   }
 
-  /** The fraction admitted on the current step. */
-  get fraction(): number {
-    return this.#o.ramp[this.step]!;
+  /** Payload of the `rampStep` event for the current step. */
+  stepEvent(): RampStepEvent {
+    return { step: this.step, fraction: this.#o.ramp[this.step]! };
   }
 
   /** Decide on a call: one of the ADMIT_ / REFUSE_ codes, RAMP_DONE or PROBES_HUNG. */

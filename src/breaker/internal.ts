@@ -2,6 +2,8 @@
 import type { z } from 'zod';
 import {
   type CountWindow,
+  checkSignal,
+  InvalidArgumentError,
   InvalidOptionsError,
   type OptionIssue,
   TimeWindow,
@@ -50,4 +52,16 @@ export function restoreWindow(
     );
   }
   window.load(input, { path, owner: 'circuitBreaker', now });
+}
+
+/** The error `execute(fn, signal)` answers bad arguments with, or undefined (hot path). */
+export function badCall(fn: unknown, signal: unknown): InvalidArgumentError | undefined {
+  if (typeof fn !== 'function') return new InvalidArgumentError('fn', 'must be a function');
+  if (signal === undefined || signal instanceof AbortSignal) return undefined;
+  try {
+    checkSignal(signal, 'signal');
+    return undefined;
+  } catch (error) {
+    return error as InvalidArgumentError;
+  }
 }
