@@ -99,9 +99,12 @@ class AdaptiveState implements PolicyState {
   }
 
   admit(now: number): boolean {
-    const p = this.dropProbability(now);
+    const w = this.#window;
     // Every attempt is a request, whether it goes ahead or not: calls in flight count.
-    this.#window.add(now, 1, 0);
+    w.add(now, 1, 0);
+    // The probability as it was before this attempt (see dropProbability).
+    const requests = w.totalA - 1;
+    const p = Math.max(0, (requests - this.#protection - this.#k * w.totalB) / (requests + 1));
     if (p === 0 || now - this.#lastAdmittedAt >= this.#probeIntervalMs || this.#random() >= p) {
       this.#lastAdmittedAt = now;
       return true;

@@ -123,8 +123,10 @@ class CircuitBreaker implements Breaker {
     fn: (signal: AbortSignal | undefined) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<Awaited<T>> {
-    const bad = badCall(fn, signal);
-    if (bad !== undefined) return Promise.reject(bad);
+    if (typeof fn !== 'function' || (signal !== undefined && !(signal instanceof AbortSignal))) {
+      const bad = badCall(fn, signal); // the slow path: a signal-shaped object passes
+      if (bad !== undefined) return Promise.reject(bad);
+    }
     const state = this.#state;
     if (state.code === CLOSED && this.#plain && !this.events.callObserved) {
       // Hot path: no clock read, and no per-call closure unless there is a signal.
