@@ -128,7 +128,8 @@ class CircuitBreaker implements Breaker {
       if (bad !== undefined) return Promise.reject(bad);
     }
     const state = this.#state;
-    if (state.code === CLOSED && this.#plain && !this.events.callObserved) {
+    // Closed is a singleton state object: one identity check.
+    if (state === CLOSED_STATE && this.#plain && !this.events.callObserved) {
       // Hot path: no clock read, and no per-call closure unless there is a signal.
       if (signal === undefined) {
         return invoke(fn, undefined).then(this.#onOk, this.#onErr) as Promise<Awaited<T>>;
