@@ -55,6 +55,8 @@ const KIND_RAMP = 2;
 const KIND_NAMES = ['closed', 'half-open', 'half-open'] as const;
 
 const everyErrorIsAFailure = () => true;
+/** Read once: a global lookup on every call shows in the hot path. */
+const NativeAbortSignal = globalThis.AbortSignal;
 
 /** Call `fn`; a synchronous throw becomes a rejection. */
 function invoke(
@@ -123,7 +125,10 @@ class CircuitBreaker implements Breaker {
     fn: (signal: AbortSignal | undefined) => T | PromiseLike<T>,
     signal?: AbortSignal,
   ): Promise<Awaited<T>> {
-    if (typeof fn !== 'function' || (signal !== undefined && !(signal instanceof AbortSignal))) {
+    if (
+      typeof fn !== 'function' ||
+      (signal !== undefined && !(signal instanceof NativeAbortSignal))
+    ) {
       const bad = badCall(fn, signal); // the slow path: a signal-shaped object passes
       if (bad !== undefined) return Promise.reject(bad);
     }
