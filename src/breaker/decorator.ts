@@ -10,8 +10,8 @@ import {
   parseOptions,
   type SignalOf,
 } from '../core/index.js';
-import type { Breaker } from './breaker.js';
 import { BrokenCircuitError } from './errors.js';
+import type { Breaker } from './types.js';
 
 /** Options of {@link withBreaker}. */
 export interface WithBreakerOptions<T extends object> {

@@ -9,40 +9,39 @@
  */
 
 export {
-  type Breaker,
-  type BreakerEvents,
-  type BreakerSnapshot,
-  type BreakerState,
-  type CircuitBreakerOptions,
-  circuitBreaker,
-  type FailureEvent,
-  type HalfOpenOptions,
-  type IgnoredEvent,
-  type IsolationHandle,
-  type RampStepEvent,
-  type RejectedEvent,
-  type StateChangeEvent,
-  type SuccessEvent,
-} from './breaker.js';
-export { type WithBreakerOptions, withBreaker } from './decorator.js';
-export { type BrokenCircuitDetails, BrokenCircuitError, type RejectionReason } from './errors.js';
-export {
   type AdaptiveThrottleOptions,
   type AdaptiveThrottlePolicy,
-  type AnyOfPolicy,
   adaptiveThrottle,
-  anyOf,
-  type BreakerPolicy,
+} from './adaptive-throttle.js';
+export { type AnyOfPolicy, anyOf } from './any-of.js';
+export { circuitBreaker } from './breaker.js';
+export {
   type ConsecutiveFailuresOptions,
   type ConsecutiveFailuresPolicy,
   consecutiveFailures,
+} from './consecutive-failures.js';
+export { type WithBreakerOptions, withBreaker } from './decorator.js';
+export { type BrokenCircuitDetails, BrokenCircuitError, type RejectionReason } from './errors.js';
+export {
   type FailureRateOptions,
   type FailureRatePolicy,
   failureRate,
-  type PolicySnapshot,
-  type PolicyState,
   type ResolvedFailureRateOptions,
-  type SlowCallsOptions,
-  type SlowCallsPolicy,
-  slowCalls,
-} from './policies.js';
+} from './failure-rate.js';
+export type { BreakerPolicy, PolicySnapshot, PolicyState } from './policy.js';
+export { type SlowCallsOptions, type SlowCallsPolicy, slowCalls } from './slow-calls.js';
+export type { BreakerSnapshot } from './snapshot.js';
+export type {
+  Breaker,
+  BreakerEvents,
+  BreakerState,
+  CircuitBreakerOptions,
+  FailureEvent,
+  HalfOpenOptions,
+  IgnoredEvent,
+  IsolationHandle,
+  RampStepEvent,
+  RejectedEvent,
+  StateChangeEvent,
+  SuccessEvent,
+} from './types.js';

@@ -1,6 +1,7 @@
 /**
  * Foundations shared by every girder module: typed errors, option validation, an
- * injectable clock, cancellation helpers, backoff strategies, a typed event emitter
+ * injectable clock, cancellation helpers, backoff strategies, a typed event emitter,
+ * shared statistics (time and count windows, decaying means)
  * and the interface decorator helper.
  *
  * @module core
@@ -82,6 +83,28 @@ export {
   type SignalInto,
   type SignalOf,
 } from './signal-of.js';
+export {
+  CountWindow,
+  type CountWindowOptions,
+  type CountWindowSnapshot,
+  MAX_COUNT_WINDOW_SIZE,
+} from './stats/count-window.js';
+export {
+  type Decay,
+  type DecayByAlpha,
+  type DecayByCalls,
+  type DecayByTime,
+  DecayingMean,
+  decaySchema,
+} from './stats/decaying-mean.js';
+export type { LoadOptions } from './stats/snapshot.js';
+export {
+  MAX_TIME_WINDOW_BUCKETS,
+  type TimeBucketSnapshot,
+  TimeWindow,
+  type TimeWindowOptions,
+  type TimeWindowSnapshot,
+} from './stats/time-window.js';
 export {
   type FallbackEvent,
   type RecoveredEvent,

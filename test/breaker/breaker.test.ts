@@ -549,7 +549,7 @@ describe('circuitBreaker: snapshots', () => {
     const closed = roundTrip(breaker.toJSON());
     expect(closed).toMatchObject({
       state: 'closed',
-      policy: { kind: 'failureRate', outcomes: [1, 0, 1] },
+      policy: { kind: 'failureRate', window: { kind: 'count', size: 10, outcomes: [1, 0, 1] } },
     });
     const again = circuitBreaker({
       policy: failureRate({ windowSize: 10, minimumCalls: 4 }),
@@ -625,7 +625,7 @@ describe('circuitBreaker: snapshots', () => {
     expect(issuesOf(() => small({ restore: { ...good, state: 'ajar' } as never }))).toEqual([
       'restore.state',
     ]);
-    expect(issuesOf(() => small({ restore: { ...good, version: 2 } as never }))).toEqual([
+    expect(issuesOf(() => small({ restore: { ...good, version: 3 } as never }))).toEqual([
       'restore.version',
     ]);
     expect(
@@ -645,7 +645,7 @@ describe('circuitBreaker: snapshots', () => {
       issuesOf(() =>
         circuitBreaker({ policy: failureRate({ windowMs: 1_000, buckets: 5 }), restore: windowed }),
       ),
-    ).toEqual(['restore.policy.window']);
+    ).toEqual(['restore.policy.window.bucketCount', 'restore.policy.window.bucketMs']);
     const combined = circuitBreaker({
       policy: [consecutiveFailures(), slowCalls({ slowMs: 1 })],
     }).toJSON();

@@ -4,6 +4,7 @@ import {
   anyOf,
   consecutiveFailures,
   failureRate,
+  type PolicyState,
   slowCalls,
 } from '../../src/breaker/index.js';
 import { InvalidArgumentError, InvalidOptionsError, manualClock } from '../../src/core/index.js';
@@ -57,7 +58,10 @@ describe('failureRate, count window', () => {
     expect(s.record(true, 0, 0)).toBe(false); // window: s s s f = 25%
     expect(s.record(true, 0, 0)).toBe(true); // window: s s f f = 50%
     expect(s.tripReason()).toBe('failure rate 50% of the last 4 calls (threshold 50%)');
-    expect(s.toJSON()).toEqual({ kind: 'failureRate', outcomes: [0, 0, 1, 1] });
+    expect(s.toJSON()).toEqual({
+      kind: 'failureRate',
+      window: { kind: 'count', size: 4, outcomes: [0, 0, 1, 1] },
+    });
   });
 
   it('compares rates exactly (0.1 of 30 calls is 3 failures)', () => {
@@ -184,44 +188,71 @@ describe('slowCalls', () => {
 });
 
 describe('adaptiveThrottle', () => {
+  /** One attempt: admission (which counts the request), then its outcome if admitted. */
+  const attempt = (s: PolicyState, failed: boolean, now = 0) => {
+    const admitted = s.admit(now);
+    if (admitted) s.record(failed, now, 0);
+    return admitted;
+  };
+
   it('drops with probability max(0, (requests - protection - k*accepts) / (requests + 1))', () => {
-    let r = 0;
+    let r = 0.99;
     const policy = adaptiveThrottle({ k: 2, protection: 0, probeIntervalMs: 1e9, random: () => r });
-    const s = policy.create(manualClock()) as ReturnType<typeof policy.create> & {
+    const s = policy.create(manualClock()) as PolicyState & {
       dropProbability(now: number): number;
     };
-    expect(s.admit(0)).toBe(true); // nothing recorded yet: probability 0
+    expect(s.dropProbability(0)).toBe(0); // nothing recorded yet
     // 10 requests, 2 accepted: (10 - 4) / 11
-    for (let i = 0; i < 10; i++) s.record(i >= 2, 0, 0);
+    for (let i = 0; i < 10; i++) expect(attempt(s, i >= 2)).toBe(true);
     expect(s.dropProbability(0)).toBeCloseTo(6 / 11);
     r = 6 / 11 - 0.01;
     expect(s.admit(0)).toBe(false); // dropped, and the drop counts as a request
     expect(s.dropProbability(0)).toBeCloseTo(7 / 12);
     r = 7 / 12;
+    expect(s.admit(0)).toBe(true); // admitted: counted at once, before it settles
+    expect(s.dropProbability(0)).toBeCloseTo(8 / 13);
+    expect(s.record(false, 0, 0)).toBe(false); // never trips; a success is an accept
+    expect(s.dropProbability(0)).toBeCloseTo(6 / 13);
+  });
+
+  it('counts a request at admission, so calls in flight count (regression: issue 18.3)', () => {
+    const s = adaptiveThrottle({ protection: 5, probeIntervalMs: 1e9, random: () => 0 }).create(
+      manualClock(),
+    );
+    // Nothing settles: admission alone must drive the drop probability up.
+    const admitted = Array.from({ length: 20 }, () => s.admit(0)).filter(Boolean).length;
+    expect(admitted).toBe(6); // protection + 1: the 7th sees (6 - 5) / 7 > 0
+  });
+
+  it('takes a cancelled call back out of the requests', () => {
+    const s = adaptiveThrottle({ protection: 0, probeIntervalMs: 1e9, random: () => 0 }).create(
+      manualClock(),
+    ) as PolicyState & { dropProbability(now: number): number };
     expect(s.admit(0)).toBe(true);
-    expect(s.record(false, 0, 0)).toBe(false); // never trips
+    expect(s.dropProbability(0)).toBeCloseTo(1 / 2);
+    s.cancelled!(0);
+    expect(s.dropProbability(0)).toBe(0);
+    s.cancelled!(0); // never below zero
+    expect(s.dropProbability(0)).toBe(0);
   });
 
   it('does not throttle a healthy dependency, nor below the protection floor', () => {
     const s = adaptiveThrottle({ k: 2, protection: 5, random: () => 0 }).create(manualClock());
-    for (let i = 0; i < 1_000; i++) s.record(i % 2 === 0, 0, 0); // 50% success, k = 2: fine
-    expect(s.admit(0)).toBe(true);
+    for (let i = 0; i < 1_000; i++) expect(attempt(s, i % 2 === 0)).toBe(true); // 50% success, k = 2
     const fresh = adaptiveThrottle({ protection: 5, probeIntervalMs: 1e9, random: () => 0 }).create(
       manualClock(),
     );
-    fresh.admit(0);
-    for (let i = 0; i < 5; i++) fresh.record(true, 0, 0);
+    for (let i = 0; i < 5; i++) expect(attempt(fresh, true)).toBe(true);
     expect(fresh.admit(0)).toBe(true); // (5 - 5) / 6 = 0
     fresh.record(true, 0, 0);
-    expect(fresh.admit(0)).toBe(false);
+    expect(fresh.admit(0)).toBe(false); // (6 - 5) / 7
   });
 
   it('lets a probe through after probeIntervalMs without an admitted call', () => {
     const s = adaptiveThrottle({ protection: 0, probeIntervalMs: 1_000, random: () => 0 }).create(
       manualClock(),
     );
-    expect(s.admit(0)).toBe(true);
-    for (let i = 0; i < 100; i++) s.record(true, 0, 0);
+    for (let i = 0; i < 100; i++) attempt(s, true);
     expect(s.admit(10)).toBe(false);
     expect(s.admit(999)).toBe(false);
     expect(s.admit(1_000)).toBe(true); // the quiet period is over: a probe
@@ -236,8 +267,7 @@ describe('adaptiveThrottle', () => {
       probeIntervalMs: 1e9,
       random: () => 0,
     }).create(manualClock());
-    s.admit(0);
-    for (let i = 0; i < 100; i++) s.record(true, 0, 0);
+    for (let i = 0; i < 100; i++) attempt(s, true);
     expect(s.admit(500)).toBe(false);
     expect(s.admit(1_600)).toBe(true);
   });
@@ -271,7 +301,7 @@ describe('anyOf', () => {
       kind: 'anyOf',
       policies: [
         { kind: 'consecutiveFailures', failures: 2 },
-        { kind: 'failureRate', outcomes: [1, 1] },
+        { kind: 'failureRate', window: { kind: 'count', size: 2, outcomes: [1, 1] } },
       ],
     });
   });
