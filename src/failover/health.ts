@@ -3,6 +3,8 @@ import {
   AbortedError,
   type AsyncMethodKeys,
   type Clock,
+  type Decay,
+  decaySchema,
   decorate,
   defaultSignalOf,
   InvalidArgumentError,
@@ -11,7 +13,6 @@ import {
   TypedEmitter,
   withTimeout,
 } from '../core/index.js';
-import type { Decay } from './decaying-mean.js';
 import type { FailoverEvents } from './events.js';
 import {
   attach,
@@ -93,12 +94,6 @@ export interface HealthFailoverOptions<T> {
   /** Name of this decorator, for logs and metrics (`control.name`). */
   name?: string;
 }
-
-const decaySchema = z.union([
-  z.strictObject({ halfLifeCalls: z.number().finite().positive() }),
-  z.strictObject({ halfLifeMs: positiveMs() }),
-  z.strictObject({ alpha: z.number().gt(0).lt(1) }),
-]);
 
 const schema = z.strictObject({
   decay: decaySchema.default({ halfLifeCalls: 10 }),

@@ -10,6 +10,7 @@
  * @module failover
  */
 
+export type { Decay, DecayByAlpha, DecayByCalls, DecayByTime } from '../core/index.js';
 // The backoffs and signal helpers live in core; re-exported so `girder/failover` alone covers retry.
 export {
   type Backoff,
@@ -26,7 +27,6 @@ export {
   type RetryBudgetStats,
   retryBudget,
 } from './budget.js';
-export type { Decay, DecayByAlpha, DecayByCalls, DecayByTime } from './decaying-mean.js';
 export { AllTargetsFailedError, type TargetFailure } from './errors.js';
 export type { DownReason, FailoverEvents, SwitchReason } from './events.js';
 export {

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle, TypedEmitter } from '../core/index.js';
-import { type Decay, DecayingMean } from './decaying-mean.js';
+import { type Decay, DecayingMean } from '../core/index.js';
 import type { DownReason, FailoverEvents } from './events.js';
 
 /** One target's health as {@link healthFailover} sees it. */

@@ -475,7 +475,7 @@ describe('healthFailover: decay, cancellation, control, options', () => {
         }),
       ),
     ).toEqual([
-      'decay',
+      'decay.alpha',
       'baselineDecay.alpha',
       'minSamples',
       'maxErrorRate',
