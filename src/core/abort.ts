@@ -1,6 +1,9 @@
 import { type Clock, systemClock } from './clock.js';
 import { AbortedError, InvalidArgumentError, InvalidOptionsError, TimeoutError } from './errors.js';
 
+// Node's global AbortSignal is an accessor; reading it once keeps the hot path cheap.
+const SignalClass = globalThis.AbortSignal;
+
 /**
  * Throw {@link AbortedError} if `signal` has already fired.
  *
@@ -49,7 +52,7 @@ export function checkSignal(value: unknown, argument = 'signal'): AbortSignal | 
 
 /** True for an `AbortSignal`, or an object with its shape (`aborted`, `addEventListener`). */
 export function isAbortSignal(value: unknown): value is AbortSignal {
-  if (value instanceof AbortSignal) return true;
+  if (value instanceof SignalClass) return true;
   if (value === null || typeof value !== 'object') return false;
   const v = value as Partial<AbortSignal>;
   return (

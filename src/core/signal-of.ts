@@ -1,3 +1,6 @@
+// Node's global AbortSignal is an accessor; reading it once keeps the hot path cheap.
+const SignalClass = globalThis.AbortSignal;
+
 /**
  * Finds the caller's `AbortSignal` among a method's arguments, so a decorator can tell
  * the caller giving up from the target failing. Return `undefined` when the call
@@ -21,10 +24,10 @@ export type SignalOf = (args: readonly unknown[], method: string) => AbortSignal
  */
 export const defaultSignalOf: SignalOf = (args) => {
   for (const arg of args) {
-    if (arg instanceof AbortSignal) return arg;
+    if (arg instanceof SignalClass) return arg;
     if (arg !== null && typeof arg === 'object') {
       const signal = (arg as { signal?: unknown }).signal;
-      if (signal instanceof AbortSignal) return signal;
+      if (signal instanceof SignalClass) return signal;
     }
   }
   return undefined;
@@ -62,11 +65,11 @@ export type SignalInto = (
 export const defaultSignalInto: SignalInto = (args, signal) => {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
-    if (arg instanceof AbortSignal) return args.map((a, j) => (j === i ? signal : a));
+    if (arg instanceof SignalClass) return args.map((a, j) => (j === i ? signal : a));
     if (
       arg !== null &&
       typeof arg === 'object' &&
-      (arg as { signal?: unknown }).signal instanceof AbortSignal
+      (arg as { signal?: unknown }).signal instanceof SignalClass
     ) {
       return args.map((a, j) => (j === i ? { ...(arg as object), signal } : a));
     }
