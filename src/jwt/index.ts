@@ -91,6 +91,6 @@ export {
   type TokenEvents,
   type TokenPair,
   type TokenService,
-  tokenService,
   type VerifyOptions,
-} from './tokens.js';
+} from './token-types.js';
+export { tokenService } from './tokens.js';

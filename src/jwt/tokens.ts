@@ -33,18 +33,6 @@ import {
   type VerifyOptions,
 } from './token-types.js';
 
-export {
-  ACCESS_TOKEN_TYPE,
-  type AccessClaims,
-  type IssueOptions,
-  REFRESH_TOKEN_TYPE,
-  type RefreshOptions,
-  type TokenEvents,
-  type TokenPair,
-  type TokenService,
-  type VerifyOptions,
-} from './token-types.js';
-
 const ACCESS_CLAIMS = ['sub', 'ssid', 'jti', 'iat', 'exp'];
 const REFRESH_CLAIMS = [...ACCESS_CLAIMS, 'sxp'];
 
