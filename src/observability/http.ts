@@ -83,7 +83,18 @@ function recorder(m: Metrics, buckets: readonly number[] | undefined): Recorder 
   };
 }
 
-const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
+const METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+  'QUERY',
+]);
 // OTel: methods outside the known set are reported as _OTHER, so a client cannot grow the label.
 const methodOf = (method: string | undefined): string =>
   method !== undefined && METHODS.has(method) ? method : '_OTHER';
