@@ -126,8 +126,14 @@ function end(
 const START = Symbol('girder.httpMetrics.start');
 
 const plugin: FastifyPluginCallback<HttpMetricsOptions> = (app, options, done) => {
-  const o = parseOptions('httpMetrics', pluginSchema, options);
-  const r = recorder(o.metrics, o.buckets);
+  let r: Recorder;
+  try {
+    const o = parseOptions('httpMetrics', pluginSchema, options);
+    r = recorder(o.metrics, o.buckets);
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
   app.addHook('onRequest', (request, _reply, next) => {
     (request as unknown as Record<symbol, unknown>)[START] = begin(r, methodOf(request.method));
     next();
