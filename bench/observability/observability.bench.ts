@@ -31,6 +31,11 @@ const breaker = () =>
 const bareBreaker = breaker();
 const watchedBreaker = breaker();
 m.watch(watchedBreaker);
+// Any call listener moves the breaker off its untimed fast path: this one isolates what
+// the breaker's timed path costs from what girder/observability's mapping adds.
+const listenedBreaker = breaker();
+listenedBreaker.events.on('success', () => {});
+listenedBreaker.events.on('failure', () => {});
 
 const limitLoop =
   (l: ReturnType<typeof limiter>): Runner =>
@@ -76,6 +81,11 @@ export const suite: BenchSuite = {
       name: 'breaker execute (closed), metrics().watch vs unwatched',
       girder: breakerLoop(watchedBreaker),
       peers: [{ name: 'unwatched', run: breakerLoop(bareBreaker) }],
+    },
+    {
+      name: 'breaker execute (closed), metrics().watch vs no-op call listeners',
+      girder: breakerLoop(watchedBreaker),
+      peers: [{ name: 'no-op listeners', run: breakerLoop(listenedBreaker) }],
     },
     {
       name: 'Fastify route via inject, httpMetrics vs bare',
