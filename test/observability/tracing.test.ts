@@ -8,7 +8,7 @@ import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { circuitBreaker, consecutiveFailures } from '../../src/breaker/index.js';
-import { manualClock } from '../../src/core/index.js';
+import { manualClock, redisRunner } from '../../src/core/index.js';
 import { failover, withRetry } from '../../src/failover/index.js';
 import { tracing } from '../../src/observability/index.js';
 import { fixedWindow, redisStore } from '../../src/ratelimit/index.js';
@@ -162,6 +162,25 @@ describe('tracing: Redis round trips', () => {
     exporter.reset();
     await limiter.limit('k');
     expect(exporter.getFinishedSpans()).toHaveLength(0);
+  });
+});
+
+describe('tracing: a failing Redis round trip', () => {
+  it('ends its span with error status and the exception', async () => {
+    const client = new Redis(sharedRedisUrl());
+    const runner = redisRunner(client, { name: 'diag', commandTimeoutMs: 0 });
+    const t = tracing({ tracer });
+    await expect(runner.command('NOSUCHCOMMAND', 'x')).rejects.toBeDefined();
+    await runner.command('PING');
+    t.close();
+    client.disconnect();
+    const spans = exporter
+      .getFinishedSpans()
+      .filter((s) => s.attributes['girder.redis.runner'] === 'diag');
+    expect(spans.map((s) => s.name)).toEqual(['NOSUCHCOMMAND', 'PING']);
+    expect(spans[0]!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(spans[0]!.events.some((e) => e.name === 'exception')).toBe(true);
+    expect(spans[1]!.status.code).not.toBe(SpanStatusCode.ERROR);
   });
 });
 
