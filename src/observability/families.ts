@@ -34,6 +34,8 @@ interface Entry {
   readonly kind: 'counter' | 'gauge' | 'histogram';
   readonly labelNames: string;
   readonly value: unknown;
+  /** The object registered in the registry. */
+  readonly metric: Metric;
 }
 
 const perRegistry = new WeakMap<Registry, Map<string, Entry>>();
@@ -50,6 +52,7 @@ function cached<T>(
   kind: Entry['kind'],
   labelNames: readonly string[],
   create: () => T,
+  metricOf: (value: T) => unknown = (value) => value,
 ): T {
   let entries = perRegistry.get(registry);
   if (entries === undefined) {
@@ -65,18 +68,24 @@ function cached<T>(
         `${name} is already a ${entry.kind} with labels [${entry.labelNames}] in this registry`,
       );
     }
+    const current = registry.getSingleMetric(name);
+    // Someone cleared the registry (`clear()`, `removeSingleMetric`): register ours again
+    // rather than count into a metric no scrape sees.
+    if (current === undefined) registry.registerMetric(entry.metric);
+    else if (current !== entry.metric) throw foreign(name);
     return entry.value as T;
   }
-  if (registry.getSingleMetric(name) !== undefined) {
-    throw new InvalidArgumentError(
-      'metric',
-      `${name} is already registered in this registry by someone other than girder`,
-    );
-  }
+  if (registry.getSingleMetric(name) !== undefined) throw foreign(name);
   const value = create();
-  entries.set(name, { kind, labelNames: names, value });
+  entries.set(name, { kind, labelNames: names, value, metric: metricOf(value) as Metric });
   return value;
 }
+
+const foreign = (name: string) =>
+  new InvalidArgumentError(
+    'metric',
+    `${name} is already registered in this registry by someone other than girder`,
+  );
 
 /** @internal The counter `name` of `registry`, created once. */
 export function counterFamily(
@@ -85,38 +94,45 @@ export function counterFamily(
   help: string,
   labelNames: readonly string[],
 ): CounterFamily {
-  return cached(registry, name, 'counter', labelNames, () => {
-    const cells = new Map<string, Cell>();
-    const metric = new Counter({
-      name,
-      help,
-      labelNames: [...labelNames],
-      registers: [registry],
-      collect() {
-        for (const cell of cells.values()) {
-          const delta = cell.value - cell.reported;
-          if (delta > 0) {
-            cell.reported = cell.value;
-            metric.inc(cell.labels, delta);
+  return cached(
+    registry,
+    name,
+    'counter',
+    labelNames,
+    () => {
+      const cells = new Map<string, Cell>();
+      const metric = new Counter({
+        name,
+        help,
+        labelNames: [...labelNames],
+        registers: [registry],
+        collect() {
+          for (const cell of cells.values()) {
+            const delta = cell.value - cell.reported;
+            if (delta > 0) {
+              cell.reported = cell.value;
+              metric.inc(cell.labels, delta);
+            }
           }
-        }
-      },
-    });
-    return {
-      metric,
-      cell(labels: Labels): Cell {
-        const key = keyOf(labels);
-        let cell = cells.get(key);
-        if (cell === undefined) {
-          cell = { value: 0, reported: 0, labels };
-          cells.set(key, cell);
-          // The series shows (at 0) from the first scrape, so rate() sees its first increase.
-          metric.inc(labels, 0);
-        }
-        return cell;
-      },
-    };
-  });
+        },
+      });
+      return {
+        metric,
+        cell(labels: Labels): Cell {
+          const key = keyOf(labels);
+          let cell = cells.get(key);
+          if (cell === undefined) {
+            cell = { value: 0, reported: 0, labels };
+            cells.set(key, cell);
+            // The series shows (at 0) from the first scrape, so rate() sees its first increase.
+            metric.inc(labels, 0);
+          }
+          return cell;
+        },
+      };
+    },
+    (family) => family.metric,
+  );
 }
 
 const gaugeHooks = new WeakMap<Gauge<string>, Set<() => void>>();

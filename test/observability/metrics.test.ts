@@ -121,6 +121,19 @@ describe('metrics: rate limiters', () => {
     });
   });
 
+  it('after registry.clear() a new watch registers the series again (no stale, unscraped metric)', async () => {
+    const registry = new Registry();
+    const l = limiter();
+    const m = metrics({ registry });
+    m.watch(l)();
+    registry.clear();
+    m.watch(l);
+    await l.limit('k');
+    expect(await nonZero(registry, 'girder_ratelimit_decisions_total')).toEqual({
+      'name=api,outcome=allowed': 1,
+    });
+  });
+
   it('prefix and constLabels apply to every series', async () => {
     const registry = new Registry();
     const l = limiter();
