@@ -256,3 +256,34 @@ export const placeOrder = (
   items: Array<{ productId: number; quantity: number }>,
   requestId = `req-${++counter}-${Date.now()}`,
 ) => client.post('/api/orders', { items, requestId }, { token: user.accessToken });
+
+/**
+ * The value of the sample of `name` whose labels include `labels` (in any order), from
+ * Prometheus text exposition; undefined when there is none. Several matches: summed.
+ */
+export function sampleOf(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  let found: number | undefined;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = new Map<string, string>();
+    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      have.set(k!, v!);
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v))
+      found = (found ?? 0) + Number(m[3]);
+  }
+  return found;
+}
+
+/** `sampleOf` on the shop's registry right now. */
+export async function metricOf(
+  shop: Shop,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number | undefined> {
+  return sampleOf(await shop.registry.metrics(), name, labels);
+}

@@ -146,6 +146,7 @@ export async function opsSnapshot(sources: OpsSources): Promise<OpsSnapshot> {
   for (const s of samples(N.breaker.calls)) {
     const name = label(s.labels, N.breaker.name) ?? '';
     const outcome = label(s.labels, N.breaker.outcome) ?? 'unknown';
+    if (!(N.breaker.outcomes as readonly string[]).includes(outcome)) continue;
     const c = calls.get(name) ?? {};
     calls.set(name, c);
     c[outcome] = (c[outcome] ?? 0) + s.value;
@@ -159,9 +160,9 @@ export async function opsSnapshot(sources: OpsSources): Promise<OpsSnapshot> {
   // Prefer the registry's gauge; fall back to the breaker itself if the gauge is absent.
   const stateOf = (b: Breaker) => states.get(b.name) ?? b.state;
 
-  const sumWhere = (name: string, keys: readonly string[], value: string) =>
+  const sumWhere = (name: string, where: Array<[readonly string[], string]>) =>
     samples(name)
-      .filter((s) => label(s.labels, keys) === value)
+      .filter((s) => where.every(([keys, value]) => label(s.labels, keys) === value))
       .reduce((n, s) => n + s.value, 0);
 
   return {
@@ -178,9 +179,15 @@ export async function opsSnapshot(sources: OpsSources): Promise<OpsSnapshot> {
       name,
       breaker: breaker.name,
       state: stateOf(breaker),
-      retries: sumWhere(N.retry.retries, N.retry.name, name),
-      giveUps: sumWhere(N.retry.giveUps, N.retry.name, name),
-      budgetExhausted: samples(N.retry.budgetExhausted).reduce((n, s) => n + s.value, 0),
+      retries: sumWhere(N.retry.events, [
+        [N.retry.name, name],
+        [N.retry.kind, 'retry'],
+      ]),
+      giveUps: sumWhere(N.retry.events, [
+        [N.retry.name, name],
+        [N.retry.kind, 'give_up'],
+      ]),
+      budgetExhausted: sumWhere(N.retry.budgetExhausted, [[N.retry.name, name]]),
     })),
   };
 }
