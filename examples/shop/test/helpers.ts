@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Clock } from 'girder/core';
 import { type Logger, noopLogger } from 'girder/logger';
 import { loadConfig, type ShopConfig } from '../src/config.js';
@@ -157,7 +158,7 @@ export interface TestShop {
  */
 export async function startShop(
   env: Record<string, string> = {},
-  options: { clock?: Clock; logger?: Logger } = {},
+  options: { clock?: Clock; logger?: Logger; spanExporter?: SpanExporter } = {},
 ): Promise<TestShop> {
   const config = testConfig(env);
   const database =
@@ -168,6 +169,7 @@ export async function startShop(
     ...(database && { database }),
     logger: options.logger ?? noopLogger(),
     ...(options.clock && { clock: options.clock }),
+    ...(options.spanExporter && { spanExporter: options.spanExporter }),
   });
   await shop.listen();
   const { port } = shop.app.server.address() as { port: number };
