@@ -17,6 +17,8 @@ export interface StoreErrorEvent {
   key: string;
   /** The store's error. */
   error: unknown;
+  /** The block's `onStoreError` mode: how it answers while the store fails. */
+  mode: StoreErrorMode;
 }
 
 /** Payload of a `fallback` event: the block stopped using its store. */
@@ -154,7 +156,7 @@ export class StoreFallback {
   failed(key: string, error: unknown, route: StoreRoute): void {
     if (route === 'probe') this.#probing = false;
     const now = this.#clock.now();
-    this.#events.emit('storeError', { key, error });
+    this.#events.emit('storeError', { key, error, mode: this.mode });
     this.#probeAt = now + this.#retryMs;
     if (this.#downSince < 0) {
       this.#downSince = now;

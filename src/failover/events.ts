@@ -24,12 +24,31 @@ export type DownReason =
  *
  * | event | failover | timeoutFailover | healthFailover | trafficSplit |
  * | --- | --- | --- | --- | --- |
+ * | `attempt` | yes | | yes | |
  * | `switch` | yes | yes | yes | |
  * | `giveUp` | yes | | yes | |
  * | `down`, `probe`, `restore` | | | yes | |
  * | `route`, `percent` | | | | yes |
  */
 export type FailoverEvents = {
+  /**
+   * One call reached target `index` and settled (the caller's own cancellations are not
+   * attempts). Emitted only while someone listens.
+   */
+  attempt: {
+    /** The method called. */
+    method: string;
+    /** 1 for the call's first target, 2 for the second, ... */
+    attempt: number;
+    /** Index of the target called. */
+    index: number;
+    /** How long the target took, ms (measured with `performance.now()`). */
+    durationMs: number;
+    /** Whether the target answered without an error. */
+    ok: boolean;
+    /** The target's error, when `ok` is false. */
+    error?: unknown;
+  };
   /** Traffic moved from target `from` to target `to`. */
   switch: {
     /** Index of the target traffic left. */

@@ -28,6 +28,24 @@ export interface AttemptObserver {
   end(attempt: FailedAttempt, failure: { error: unknown } | undefined): void;
 }
 
+/** @internal Emit the `attempt` event of one settled attempt that started at `startedAt` (performance.now()). */
+export function emitAttempt(
+  events: TypedEmitter<FailoverEvents>,
+  method: string,
+  attempt: number,
+  index: number,
+  startedAt: number,
+  failure: { error: unknown } | undefined,
+): void {
+  const durationMs = performance.now() - startedAt;
+  events.emit(
+    'attempt',
+    failure === undefined
+      ? { method, attempt, index, durationMs, ok: true }
+      : { method, attempt, index, durationMs, ok: false, error: failure.error },
+  );
+}
+
 /**
  * @internal
  * The one loop failover and healthFailover share: call `method` on target
@@ -56,13 +74,16 @@ export async function tryInOrder(
     const index = indexAt(i, start);
     if (signal?.aborted) throw new AbortedError(signal.reason);
     observer?.start(i + 1, index);
+    const startedAt = events.has('attempt') ? performance.now() : -1;
     try {
       const result = await invoke(targets[index]!, method, args);
       observer?.end({ index, method, attempt: i + 1 }, undefined);
+      if (startedAt >= 0) emitAttempt(events, method, i + 1, index, startedAt, undefined);
       return result;
     } catch (error) {
       const aborted = callerCancellation(error, signal);
       if (aborted) throw aborted;
+      if (startedAt >= 0) emitAttempt(events, method, i + 1, index, startedAt, { error });
       if (observer || shouldFailover) {
         const attempt: FailedAttempt = { index, method, attempt: i + 1 };
         observer?.end(attempt, { error });

@@ -112,6 +112,15 @@ export type TokenEvents = {
     /** The new session. */
     sessionId: string;
   };
+  /** `verifyAccess` accepted an access token (emitted only while someone listens). */
+  verified: {
+    /** Whose session. */
+    subject: string;
+    /** The session. */
+    sessionId: string;
+    /** `true` when the session store failed and `onStoreError: 'allow'` accepted it. */
+    failedOpen: boolean;
+  };
   /** A refresh token was rotated into a new pair. */
   refreshed: {
     /** Whose session. */

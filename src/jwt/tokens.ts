@@ -262,10 +262,16 @@ export function tokenService(options: TokenServiceOptions): TokenService {
           const failedOpen = o.onStoreError === 'allow';
           if (events.has('storeError'))
             events.emit('storeError', { operation: 'check', error, failedOpen });
-          if (failedOpen) return claims as AccessClaims;
+          if (failedOpen) {
+            if (events.has('verified'))
+              events.emit('verified', { subject: claims.sub as string, sessionId, failedOpen });
+            return claims as AccessClaims;
+          }
           throw new SessionStoreUnavailableError('check', { cause: error });
         }
         if (state !== 'active') throw sessionError(state, sessionId, claims.sub as string);
+        if (events.has('verified'))
+          events.emit('verified', { subject: claims.sub as string, sessionId, failedOpen: false });
         return claims as AccessClaims;
       } catch (err) {
         return reject('verify', err);

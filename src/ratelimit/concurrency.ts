@@ -305,7 +305,7 @@ class ConcurrencyLimiterImpl extends Limiter<State> implements ConcurrencyLimite
         try {
           await remote.call(RELEASE, this.fullKey(key), String(cost), holder);
         } catch (error) {
-          this.events.emit('storeError', { key, error });
+          this.events.emit('storeError', { key, error, mode: this.storeErrorMode });
         }
       }
       const waiters = this.#waiters.get(key);

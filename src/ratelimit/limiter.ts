@@ -177,6 +177,8 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
   readonly events = new LimiterEvents();
 
   protected readonly alg: Algorithm<S>;
+  /** The `onStoreError` mode, reported in `storeError` events. */
+  protected readonly storeErrorMode: StoreErrorMode;
   protected readonly table: MemoryTable<S> | undefined;
   protected readonly redis: RedisStore | undefined;
   readonly #keyPrefix: string;
@@ -199,6 +201,7 @@ export class Limiter<S extends MemoryState = MemoryState> implements RateLimiter
     this.#systemTime = this.clock === systemClock;
     this.name = options.name ?? `${alg.code}:${alg.signature}`;
     this.#instances = options.instances;
+    this.storeErrorMode = options.onStoreError;
     this.#guard = new StoreFallback({
       mode: options.onStoreError,
       retryMs: options.storeRetryMs,

@@ -41,6 +41,7 @@ function setup(options: HealthFailoverOptions<Sms> = {}, latencyMs = 0): Setup {
     ...options,
   });
   const log = {
+    attempt: [],
     switch: [],
     giveUp: [],
     down: [],

@@ -1,3 +1,4 @@
+import { channel } from 'node:diagnostics_channel';
 import { z } from 'zod';
 import { parseOptions } from '../options.js';
 import { checkRedisClient, type RedisClient } from './client.js';
@@ -105,6 +106,48 @@ export interface RedisRunner {
 
 const toTyped = (error: unknown) => classifyRedisError(error);
 
+/**
+ * @internal
+ * One Redis round trip as published on `node:diagnostics_channel`: the same object goes
+ * to {@link REDIS_COMMAND_START} before the call and to {@link REDIS_COMMAND_END} when it
+ * settles, so a subscriber (girder/observability's tracing) can hang its span on it.
+ */
+export interface RedisCommandMessage {
+  /** The runner's `name`. */
+  readonly runner: string;
+  /** `EVALSHA` for scripts, else the command sent. */
+  readonly command: string;
+  /** The first key, when the call names keys. */
+  readonly key: string | undefined;
+  /** Set before the end message when the call failed (or answered through `onError`). */
+  error?: unknown;
+  /** Subscribers' own state (e.g. a span). */
+  [slot: symbol]: unknown;
+}
+
+/** @internal Channel name of {@link RedisCommandMessage}s before each round trip. */
+export const REDIS_COMMAND_START = 'girder.redis.command.start';
+/** @internal Channel name of {@link RedisCommandMessage}s after each round trip. */
+export const REDIS_COMMAND_END = 'girder.redis.command.end';
+// With no subscriber a call pays one `hasSubscribers` read.
+const startChannel = channel(REDIS_COMMAND_START);
+const endChannel = channel(REDIS_COMMAND_END);
+
+function traced<T>(message: RedisCommandMessage, call: Promise<T>): Promise<T> {
+  startChannel.publish(message);
+  return call.then(
+    (value) => {
+      endChannel.publish(message);
+      return value;
+    },
+    (error: unknown) => {
+      message.error ??= error;
+      endChannel.publish(message);
+      throw error;
+    },
+  );
+}
+
 class Runner implements RedisRunner {
   readonly name: string;
   readonly client: RedisClient;
@@ -175,11 +218,21 @@ class Runner implements RedisRunner {
     keys: readonly string[],
     args: readonly (string | number)[],
   ): Promise<unknown> {
+    if (!startChannel.hasSubscribers) return this.#eval(script, keys, args);
+    const message: RedisCommandMessage = { runner: this.name, command: 'EVALSHA', key: keys[0] };
+    return traced(message, this.#eval(script, keys, args));
+  }
+
+  #eval(
+    script: RedisScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
     const error = this.client.status === 'ready' && !this.#closed ? undefined : this.#statusError();
     if (error !== undefined) return Promise.reject(error);
     if (this.#needsProbe()) {
       return this.#clock.probe().then(
-        () => this.eval(script, keys, args),
+        () => this.#eval(script, keys, args),
         (e: unknown) => Promise.reject(toTyped(e)),
       );
     }
@@ -201,6 +254,25 @@ class Runner implements RedisRunner {
     onReply: (reply: unknown) => R,
     onError: (error: RedisUnavailableError | RedisCommandError) => R | Promise<R>,
   ): Promise<R> {
+    if (!startChannel.hasSubscribers) {
+      return this.#evalKey(script, key, arg1, arg2, onReply, onError);
+    }
+    const message: RedisCommandMessage = { runner: this.name, command: 'EVALSHA', key };
+    const failed = (error: RedisUnavailableError | RedisCommandError) => {
+      message.error = error;
+      return onError(error);
+    };
+    return traced(message, this.#evalKey(script, key, arg1, arg2, onReply, failed));
+  }
+
+  #evalKey<R>(
+    script: RedisScript,
+    key: string,
+    arg1: string,
+    arg2: string | undefined,
+    onReply: (reply: unknown) => R,
+    onError: (error: RedisUnavailableError | RedisCommandError) => R | Promise<R>,
+  ): Promise<R> {
     const client = this.client;
     if (client.status !== 'ready' || this.#closed) {
       const error = this.#statusError();
@@ -208,7 +280,7 @@ class Runner implements RedisRunner {
     }
     if (this.#needsProbe()) {
       return this.#clock.probe().then(
-        () => this.evalKey(script, key, arg1, arg2, onReply, onError),
+        () => this.#evalKey(script, key, arg1, arg2, onReply, onError),
         (e: unknown) => onError(toTyped(e)),
       );
     }
@@ -249,6 +321,16 @@ class Runner implements RedisRunner {
   }
 
   command(command: string, ...args: (string | number)[]): Promise<unknown> {
+    if (!startChannel.hasSubscribers) return this.#command(command, args);
+    const message: RedisCommandMessage = {
+      runner: this.name,
+      command,
+      key: args.length > 0 ? String(args[0]) : undefined,
+    };
+    return traced(message, this.#command(command, args));
+  }
+
+  #command(command: string, args: readonly (string | number)[]): Promise<unknown> {
     const error = this.client.status === 'ready' && !this.#closed ? undefined : this.#statusError();
     if (error !== undefined) return Promise.reject(error);
     return this.#timed(this.client.call(command, ...args)).catch((e: unknown) => {

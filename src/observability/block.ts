@@ -1,0 +1,109 @@
+// What `watch` accepts, and how it tells one block from another: by shape, never by
+// class, so blocks behind girder's decorators (which keep their targets' types) and
+// blocks from another copy of the package are recognised alike.
+import type { Breaker } from '../breaker/index.js';
+import { type EventSource, InvalidArgumentError } from '../core/index.js';
+import type {
+  DeadlineControl,
+  FailoverControl,
+  FailoverEvents,
+  HealthFailoverControl,
+  RetryBudget,
+  RetryControl,
+  RetryEvents,
+  TimeoutFailoverControl,
+  TrafficSplitControl,
+} from '../failover/index.js';
+import type { Authorizer, TokenService } from '../jwt/index.js';
+import type { Decision, RateLimiter } from '../ratelimit/index.js';
+
+/**
+ * Everything `watch` (of {@link metrics} and {@link tracing}) accepts: any rate or
+ * concurrency limiter, a circuit breaker, the object returned by `failover`,
+ * `timeoutFailover`, `healthFailover`, `trafficSplit`, `withRetry` or `withDeadline`
+ * (recognised by their `events` and `control`), a `retryBudget`, a `tokenService` or an
+ * `authorizer`.
+ *
+ * @example
+ * ```ts
+ * import type { WatchableBlock } from 'girder/observability';
+ * import { circuitBreaker } from 'girder/breaker';
+ *
+ * const block: WatchableBlock = circuitBreaker({ name: 'payments' });
+ * ```
+ */
+export type WatchableBlock =
+  | RateLimiter<Decision>
+  | Breaker
+  | RetryBudget
+  | TokenService
+  | Authorizer
+  | {
+      /** The decorator's typed events. */
+      readonly events: EventSource<FailoverEvents> | EventSource<RetryEvents>;
+      /** The decorator's control object. */
+      readonly control:
+        | FailoverControl
+        | TimeoutFailoverControl
+        | HealthFailoverControl
+        | TrafficSplitControl
+        | RetryControl
+        | DeadlineControl;
+    };
+
+/** @internal The kinds of block girder/observability maps. */
+export type BlockKind =
+  | 'ratelimit'
+  | 'breaker'
+  | 'budget'
+  | 'tokens'
+  | 'authorizer'
+  | 'failover'
+  | 'timeoutFailover'
+  | 'healthFailover'
+  | 'split'
+  | 'retry'
+  | 'deadline';
+
+type Bag = Record<string, unknown>;
+const isFn = (v: unknown): boolean => typeof v === 'function';
+const hasEvents = (b: Bag): boolean => {
+  const e = b.events as Bag | undefined;
+  return typeof e === 'object' && e !== null && isFn(e.on);
+};
+
+/** @internal What `block` is, by its shape; INVALID_ARGUMENT when it is none of them. */
+export function kindOf(block: unknown): BlockKind {
+  if ((typeof block === 'object' || typeof block === 'function') && block !== null) {
+    const b = block as Bag;
+    const control = b.control as Bag | undefined;
+    if (typeof control === 'object' && control !== null && hasEvents(b)) {
+      if (typeof control.attempts === 'number') return 'retry';
+      if (typeof control.timeoutMs === 'number') return 'deadline';
+      if (isFn(control.setPercent)) return 'split';
+      if (isFn(control.health)) return 'healthFailover';
+      if (isFn(control.switchTo)) return 'timeoutFailover';
+      if (typeof control.targets === 'number') return 'failover';
+    }
+    if (isFn(b.tryAcquire) && isFn(b.recordCall) && isFn(b.stats)) return 'budget';
+    if (hasEvents(b)) {
+      if (isFn(b.limit) && typeof b.algorithm === 'string') return 'ratelimit';
+      if (isFn(b.execute) && isFn(b.isolate) && typeof b.state === 'string') return 'breaker';
+      if (isFn(b.verifyAccess) && isFn(b.issue)) return 'tokens';
+      if (isFn(b.authorize) || (isFn(b.rolesOf) && isFn(b.grant))) return 'authorizer';
+    }
+  }
+  throw new InvalidArgumentError(
+    'block',
+    'is not a block girder/observability knows (a limiter, breaker, failover/retry/deadline decorator, retry budget, token service or authorizer)',
+  );
+}
+
+/** @internal The block's own name, when it carries one. */
+export function ownName(block: unknown): string | undefined {
+  const b = block as Bag;
+  if (typeof b.name === 'string' && b.name !== '') return b.name;
+  const control = b.control as Bag | undefined;
+  if (control && typeof control.name === 'string' && control.name !== '') return control.name;
+  return undefined;
+}

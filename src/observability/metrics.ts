@@ -1,0 +1,221 @@
+// `metrics()`: girder blocks to Prometheus series in a registry the caller owns.
+import type { Registry } from 'prom-client';
+import { z } from 'zod';
+import type { Breaker } from '../breaker/index.js';
+import { type EventSource, InvalidArgumentError, parseOptions } from '../core/index.js';
+import type {
+  DeadlineEvents,
+  FailoverEvents,
+  RetryBudget,
+  RetryEvents,
+  TrafficSplitControl,
+} from '../failover/index.js';
+import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
+import type { Decision, RateLimiter } from '../ratelimit/index.js';
+import { kindOf, ownName, type WatchableBlock } from './block.js';
+import { Scope } from './scope.js';
+import { watchBreaker } from './watch-breaker.js';
+import {
+  watchBudget,
+  watchDeadline,
+  watchFailover,
+  watchRetry,
+  watchSplit,
+} from './watch-failover.js';
+import { watchAuthorizer, watchTokens } from './watch-jwt.js';
+import { watchLimiter } from './watch-ratelimit.js';
+
+/**
+ * Default buckets of girder's duration histograms, in seconds (1 ms to 10 s): the OTel
+ * advisory buckets of `http.server.request.duration` with 1 ms and 2.5 ms added below.
+ */
+export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
+];
+
+/** Options of {@link metrics}. */
+export interface MetricsOptions {
+  /** The prom-client registry every series goes to. girder never uses the global default one. */
+  registry: Registry;
+  /** Prefix of every girder metric name (not of the `http_server_*` ones). Default `girder_`. */
+  prefix?: string;
+  /** Buckets of girder's duration histograms, seconds, increasing. Default {@link DEFAULT_DURATION_BUCKETS}. */
+  buckets?: number[];
+  /** Labels added to every series (e.g. `{ service: 'shop' }`). Default none. */
+  constLabels?: Record<string, string>;
+}
+
+/** Options of {@link Metrics.watch}. */
+export interface WatchOptions {
+  /** The `name` label of the block's series. Default: the block's own `name`, else its kind. */
+  name?: string;
+}
+
+/**
+ * Prometheus metrics for girder blocks. Create one with {@link metrics}.
+ */
+export interface Metrics {
+  /** The registry passed in. */
+  readonly registry: Registry;
+  /** The metric name prefix. */
+  readonly prefix: string;
+  /** The duration histogram buckets, seconds. */
+  readonly buckets: readonly number[];
+  /** The labels added to every series. */
+  readonly constLabels: Readonly<Record<string, string>>;
+  /**
+   * Count `block`'s events into this registry until the returned function is called.
+   * Watching the same block under the same name again does not count twice (each
+   * returned function must be called before the block is let go of).
+   *
+   * @throws InvalidArgumentError when `block` is not a block girder knows, or `name` is empty.
+   */
+  watch(block: WatchableBlock, options?: WatchOptions): () => void;
+}
+
+const labelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const RESERVED = new Set(['name', 'kind', 'outcome', 'state', 'from', 'to', 'reason', 'mode', 'target', 'le']);
+
+const schema = z.strictObject({
+  registry: z.custom<Registry>(
+    (v) =>
+      typeof v === 'object' &&
+      v !== null &&
+      typeof (v as Registry).getSingleMetric === 'function' &&
+      typeof (v as Registry).registerMetric === 'function',
+    { message: 'must be a prom-client Registry' },
+  ),
+  prefix: z
+    .string()
+    .regex(/^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/, 'must be a valid Prometheus metric name prefix')
+    .default('girder_'),
+  buckets: z
+    .array(z.number().finite().positive())
+    .min(1)
+    .refine((b) => b.every((v, i) => i === 0 || v > b[i - 1]!), 'must be increasing')
+    .optional(),
+  constLabels: z
+    .record(
+      z
+        .string()
+        .regex(labelName, 'must be a valid label name')
+        .refine((k) => !RESERVED.has(k) && !k.startsWith('__'), 'is a label girder sets itself'),
+      z.string(),
+    )
+    .default({}),
+});
+
+const watchSchema = z.strictObject({ name: z.string().min(1).max(200).optional() });
+
+interface Held {
+  count: number;
+  stop: () => void;
+}
+
+/**
+ * Count girder blocks' events as Prometheus metrics in `registry` (see
+ * `docs/observability.md` for every series). Asking for a metric twice (two `metrics()`
+ * on one registry, two blocks of one kind) returns the one already registered, so
+ * prom-client's "already registered" error cannot happen through girder; two registries
+ * never share a series.
+ *
+ * Counters are counted in process and added to prom-client on each scrape, so the hot
+ * path pays one addition and a scrape is always exact.
+ *
+ * @throws InvalidOptionsError naming each bad option.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from 'prom-client';
+ * import { circuitBreaker } from 'girder/breaker';
+ * import { metrics } from 'girder/observability';
+ * import { fixedWindow } from 'girder/ratelimit';
+ *
+ * const registry = new Registry();
+ * const m = metrics({ registry, constLabels: { service: 'shop' } });
+ * const unwatch = m.watch(fixedWindow({ limit: 100, windowMs: 60_000, name: 'api' }));
+ * m.watch(circuitBreaker({ name: 'payments' }));
+ * console.log(await registry.metrics());
+ * unwatch();
+ * ```
+ */
+export function metrics(options: MetricsOptions): Metrics {
+  const o = parseOptions('metrics', schema, options);
+  const buckets = o.buckets ?? DEFAULT_DURATION_BUCKETS;
+  const constLabels = Object.freeze({ ...o.constLabels });
+  const held = new WeakMap<object, Map<string, Held>>();
+
+  const start = (block: WatchableBlock, name: string): (() => void) => {
+    const kind = kindOf(block);
+    const scope = new Scope(o.registry, o.prefix, buckets, constLabels, name);
+    const b = block as { events: EventSource<never>; control: unknown };
+    switch (kind) {
+      case 'ratelimit':
+        return watchLimiter(scope, block as RateLimiter<Decision>);
+      case 'breaker':
+        return watchBreaker(scope, block as Breaker);
+      case 'budget':
+        return watchBudget(scope, block as RetryBudget);
+      case 'tokens':
+        return watchTokens(scope, b.events as EventSource<TokenEvents>);
+      case 'authorizer':
+        return watchAuthorizer(scope, b.events as EventSource<AuthorizerEvents>);
+      case 'retry':
+        return watchRetry(scope, b.events as EventSource<RetryEvents>);
+      case 'deadline':
+        return watchDeadline(scope, b.events as EventSource<DeadlineEvents>);
+      case 'split':
+        return watchSplit(scope, b.events as EventSource<FailoverEvents>, b.control as TrafficSplitControl);
+      default:
+        return watchFailover(scope, b.events as EventSource<FailoverEvents>, b.control);
+    }
+  };
+
+  return {
+    registry: o.registry,
+    prefix: o.prefix,
+    buckets,
+    constLabels,
+    watch(block, watchOptions) {
+      const w = parseOptions('watch', watchSchema, watchOptions ?? {});
+      const kind = kindOf(block);
+      const name = w.name ?? ownName(block) ?? kind;
+      let byName = held.get(block);
+      if (byName === undefined) {
+        byName = new Map();
+        held.set(block, byName);
+      }
+      let entry = byName.get(name);
+      if (entry === undefined) {
+        entry = { count: 0, stop: start(block, name) };
+        byName.set(name, entry);
+      }
+      entry.count++;
+      const current = entry;
+      const names = byName;
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        if (--current.count === 0) {
+          names.delete(name);
+          current.stop();
+        }
+      };
+    },
+  };
+}
+
+/** @internal Used by the HTTP recorders: the prom-client registry and labels of a {@link Metrics}. */
+export function checkMetrics(value: unknown, field: string): Metrics {
+  const m = value as Partial<Metrics> | undefined;
+  if (
+    typeof m !== 'object' ||
+    m === null ||
+    typeof m.watch !== 'function' ||
+    typeof m.registry !== 'object'
+  ) {
+    throw new InvalidArgumentError(field, 'must be the object metrics() returns');
+  }
+  return m as Metrics;
+}
