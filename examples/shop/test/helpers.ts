@@ -289,3 +289,21 @@ export async function metricOf(
 ): Promise<number | undefined> {
   return sampleOf(await shop.registry.metrics(), name, labels);
 }
+
+/** Pay fresh orders, a second apart on `clock`, until the payment breaker has closed. */
+export async function recover(
+  shop: TestShop,
+  user: SignedIn,
+  productId: number,
+  manual: { advance(ms: number): void },
+) {
+  for (let i = 0; i < 40 && shop.shop.paymentBreaker.state !== 'closed'; i++) {
+    const order = await placeOrder(shop.client, user, [{ productId, quantity: 1 }]);
+    await shop.client.post(`/api/orders/${order.body.orderNo}/pay`, undefined, {
+      token: user.accessToken,
+    });
+    manual.advance(1_000);
+  }
+  if (shop.shop.paymentBreaker.state !== 'closed')
+    throw new Error('the payment breaker did not close');
+}

@@ -9,9 +9,9 @@ import {
   newUser,
   placeOrder,
   type SignedIn,
+  sampleOf,
   startShop,
   type TestShop,
-  sampleOf,
 } from './helpers.js';
 
 let t: TestShop;
@@ -100,9 +100,7 @@ describe('GET /metrics', () => {
       value('girder_ratelimit_decisions_total', { name: 'shop-api', outcome: 'allowed' }),
     ).toBeGreaterThan(0);
     expect(value('girder_jwt_events_total', { kind: 'issued' })).toBeGreaterThan(0);
-    expect(
-      value('girder_breaker_state', { name: 'payment-provider', state: 'closed' }),
-    ).toBe(1);
+    expect(value('girder_breaker_state', { name: 'payment-provider', state: 'closed' })).toBe(1);
     expect(value('girder_authz_decisions_total', { outcome: 'allowed' })).toBeGreaterThan(0);
     // Node process metrics (prom-client collectDefaultMetrics).
     expect(value('process_cpu_user_seconds_total', {})).toBeGreaterThan(0);

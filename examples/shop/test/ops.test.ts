@@ -6,6 +6,7 @@ import {
   newProduct,
   newUser,
   placeOrder,
+  recover,
   type SignedIn,
   startShop,
   type TestShop,
@@ -67,7 +68,7 @@ describe('GET /api/admin/ops', () => {
 
   it('shows the payment breaker opening and closing, with its transitions', async () => {
     const user = await newUser(t.client);
-    const productId = await newProduct(t.client, admin, 5);
+    const productId = await newProduct(t.client, admin, 100);
     const orderNo = (await placeOrder(t.client, user, [{ productId, quantity: 1 }])).body.orderNo;
     const pay = () =>
       t.client.post(`/api/orders/${orderNo}/pay`, undefined, { token: user.accessToken });
@@ -83,12 +84,13 @@ describe('GET /api/admin/ops', () => {
     t.shop.mockProvider.setDown(false);
     clock.advance(1_000);
     expect((await pay()).status).toBe(200);
+    // Half-open recovery: probes, then a ramp of growing traffic fractions, a step a second.
+    await recover(t, user, productId, clock);
     snap = (await ops()).body;
     expect(snap.breakers[0].state).toBe('closed');
-    expect(snap.breakers[0].transitions.map((x: { to: string }) => x.to)).toEqual([
-      'open',
-      'half-open',
-      'closed',
-    ]);
+    const tos = snap.breakers[0].transitions.map((x: { to: string }) => x.to);
+    expect(tos[0]).toBe('open');
+    expect(tos[1]).toBe('half-open');
+    expect(tos.at(-1)).toBe('closed');
   });
 });

@@ -6,6 +6,7 @@ import { sign } from '../src/payments/signature.js';
 import {
   adminLogin,
   Client,
+  metricOf,
   newProduct,
   newUser,
   placeOrder,
@@ -13,7 +14,6 @@ import {
   startShop,
   stockOf,
   type TestShop,
-  metricOf,
 } from './helpers.js';
 
 let t: TestShop;

@@ -5,6 +5,7 @@ import { manualClock } from 'girder/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminLogin,
+  metricOf,
   newProduct,
   newUser,
   placeOrder,
@@ -12,7 +13,6 @@ import {
   startShop,
   stockOf,
   type TestShop,
-  metricOf,
 } from './helpers.js';
 
 const TIMEOUT_MS = 10 * 60_000;

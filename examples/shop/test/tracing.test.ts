@@ -2,7 +2,14 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminLogin, newProduct, PASSWORD, startShop, type TestShop, uniqueEmail } from './helpers.js';
+import {
+  adminLogin,
+  newProduct,
+  PASSWORD,
+  startShop,
+  type TestShop,
+  uniqueEmail,
+} from './helpers.js';
 
 const exporter = new InMemorySpanExporter();
 let t: TestShop;

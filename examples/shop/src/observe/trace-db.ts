@@ -46,8 +46,8 @@ export function dbTracing(tracer: Tracer, system: 'postgresql') {
       );
       open.set(queryId, span);
       if (parent) {
-        let set = byParent.get(parent);
-        if (!set) byParent.set(parent, (set = new Set()));
+        const set = byParent.get(parent) ?? new Set<Span>();
+        byParent.set(parent, set);
         set.add(span);
       }
       return node;
