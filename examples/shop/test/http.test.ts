@@ -63,7 +63,7 @@ describe('GET /metrics', () => {
         typed.set(type[1]!, type[2]!);
         continue;
       }
-      if (line.startsWith('# HELP ')) continue;
+      if (line.startsWith('# HELP ') || line === '') continue;
       const sample =
         /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (-?[0-9.]+(?:e[+-]?[0-9]+)?|[+-]Inf|NaN)$/.exec(
           line,
