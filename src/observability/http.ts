@@ -83,7 +83,18 @@ function recorder(m: Metrics, buckets: readonly number[] | undefined): Recorder 
   };
 }
 
-const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH', 'QUERY']);
+const METHODS = new Set([
+  'GET',
+  'HEAD',
+  'POST',
+  'PUT',
+  'DELETE',
+  'CONNECT',
+  'OPTIONS',
+  'TRACE',
+  'PATCH',
+  'QUERY',
+]);
 // OTel: methods outside the known set are reported as _OTHER, so a client cannot grow the label.
 const methodOf = (method: string | undefined): string =>
   method !== undefined && METHODS.has(method) ? method : '_OTHER';
@@ -115,8 +126,14 @@ function end(
 const START = Symbol('girder.httpMetrics.start');
 
 const plugin: FastifyPluginCallback<HttpMetricsOptions> = (app, options, done) => {
-  const o = parseOptions('httpMetrics', pluginSchema, options);
-  const r = recorder(o.metrics, o.buckets);
+  let r: Recorder;
+  try {
+    const o = parseOptions('httpMetrics', pluginSchema, options);
+    r = recorder(o.metrics, o.buckets);
+  } catch (error) {
+    done(error as Error);
+    return;
+  }
   app.addHook('onRequest', (request, _reply, next) => {
     (request as unknown as Record<symbol, unknown>)[START] = begin(r, methodOf(request.method));
     next();

@@ -24,6 +24,7 @@ import {
 } from './watch-failover.js';
 import { watchAuthorizer, watchTokens } from './watch-jwt.js';
 import { watchLimiter } from './watch-ratelimit.js';
+import { WatchSet } from './watch-set.js';
 
 /**
  * Default buckets of girder's duration histograms, in seconds (1 ms to 10 s): the OTel
@@ -74,7 +75,18 @@ export interface Metrics {
 }
 
 const labelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const RESERVED = new Set(['name', 'kind', 'outcome', 'state', 'from', 'to', 'reason', 'mode', 'target', 'le']);
+const RESERVED = new Set([
+  'name',
+  'kind',
+  'outcome',
+  'state',
+  'from',
+  'to',
+  'reason',
+  'mode',
+  'target',
+  'le',
+]);
 
 const schema = z.strictObject({
   registry: z.custom<Registry>(
@@ -107,11 +119,6 @@ const schema = z.strictObject({
 
 const watchSchema = z.strictObject({ name: z.string().min(1).max(200).optional() });
 
-interface Held {
-  count: number;
-  stop: () => void;
-}
-
 /**
  * Count girder blocks' events as Prometheus metrics in `registry` (see
  * `docs/observability.md` for every series). Asking for a metric twice (two `metrics()`
@@ -143,12 +150,12 @@ export function metrics(options: MetricsOptions): Metrics {
   const o = parseOptions('metrics', schema, options);
   const buckets = o.buckets ?? DEFAULT_DURATION_BUCKETS;
   const constLabels = Object.freeze({ ...o.constLabels });
-  const held = new WeakMap<object, Map<string, Held>>();
+  const watches = new WatchSet();
 
   const start = (block: WatchableBlock, name: string): (() => void) => {
     const kind = kindOf(block);
     const scope = new Scope(o.registry, o.prefix, buckets, constLabels, name);
-    const b = block as { events: EventSource<never>; control: unknown };
+    const b = block as unknown as { events: EventSource<never>; control: unknown };
     switch (kind) {
       case 'ratelimit':
         return watchLimiter(scope, block as RateLimiter<Decision>);
@@ -165,7 +172,11 @@ export function metrics(options: MetricsOptions): Metrics {
       case 'deadline':
         return watchDeadline(scope, b.events as EventSource<DeadlineEvents>);
       case 'split':
-        return watchSplit(scope, b.events as EventSource<FailoverEvents>, b.control as TrafficSplitControl);
+        return watchSplit(
+          scope,
+          b.events as EventSource<FailoverEvents>,
+          b.control as TrafficSplitControl,
+        );
       default:
         return watchFailover(scope, b.events as EventSource<FailoverEvents>, b.control);
     }
@@ -180,28 +191,7 @@ export function metrics(options: MetricsOptions): Metrics {
       const w = parseOptions('watch', watchSchema, watchOptions ?? {});
       const kind = kindOf(block);
       const name = w.name ?? ownName(block) ?? kind;
-      let byName = held.get(block);
-      if (byName === undefined) {
-        byName = new Map();
-        held.set(block, byName);
-      }
-      let entry = byName.get(name);
-      if (entry === undefined) {
-        entry = { count: 0, stop: start(block, name) };
-        byName.set(name, entry);
-      }
-      entry.count++;
-      const current = entry;
-      const names = byName;
-      let done = false;
-      return () => {
-        if (done) return;
-        done = true;
-        if (--current.count === 0) {
-          names.delete(name);
-          current.stop();
-        }
-      };
+      return watches.add(block, name, () => start(block, name));
     },
   };
 }

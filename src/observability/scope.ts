@@ -2,14 +2,7 @@
 // series of the watched block carries (the `constLabels`, then `name`).
 import type { Gauge, Histogram, Registry } from 'prom-client';
 import type { EventMap, EventSource } from '../core/index.js';
-import {
-  type Cell,
-  counterFamily,
-  gauge,
-  histogram,
-  type Labels,
-  onCollect,
-} from './families.js';
+import { type Cell, counterFamily, gauge, histogram, type Labels, onCollect } from './families.js';
 
 /** @internal A counter seen from one watch: `series(extra)` is the cell of `extra`'s labels. */
 export interface ScopedCounter {

@@ -1,7 +1,8 @@
 // Metrics of a token service (sessions issued, tokens verified and refreshed, refusals,
 // reuse, revocations) and of an authorizer (decisions, rule changes, sync errors).
-import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
+
 import type { EventSource } from '../core/index.js';
+import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
 import { cellsBy, type Scope, subscribe } from './scope.js';
 
 /** @internal Map a token service's events to `<prefix>jwt_*`. */
