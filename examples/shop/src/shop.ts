@@ -157,14 +157,18 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     // --- metrics, HTTP, background jobs ----------------------------------------------------
     const { limiters } = security;
     const counters = shopCounters(registry, services);
-    const watched = watchBlocks(registry, {
-      limiters: [limiters.api, limiters.loginIp, limiters.loginAccount],
-      breaker: payment.breaker,
-      retry: payment.provider,
-      budget: payment.budget,
-      tokens: security.tokens,
-      authorizer: security.authorizer,
-    });
+    const watched = watchBlocks(
+      registry,
+      {
+        limiters: [limiters.api, limiters.loginIp, limiters.loginAccount],
+        breaker: payment.breaker,
+        retry: payment.provider,
+        budget: payment.budget,
+        tokens: security.tokens,
+        authorizer: security.authorizer,
+      },
+      tracing?.tracer,
+    );
     cleanup.push(watched.unwatch);
     const transitions = transitionLog(clock);
     cleanup.push(transitions.watch(payment.breaker));

@@ -1,10 +1,12 @@
-// Every girder block the shop builds, watched by girder/observability on the shop's
-// registry: limiters, the payment breaker, the provider's retry and its budget, the
-// token service and the authorizer.
+// Every girder block the shop builds, watched by girder/observability: metrics on the
+// shop's registry and, when tracing is on, spans (Redis round trips, breaker rejections
+// and rate-limit denials as span events): limiters, the payment breaker, the provider's
+// retry and its budget, the token service and the authorizer.
+import type { Tracer } from '@opentelemetry/api';
 import type { Breaker } from 'girder/breaker';
 import type { RetryBudget, WithRetry } from 'girder/failover';
 import type { Authorizer, TokenService } from 'girder/jwt';
-import { metrics } from 'girder/observability';
+import { metrics, tracing, type WatchableBlock } from 'girder/observability';
 import type { RateLimiter } from 'girder/ratelimit';
 import type { Registry } from 'prom-client';
 
@@ -21,21 +23,32 @@ export interface WatchedBlocks {
   authorizer: Authorizer;
 }
 
-/** Watch every block; resolves the metrics handle (for `httpMetrics`) and an unwatch-all. */
-export function watchBlocks(registry: Registry, blocks: WatchedBlocks) {
+/**
+ * Watch every block (and trace it when `tracer` is given); returns the metrics handle
+ * (for `httpMetrics`) and a function that stops every watch.
+ */
+export function watchBlocks(registry: Registry, blocks: WatchedBlocks, tracer?: Tracer) {
   const m = metrics({ registry });
-  const unwatch = [
-    ...blocks.limiters.map((l) => m.watch(l)),
-    m.watch(blocks.breaker),
-    m.watch(blocks.retry, { name: 'payment-provider' }),
-    m.watch(blocks.budget, { name: 'payment-provider' }),
-    m.watch(blocks.tokens, { name: 'shop' }),
-    m.watch(blocks.authorizer, { name: 'shop' }),
+  const t = tracer && tracing({ tracer });
+  const watched: Array<[WatchableBlock, string | undefined]> = [
+    ...blocks.limiters.map((l): [WatchableBlock, undefined] => [l, undefined]),
+    [blocks.breaker, undefined],
+    [blocks.retry as WatchableBlock, 'payment-provider'],
+    [blocks.budget, 'payment-provider'],
+    [blocks.tokens, 'shop'],
+    [blocks.authorizer, 'shop'],
   ];
+  const unwatch: Array<() => void> = [];
+  for (const [block, name] of watched) {
+    const options = name === undefined ? {} : { name };
+    unwatch.push(m.watch(block, options));
+    if (t) unwatch.push(t.watch(block, options));
+  }
   return {
     metrics: m,
     unwatch: () => {
       for (const u of unwatch) u();
+      t?.close();
     },
   };
 }
