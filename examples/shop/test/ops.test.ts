@@ -24,6 +24,19 @@ afterAll(() => t?.close());
 
 const ops = () => t.client.get('/api/admin/ops', { token: admin.accessToken });
 
+describe('the ops page', () => {
+  it('serves uPlot itself (no CDN) and links the page for admins only', async () => {
+    const js = await t.client.get('/static/vendor/uPlot.iife.min.js');
+    expect(js.status).toBe(200);
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(js.text).toContain('uPlot');
+    const css = await t.client.get('/static/vendor/uPlot.min.css');
+    expect(css.headers.get('content-type')).toBe('text/css; charset=utf-8');
+    const app = await t.client.get('/static/js/app.js');
+    expect(app.text).toContain("profile?.role === 'admin' ? link('#/ops', 'Ops')");
+  });
+});
+
 describe('GET /api/admin/ops', () => {
   it('is for admins only', async () => {
     expect((await t.client.get('/api/admin/ops')).status).toBe(401);

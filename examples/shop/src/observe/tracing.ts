@@ -2,7 +2,7 @@
 // tracer provider (never replacing one the embedder registered) and makes sure an
 // AsyncLocalStorage context manager is installed, so request -> service -> database
 // spans find their parents across awaits.
-import { context, type Tracer } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import {
   BatchSpanProcessor,
@@ -45,8 +45,6 @@ export function startTracing(
     provider.register();
     contextManagerInstalled = true;
   }
-  // Without a context manager, `context.with` would not carry parents across awaits.
-  void context;
   return {
     tracer: provider.getTracer('girder-shop'),
     shutdown: () => provider.shutdown(),
