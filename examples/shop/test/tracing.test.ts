@@ -2,6 +2,7 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedRedisUrl, uniquePrefix } from '../../../test/harness/index.js';
 import {
   adminLogin,
   newProduct,
@@ -14,14 +15,20 @@ import {
 const exporter = new InMemorySpanExporter();
 let t: TestShop;
 let untraced: TestShop;
+let onRedis: TestShop;
 
 beforeAll(async () => {
   t = await startShop({}, { spanExporter: exporter });
   untraced = await startShop();
+  onRedis = await startShop(
+    { REDIS_URL: sharedRedisUrl(), SHOP_REDIS_PREFIX: uniquePrefix('shop-traced') },
+    { spanExporter: exporter },
+  );
 });
 afterAll(async () => {
   await t?.close();
   await untraced?.close();
+  await onRedis?.close();
 });
 
 const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
@@ -80,6 +87,21 @@ describe('tracing', () => {
     )!;
     expect(insert.status.code).toBe(SpanStatusCode.ERROR);
     expect(insert.ended).toBe(true);
+  });
+
+  it('puts the login rate limits’ Redis round trips (girder/observability tracing) in the request', async () => {
+    const email = uniqueEmail('traced-redis');
+    await onRedis.shop.services.users.signup(email, PASSWORD);
+    exporter.reset();
+    const res = await onRedis.client.post('/api/users/login', { email, password: PASSWORD });
+    expect(res.status).toBe(200);
+    const request = rootNamed('POST /api/users/login');
+    const redis = spansOfTrace(request).filter(
+      (s) => s.attributes['db.system'] === 'redis' || s.attributes['db.system.name'] === 'redis',
+    );
+    // Two limiters (per IP, per account) each make at least one round trip.
+    expect(redis.length).toBeGreaterThanOrEqual(2);
+    for (const span of redis) expect(span.kind).toBe(SpanKind.CLIENT);
   });
 
   it('records nothing when tracing is off (the default)', async () => {
