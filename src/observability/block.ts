@@ -5,6 +5,7 @@ import type { Breaker } from '../breaker/index.js';
 import { type EventSource, InvalidArgumentError } from '../core/index.js';
 import type {
   DeadlineControl,
+  DeadlineEvents,
   FailoverControl,
   FailoverEvents,
   HealthFailoverControl,
@@ -40,7 +41,10 @@ export type WatchableBlock =
   | Authorizer
   | {
       /** The decorator's typed events. */
-      readonly events: EventSource<FailoverEvents> | EventSource<RetryEvents>;
+      readonly events:
+        | EventSource<FailoverEvents>
+        | EventSource<RetryEvents>
+        | EventSource<DeadlineEvents>;
       /** The decorator's control object. */
       readonly control:
         | FailoverControl

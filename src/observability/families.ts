@@ -7,8 +7,9 @@
 // label set and bumps a plain number; the counter's `collect` hook, which prom-client
 // runs on every scrape, adds what each cell gained since the last scrape. So a scrape
 // is always exact, scraping twice never double-counts, and the hot path pays one add.
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Metric, type Registry } from 'prom-client';
 import { InvalidArgumentError } from '../core/index.js';
+import { CellHistogram } from './histogram.js';
 
 /** Label values of one series. */
 export type Labels = Record<string, string>;
@@ -159,19 +160,10 @@ export function histogram(
   help: string,
   labelNames: readonly string[],
   buckets: readonly number[],
-): Histogram<string> {
-  return cached(
-    registry,
-    name,
-    'histogram',
-    labelNames,
-    () =>
-      new Histogram({
-        name,
-        help,
-        labelNames: [...labelNames],
-        buckets: [...buckets],
-        registers: [registry],
-      }),
-  );
+): CellHistogram {
+  return cached(registry, name, 'histogram', labelNames, () => {
+    const metric = new CellHistogram(name, help, [...labelNames], buckets);
+    registry.registerMetric(metric as unknown as Metric);
+    return metric;
+  });
 }

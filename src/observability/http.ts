@@ -3,18 +3,39 @@
 // conventions' advisory buckets, and `http_server_active_requests` (method).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyPluginCallback } from 'fastify';
-import type { Gauge, Histogram } from 'prom-client';
+import type { Gauge } from 'prom-client';
 import { z } from 'zod';
 import { functionSchema, parseOptions } from '../core/index.js';
 import { gauge, histogram } from './families.js';
+import type { CellHistogram, HistogramCell } from './histogram.js';
 import { checkMetrics, type Metrics } from './metrics.js';
 
-/** The OTel advisory buckets of `http.server.request.duration`, seconds. */
+/**
+ * The OTel advisory buckets of `http.server.request.duration`, seconds (the default of
+ * {@link httpMetrics}).
+ *
+ * @example
+ * ```ts
+ * import { HTTP_DURATION_BUCKETS } from 'girder/observability';
+ *
+ * const buckets = [...HTTP_DURATION_BUCKETS, 30, 60]; // for long uploads
+ * ```
+ */
 export const HTTP_DURATION_BUCKETS: readonly number[] = [
   0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ];
 
-/** Options of {@link httpMetrics} (the Fastify plugin). */
+/**
+ * Options of {@link httpMetrics} (the Fastify plugin).
+ *
+ * @example
+ * ```ts
+ * import { Registry } from 'prom-client';
+ * import { type HttpMetricsOptions, metrics } from 'girder/observability';
+ *
+ * const options: HttpMetricsOptions = { metrics: metrics({ registry: new Registry() }) };
+ * ```
+ */
 export interface HttpMetricsOptions {
   /** Where the series go: the object {@link metrics} returned (its registry and `constLabels`). */
   metrics: Metrics;
@@ -22,7 +43,20 @@ export interface HttpMetricsOptions {
   buckets?: number[];
 }
 
-/** Options of {@link httpMetricsMiddleware}. */
+/**
+ * Options of {@link httpMetricsMiddleware}.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from 'prom-client';
+ * import { type HttpMetricsMiddlewareOptions, metrics } from 'girder/observability';
+ *
+ * const options: HttpMetricsMiddlewareOptions = {
+ *   metrics: metrics({ registry: new Registry() }),
+ *   route: (req) => (req.url?.startsWith('/users/') ? '/users/:id' : 'unmatched'),
+ * };
+ * ```
+ */
 export interface HttpMetricsMiddlewareOptions extends HttpMetricsOptions {
   /**
    * The route template of a finished request (`/products/:id`), never the raw URL, so
@@ -56,8 +90,10 @@ const middlewareSchema = pluginSchema.extend({
 
 /** @internal The two HTTP series of one registry, and their fixed labels. */
 interface Recorder {
-  readonly duration: Histogram<string>;
+  readonly duration: CellHistogram;
   readonly active: Gauge<string>;
+  /** Duration cells by `method route status`. */
+  readonly cells: Map<string, HistogramCell>;
   readonly base: Readonly<Record<string, string>>;
 }
 
@@ -69,6 +105,7 @@ function recorder(m: Metrics, buckets: readonly number[] | undefined): Recorder 
   const names = Object.keys(base);
   return {
     base,
+    cells: new Map(),
     duration: histogram(
       m.registry,
       'http_server_request_duration_seconds',
@@ -112,15 +149,18 @@ function end(
 ): void {
   const seconds = (performance.now() - started.startedAt) / 1000;
   r.active.dec({ ...r.base, http_request_method: started.method });
-  r.duration.observe(
-    {
+  const key = `${started.method} ${status} ${route}`;
+  let cell = r.cells.get(key);
+  if (cell === undefined) {
+    cell = r.duration.cell({
       ...r.base,
       http_request_method: started.method,
       http_route: route,
       http_response_status_code: codeOf(status),
-    },
-    seconds,
-  );
+    });
+    r.cells.set(key, cell);
+  }
+  r.duration.observe(cell, seconds);
 }
 
 const START = Symbol('girder.httpMetrics.start');

@@ -11,7 +11,6 @@
  */
 
 export type { WatchableBlock } from './block.js';
-export type { Labels } from './families.js';
 export {
   HTTP_DURATION_BUCKETS,
   type HttpMetricsMiddlewareOptions,

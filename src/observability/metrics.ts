@@ -14,6 +14,7 @@ import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
 import { kindOf, ownName, type WatchableBlock } from './block.js';
 import { Scope } from './scope.js';
+import type { Tracing } from './tracing.js';
 import { watchBreaker } from './watch-breaker.js';
 import {
   watchBudget,
@@ -29,12 +30,30 @@ import { WatchSet } from './watch-set.js';
 /**
  * Default buckets of girder's duration histograms, in seconds (1 ms to 10 s): the OTel
  * advisory buckets of `http.server.request.duration` with 1 ms and 2.5 ms added below.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from 'prom-client';
+ * import { DEFAULT_DURATION_BUCKETS, metrics } from 'girder/observability';
+ *
+ * const m = metrics({ registry: new Registry(), buckets: [0.0005, ...DEFAULT_DURATION_BUCKETS] });
+ * ```
  */
 export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10,
 ];
 
-/** Options of {@link metrics}. */
+/**
+ * Options of {@link metrics}.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from 'prom-client';
+ * import type { MetricsOptions } from 'girder/observability';
+ *
+ * const options: MetricsOptions = { registry: new Registry(), prefix: 'shop_', constLabels: { region: 'eu' } };
+ * ```
+ */
 export interface MetricsOptions {
   /** The prom-client registry every series goes to. girder never uses the global default one. */
   registry: Registry;
@@ -46,7 +65,18 @@ export interface MetricsOptions {
   constLabels?: Record<string, string>;
 }
 
-/** Options of {@link Metrics.watch}. */
+/**
+ * Options of {@link Metrics.watch} and {@link Tracing.watch}.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from 'prom-client';
+ * import { metrics } from 'girder/observability';
+ * import { tokenBucket } from 'girder/ratelimit';
+ *
+ * metrics({ registry: new Registry() }).watch(tokenBucket({ capacity: 10, refillPerSec: 1 }), { name: 'smtp' });
+ * ```
+ */
 export interface WatchOptions {
   /** The `name` label of the block's series. Default: the block's own `name`, else its kind. */
   name?: string;
@@ -54,6 +84,17 @@ export interface WatchOptions {
 
 /**
  * Prometheus metrics for girder blocks. Create one with {@link metrics}.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from 'prom-client';
+ * import { circuitBreaker } from 'girder/breaker';
+ * import { type Metrics, metrics } from 'girder/observability';
+ *
+ * const m: Metrics = metrics({ registry: new Registry() });
+ * const unwatch = m.watch(circuitBreaker({ name: 'payments' }));
+ * unwatch();
+ * ```
  */
 export interface Metrics {
   /** The registry passed in. */

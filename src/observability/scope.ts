@@ -1,8 +1,9 @@
 // What one watch sees: the registry, the metric prefix and buckets, and the labels every
 // series of the watched block carries (the `constLabels`, then `name`).
-import type { Gauge, Histogram, Registry } from 'prom-client';
+import type { Gauge, Registry } from 'prom-client';
 import type { EventMap, EventSource } from '../core/index.js';
 import { type Cell, counterFamily, gauge, histogram, type Labels, onCollect } from './families.js';
+import type { CellHistogram } from './histogram.js';
 
 /** @internal A counter seen from one watch: `series(extra)` is the cell of `extra`'s labels. */
 export interface ScopedCounter {
@@ -55,7 +56,7 @@ export class Scope {
     help: string,
     extraNames: readonly string[] = [],
     buckets: readonly number[] = this.buckets,
-  ): Histogram<string> {
+  ): CellHistogram {
     return histogram(
       this.registry,
       this.prefix + suffix,

@@ -32,7 +32,17 @@ import type { WatchOptions } from './metrics.js';
 import { subscribe } from './scope.js';
 import { WatchSet } from './watch-set.js';
 
-/** Options of {@link tracing}. */
+/**
+ * Options of {@link tracing}.
+ *
+ * @example
+ * ```ts
+ * import { trace } from '@opentelemetry/api';
+ * import type { TracingOptions } from 'girder/observability';
+ *
+ * const options: TracingOptions = { tracer: trace.getTracer('shop'), redis: false };
+ * ```
+ */
 export interface TracingOptions {
   /** The tracer spans are started with, e.g. `trace.getTracer('shop')` from `@opentelemetry/api`. */
   tracer: Tracer;
@@ -45,6 +55,14 @@ export interface TracingOptions {
 
 /**
  * OpenTelemetry tracing for girder blocks. Create one with {@link tracing}.
+ *
+ * @example
+ * ```ts
+ * import { trace } from '@opentelemetry/api';
+ * import { type Tracing, tracing } from 'girder/observability';
+ *
+ * await using t: Tracing = tracing({ tracer: trace.getTracer('shop') });
+ * ```
  */
 export interface Tracing extends AsyncDisposable {
   /** The tracer passed in. */

@@ -38,9 +38,9 @@ export function watchBreaker(scope: Scope, breaker: Breaker): () => void {
     'Duration of calls through a circuit breaker, seconds, by outcome.',
     ['outcome'],
   );
-  const ok = scope.labels({ outcome: 'success' });
-  const failed = scope.labels({ outcome: 'failure' });
-  const cancelled = scope.labels({ outcome: 'ignored' });
+  const ok = duration.cell(scope.labels({ outcome: 'success' }));
+  const failed = duration.cell(scope.labels({ outcome: 'failure' }));
+  const cancelled = duration.cell(scope.labels({ outcome: 'ignored' }));
   return subscribe(breaker.events, {
     stateChange: (e: BreakerEvents['stateChange']) => {
       stateChange.value++;

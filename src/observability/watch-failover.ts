@@ -9,6 +9,7 @@ import type {
   RetryEvents,
   TrafficSplitControl,
 } from '../failover/index.js';
+import type { HistogramCell } from './histogram.js';
 import { cellsBy, type Scope, subscribe } from './scope.js';
 
 /** @internal Map failover, timeoutFailover and healthFailover events to `<prefix>failover_*`. */
@@ -46,14 +47,21 @@ export function watchFailover(
     'Duration of each failover attempt, seconds, by target and outcome.',
     ['target', 'outcome'],
   );
+  const durations = new Map<string, HistogramCell>();
   const offs = [
     subscribe(events, {
       attempt: (e: FailoverEvents['attempt']) => {
         attemptKind.value++;
         const outcome = e.ok ? 'success' : 'failure';
         const target = String(e.index);
-        attempts(`${target}/${outcome}`, () => ({ target, outcome })).value++;
-        duration.observe(scope.labels({ target, outcome }), e.durationMs / 1000);
+        const key = `${target}/${outcome}`;
+        attempts(key, () => ({ target, outcome })).value++;
+        let cell = durations.get(key);
+        if (cell === undefined) {
+          cell = duration.cell(scope.labels({ target, outcome }));
+          durations.set(key, cell);
+        }
+        duration.observe(cell, e.durationMs / 1000);
       },
       switch: (e: FailoverEvents['switch']) => {
         switchKind.value++;
@@ -145,10 +153,11 @@ export function watchRetry(scope: Scope, events: EventSource<RetryEvents>): () =
     )
     .series();
   const delay = scope.histogram('retry_delay_seconds', 'Backoff delay before each retry, seconds.');
+  const delayCell = delay.cell(scope.base);
   return subscribe(events, {
     retry: (e: RetryEvents['retry']) => {
       retries.value++;
-      delay.observe(scope.base, e.delayMs / 1000);
+      delay.observe(delayCell, e.delayMs / 1000);
     },
     giveUp: (e: RetryEvents['giveUp']) => {
       giveUps.value++;

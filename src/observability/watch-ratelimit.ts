@@ -32,6 +32,7 @@ export function watchLimiter(scope: Scope, limiter: RateLimiter<Decision>): () =
     'ratelimit_store_down_seconds',
     'How long a rate limiter bypassed its failing store, seconds.',
   );
+  const downCell = downtime.cell(scope.base);
   return subscribe(limiter.events, {
     decision: (e: RateLimiterEvents['decision']) => {
       if (e.decision.allowed) allowed.value++;
@@ -48,7 +49,7 @@ export function watchLimiter(scope: Scope, limiter: RateLimiter<Decision>): () =
     },
     recovered: (e: RateLimiterEvents['recovered']) => {
       recoveries.value++;
-      downtime.observe(scope.base, e.downMs / 1000);
+      downtime.observe(downCell, e.downMs / 1000);
     },
   });
 }

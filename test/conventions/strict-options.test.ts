@@ -2,8 +2,10 @@
 // options object) must refuse a misspelt option with INVALID_OPTIONS naming it; every
 // other export is listed below with the reason it takes no options object. A new export
 // that is in neither list fails the walk, so the convention cannot be forgotten.
+import { trace } from '@opentelemetry/api';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as breaker from '../../src/breaker/index.js';
 import * as core from '../../src/core/index.js';
@@ -11,10 +13,11 @@ import * as failover from '../../src/failover/index.js';
 import * as http from '../../src/http/index.js';
 import * as jwt from '../../src/jwt/index.js';
 import * as logger from '../../src/logger/index.js';
+import * as observability from '../../src/observability/index.js';
 import * as ratelimit from '../../src/ratelimit/index.js';
 import { sharedRedisUrl } from '../harness/index.js';
 
-const modules = { core, logger, ratelimit, breaker, failover, jwt, http } as const;
+const modules = { core, logger, ratelimit, breaker, failover, jwt, http, observability } as const;
 
 /** The misspelt option every factory gets. */
 const TYPO = { zzMisspelt: 1 };
@@ -111,6 +114,27 @@ const factories: Record<string, Record<string, Call>> = {
       }
     },
   },
+  observability: {
+    metrics: (t) => observability.metrics({ registry: new Registry(), ...t }),
+    tracing: (t) => observability.tracing({ tracer: trace.getTracer('t'), redis: false, ...t }),
+    httpMetricsMiddleware: (t) =>
+      observability.httpMetricsMiddleware({
+        metrics: observability.metrics({ registry: new Registry() }),
+        ...t,
+      }),
+    httpMetrics: async (t) => {
+      const app = Fastify();
+      try {
+        await app.register(observability.httpMetrics, {
+          metrics: observability.metrics({ registry: new Registry() }),
+          ...t,
+        });
+        await app.ready();
+      } finally {
+        await app.close();
+      }
+    },
+  },
 };
 
 /** Exports that take no options object, and why. */
@@ -174,6 +198,7 @@ const notFactories: Record<string, Record<string, string>> = {
     tokenBody: 'formats tokens',
     tokenHeaders: 'formats tokens',
   },
+  observability: {},
 };
 
 describe('every exported function is classified', () => {

@@ -13,7 +13,7 @@ export async function series(registry: Registry, name: string): Promise<Record<s
       metricName?: string;
     };
     if (sample.metricName !== undefined && !sample.metricName.endsWith('_count')) {
-      if (data.type === 'histogram') continue;
+      if (String(data.type) === 'histogram') continue;
     }
     const key = Object.entries(sample.labels)
       .filter(([k]) => k !== 'le')

@@ -359,3 +359,39 @@ describe('metrics: bad input', () => {
     );
   });
 });
+
+describe('metrics: histograms', () => {
+  it('render as Prometheus histograms: cumulative buckets, +Inf, _sum and _count', async () => {
+    const registry = new Registry();
+    const clock = manualClock();
+    const breaker = circuitBreaker({ name: 'h', clock });
+    metrics({ registry, buckets: [0.01, 0.1] }).watch(breaker);
+    await breaker.execute(async () => {
+      clock.advance(5); // 5 ms
+      return 1;
+    });
+    await breaker.execute(async () => {
+      clock.advance(50); // 50 ms
+      return 1;
+    });
+    const text = await registry.getSingleMetricAsString('girder_breaker_call_duration_seconds');
+    expect(text).toContain('# TYPE girder_breaker_call_duration_seconds histogram');
+    expect(text).toContain(
+      'girder_breaker_call_duration_seconds_bucket{name="h",outcome="success",le="0.01"} 1',
+    );
+    expect(text).toContain(
+      'girder_breaker_call_duration_seconds_bucket{name="h",outcome="success",le="0.1"} 2',
+    );
+    expect(text).toContain(
+      'girder_breaker_call_duration_seconds_bucket{name="h",outcome="success",le="+Inf"} 2',
+    );
+    expect(text).toContain(
+      'girder_breaker_call_duration_seconds_sum{name="h",outcome="success"} 0.055',
+    );
+    expect(text).toContain(
+      'girder_breaker_call_duration_seconds_count{name="h",outcome="success"} 2',
+    );
+    registry.resetMetrics();
+    expect(await nonZero(registry, 'girder_breaker_call_duration_seconds')).toEqual({});
+  });
+});
