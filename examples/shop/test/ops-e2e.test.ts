@@ -64,7 +64,7 @@ it('shows the payment breaker opening and closing again', { timeout: 90_000 }, a
   const state = page.locator('[data-breaker="payment-provider"] [data-state]');
   await expect.poll(() => state.textContent(), { timeout: 15_000 }).toBe('closed');
   // uPlot (served by the shop) drew the charts.
-  await expect.poll(() => page.locator('.ops-chart canvas').count(), { timeout: 15_000 }).toBe(4);
+  await expect.poll(() => page.locator('.ops-chart canvas').count(), { timeout: 15_000 }).toBe(5);
 
   // The provider fails: payments fail until the breaker opens.
   const admin = await adminLogin(t.client);

@@ -104,10 +104,17 @@ export async function opsView(main) {
   const charts = {
     rate: h('div', { class: 'ops-chart' }),
     p95: h('div', { class: 'ops-chart' }),
+    percentiles: h('div', { class: 'ops-chart' }),
     limiters: h('div', { class: 'ops-chart' }),
     failures: h('div', { class: 'ops-chart' }),
   };
   const status = h('p', { class: 'hint', id: 'ops-status' }, 'Waiting for data…');
+  const routeSelect = h('select', { name: 'route' });
+  let selectedRoute = '';
+  routeSelect.addEventListener('change', () => {
+    selectedRoute = routeSelect.value;
+    drawPercentiles();
+  });
   const root = h(
     'section',
     { class: 'ops', 'aria-label': 'Operations' },
@@ -116,6 +123,8 @@ export async function opsView(main) {
     h('h2', {}, 'Requests'),
     charts.rate,
     charts.p95,
+    h('label', {}, 'Percentiles of route ', routeSelect),
+    charts.percentiles,
     h(
       'table',
       { 'aria-label': 'Routes' },
@@ -168,19 +177,22 @@ export async function opsView(main) {
     p95: lineChart(uPlot, charts.p95, 'Latency p95, by route', 'ms'),
     limiters: lineChart(uPlot, charts.limiters, 'Limiter decisions per second', 'per s'),
     failures: lineChart(uPlot, charts.failures, 'Breaker failure rate', '%'),
+    percentiles: lineChart(uPlot, charts.percentiles, 'Latency percentiles', 'ms'),
   };
   const history = {
     times: [],
     rate: new Map(),
     p95: new Map(),
+    percentiles: new Map(),
     limiters: new Map(),
     failures: new Map(),
   };
+  // A new series gets a null for every earlier time (the current one is already in `times`).
   const push = (map, key, value) => {
     if (!map.has(key))
       map.set(
         key,
-        history.times.map(() => null),
+        history.times.slice(1).map(() => null),
       );
     map.get(key).push(value);
   };
@@ -201,6 +213,10 @@ export async function opsView(main) {
         const [p50, p95, p99] = [0.5, 0.95, 0.99].map((q) => ms(quantile(delta, q)));
         push(history.rate, key, rate);
         push(history.p95, key, p95);
+        push(history.percentiles, `${key} p50`, p50);
+        push(history.percentiles, `${key} p95`, p95);
+        push(history.percentiles, `${key} p99`, p99);
+        seen.add(`${key} p50`).add(`${key} p95`).add(`${key} p99`);
         seen.add(key);
         rows.push(
           h(
@@ -230,15 +246,41 @@ export async function opsView(main) {
         seen.add(b.name);
       }
       // Series that vanished from the snapshot still need a point per time.
-      for (const map of [history.rate, history.p95, history.limiters, history.failures])
+      for (const map of [
+        history.rate,
+        history.p95,
+        history.percentiles,
+        history.limiters,
+        history.failures,
+      ])
         for (const [key, values] of map) if (!seen.has(key)) values.push(null);
       if (history.times.length > KEEP) {
         history.times.shift();
-        for (const map of [history.rate, history.p95, history.limiters, history.failures])
+        for (const map of [
+          history.rate,
+          history.p95,
+          history.percentiles,
+          history.limiters,
+          history.failures,
+        ])
           for (const values of map.values()) values.shift();
       }
       for (const name of ['rate', 'p95', 'limiters', 'failures'])
         plots[name].update(history.times, history[name]);
+      const routes = snap.routes.map((r) => `${r.method} ${r.route}`);
+      if (routes.join('\n') !== [...routeSelect.options].map((o) => o.value).join('\n')) {
+        mount(
+          routeSelect,
+          routes.map((r) => h('option', { value: r }, r)),
+        );
+        if (!routes.includes(selectedRoute)) {
+          // Default: the busiest route.
+          const busiest = snap.routes.reduce((m, r) => (!m || r.count > m.count ? r : m), null);
+          selectedRoute = busiest ? `${busiest.method} ${busiest.route}` : '';
+        }
+        routeSelect.value = selectedRoute;
+      }
+      drawPercentiles();
     }
     mount(
       breakersEl,
@@ -304,6 +346,14 @@ export async function opsView(main) {
     status.textContent = `Updated ${new Date(snap.at).toLocaleTimeString()}`;
     previous = snap;
   };
+  function drawPercentiles() {
+    const series = new Map();
+    for (const q of ['p50', 'p95', 'p99']) {
+      const values = history.percentiles.get(`${selectedRoute} ${q}`);
+      if (values) series.set(q, values);
+    }
+    if (series.size > 0) plots.percentiles.update(history.times, series);
+  }
   function before(list, key) {
     return list.find((x) => key(x));
   }
