@@ -24,7 +24,7 @@ export type DownReason =
  *
  * | event | failover | timeoutFailover | healthFailover | trafficSplit |
  * | --- | --- | --- | --- | --- |
- * | `attempt` | yes | | yes | |
+ * | `attempt` | yes | yes | yes | |
  * | `switch` | yes | yes | yes | |
  * | `giveUp` | yes | | yes | |
  * | `down`, `probe`, `restore` | | | yes | |

@@ -27,6 +27,7 @@ import {
   positiveMs,
   resolveTargets,
 } from './shared.js';
+import { emitAttempt } from './try-in-order.js';
 
 const TIMEOUT_CODES = new Set([
   'TIMEOUT',
@@ -193,6 +194,7 @@ export function timeoutFailover<T extends object>(
       const index = current;
       const started = generation;
       const target = list[index]!;
+      const startedAt = events.has('attempt') ? performance.now() : -1;
       try {
         const result = await (timeoutMs === undefined
           ? invoke(target, method, args)
@@ -202,10 +204,12 @@ export function timeoutFailover<T extends object>(
               clock,
             }));
         if (generation === started) streak = 0;
+        if (startedAt >= 0) emitAttempt(events, method, 1, index, startedAt, undefined);
         return result;
       } catch (error) {
         const aborted = callerCancellation(error, signal);
         if (aborted) throw aborted;
+        if (startedAt >= 0) emitAttempt(events, method, 1, index, startedAt, { error });
         // Compare-and-set: only a call that started since the last switch counts, so one
         // streak causes exactly one switch however many calls overlap.
         if (generation === started && isTimeout(error)) {

@@ -221,8 +221,6 @@ Object.assign(plugin, {
  */
 export const httpMetrics: FastifyPluginCallback<HttpMetricsOptions> = plugin;
 
-type Next = (error?: unknown) => void;
-
 const defaultRoute = (req: IncomingMessage): string => {
   const r = req as IncomingMessage & { baseUrl?: string; route?: { path?: unknown } };
   const path = r.route?.path;
@@ -248,7 +246,7 @@ const defaultRoute = (req: IncomingMessage): string => {
  */
 export function httpMetricsMiddleware(
   options: HttpMetricsMiddlewareOptions,
-): (req: IncomingMessage, res: ServerResponse, next: Next) => void {
+): (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => void {
   const o = parseOptions('httpMetricsMiddleware', middlewareSchema, options);
   const r = recorder(o.metrics, o.buckets);
   const route = o.route ?? defaultRoute;

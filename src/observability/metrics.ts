@@ -107,8 +107,9 @@ export interface Metrics {
   readonly constLabels: Readonly<Record<string, string>>;
   /**
    * Count `block`'s events into this registry until the returned function is called.
-   * Watching the same block under the same name again does not count twice (each
-   * returned function must be called before the block is let go of).
+   * Watching the same block under the same name again — through this object or another
+   * `metrics()` with the same registry, prefix and `constLabels` — does not count twice;
+   * counting stops when every returned function has been called.
    *
    * @throws InvalidArgumentError when `block` is not a block girder knows, or `name` is empty.
    */
@@ -160,6 +161,25 @@ const schema = z.strictObject({
 
 const watchSchema = z.strictObject({ name: z.string().min(1).max(200).optional() });
 
+// One watch set per (registry, prefix, constLabels): two metrics() over the same series
+// share it, so watching a block through both still counts it once.
+const watchSets = new WeakMap<Registry, Map<string, WatchSet>>();
+
+function watchSetOf(registry: Registry, prefix: string, constLabels: Record<string, string>) {
+  let byKey = watchSets.get(registry);
+  if (byKey === undefined) {
+    byKey = new Map();
+    watchSets.set(registry, byKey);
+  }
+  const key = JSON.stringify([prefix, Object.entries(constLabels).sort()]);
+  let set = byKey.get(key);
+  if (set === undefined) {
+    set = new WatchSet();
+    byKey.set(key, set);
+  }
+  return set;
+}
+
 /**
  * Count girder blocks' events as Prometheus metrics in `registry` (see
  * `docs/observability.md` for every series). Asking for a metric twice (two `metrics()`
@@ -191,7 +211,7 @@ export function metrics(options: MetricsOptions): Metrics {
   const o = parseOptions('metrics', schema, options);
   const buckets = o.buckets ?? DEFAULT_DURATION_BUCKETS;
   const constLabels = Object.freeze({ ...o.constLabels });
-  const watches = new WatchSet();
+  const watches = watchSetOf(o.registry, o.prefix, constLabels);
 
   const start = (block: WatchableBlock, name: string): (() => void) => {
     const kind = kindOf(block);

@@ -1,11 +1,12 @@
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { circuitBreaker, consecutiveFailures } from '../../src/breaker/index.js';
-import { constant, manualClock } from '../../src/core/index.js';
+import { constant, manualClock, TimeoutError } from '../../src/core/index.js';
 import {
   failover,
   healthFailover,
   retryBudget,
+  timeoutFailover,
   trafficSplit,
   withDeadline,
   withRetry,
@@ -195,6 +196,27 @@ describe('metrics: failover family', () => {
       'kind=attempt,name=dead': 2,
       'kind=switch,name=dead': 1,
       'kind=give_up,name=dead': 1,
+    });
+  });
+
+  it('timeoutFailover: one attempt per call on the current target; a timeout streak switches', async () => {
+    const registry = new Registry();
+    const slow = {
+      send: async (_m: string): Promise<string> => {
+        throw new TimeoutError(10);
+      },
+    };
+    const t = timeoutFailover([slow, ok], { name: 'tf', threshold: 2 });
+    metrics({ registry }).watch(t);
+    await expect(t.send('a')).rejects.toThrow();
+    await expect(t.send('b')).rejects.toThrow();
+    await t.send('c');
+    expect(await nonZero(registry, 'girder_failover_attempts_total')).toEqual({
+      'name=tf,outcome=failure,target=0': 2,
+      'name=tf,outcome=success,target=1': 1,
+    });
+    expect(await nonZero(registry, 'girder_failover_switches_total')).toEqual({
+      'from=0,name=tf,reason=timeouts,to=1': 1,
     });
   });
 
