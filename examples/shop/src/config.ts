@@ -53,7 +53,17 @@ export interface ShopConfig {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Log format (`LOG_FORMAT`). */
   logFormat: 'json' | 'pretty';
+  /** How long the payment breaker stays open before probing the provider again (`SHOP_PAYMENT_BREAKER_OPEN`). */
+  paymentBreakerOpenMs: number;
+  /** Where spans go (`SHOP_TRACING`): nowhere (default), the console, or OTLP/HTTP. */
+  tracing: TracingConfig;
 }
+
+/** Tracing export, from `SHOP_TRACING` and `OTEL_EXPORTER_OTLP_ENDPOINT`. */
+export type TracingConfig =
+  | { kind: 'off' }
+  | { kind: 'console' }
+  | { kind: 'otlp' /** OTLP/HTTP base URL; spans go to `<url>/v1/traces`. */; endpoint: string };
 
 /** The local defaults of the admin account, documented in docs/shop.md. */
 export const DEFAULT_ADMIN_EMAIL = 'admin@shop.local';
@@ -155,6 +165,11 @@ const env = z.object({
   SHOP_SEED: bool.default(true),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).default('pretty'),
+  SHOP_PAYMENT_BREAKER_OPEN: duration(100, 3_600_000).default(10_000),
+  SHOP_TRACING: z
+    .enum(['off', 'console', 'otlp'], { message: 'expected off, console or otlp' })
+    .default('off'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:'], 'http://localhost:4318').optional(),
 });
 
 /** The variables the shop reads (docs and `--help`). */
@@ -183,7 +198,17 @@ export function loadConfig(
     const value = source[key];
     if (value !== undefined && value !== '') input[key] = value;
   }
-  const result = env.safeParse(input);
+  const result = env
+    .superRefine((e, ctx) => {
+      if (e.SHOP_TRACING === 'otlp' && e.OTEL_EXPORTER_OTLP_ENDPOINT === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['OTEL_EXPORTER_OTLP_ENDPOINT'],
+          message: 'must be set when SHOP_TRACING=otlp',
+        });
+      }
+    })
+    .safeParse(input);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => {
@@ -224,6 +249,13 @@ export function loadConfig(
     seed: e.SHOP_SEED,
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
+    paymentBreakerOpenMs: e.SHOP_PAYMENT_BREAKER_OPEN,
+    tracing:
+      e.SHOP_TRACING === 'otlp' && e.OTEL_EXPORTER_OTLP_ENDPOINT !== undefined
+        ? { kind: 'otlp', endpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '') }
+        : e.SHOP_TRACING === 'console'
+          ? { kind: 'console' }
+          : { kind: 'off' },
   };
 }
 

@@ -46,6 +46,14 @@ try {
       `  database:  ${shop.describe.database}`,
       `  backends:  ${shop.describe.backends} (rate limits, sessions, roles)`,
       `  payments:  ${config.paymentProviderUrl ?? `mock provider at ${url}/mock-pay`}`,
+      `  metrics:   ${url}/metrics   ops page: ${url}/#/ops (admin)`,
+      `  tracing:   ${
+        config.tracing.kind === 'otlp'
+          ? `OTLP/HTTP to ${config.tracing.endpoint}`
+          : config.tracing.kind === 'console'
+            ? 'spans printed to the console'
+            : 'off (SHOP_TRACING=console or otlp)'
+      }`,
       '',
       '  Sign up in the browser, or sign in as the admin:',
       `    email:    ${admin.email}`,

@@ -1,12 +1,14 @@
 // The composition root: opens the database and girder backends, builds the services,
 // wraps them with girder blocks and mounts the HTTP API, the mock payment provider and
 // the web UI on one Fastify app. Each concern lives in ./compose/.
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Breaker } from 'girder/breaker';
 import { type Clock, systemClock } from 'girder/core';
 import type { Authorizer, TokenService } from 'girder/jwt';
 import { consoleLogger, type Logger } from 'girder/logger';
 import { withRateLimit } from 'girder/ratelimit';
+import { collectDefaultMetrics, Registry } from 'prom-client';
 import { openBackends } from './backends.js';
 import { catalogService } from './catalog/service.js';
 import { addressesOf } from './compose/addresses.js';
@@ -14,13 +16,17 @@ import { mountHttp } from './compose/http.js';
 import { startJobs } from './compose/jobs.js';
 import { buildPaymentProvider } from './compose/payments.js';
 import { buildSecurity } from './compose/security.js';
-import { wireMetrics } from './compose/wire-metrics.js';
 import type { ShopConfig } from './config.js';
 import { type OpenDatabase, openDatabase } from './db/database.js';
 import type { Services } from './http/context.js';
 import { inventoryService } from './inventory/service.js';
-import { MetricsRegistry } from './metrics.js';
 import type { MockProviderControl } from './mock-provider/plugin.js';
+import { opsSnapshot, transitionLog } from './observe/ops.js';
+import { shopCounters } from './observe/shop-metrics.js';
+import { dbTracing } from './observe/trace-db.js';
+import { traceService } from './observe/trace-services.js';
+import { startTracing } from './observe/tracing.js';
+import { watchBlocks } from './observe/watch.js';
 import { ordersService } from './orders/service.js';
 import { paymentsService } from './payments/service.js';
 import { seedDemoData } from './seed.js';
@@ -35,6 +41,8 @@ export interface ShopOptions {
   logger?: Logger;
   /** An already opened (and migrated) database; `close()` closes it. Default: open `config.database`. */
   database?: OpenDatabase;
+  /** Export spans here (tests: an in-memory exporter), whatever `config.tracing` says. */
+  spanExporter?: SpanExporter;
 }
 
 export interface Shop {
@@ -42,7 +50,8 @@ export interface Shop {
   readonly config: ShopConfig;
   readonly services: Services;
   readonly mockProvider: MockProviderControl;
-  readonly metrics: MetricsRegistry;
+  /** The prom-client registry behind `/metrics` and the ops page. */
+  readonly registry: Registry;
   readonly tokens: TokenService;
   readonly authorizer: Authorizer;
   /** The breaker in front of the payment provider. */
@@ -65,7 +74,8 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
   const clock = options.clock ?? systemClock;
   const logger =
     options.logger ?? consoleLogger({ level: config.logLevel, format: config.logFormat });
-  const metrics = new MetricsRegistry();
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
   const cleanup: Array<() => Promise<void> | void> = [];
   const closeAll = async () => {
     for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => {});
@@ -75,7 +85,13 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     // --- storage -------------------------------------------------------------------
     const database = options.database ?? (await openDatabase(config.database));
     cleanup.push(() => database.close());
-    const { db } = database;
+    // Tracing (off by default): request -> service -> database spans.
+    const tracing = startTracing(config.tracing, options.spanExporter);
+    if (tracing) cleanup.push(() => tracing.shutdown());
+    const queries = tracing && dbTracing(tracing.tracer, 'postgresql');
+    const db = queries ? database.db.withPlugin(queries.plugin) : database.db;
+    const traced = <T extends object>(service: T, name: string): T =>
+      tracing && queries ? traceService(service, name, tracing.tracer, queries.settle) : service;
     const backends = await openBackends(config.redisUrl, config.redisPrefix);
     cleanup.push(() => backends.close());
 
@@ -93,24 +109,30 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     const payment = buildPaymentProvider(config, clock, addresses);
 
     // --- services --------------------------------------------------------------------
-    const users = usersService({ db, hashCost: config.passwordHashCost });
-    const catalog = catalogService({ db });
-    const inventory = inventoryService({ db });
-    const orders = ordersService({
-      db,
-      catalog,
-      inventory,
-      paymentTimeoutMs: config.orderTimeoutMs,
-      clock,
-    });
-    const payments = paymentsService({
-      db,
-      orders,
-      provider: payment.provider,
-      clock,
-      callbackBaseUrl: () => (config.publicUrl ? addresses.publicUrl() : addresses.internalUrl()),
-      returnBaseUrl: addresses.publicUrl,
-    });
+    const users = traced(usersService({ db, hashCost: config.passwordHashCost }), 'users');
+    const catalog = traced(catalogService({ db }), 'catalog');
+    const inventory = traced(inventoryService({ db }), 'inventory');
+    const orders = traced(
+      ordersService({
+        db,
+        catalog,
+        inventory,
+        paymentTimeoutMs: config.orderTimeoutMs,
+        clock,
+      }),
+      'orders',
+    );
+    const payments = traced(
+      paymentsService({
+        db,
+        orders,
+        provider: payment.provider,
+        clock,
+        callbackBaseUrl: () => (config.publicUrl ? addresses.publicUrl() : addresses.internalUrl()),
+        returnBaseUrl: addresses.publicUrl,
+      }),
+      'payments',
+    );
     // Login attempts limited per client IP, then per account (girder/ratelimit).
     const guardedUsers = withRateLimit(
       withRateLimit(users, security.limiters.loginAccount, {
@@ -134,19 +156,38 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
 
     // --- metrics, HTTP, background jobs ----------------------------------------------------
     const { limiters } = security;
-    wireMetrics(metrics, {
-      limiters: [limiters.api, limiters.loginIp, limiters.loginAccount],
-      breaker: payment.breaker,
-      retryEvents: payment.provider.events,
-      tokens: security.tokens,
-      services,
-    });
+    const counters = shopCounters(registry, services);
+    const watched = watchBlocks(
+      registry,
+      {
+        limiters: [limiters.api, limiters.loginIp, limiters.loginAccount],
+        breaker: payment.breaker,
+        retry: payment.provider,
+        budget: payment.budget,
+        tokens: security.tokens,
+        authorizer: security.authorizer,
+      },
+      tracing?.tracer,
+    );
+    cleanup.push(watched.unwatch);
+    const transitions = transitionLog(clock);
+    cleanup.push(transitions.watch(payment.breaker));
+    const ops = () =>
+      opsSnapshot({
+        registry,
+        breakers: [payment.breaker],
+        targets: [{ name: 'payment-provider', breaker: payment.breaker }],
+        transitions,
+      });
     await mountHttp(app, {
-      context: { config, services, logger, metrics, clock },
+      context: { config, services, logger, counters, ops, clock },
       database,
       backendsDescription: backends.description,
       security,
       payments: payment,
+      registry,
+      metrics: watched.metrics,
+      tracer: tracing?.tracer,
     });
     const jobs = startJobs({
       clock,
@@ -165,7 +206,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       config,
       services,
       mockProvider: payment.mock.control,
-      metrics,
+      registry,
       tokens: security.tokens,
       authorizer: security.authorizer,
       paymentBreaker: payment.breaker,

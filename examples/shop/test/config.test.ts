@@ -104,6 +104,35 @@ describe('loadConfig', () => {
   });
 });
 
+describe('tracing and the payment breaker', () => {
+  it('keeps tracing off by default and reads SHOP_TRACING', () => {
+    expect(loadConfig({}).tracing).toEqual({ kind: 'off' });
+    expect(loadConfig({ SHOP_TRACING: 'console' }).tracing).toEqual({ kind: 'console' });
+    expect(
+      loadConfig({ SHOP_TRACING: 'otlp', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' })
+        .tracing,
+    ).toEqual({ kind: 'otlp', endpoint: 'http://collector:4318' });
+  });
+
+  it('refuses an unknown exporter, and otlp without an endpoint', () => {
+    expect(problems({ SHOP_TRACING: 'jaeger' })[0]).toMatch(
+      /^SHOP_TRACING: expected off, console or otlp/,
+    );
+    expect(problems({ SHOP_TRACING: 'otlp' })).toEqual([
+      'OTEL_EXPORTER_OTLP_ENDPOINT: must be set when SHOP_TRACING=otlp',
+    ]);
+    expect(problems({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector' })[0]).toMatch(
+      /^OTEL_EXPORTER_OTLP_ENDPOINT: expected a URL/,
+    );
+  });
+
+  it('reads the payment breaker open period', () => {
+    expect(loadConfig({}).paymentBreakerOpenMs).toBe(10_000);
+    expect(loadConfig({ SHOP_PAYMENT_BREAKER_OPEN: '500ms' }).paymentBreakerOpenMs).toBe(500);
+    expect(problems({ SHOP_PAYMENT_BREAKER_OPEN: '10ms' })[0]).toContain('between 100 ms');
+  });
+});
+
 describe('parseDuration', () => {
   it.each([
     ['1500', 1500],

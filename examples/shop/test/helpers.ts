@@ -14,6 +14,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Clock } from 'girder/core';
 import { type Logger, noopLogger } from 'girder/logger';
 import { loadConfig, type ShopConfig } from '../src/config.js';
@@ -157,7 +158,7 @@ export interface TestShop {
  */
 export async function startShop(
   env: Record<string, string> = {},
-  options: { clock?: Clock; logger?: Logger } = {},
+  options: { clock?: Clock; logger?: Logger; spanExporter?: SpanExporter } = {},
 ): Promise<TestShop> {
   const config = testConfig(env);
   const database =
@@ -168,6 +169,7 @@ export async function startShop(
     ...(database && { database }),
     logger: options.logger ?? noopLogger(),
     ...(options.clock && { clock: options.clock }),
+    ...(options.spanExporter && { spanExporter: options.spanExporter }),
   });
   await shop.listen();
   const { port } = shop.app.server.address() as { port: number };
@@ -256,3 +258,52 @@ export const placeOrder = (
   items: Array<{ productId: number; quantity: number }>,
   requestId = `req-${++counter}-${Date.now()}`,
 ) => client.post('/api/orders', { items, requestId }, { token: user.accessToken });
+
+/**
+ * The value of the sample of `name` whose labels include `labels` (in any order), from
+ * Prometheus text exposition; undefined when there is none. Several matches: summed.
+ */
+export function sampleOf(
+  text: string,
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  let found: number | undefined;
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = new Map<string, string>();
+    for (const [, k, v] of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      have.set(k!, v!);
+    if (Object.entries(labels).every(([k, v]) => have.get(k) === v))
+      found = (found ?? 0) + Number(m[3]);
+  }
+  return found;
+}
+
+/** `sampleOf` on the shop's registry right now. */
+export async function metricOf(
+  shop: Shop,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number | undefined> {
+  return sampleOf(await shop.registry.metrics(), name, labels);
+}
+
+/** Pay fresh orders, a second apart on `clock`, until the payment breaker has closed. */
+export async function recover(
+  shop: TestShop,
+  user: SignedIn,
+  productId: number,
+  manual: { advance(ms: number): void },
+) {
+  for (let i = 0; i < 40 && shop.shop.paymentBreaker.state !== 'closed'; i++) {
+    const order = await placeOrder(shop.client, user, [{ productId, quantity: 1 }]);
+    await shop.client.post(`/api/orders/${order.body.orderNo}/pay`, undefined, {
+      token: user.accessToken,
+    });
+    manual.advance(1_000);
+  }
+  if (shop.shop.paymentBreaker.state !== 'closed')
+    throw new Error('the payment breaker did not close');
+}

@@ -9,6 +9,7 @@ import {
   newUser,
   placeOrder,
   type SignedIn,
+  sampleOf,
   startShop,
   type TestShop,
 } from './helpers.js';
@@ -57,33 +58,62 @@ describe('GET /metrics', () => {
     const lines = res.text.trimEnd().split('\n');
     const typed = new Map<string, string>();
     for (const line of lines) {
-      const type = /^# TYPE (\S+) (counter|gauge|histogram)$/.exec(line);
+      const type = /^# TYPE (\S+) (counter|gauge|histogram|summary)$/.exec(line);
       if (type) {
         typed.set(type[1]!, type[2]!);
         continue;
       }
-      if (line.startsWith('# HELP ')) continue;
+      if (line.startsWith('# HELP ') || line === '') continue;
       const sample =
-        /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (-?[0-9.e+]+|[+-]Inf|NaN)$/.exec(
+        /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\.)*",?)*\})? (-?[0-9.]+(?:e[+-]?[0-9]+)?|[+-]Inf|NaN)$/.exec(
           line,
         );
       expect(sample, line).not.toBeNull();
       const family = sample![1]!.replace(/_(bucket|sum|count)$/, '');
-      expect(typed.has(sample![1]!) || typed.get(family) === 'histogram', line).toBe(true);
+      expect(
+        typed.has(sample![1]!) || ['histogram', 'summary'].includes(typed.get(family) ?? ''),
+        line,
+      ).toBe(true);
     }
     expect(res.text).toContain('shop_orders_total{event="placed"} 1');
     expect(res.text).toContain('shop_orders_total{event="out_of_stock"} 1');
-    expect(res.text).toMatch(
-      /http_requests_total\{method="POST",route="\/api\/orders",status="201"\} 1/,
-    );
-    expect(res.text).toMatch(
-      /girder_ratelimit_decisions_total\{limiter="shop-api",outcome="allowed"\} \d+/,
-    );
-    expect(res.text).toMatch(/girder_jwt_events_total\{event="issued"\} \d+/);
-    expect(res.text).toContain('girder_breaker_state{breaker="payment-provider",state="closed"} 1');
-    expect(res.text).toMatch(
-      /http_request_duration_seconds_bucket\{method="GET",route="\/healthz",le="\+Inf"\} \d+/,
-    );
+    const value = (name: string, labels: Record<string, string>) =>
+      sampleOf(res.text, name, labels);
+    // Request metrics (girder/observability httpMetrics): route templates, never raw URLs.
+    expect(
+      value('http_server_request_duration_seconds_count', {
+        http_request_method: 'POST',
+        http_route: '/api/orders',
+        http_response_status_code: '201',
+      }),
+    ).toBe(1);
+    await t.client.get(`/api/products/${p}`);
+    const after = (await t.client.get('/metrics')).text;
+    expect(
+      sampleOf(after, 'http_server_request_duration_seconds_count', {
+        http_route: '/api/products/:id',
+      }),
+    ).toBeGreaterThan(0);
+    expect(after).not.toMatch(/http_route="\/api\/products\/\d/);
+    // Every girder block the shop builds is watched.
+    expect(
+      value('girder_ratelimit_decisions_total', { name: 'shop-api', outcome: 'allowed' }),
+    ).toBeGreaterThan(0);
+    expect(value('girder_jwt_events_total', { kind: 'issued' })).toBeGreaterThan(0);
+    expect(value('girder_breaker_state', { name: 'payment-provider', state: 'closed' })).toBe(1);
+    expect(value('girder_authz_decisions_total', { outcome: 'allowed' })).toBeGreaterThan(0);
+    // Node process metrics (prom-client collectDefaultMetrics).
+    expect(value('process_cpu_user_seconds_total', {})).toBeGreaterThan(0);
+  });
+
+  it('never double-counts across scrapes', async () => {
+    const first = (await t.client.get('/metrics')).text;
+    const second = (await t.client.get('/metrics')).text;
+    for (const [name, labels] of [
+      ['shop_orders_total', { event: 'placed' }],
+      ['girder_jwt_events_total', { kind: 'issued' }],
+    ] as const)
+      expect(sampleOf(second, name, labels)).toBe(sampleOf(first, name, labels));
   });
 });
 

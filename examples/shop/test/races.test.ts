@@ -5,6 +5,7 @@ import { manualClock } from 'girder/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminLogin,
+  metricOf,
   newProduct,
   newUser,
   placeOrder,
@@ -26,10 +27,8 @@ beforeAll(async () => {
 afterAll(() => t?.close());
 
 /** Orders cancelled by the timeout so far (the shop's own counter). */
-const timeouts = () =>
-  Number(
-    t.shop.metrics.render().match(/shop_orders_total\{event="cancelled_timeout"\} (\d+)/)?.[1] ?? 0,
-  );
+const timeouts = async () =>
+  (await metricOf(t.shop, 'shop_orders_total', { event: 'cancelled_timeout' })) ?? 0;
 
 const order = (user: SignedIn, orderNo: string) =>
   t.client.get(`/api/orders/${orderNo}`, { token: user.accessToken }).then((r) => r.body);
@@ -53,7 +52,7 @@ describe('unpaid-order timeout', () => {
     expect((await t.shop.runJobs()).expired).toBe(0);
     expect((await order(user, placed.body.orderNo)).status).toBe('pending_payment');
 
-    const before = timeouts();
+    const before = await timeouts();
     clock.set(clock.now() + 1); // (may also wake the periodic job: either one expires it)
     await t.shop.runJobs();
     expect(await order(user, placed.body.orderNo)).toMatchObject({
@@ -63,7 +62,7 @@ describe('unpaid-order timeout', () => {
     expect(await stockOf(t.client, p)).toBe(5);
     // Running again finds nothing: the stock came back once.
     expect((await t.shop.runJobs()).expired).toBe(0);
-    expect(timeouts() - before).toBe(1);
+    expect((await timeouts()) - before).toBe(1);
     expect(await stockOf(t.client, p)).toBe(5);
   });
 
@@ -101,10 +100,10 @@ describe('unpaid-order timeout', () => {
     const p = await newProduct(t.client, admin, 9);
     for (let i = 0; i < 3; i++) await placeOrder(t.client, user, [{ productId: p, quantity: 3 }]);
     expect(await stockOf(t.client, p)).toBe(0);
-    const before = timeouts();
+    const before = await timeouts();
     clock.set(clock.now() + TIMEOUT_MS);
     await Promise.all([t.shop.runJobs(), t.shop.runJobs(), t.shop.runJobs()]);
-    expect(timeouts() - before).toBe(3);
+    expect((await timeouts()) - before).toBe(3);
     expect(await stockOf(t.client, p)).toBe(9);
   });
 });

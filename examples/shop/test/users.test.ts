@@ -1,5 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { login, newUser, PASSWORD, startShop, type TestShop, uniqueEmail } from './helpers.js';
+import {
+  login,
+  metricOf,
+  newUser,
+  PASSWORD,
+  startShop,
+  type TestShop,
+  uniqueEmail,
+} from './helpers.js';
 
 let t: TestShop;
 
@@ -156,9 +164,12 @@ describe('login rate limits', () => {
     // ...until the IP has used its 5 attempts.
     const ipLimited = await attempt(other, PASSWORD);
     expect(ipLimited.status).toBe(429);
-    expect(limited.shop.metrics.render()).toMatch(
-      /girder_ratelimit_decisions_total\{limiter="shop-login-ip",outcome="denied"\} 1/,
-    );
+    expect(
+      await metricOf(limited.shop, 'girder_ratelimit_decisions_total', {
+        name: 'shop-login-ip',
+        outcome: 'denied',
+      }),
+    ).toBe(1);
   });
 });
 

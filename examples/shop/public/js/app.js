@@ -1,7 +1,8 @@
-// The router: #/products, #/cart, #/orders, #/orders/<no>, #/signin, #/signup, #/admin.
+// The router: #/products, #/cart, #/orders, #/orders/<no>, #/signin, #/signup, #/admin, #/ops.
 import { ApiError, api, signedIn, tokens } from './api.js';
 import { cart } from './cart.js';
 import { h, mount } from './dom.js';
+import { opsView } from './ops.js';
 import {
   adminView,
   cartView,
@@ -32,6 +33,7 @@ function renderNav() {
     link('#/cart', count > 0 ? `Cart (${count})` : 'Cart'),
     profile ? link('#/orders', 'Orders') : null,
     profile?.role === 'admin' ? link('#/admin', 'Admin') : null,
+    profile?.role === 'admin' ? link('#/ops', 'Ops') : null,
     h('span', { class: 'spacer' }),
     profile
       ? [
@@ -80,6 +82,8 @@ async function route() {
         return signUpView(main, params, loadProfile);
       case 'admin':
         return await needsSignIn(adminView)(main);
+      case 'ops':
+        return await needsSignIn(opsView)(main);
       default:
         return await productsView(main, params);
     }

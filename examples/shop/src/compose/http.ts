@@ -1,19 +1,24 @@
-// The HTTP surface: access log and request metrics, health and metrics endpoints, the
-// web UI, the mock provider, and the /api scopes with their rate limit and auth.
+// The HTTP surface: request spans and metrics, access log, health and metrics endpoints,
+// the web UI, the mock provider, and the /api scopes with their rate limit and auth.
+import type { Tracer } from '@opentelemetry/api';
 import type { FastifyInstance } from 'fastify';
 import { fastifyAuth, rateLimitPlugin } from 'girder/http';
+import { httpMetrics } from 'girder/observability';
 import { sql } from 'kysely';
+import type { Registry } from 'prom-client';
 import type { OpenDatabase } from '../db/database.js';
 import type { RouteContext } from '../http/context.js';
 import { errorBody, installErrorHandling } from '../http/errors.js';
 import { accountRoutes } from '../http/routes/account.js';
 import { adminRoutes } from '../http/routes/admin.js';
+import { opsRoutes } from '../http/routes/ops.js';
 import { callbackPlugin } from '../http/routes/payment-callback.js';
 import { publicRoutes } from '../http/routes/public.js';
 import { loginBody } from '../http/schemas.js';
 import { staticRoutes } from '../http/static.js';
 import { parse } from '../http/validation.js';
-import { METRICS_CONTENT_TYPE } from '../metrics.js';
+import { traceRequests } from '../observe/trace-http.js';
+import type { BlockMetrics } from '../observe/watch.js';
 import type { PaymentWiring } from './payments.js';
 import type { Security } from './security.js';
 
@@ -25,11 +30,20 @@ export async function mountHttp(
     backendsDescription: string;
     security: Security;
     payments: PaymentWiring;
+    /** prom-client registry behind `/metrics`. */
+    registry: Registry;
+    /** girder/observability handle for the request metrics. */
+    metrics: BlockMetrics;
+    /** When tracing is on. */
+    tracer: Tracer | undefined;
   },
 ): Promise<void> {
-  const { context, database, security, payments } = parts;
-  const { metrics, logger, services } = context;
+  const { context, database, security, payments, registry } = parts;
+  const { counters, logger, services } = context;
+  if (parts.tracer) traceRequests(app, parts.tracer);
   installErrorHandling(app, logger);
+  // Request duration by method, route template and status, and requests in flight.
+  await app.register(httpMetrics, { metrics: parts.metrics });
   accessLog(app, context);
 
   app.get('/healthz', async (_request, reply) => {
@@ -45,15 +59,11 @@ export async function mountHttp(
     }
   });
   app.get('/metrics', async (_request, reply) =>
-    reply.type(METRICS_CONTENT_TYPE).send(metrics.render()),
+    reply.type(registry.contentType).send(await registry.metrics()),
   );
   await app.register(staticRoutes);
   await app.register(payments.mock.plugin, { prefix: '/mock-pay' });
 
-  const authRejections = metrics.counter(
-    'shop_auth_rejections_total',
-    'Requests refused by the auth plugin, by girder/jwt error code.',
-  );
   await app.register(async (api) => {
     // Every /api route: per-IP quota (girder/http + girder/ratelimit), 429 beyond it.
     await api.register(rateLimitPlugin, {
@@ -70,7 +80,7 @@ export async function mountHttp(
         tokens: security.tokens,
         authorizer: security.authorizer,
         onReject: (error) => {
-          authRejections.inc({ code: error.code });
+          counters.authRejections.inc({ code: error.code });
           logger.debug('request refused by auth', { code: error.code });
         },
         routes: {
@@ -90,23 +100,15 @@ export async function mountHttp(
       });
       await accountRoutes(secured, context);
       await adminRoutes(secured, context);
+      await opsRoutes(secured, context);
     });
   });
 }
 
-/** Request counters, a latency histogram and one access-log line per request. */
-function accessLog(app: FastifyInstance, { metrics, logger }: RouteContext): void {
-  const requests = metrics.counter('http_requests_total', 'HTTP requests by route and status.');
-  const latency = metrics.histogram(
-    'http_request_duration_seconds',
-    'HTTP request latency by route.',
-    [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-  );
+/** One access-log line per request. */
+function accessLog(app: FastifyInstance, { logger }: RouteContext): void {
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    const seconds = reply.elapsedTime / 1000;
-    requests.inc({ method: request.method, route, status: reply.statusCode });
-    latency.observe(seconds, { method: request.method, route });
     // Access log (girder/logger): one line per request, tokens never included.
     logger.info('request', {
       reqId: request.id,

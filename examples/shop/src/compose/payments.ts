@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { type Breaker, circuitBreaker, consecutiveFailures } from 'girder/breaker';
 import type { Clock } from 'girder/core';
-import { retryBudget, type WithRetry } from 'girder/failover';
+import { type RetryBudget, retryBudget, type WithRetry } from 'girder/failover';
 import type { ShopConfig } from '../config.js';
 import { mockPaymentProvider } from '../mock-provider/plugin.js';
 import {
@@ -21,6 +21,8 @@ export interface PaymentWiring {
   breaker: Breaker;
   /** The provider behind retry and the breaker; its retry events are on `provider.events`. */
   provider: WithRetry<PaymentProvider>;
+  /** The retry budget shared by every provider call. */
+  budget: RetryBudget;
 }
 
 export function buildPaymentProvider(
@@ -39,10 +41,11 @@ export function buildPaymentProvider(
   const breaker = circuitBreaker({
     name: 'payment-provider',
     policy: consecutiveFailures({ threshold: 5 }),
-    openMs: 10_000,
+    openMs: config.paymentBreakerOpenMs,
     clock,
     isFailure: (err) => !isClientError(err),
   });
+  const budget = retryBudget({ ratio: 0.2, minPerSec: 5, name: 'payment-provider' });
   const provider = resilientProvider(
     httpPaymentProvider({
       baseUrl: () => config.paymentProviderUrl ?? `${addresses.internalUrl()}/mock-pay`,
@@ -51,8 +54,8 @@ export function buildPaymentProvider(
     {
       breaker,
       attempts: 3,
-      budget: retryBudget({ ratio: 0.2, minPerSec: 5 }),
+      budget,
     },
   );
-  return { secret, mock, breaker, provider };
+  return { secret, mock, breaker, provider, budget };
 }

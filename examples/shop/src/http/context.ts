@@ -3,7 +3,8 @@ import type { Logger } from 'girder/logger';
 import type { CatalogService } from '../catalog/service.js';
 import type { ShopConfig } from '../config.js';
 import type { InventoryService } from '../inventory/service.js';
-import type { MetricsRegistry } from '../metrics.js';
+import type { OpsSnapshot } from '../observe/ops.js';
+import type { ShopCounters } from '../observe/shop-metrics.js';
 import type { OrdersService } from '../orders/service.js';
 import type { PaymentsService } from '../payments/service.js';
 import type { UsersService } from '../users/service.js';
@@ -22,6 +23,9 @@ export interface RouteContext {
   config: ShopConfig;
   services: Services;
   logger: Logger;
-  metrics: MetricsRegistry;
+  /** The shop's own counters (prom-client, on the shop's registry). */
+  counters: ShopCounters;
+  /** The ops page's snapshot (`GET /api/admin/ops`). */
+  ops: () => Promise<OpsSnapshot>;
   clock: Clock;
 }

@@ -1,7 +1,10 @@
 // The web UI: plain files from examples/shop/public, read once at startup and served
-// from memory (so no request path ever touches the file system), no build step.
+// from memory (so no request path ever touches the file system), no build step. The
+// charting library of the ops page (uPlot) is served the same way from node_modules,
+// under /static/vendor/: no CDN.
 import { readdirSync, readFileSync } from 'node:fs';
-import { extname, join, relative, sep } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, extname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { errorBody } from './errors.js';
@@ -31,8 +34,17 @@ function readTree(dir: string): Map<string, Buffer> {
   return files;
 }
 
+/** Files from npm packages the UI needs, by their name under `/static/vendor/`. */
+function vendorFiles(): Map<string, Buffer> {
+  const uplot = dirname(createRequire(import.meta.url).resolve('uplot'));
+  return new Map([
+    ['vendor/uPlot.iife.min.js', readFileSync(join(uplot, 'uPlot.iife.min.js'))],
+    ['vendor/uPlot.min.css', readFileSync(join(uplot, 'uPlot.min.css'))],
+  ]);
+}
+
 export async function staticRoutes(app: FastifyInstance) {
-  const files = readTree(PUBLIC_DIR);
+  const files = new Map([...readTree(PUBLIC_DIR), ...vendorFiles()]);
   const send = (name: string) => ({
     body: files.get(name),
     type: TYPES[extname(name)] ?? 'application/octet-stream',

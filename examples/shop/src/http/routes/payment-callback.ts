@@ -11,10 +11,7 @@ const header = (value: string | string[] | undefined) => (Array.isArray(value) ?
 
 /** Registers the callback route in its own scope, where JSON bodies stay raw strings. */
 export function callbackPlugin(context: RouteContext, paymentSecret: string) {
-  const rejected = context.metrics.counter(
-    'shop_payment_callbacks_rejected_total',
-    'Payment callbacks refused before processing, by reason.',
-  );
+  const rejected = context.counters.callbackRejections;
   return async (app: FastifyInstance) => {
     app.removeContentTypeParser('application/json');
     app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) =>

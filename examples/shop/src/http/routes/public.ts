@@ -6,14 +6,13 @@ import { presentProduct, presentUser } from '../present.js';
 import { idParam, productQuery, signupBody } from '../schemas.js';
 import { parse } from '../validation.js';
 
-export async function publicRoutes(app: FastifyInstance, { services, metrics }: RouteContext) {
+export async function publicRoutes(app: FastifyInstance, { services, counters }: RouteContext) {
   const { users, catalog, inventory } = services;
-  const signups = metrics.counter('shop_signups_total', 'Accounts created.');
 
   app.post('/api/users/signup', async (request, reply) => {
     const body = parse(signupBody, request.body, 'sign-up');
     const user = await users.signup(body.email, body.password);
-    signups.inc();
+    counters.signups.inc();
     return reply.code(201).send(presentUser(user));
   });
 

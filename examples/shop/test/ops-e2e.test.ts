@@ -1,0 +1,117 @@
+// The ops page in headless Chromium (Debian `chromium`, driven by playwright-core): the
+// admin watches the payment breaker open while the mock provider fails, and close again
+// once it is healed. The shop runs on a manual clock, so the breaker's open period and
+// recovery ramp take no real time.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { manualClock } from 'girder/core';
+import { type BrowserContext, chromium } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ensureBinary } from '../../../test/harness/binaries.js';
+import {
+  adminLogin,
+  newProduct,
+  newUser,
+  placeOrder,
+  recover,
+  startShop,
+  type TestShop,
+} from './helpers.js';
+
+const clock = manualClock(Date.now());
+let t: TestShop;
+let browser: BrowserContext;
+let profileDir: string;
+
+beforeAll(async () => {
+  const executablePath = await ensureBinary({ command: 'chromium', debianPackage: 'chromium' });
+  t = await startShop({ SHOP_PAYMENT_BREAKER_OPEN: '1s' }, { clock });
+  profileDir = mkdtempSync(join(tmpdir(), 'girder-shop-ops-chromium-'));
+  browser = await chromium.launchPersistentContext(profileDir, {
+    executablePath,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await t?.close();
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+});
+
+it('shows the payment breaker opening and closing again', { timeout: 90_000 }, async () => {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(err.message));
+  await page.goto(`${t.shop.url()}/#/signin`);
+  const form = page.getByRole('form', { name: 'Sign in' });
+  await form.getByLabel('Email').fill('admin@test.local');
+  await form.getByLabel('Password').fill('admin-pass-1!');
+  await form.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('link', { name: 'Ops' }).click();
+
+  const state = page.locator('[data-breaker="payment-provider"] [data-state]');
+  await expect.poll(() => state.textContent(), { timeout: 15_000 }).toBe('closed');
+  // uPlot (served by the shop) drew the charts.
+  await expect.poll(() => page.locator('.ops-chart canvas').count(), { timeout: 15_000 }).toBe(5);
+
+  // The provider fails: payments fail until the breaker opens.
+  const admin = await adminLogin(t.client);
+  const user = await newUser(t.client);
+  const productId = await newProduct(t.client, admin, 100);
+  t.shop.mockProvider.setDown(true);
+  for (let i = 0; i < 6 && t.shop.paymentBreaker.state === 'closed'; i++) {
+    const order = await placeOrder(t.client, user, [{ productId, quantity: 1 }]);
+    await t.client.post(`/api/orders/${order.body.orderNo}/pay`, undefined, {
+      token: user.accessToken,
+    });
+  }
+  expect(t.shop.paymentBreaker.state).toBe('open');
+  await expect.poll(() => state.textContent(), { timeout: 15_000 }).toBe('open');
+  await expect
+    .poll(() => page.locator('[data-target="payment-provider"]').textContent(), {
+      timeout: 15_000,
+    })
+    .toContain('failing fast');
+  await expect
+    .poll(() => page.getByRole('list', { name: 'Transitions of payment-provider' }).textContent())
+    .toContain('closed → open');
+  if (process.env.SHOP_E2E_SCREENSHOTS)
+    await page.screenshot({
+      path: `${process.env.SHOP_E2E_SCREENSHOTS}/ops-open.png`,
+      fullPage: true,
+    });
+
+  // Healed: after the open period, probes and the recovery ramp close it again.
+  t.shop.mockProvider.setDown(false);
+  clock.advance(1_000);
+  await recover(t, user, productId, clock);
+  await expect.poll(() => state.textContent(), { timeout: 15_000 }).toBe('closed');
+  await expect
+    .poll(() => page.locator('[data-target="payment-provider"]').textContent())
+    .toContain('healthy');
+  await expect
+    .poll(() => page.getByRole('list', { name: 'Transitions of payment-provider' }).textContent())
+    .toContain('half-open → closed');
+  // Request rates per route template are listed.
+  await expect
+    .poll(() => page.locator('[data-route="POST /api/orders/:orderNo/pay"]').count())
+    .toBe(1);
+  if (process.env.SHOP_E2E_SCREENSHOTS)
+    await page.screenshot({
+      path: `${process.env.SHOP_E2E_SCREENSHOTS}/ops-closed.png`,
+      fullPage: true,
+    });
+  expect(errors).toEqual([]);
+});

@@ -1,0 +1,112 @@
+// Tracing: request -> service -> database spans, into an in-memory exporter.
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sharedRedisUrl, uniquePrefix } from '../../../test/harness/index.js';
+import {
+  adminLogin,
+  newProduct,
+  PASSWORD,
+  startShop,
+  type TestShop,
+  uniqueEmail,
+} from './helpers.js';
+
+const exporter = new InMemorySpanExporter();
+let t: TestShop;
+let untraced: TestShop;
+let onRedis: TestShop;
+
+beforeAll(async () => {
+  t = await startShop({}, { spanExporter: exporter });
+  untraced = await startShop();
+  onRedis = await startShop(
+    { REDIS_URL: sharedRedisUrl(), SHOP_REDIS_PREFIX: uniquePrefix('shop-traced') },
+    { spanExporter: exporter },
+  );
+});
+afterAll(async () => {
+  await t?.close();
+  await untraced?.close();
+  await onRedis?.close();
+});
+
+const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
+const spansOfTrace = (root: ReadableSpan) =>
+  exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === root.spanContext().traceId);
+const rootNamed = (name: string) => {
+  const roots = exporter.getFinishedSpans().filter((s) => s.name === name);
+  expect(roots, name).toHaveLength(1);
+  return roots[0]!;
+};
+
+describe('tracing', () => {
+  it('nests request, service and database spans', async () => {
+    const productId = await newProduct(t.client, await adminLogin(t.client), 2);
+    exporter.reset();
+    expect((await t.client.get(`/api/products/${productId}`)).status).toBe(200);
+    await expect.poll(() => exporter.getFinishedSpans().length).toBeGreaterThan(2);
+
+    const request = rootNamed('GET /api/products/:id');
+    expect(request.kind).toBe(SpanKind.SERVER);
+    expect(parentOf(request)).toBeUndefined();
+    expect(request.attributes).toMatchObject({
+      'http.request.method': 'GET',
+      'http.route': '/api/products/:id',
+      'http.response.status_code': 200,
+    });
+    const spans = spansOfTrace(request);
+    const get = spans.find((s) => s.name === 'catalog.get')!;
+    expect(parentOf(get)).toBe(request.spanContext().spanId);
+    const query = spans.find((s) => parentOf(s) === get.spanContext().spanId)!;
+    expect(query.name).toBe('SELECT');
+    expect(query.kind).toBe(SpanKind.CLIENT);
+    expect(query.attributes).toMatchObject({
+      'db.system.name': 'postgresql',
+      'db.operation.name': 'SELECT',
+    });
+    expect(spans.find((s) => s.name === 'inventory.stockOf')).toBeDefined();
+  });
+
+  it('marks a failed service call and its failed query as errors', async () => {
+    const email = uniqueEmail('traced');
+    await t.shop.services.users.signup(email, PASSWORD);
+    exporter.reset();
+    const res = await t.client.post('/api/users/signup', {
+      email,
+      password: PASSWORD,
+      confirmPassword: PASSWORD,
+    });
+    expect(res.status).toBe(409);
+    const request = rootNamed('POST /api/users/signup');
+    const spans = spansOfTrace(request);
+    const signup = spans.find((s) => s.name === 'users.signup')!;
+    expect(signup.status.code).toBe(SpanStatusCode.ERROR);
+    const insert = spans.find(
+      (s) => s.name === 'INSERT' && parentOf(s) === signup.spanContext().spanId,
+    )!;
+    expect(insert.status.code).toBe(SpanStatusCode.ERROR);
+    expect(insert.ended).toBe(true);
+  });
+
+  it('puts the login rate limits’ Redis round trips (girder/observability tracing) in the request', async () => {
+    const email = uniqueEmail('traced-redis');
+    await onRedis.shop.services.users.signup(email, PASSWORD);
+    exporter.reset();
+    const res = await onRedis.client.post('/api/users/login', { email, password: PASSWORD });
+    expect(res.status).toBe(200);
+    const request = rootNamed('POST /api/users/login');
+    const redis = spansOfTrace(request).filter(
+      (s) => s.attributes['db.system'] === 'redis' || s.attributes['db.system.name'] === 'redis',
+    );
+    // Two limiters (per IP, per account) each make at least one round trip.
+    expect(redis.length).toBeGreaterThanOrEqual(2);
+    for (const span of redis) expect(span.kind).toBe(SpanKind.CLIENT);
+  });
+
+  it('records nothing when tracing is off (the default)', async () => {
+    exporter.reset();
+    await untraced.client.get('/api/categories');
+    expect(exporter.getFinishedSpans()).toEqual([]);
+  });
+});
