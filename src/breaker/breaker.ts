@@ -195,23 +195,31 @@ class CircuitBreaker implements Breaker {
     }
   }
 
-  async #executeTracked<T>(
+  // Promise handlers, not an async frame: this path runs on every call while anyone
+  // listens to call events (metrics), so it must stay close to the hot path's cost.
+  #executeTracked<T>(
     fn: (signal: AbortSignal | undefined) => T | PromiseLike<T>,
     signal: AbortSignal | undefined,
   ): Promise<Awaited<T>> {
-    if (signal?.aborted) throw new AbortedError(signal.reason);
+    if (signal?.aborted) return Promise.reject(new AbortedError(signal.reason));
     const start = this.#clock.now();
-    const kind = this.#admit(start);
-    const epoch = this.#epoch;
-    let value: Awaited<T>;
+    let kind: number;
     try {
-      value = await fn(signal);
+      kind = this.#admit(start);
     } catch (error) {
-      this.#settleError(kind, epoch, error, signal, start);
-      throw error;
+      return Promise.reject(error);
     }
-    this.#settleSuccess(kind, epoch, start, undefined, false);
-    return value;
+    const epoch = this.#epoch;
+    return invoke(fn, signal).then(
+      (value) => {
+        this.#settleSuccess(kind, epoch, start, undefined, false);
+        return value;
+      },
+      (error: unknown) => {
+        this.#settleError(kind, epoch, error, signal, start);
+        throw error;
+      },
+    ) as Promise<Awaited<T>>;
   }
 
   /** Decide whether a call may go ahead; returns its kind or throws BrokenCircuitError. */
