@@ -1,41 +1,23 @@
 // End to end in headless Chromium (Debian `chromium`, driven by playwright-core): sign
 // up, add to cart, order and pay on the mock provider's page, all through the web UI.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ensureBinary } from '../../../test/harness/binaries.js';
+import { launchBrowser, type TestBrowser } from './browser.js';
 import { startShop, type TestShop, uniqueEmail } from './helpers.js';
 
 let t: TestShop;
 let browser: BrowserContext;
-let profileDir: string;
+let launched: TestBrowser | undefined;
 
 beforeAll(async () => {
-  const executablePath = await ensureBinary({ command: 'chromium', debianPackage: 'chromium' });
   t = await startShop();
-  profileDir = mkdtempSync(join(tmpdir(), 'girder-shop-chromium-'));
-  browser = await chromium.launchPersistentContext(profileDir, {
-    executablePath,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  launched = await launchBrowser('ui');
+  browser = launched.context;
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await launched?.close();
   await t?.close();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
 });
 
 it('signs up, orders and pays through the UI', { timeout: 60_000 }, async () => {

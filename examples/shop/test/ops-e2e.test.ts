@@ -2,13 +2,10 @@
 // admin watches the payment breaker open while the mock provider fails, and close again
 // once it is healed. The shop runs on a manual clock, so the breaker's open period and
 // recovery ramp take no real time.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { manualClock } from 'girder/core';
-import { type BrowserContext, chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ensureBinary } from '../../../test/harness/binaries.js';
+import { launchBrowser, type TestBrowser } from './browser.js';
 import {
   adminLogin,
   newProduct,
@@ -22,32 +19,17 @@ import {
 const clock = manualClock(Date.now());
 let t: TestShop;
 let browser: BrowserContext;
-let profileDir: string;
+let launched: TestBrowser | undefined;
 
 beforeAll(async () => {
-  const executablePath = await ensureBinary({ command: 'chromium', debianPackage: 'chromium' });
   t = await startShop({ SHOP_PAYMENT_BREAKER_OPEN: '1s' }, { clock });
-  profileDir = mkdtempSync(join(tmpdir(), 'girder-shop-ops-chromium-'));
-  browser = await chromium.launchPersistentContext(profileDir, {
-    executablePath,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  launched = await launchBrowser('ops');
+  browser = launched.context;
 }, 180_000);
 
 afterAll(async () => {
-  await browser?.close();
+  await launched?.close();
   await t?.close();
-  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
 });
 
 it('shows the payment breaker opening and closing again', { timeout: 90_000 }, async () => {
