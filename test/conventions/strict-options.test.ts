@@ -8,16 +8,31 @@ import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as breaker from '../../src/breaker/index.js';
+import * as cache from '../../src/cache/index.js';
 import * as core from '../../src/core/index.js';
 import * as failover from '../../src/failover/index.js';
 import * as http from '../../src/http/index.js';
+import * as jobs from '../../src/jobs/index.js';
 import * as jwt from '../../src/jwt/index.js';
+import * as lock from '../../src/lock/index.js';
 import * as logger from '../../src/logger/index.js';
 import * as observability from '../../src/observability/index.js';
 import * as ratelimit from '../../src/ratelimit/index.js';
 import { sharedRedisUrl } from '../harness/index.js';
 
-const modules = { core, logger, ratelimit, breaker, failover, jwt, http, observability } as const;
+const modules = {
+  core,
+  logger,
+  ratelimit,
+  breaker,
+  failover,
+  jwt,
+  http,
+  observability,
+  lock,
+  jobs,
+  cache,
+} as const;
 
 /** The misspelt option every factory gets. */
 const TYPO = { zzMisspelt: 1 };
