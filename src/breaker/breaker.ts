@@ -46,7 +46,13 @@ import {
   stateFromSnapshot,
   stateSnapshot,
 } from './state.js';
-import type { Breaker, BreakerState, CircuitBreakerOptions, IsolationHandle } from './types.js';
+import type {
+  Breaker,
+  BreakerCallCounts,
+  BreakerState,
+  CircuitBreakerOptions,
+  IsolationHandle,
+} from './types.js';
 
 /** How a call was admitted. */
 const KIND_CLOSED = 0;
@@ -86,6 +92,11 @@ class CircuitBreaker implements Breaker {
   readonly #openBackoff: Backoff | undefined;
   readonly #halfOpen: ResolvedHalfOpen;
   readonly #afterIsolation: 'half-open' | 'closed';
+  readonly #sampleEvery: number;
+  /** Calls left before the next one is timed for `callSample` (counted only while sampled). */
+  #untimed: number;
+  /** Running totals behind `callCounts`: plain adds, so the hot path can keep them. */
+  readonly #tally = { success: 0, failure: 0, rejected: 0, ignored: 0 };
 
   #state: Current = CLOSED_STATE;
   /** Bumped on every transition; a call settling under another epoch is stale. */
@@ -114,8 +125,15 @@ class CircuitBreaker implements Breaker {
     this.#openBackoff = o.openBackoff;
     this.#halfOpen = o.halfOpen;
     this.#afterIsolation = o.afterIsolation;
+    this.#sampleEvery = o.callSampleEvery;
+    this.#untimed = o.callSampleEvery;
     if (o.restore) this.#restore(o.restore);
     else this.#armClosed();
+  }
+
+  get callCounts(): BreakerCallCounts {
+    const t = this.#tally;
+    return { success: t.success, failure: t.failure, rejected: t.rejected, ignored: t.ignored };
   }
 
   // -------------------------------------------------------------------------------
@@ -134,7 +152,12 @@ class CircuitBreaker implements Breaker {
     }
     const state = this.#state;
     // Closed is a singleton state object: one identity check.
-    if (state === CLOSED_STATE && this.#plain && !this.events.callObserved) {
+    if (
+      state === CLOSED_STATE &&
+      this.#plain &&
+      !this.events.callObserved &&
+      (!this.events.sampleObserved || --this.#untimed > 0)
+    ) {
       // Hot path: no clock read, and no per-call closure unless there is a signal.
       if (signal === undefined) {
         return invoke(fn, undefined).then(this.#onOk, this.#onErr) as Promise<Awaited<T>>;
@@ -158,8 +181,13 @@ class CircuitBreaker implements Breaker {
   }
 
   #onSignalledError(error: unknown, signal: AbortSignal, epoch: number): never {
-    if (epoch === this.#epoch && !isCallerCancellation(error, signal)) {
-      this.#recordClosed(this.#counts(error));
+    if (isCallerCancellation(error, signal)) {
+      this.#tally.ignored++;
+    } else {
+      const failed = this.#counts(error);
+      if (failed) this.#tally.failure++;
+      else this.#tally.success++;
+      if (epoch === this.#epoch) this.#recordClosed(failed);
     }
     throw error;
   }
@@ -168,12 +196,18 @@ class CircuitBreaker implements Breaker {
   #armClosed(): void {
     const epoch = this.#epoch;
     this.#onOk = (value) => {
+      this.#tally.success++;
       if (epoch === this.#epoch) this.#recordClosed(false);
       return value;
     };
     this.#onErr = (error) => {
-      if (epoch === this.#epoch && !(error instanceof AbortedError)) {
-        this.#recordClosed(this.#counts(error));
+      if (error instanceof AbortedError) {
+        this.#tally.ignored++;
+      } else {
+        const failed = this.#counts(error);
+        if (failed) this.#tally.failure++;
+        else this.#tally.success++;
+        if (epoch === this.#epoch) this.#recordClosed(failed);
       }
       throw error;
     };
@@ -209,14 +243,20 @@ class CircuitBreaker implements Breaker {
     } catch (error) {
       return Promise.reject(error);
     }
+    // The hot path already counted this call down when it handed it over at zero.
+    let sampled = false;
+    if (this.events.sampleObserved && (this.#untimed <= 0 || --this.#untimed <= 0)) {
+      sampled = true;
+      this.#untimed = this.#sampleEvery;
+    }
     const epoch = this.#epoch;
     return invoke(fn, signal).then(
       (value) => {
-        this.#settleSuccess(kind, epoch, start, undefined, false);
+        this.#settleSuccess(kind, epoch, start, undefined, false, sampled);
         return value;
       },
       (error: unknown) => {
-        this.#settleError(kind, epoch, error, signal, start);
+        this.#settleError(kind, epoch, error, signal, start, sampled);
         throw error;
       },
     ) as Promise<Awaited<T>>;
@@ -264,6 +304,7 @@ class CircuitBreaker implements Breaker {
   }
 
   #reject(reason: RejectionReason, retryAfterMs: number | undefined): BrokenCircuitError {
+    this.#tally.rejected++;
     const state = NAMES[this.#state.code]!;
     if (this.events.has('rejected')) this.events.emit('rejected', { reason, state, retryAfterMs });
     return refusal({ breaker: this.name, state, reason, retryAfterMs });
@@ -275,10 +316,13 @@ class CircuitBreaker implements Breaker {
     start: number,
     error: unknown,
     withError: boolean,
+    sampled: boolean,
   ): void {
     const now = this.#clock.now();
     const durationMs = now - start;
+    this.#tally.success++;
     this.events.success(durationMs, KIND_NAMES[kind]!, error, withError);
+    if (sampled) this.events.sample('success', durationMs, KIND_NAMES[kind]!);
     if (epoch !== this.#epoch) return;
     if (kind === KIND_CLOSED) {
       if (this.#policy.record(false, now, durationMs)) this.#trip(now, undefined);
@@ -297,22 +341,27 @@ class CircuitBreaker implements Breaker {
     error: unknown,
     signal: AbortSignal | undefined,
     start: number,
+    sampled: boolean,
   ): void {
     if (isCallerCancellation(error, signal)) {
       const now = this.#clock.now();
+      this.#tally.ignored++;
       this.events.call('ignored', error, now - start, KIND_NAMES[kind]!);
+      if (sampled) this.events.sample('ignored', now - start, KIND_NAMES[kind]!);
       if (epoch !== this.#epoch) return;
       if (kind === KIND_PROBE) (this.#state as HalfOpenState).ramp.probeCancelled(now);
       else if (kind === KIND_CLOSED && this.#throttles) this.#policy.cancelled?.(start);
       return;
     }
     if (!this.#counts(error)) {
-      this.#settleSuccess(kind, epoch, start, error, true);
+      this.#settleSuccess(kind, epoch, start, error, true, sampled);
       return;
     }
     const now = this.#clock.now();
     const durationMs = now - start;
+    this.#tally.failure++;
     this.events.call('failure', error, durationMs, KIND_NAMES[kind]!);
+    if (sampled) this.events.sample('failure', durationMs, KIND_NAMES[kind]!);
     if (epoch !== this.#epoch) return;
     if (kind === KIND_CLOSED) {
       if (this.#policy.record(true, now, durationMs)) this.#trip(now, undefined);

@@ -10,6 +10,8 @@ import type { BreakerEvents, BreakerState } from './types.js';
 export class BreakerEmitter extends TypedEmitter<BreakerEvents> {
   /** True when `success`, `failure` or `ignored` has a listener. */
   callObserved = false;
+  /** True when `callSample` has a listener. */
+  sampleObserved = false;
 
   override on<K extends keyof BreakerEvents>(
     event: K,
@@ -35,6 +37,7 @@ export class BreakerEmitter extends TypedEmitter<BreakerEvents> {
 
   #refresh(): void {
     this.callObserved = this.has('success') || this.has('failure') || this.has('ignored');
+    this.sampleObserved = this.has('callSample');
   }
 
   // Emitters that build a payload only when someone listens.
@@ -58,6 +61,15 @@ export class BreakerEmitter extends TypedEmitter<BreakerEvents> {
     state: 'closed' | 'half-open',
   ): void {
     if (this.has(event)) this.emit(event, { error, durationMs, state });
+  }
+
+  /** Emit `callSample`. */
+  sample(
+    outcome: 'success' | 'failure' | 'ignored',
+    durationMs: number,
+    state: 'closed' | 'half-open',
+  ): void {
+    this.emit('callSample', { outcome, durationMs, state });
   }
 
   /** Emit `stateChange`, with `openMs` when entering `open`. */

@@ -33,8 +33,10 @@ export { type SlowCallsOptions, type SlowCallsPolicy, slowCalls } from './slow-c
 export type { BreakerSnapshot } from './snapshot.js';
 export type {
   Breaker,
+  BreakerCallCounts,
   BreakerEvents,
   BreakerState,
+  CallSampleEvent,
   CircuitBreakerOptions,
   FailureEvent,
   HalfOpenOptions,

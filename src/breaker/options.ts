@@ -33,6 +33,7 @@ export const optionsSchema = z
     afterIsolation: z.enum(['half-open', 'closed']).default('half-open'),
     restore: snapshotSchema.optional(),
     onListenerError: functionSchema<(error: unknown, event: string) => void>().optional(),
+    callSampleEvery: z.number().int().min(1).max(1_000_000).default(10),
   })
   .superRefine((o, ctx) => {
     if (o.openMs !== undefined && o.openBackoff !== undefined) {

@@ -84,7 +84,43 @@ export type BreakerEvents = {
   ignored: IgnoredEvent;
   /** A call was refused. */
   rejected: RejectedEvent;
+  /**
+   * One admitted call in `callSampleEvery`, timed: what a latency histogram needs
+   * without timing every call (two clock reads per call cost more than the breaker).
+   */
+  callSample: CallSampleEvent;
 };
+
+/** Payload of the `callSample` event. */
+export interface CallSampleEvent {
+  /** How the sampled call settled. */
+  readonly outcome: 'success' | 'failure' | 'ignored';
+  /** How long it took, ms (by the breaker's clock). */
+  readonly durationMs: number;
+  /** State the call was admitted in. */
+  readonly state: 'closed' | 'half-open';
+}
+
+/**
+ * Calls a breaker has settled or refused since it was created: plain numbers bumped on
+ * every call, for metrics read at scrape time (what `girder/observability` does) rather
+ * than an event per call.
+ *
+ * @example
+ * ```ts
+ * const { success, failure, rejected, ignored } = breaker.callCounts;
+ * ```
+ */
+export interface BreakerCallCounts {
+  /** Calls that succeeded, or failed with an error `isFailure` does not count. */
+  readonly success: number;
+  /** Calls that failed and counted. */
+  readonly failure: number;
+  /** Calls refused without running. */
+  readonly rejected: number;
+  /** Calls cancelled by their caller. */
+  readonly ignored: number;
+}
 
 /** Options of the half-open recovery ramp. */
 export interface HalfOpenOptions {
@@ -141,6 +177,11 @@ export interface CircuitBreakerOptions {
   restore?: BreakerSnapshot;
   /** Receives errors thrown by event listeners. Default: a process warning. */
   onListenerError?: (error: unknown, event: string) => void;
+  /**
+   * Time one admitted call in this many and report it as a `callSample` event (only
+   * while someone listens to `callSample`). 1 times every call. Default 10.
+   */
+  callSampleEvery?: number;
 }
 
 /** Returned by {@link Breaker.isolate}: release it to end this isolation. */
@@ -164,8 +205,13 @@ export interface Breaker {
    * reports — and becomes — `half-open` when read or called.
    */
   readonly state: BreakerState;
-  /** Typed events: `stateChange`, `rampStep`, `success`, `failure`, `ignored`, `rejected`. */
+  /**
+   * Typed events: `stateChange`, `rampStep`, `success`, `failure`, `ignored`,
+   * `rejected`, `callSample`.
+   */
   readonly events: EventSource<BreakerEvents>;
+  /** Running totals of calls by outcome (see {@link BreakerCallCounts}). */
+  readonly callCounts: BreakerCallCounts;
   /**
    * The isolation restored from an isolated snapshot, if any; release it to end it.
    */

@@ -28,6 +28,11 @@ export interface CounterFamily {
   readonly metric: Counter<string>;
   /** The cell of `labels` (created on first use; the same cell for the same labels). */
   cell(labels: Labels): Cell;
+  /**
+   * Run `hook` at the start of every scrape, before the cells are flushed (for counts a
+   * block keeps itself and a watch copies into cells); returns its remover.
+   */
+  onCollect(hook: () => void): () => void;
 }
 
 interface Entry {
@@ -101,12 +106,14 @@ export function counterFamily(
     labelNames,
     () => {
       const cells = new Map<string, Cell>();
+      const hooks = new Set<() => void>();
       const metric = new Counter({
         name,
         help,
         labelNames: [...labelNames],
         registers: [registry],
         collect() {
+          for (const hook of hooks) hook();
           for (const cell of cells.values()) {
             const delta = cell.value - cell.reported;
             if (delta > 0) {
@@ -128,6 +135,11 @@ export function counterFamily(
             metric.inc(labels, 0);
           }
           return cell;
+        },
+        onCollect(hook: () => void): () => void {
+          const own = () => hook();
+          hooks.add(own);
+          return () => hooks.delete(own);
         },
       };
     },

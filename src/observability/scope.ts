@@ -9,6 +9,8 @@ import type { CellHistogram } from './histogram.js';
 export interface ScopedCounter {
   /** The cell of this block's series with these extra labels (cached by the caller). */
   series(extra?: Labels): Cell;
+  /** Run `hook` at the start of every scrape of this counter; returns its remover. */
+  onCollect(hook: () => void): () => void;
 }
 
 /** @internal Everything a block's mapping needs to create and label its series. */
@@ -44,7 +46,10 @@ export class Scope {
       ...this.#baseNames,
       ...extraNames,
     ]);
-    return { series: (extra) => family.cell(this.labels(extra)) };
+    return {
+      series: (extra) => family.cell(this.labels(extra)),
+      onCollect: (hook) => family.onCollect(hook),
+    };
   }
 
   gauge(suffix: string, help: string, extraNames: readonly string[] = []): Gauge<string> {

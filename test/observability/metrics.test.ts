@@ -26,6 +26,7 @@ const breakerFor = () => {
     policy: consecutiveFailures({ threshold: 2 }),
     openMs: 100,
     halfOpen: { probes: 1, ramp: [], stepMs: 10, stepSuccesses: 1 },
+    callSampleEvery: 1, // time every call: the histogram below counts them all
     clock,
   });
   return { clock, breaker };
@@ -177,6 +178,43 @@ describe('metrics: circuit breakers', () => {
       'name=pay,outcome=success': 2,
       'name=pay,outcome=failure': 2,
     });
+  });
+
+  it('counts every call exactly on the hot path, and times one in callSampleEvery', async () => {
+    const registry = new Registry();
+    const breaker = circuitBreaker({ name: 'hot', callSampleEvery: 10, clock: manualClock() });
+    const unwatch = metrics({ registry }).watch(breaker);
+    for (let i = 0; i < 25; i++) await breaker.execute(async () => 1);
+    const cancel = new AbortController();
+    const pending = breaker.execute(
+      (signal) =>
+        new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason))),
+      cancel.signal,
+    );
+    cancel.abort(new Error('caller gave up'));
+    await expect(pending).rejects.toThrow('caller gave up');
+    await expect(breaker.execute(boom)).rejects.toThrow('boom');
+    expect(breaker.callCounts).toEqual({ success: 25, failure: 1, rejected: 0, ignored: 1 });
+    expect(await nonZero(registry, 'girder_breaker_events_total')).toEqual({
+      'kind=success,name=hot': 25,
+      'kind=failure,name=hot': 1,
+      'kind=ignored,name=hot': 1,
+    });
+    // Calls 10 and 20 were timed; 27 calls in all.
+    expect(await nonZero(registry, 'girder_breaker_call_duration_seconds')).toEqual({
+      'name=hot,outcome=success': 2,
+    });
+    // Scraping again adds nothing; after unwatch nothing changes.
+    expect(await nonZero(registry, 'girder_breaker_events_total')).toMatchObject({
+      'kind=success,name=hot': 25,
+    });
+    await breaker.execute(async () => 1);
+    unwatch();
+    for (let i = 0; i < 20; i++) await breaker.execute(async () => 1);
+    expect(await nonZero(registry, 'girder_breaker_events_total')).toMatchObject({
+      'kind=success,name=hot': 26,
+    });
+    expect(breaker.callCounts.success).toBe(46);
   });
 });
 
@@ -399,7 +437,7 @@ describe('metrics: histograms', () => {
   it('render as Prometheus histograms: cumulative buckets, +Inf, _sum and _count', async () => {
     const registry = new Registry();
     const clock = manualClock();
-    const breaker = circuitBreaker({ name: 'h', clock });
+    const breaker = circuitBreaker({ name: 'h', clock, callSampleEvery: 1 });
     metrics({ registry, buckets: [0.01, 0.1] }).watch(breaker);
     await breaker.execute(async () => {
       clock.advance(5); // 5 ms
