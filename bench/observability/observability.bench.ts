@@ -31,11 +31,10 @@ const breaker = () =>
 const bareBreaker = breaker();
 const watchedBreaker = breaker();
 m.watch(watchedBreaker);
-// Any call listener moves the breaker off its untimed fast path: this one isolates what
-// the breaker's timed path costs from what girder/observability's mapping adds.
+// A bare callSample listener (what watching subscribes to, besides scrape-time totals):
+// isolates what girder/observability's mapping adds from the breaker's sampling.
 const listenedBreaker = breaker();
-listenedBreaker.events.on('success', () => {});
-listenedBreaker.events.on('failure', () => {});
+listenedBreaker.events.on('callSample', () => {});
 
 const limitLoop =
   (l: ReturnType<typeof limiter>): Runner =>
@@ -83,9 +82,9 @@ export const suite: BenchSuite = {
       peers: [{ name: 'unwatched', run: breakerLoop(bareBreaker) }],
     },
     {
-      name: 'breaker execute (closed), metrics().watch vs no-op call listeners',
+      name: 'breaker execute (closed), metrics().watch vs a no-op callSample listener',
       girder: breakerLoop(watchedBreaker),
-      peers: [{ name: 'no-op listeners', run: breakerLoop(listenedBreaker) }],
+      peers: [{ name: 'callSample listener', run: breakerLoop(listenedBreaker) }],
     },
     {
       name: 'Fastify route via inject, httpMetrics vs bare',
