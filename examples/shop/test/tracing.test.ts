@@ -50,6 +50,7 @@ describe('tracing', () => {
     const request = rootNamed('GET /api/products/:id');
     expect(request.kind).toBe(SpanKind.SERVER);
     expect(parentOf(request)).toBeUndefined();
+    expect(request.resource.attributes['service.name']).toBe('girder-shop');
     expect(request.attributes).toMatchObject({
       'http.request.method': 'GET',
       'http.route': '/api/products/:id',

@@ -4,6 +4,7 @@
 // spans find their parents across awaits.
 import type { Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
@@ -38,7 +39,13 @@ export function startTracing(
     );
   else return undefined;
 
-  const provider = new NodeTracerProvider({ spanProcessors: [processor] });
+  const provider = new NodeTracerProvider({
+    // Without a resource every span reports service.name "unknown_service:node".
+    resource: resourceFromAttributes({
+      'service.name': process.env.OTEL_SERVICE_NAME || 'girder-shop',
+    }),
+    spanProcessors: [processor],
+  });
   if (!contextManagerInstalled) {
     // register() installs the AsyncLocalStorage context manager and, if none is set yet,
     // makes this the global provider; a second shop in the process keeps the first's.
