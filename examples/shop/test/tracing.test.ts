@@ -105,6 +105,19 @@ describe('tracing', () => {
     for (const span of redis) expect(span.kind).toBe(SpanKind.CLIENT);
   });
 
+  it('puts the API rate-limit hook’s Redis round trip in the request too: no orphan traces', async () => {
+    exporter.reset();
+    expect((await onRedis.client.get('/api/categories')).status).toBe(200);
+    const request = rootNamed('GET /api/categories');
+    const isRedis = (s: ReadableSpan) =>
+      s.attributes['db.system'] === 'redis' || s.attributes['db.system.name'] === 'redis';
+    expect(spansOfTrace(request).filter(isRedis).length).toBeGreaterThanOrEqual(1);
+    // Before the request span was made active from the first hook, the hook's round trip
+    // started a trace of its own.
+    const orphans = exporter.getFinishedSpans().filter((s) => isRedis(s) && !parentOf(s));
+    expect(orphans).toEqual([]);
+  });
+
   it('records nothing when tracing is off (the default)', async () => {
     exporter.reset();
     await untraced.client.get('/api/categories');

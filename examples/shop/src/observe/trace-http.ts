@@ -1,5 +1,6 @@
 // Request spans: one SERVER span per request, named `<METHOD> <route template>`, active
-// while the route handler (and so every service and query it calls) runs.
+// from the first hook on: the auth and rate-limit hooks (their Redis round trips, a
+// denial's span event) as well as the route handler and every service and query it calls.
 import {
   context,
   type Span,
@@ -13,19 +14,20 @@ import type { FastifyInstance, FastifyRequest, RouteHandlerMethod } from 'fastif
 /** Install the hooks; call before any route is registered. */
 export function traceRequests(app: FastifyInstance, tracer: Tracer): void {
   const spans = new WeakMap<FastifyRequest, Span>();
-  app.addHook('onRequest', async (request) => {
+  // Callback style on purpose: every later hook and the handler run from `done`, so
+  // calling it inside the span's context makes the span active for all of them.
+  app.addHook('onRequest', (request, _reply, done) => {
     const route = request.routeOptions.url;
-    spans.set(
-      request,
-      tracer.startSpan(route ? `${request.method} ${route}` : request.method, {
-        kind: SpanKind.SERVER,
-        attributes: {
-          'http.request.method': request.method,
-          ...(route && { 'http.route': route }),
-          'url.path': request.url.split('?', 1)[0],
-        },
-      }),
-    );
+    const span = tracer.startSpan(route ? `${request.method} ${route}` : request.method, {
+      kind: SpanKind.SERVER,
+      attributes: {
+        'http.request.method': request.method,
+        ...(route && { 'http.route': route }),
+        'url.path': request.url.split('?', 1)[0],
+      },
+    });
+    spans.set(request, span);
+    context.with(trace.setSpan(context.active(), span), done);
   });
   app.addHook('onRoute', (route) => {
     const handler = route.handler as RouteHandlerMethod;
