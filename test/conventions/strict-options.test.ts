@@ -18,6 +18,7 @@ import * as lock from '../../src/lock/index.js';
 import * as logger from '../../src/logger/index.js';
 import * as observability from '../../src/observability/index.js';
 import * as ratelimit from '../../src/ratelimit/index.js';
+import * as sms from '../../src/sms/index.js';
 import { sharedRedisUrl } from '../harness/index.js';
 
 const modules = {
@@ -32,6 +33,7 @@ const modules = {
   lock,
   jobs,
   cache,
+  sms,
 } as const;
 
 /** The misspelt option every factory gets. */
