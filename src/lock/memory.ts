@@ -64,9 +64,11 @@ class MemoryBackend implements LockBackend {
     if (signal.aborted) return Promise.reject(new AbortedError(signal.reason));
     if (!this.#locks.has(key)) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      let waiters = this.#waiters.get(key);
-      if (waiters === undefined) this.#waiters.set(key, (waiters = new Set()));
-      const set = waiters;
+      let set = this.#waiters.get(key);
+      if (set === undefined) {
+        set = new Set();
+        this.#waiters.set(key, set);
+      }
       const done = () => {
         set.delete(wake);
         if (set.size === 0 && this.#waiters.get(key) === set) this.#waiters.delete(key);
