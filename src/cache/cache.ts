@@ -28,14 +28,9 @@ function checkKeys(keys: unknown): asserts keys is readonly string[] {
   for (const key of keys) checkKey(key, 'keys');
 }
 
-/** A rejected promise for a bad argument, so async methods never throw synchronously. */
-function rejection(run: () => void): Promise<never> | undefined {
-  try {
-    run();
-    return undefined;
-  } catch (error) {
-    return Promise.reject(error);
-  }
+/** A bad key as a rejection (the non-async methods never throw synchronously). */
+function rejectKey(): Promise<never> {
+  return Promise.reject(new InvalidArgumentError('key', 'must be a non-empty string'));
 }
 
 class CacheView<V> implements Cache<V> {
@@ -95,8 +90,7 @@ class CacheView<V> implements Cache<V> {
   }
 
   get(key: string): Promise<V | undefined> {
-    const bad = rejection(() => checkKey(key));
-    if (bad !== undefined) return bad;
+    if (typeof key !== 'string' || key.length === 0) return rejectKey();
     const engine = this.#engine;
     const full = this.#prefix + key;
     const entry = engine.l1?.get(full);
@@ -195,12 +189,10 @@ class CacheView<V> implements Cache<V> {
   }
 
   getOrSet(key: string, loader: Loader<V>, options?: GetOrSetOptions): Promise<V | undefined> {
-    const bad = rejection(() => {
-      checkKey(key);
-      if (typeof loader !== 'function')
-        throw new InvalidArgumentError('loader', 'must be a function');
-    });
-    if (bad !== undefined) return bad;
+    if (typeof key !== 'string' || key.length === 0) return rejectKey();
+    if (typeof loader !== 'function') {
+      return Promise.reject(new InvalidArgumentError('loader', 'must be a function'));
+    }
     const engine = this.#engine;
     const full = this.#prefix + key;
     const entry = engine.l1?.get(full);
