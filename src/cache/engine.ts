@@ -134,10 +134,16 @@ export class Engine<V> {
     const sizeOf = this.l1?.measures
       ? (s: StoredEntry) => 2 * (s.value?.length ?? 0) + 64
       : undefined;
-    return stored.map((s) => {
+    return stored.map((s, i) => {
       if (s === undefined || now >= s.staleUntil) return undefined;
       if (!this.tags.valid(s.tags, s.tagVersions)) return undefined;
-      return fromStored(s, (text) => this.serializer.deserialize(text), sizeOf);
+      try {
+        return fromStored(s, (text) => this.serializer.deserialize(text), sizeOf);
+      } catch (error) {
+        // An entry this serializer cannot read (format change, corruption) is a miss.
+        this.events.emit('error', { key: keys[i] as string, error });
+        return undefined;
+      }
     });
   }
 

@@ -362,11 +362,14 @@ export type CacheEvents = StoreFallbackEvents & {
     /** True when no caller waited for it (a grace refresh or a load past a timeout). */
     background: boolean;
   };
-  /** A loader failed (also counted in `load` with outcome `error`). */
+  /**
+   * A loader failed (also counted in `load` with outcome `error`), or an L2 entry could not
+   * be deserialized (then read as a miss).
+   */
   error: {
     /** Full key. */
     key: string;
-    /** The loader's error. */
+    /** The loader's (or serializer's) error. */
     error: unknown;
   };
   /** Entries were invalidated. */

@@ -255,3 +255,20 @@ describe('bus sequence tracking', () => {
     expect(await c.get('k')).toBeUndefined();
   });
 });
+
+describe('unreadable L2 entries', () => {
+  it('are a miss and an error event, never an exception', async () => {
+    const l2 = memoryCacheStore();
+    const writer = cache<string>({
+      l2,
+      serializer: { serialize: (v) => v, deserialize: (s) => s },
+    });
+    await writer.set('k', 'not json');
+    const reader = cache<string>({ l2 });
+    const errors: unknown[] = [];
+    reader.events.on('error', (e) => errors.push(e));
+    expect(await reader.get('k')).toBeUndefined();
+    expect(errors).toHaveLength(1);
+    expect(await reader.getOrSet('k', async () => 'reloaded')).toBe('reloaded');
+  });
+});
