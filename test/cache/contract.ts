@@ -13,7 +13,7 @@ import {
   cache,
   type L1Options,
 } from '../../src/cache/index.js';
-import { type ManualClock, manualClock } from '../../src/core/index.js';
+import type { ManualClock } from '../../src/core/index.js';
 
 /** The layers one test shares between its cache instances. */
 export interface Layers {
