@@ -5,11 +5,11 @@
 import type { EventSource } from '../core/index.js';
 import { checkSignal, InvalidArgumentError, parseOptions, throwIfAborted } from '../core/index.js';
 import { Engine, type WriteSpec } from './engine.js';
+import type { CacheEvents } from './events.js';
 import { Loads } from './load.js';
 import { cacheSchema } from './options.js';
 import type {
   Cache,
-  CacheEvents,
   CacheOptions,
   CacheTimeouts,
   GetOrSetOptions,

@@ -4,9 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { StoreFallback, TypedEmitter } from '../core/index.js';
 import { SequenceTracker } from './bus-receiver.js';
 import { type Entry, fromStored, TagVersions } from './entry.js';
+import type { CacheEvents, CacheLayer } from './events.js';
 import { estimateBytes, L1 } from './l1.js';
 import type { ParsedCacheOptions } from './options.js';
-import type { BusMessage, CacheEvents, CacheLayer, Serializer, StoredEntry } from './types.js';
+import type { BusMessage, Serializer, StoredEntry } from './types.js';
 
 /** @internal An entry found by a read, fresh or stale, and the layer it came from. */
 export interface Found<V> {
