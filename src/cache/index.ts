@@ -7,7 +7,6 @@
 // ---- the cache (branch `cache`) ----
 export { cache } from './cache.js';
 export { CacheTimeoutError } from './errors.js';
-export type { CacheEvents, CacheLayer } from './events.js';
 export { memoryBus } from './memory-bus.js';
 export { type MemoryCacheStoreOptions, memoryCacheStore } from './memory-store.js';
 export { type RedisBusOptions, type RedisSubscriber, redisBus } from './redis-bus.js';
@@ -17,6 +16,8 @@ export type {
   BusMessage,
   Cache,
   CacheBus,
+  CacheEvents,
+  CacheLayer,
   CacheOptions,
   CacheStore,
   CacheTimeouts,

@@ -354,3 +354,5 @@ export interface Cache<V> extends AsyncDisposable {
   /** Stop the bus subscription and timers; abort running loaders. Does not close your clients. */
   close(): Promise<void>;
 }
+
+export type { CacheEvents, CacheLayer } from './events.js';
