@@ -274,7 +274,7 @@ class CacheView<V> implements Cache<V> {
   }
 
   async clear(): Promise<void> {
-    await this.#engine.clearAll();
+    await this.#engine.clearAll(this.#prefix);
   }
 
   namespace(prefix: string): Cache<V> {

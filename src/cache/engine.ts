@@ -250,12 +250,22 @@ export class Engine<V> {
     await this.publish({ op: 'tag', tag, version });
   }
 
-  async clearAll(): Promise<void> {
+  /** Clear everything (`prefix` '') or one namespace's keys. */
+  async clearAll(prefix: string): Promise<void> {
     this.epoch++;
-    this.l1?.flush();
-    await this.#onL2('', (store) => store.clear());
-    this.events.emit('invalidated', { scope: 'all', source: 'local' });
-    await this.publish({ op: 'clear' });
+    this.#clearL1(prefix);
+    await this.#onL2(prefix, (store) => (prefix === '' ? store.clear() : store.clear(prefix)));
+    this.events.emit('invalidated', {
+      scope: 'all',
+      ...(prefix === '' ? {} : { prefix }),
+      source: 'local',
+    });
+    await this.publish(prefix === '' ? { op: 'clear' } : { op: 'clear', prefix });
+  }
+
+  #clearL1(prefix: string): void {
+    if (prefix === '') this.l1?.flush();
+    else this.l1?.deleteWhere((key) => key.startsWith(prefix));
   }
 
   async #onL2(
@@ -304,8 +314,12 @@ export class Engine<V> {
         this.events.emit('invalidated', { scope: 'tag', tag: message.tag, source: 'bus' });
         break;
       case 'clear':
-        this.l1?.flush();
-        this.events.emit('invalidated', { scope: 'all', source: 'bus' });
+        this.#clearL1(message.prefix ?? '');
+        this.events.emit('invalidated', {
+          scope: 'all',
+          ...(message.prefix === undefined ? {} : { prefix: message.prefix }),
+          source: 'bus',
+        });
         break;
     }
   }

@@ -71,6 +71,8 @@ export type CacheEvents = StoreFallbackEvents & {
     keys?: readonly string[];
     /** The tag, for `tag`. */
     tag?: string;
+    /** For `all` on a namespace view: the namespace's key prefix (absent: everything). */
+    prefix?: string;
     /** `local` (this instance's call) or `bus` (another instance's message). */
     source: 'local' | 'bus';
   };

@@ -80,8 +80,11 @@ export interface CacheStore {
    * Resolves with the new version.
    */
   bumpTag(tag: string, floor: number, keepMs: number): Promise<number>;
-  /** Remove every entry and tag version under this store's prefix. */
-  clear(): Promise<void>;
+  /**
+   * Remove every entry whose key starts with `keyPrefix`; without it, every entry and tag
+   * version under this store's prefix.
+   */
+  clear(keyPrefix?: string): Promise<void>;
   /** Release what the store owns (never the user's client). */
   close(): Promise<void>;
 }
@@ -102,7 +105,7 @@ export interface BusMessage {
   from: string;
   /** The sender's sequence number, 1, 2, 3... */
   seq: number;
-  /** `delete` (keys changed or removed), `tag` (a tag invalidated), `clear` (everything). */
+  /** `delete` (keys changed or removed), `tag` (a tag invalidated), `clear` (everything, or a namespace). */
   op: 'delete' | 'tag' | 'clear';
   /** Full keys, for `delete`. */
   keys?: string[];
@@ -110,6 +113,8 @@ export interface BusMessage {
   tag?: string;
   /** The tag's new version, for `tag`. */
   version?: number;
+  /** For `clear` of a namespace: the key prefix cleared (absent: everything). */
+  prefix?: string;
 }
 
 /**
@@ -347,7 +352,10 @@ export interface Cache<V> extends AsyncDisposable {
   delete(key: string | readonly string[]): Promise<void>;
   /** Make every entry tagged `tag` unservable, even as stale, on every instance. */
   deleteByTag(tag: string): Promise<void>;
-  /** Remove everything (L1, this cache's L2 prefix) on every instance. */
+  /**
+   * Remove every entry on every instance: all of them on the root cache, the namespace's
+   * on a `namespace()` view. Tag versions are kept, except by the root's clear.
+   */
   clear(): Promise<void>;
   /** A view whose keys are prefixed with `prefix + ':'`; shares layers, events and bus. */
   namespace(prefix: string): Cache<V>;

@@ -272,3 +272,19 @@ describe('unreadable L2 entries', () => {
     expect(await reader.getOrSet('k', async () => 'reloaded')).toBe('reloaded');
   });
 });
+
+describe('namespace clear on the bus', () => {
+  it("drops only that namespace from other instances' L1", async () => {
+    const bus = memoryBus();
+    const a = cache<number>({ bus });
+    const b = cache<number>({ bus });
+    await b.namespace('n').set('1', 1);
+    await b.set('other', 2);
+    const seen: CacheEvents['invalidated'][] = [];
+    b.events.on('invalidated', (e) => seen.push(e));
+    await a.namespace('n').clear();
+    await vi.waitFor(() => expect(seen).toEqual([{ scope: 'all', prefix: 'n:', source: 'bus' }]));
+    expect(await b.namespace('n').get('1')).toBeUndefined();
+    expect(await b.get('other')).toBe(2);
+  });
+});
