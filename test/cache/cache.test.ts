@@ -288,3 +288,20 @@ describe('namespace clear on the bus', () => {
     expect(await b.get('other')).toBe(2);
   });
 });
+
+describe('getOrSet options', () => {
+  it('are checked on the hit path too', async () => {
+    const c = cache<number>({});
+    await c.set('k', 1);
+    await expect(c.getOrSet('k', async () => 2, { ttlMs: -5 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(
+      c.getOrSet('k', async () => 2, { timeouts: { hardMs: 1.5 } }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(c.getOrSet('k', async () => 2, { signal: 'nope' as never })).rejects.toMatchObject(
+      { code: 'INVALID_ARGUMENT' },
+    );
+    expect(await c.getOrSet('k', async () => 2, { ttlMs: 5 })).toBe(1);
+  });
+});
