@@ -3,4 +3,30 @@
  *
  * @module cache
  */
-export {};
+
+// ---- the cache (branch `cache`) ----
+export { cache } from './cache.js';
+export { CacheTimeoutError } from './errors.js';
+export { memoryBus } from './memory-bus.js';
+export { type MemoryCacheStoreOptions, memoryCacheStore } from './memory-store.js';
+export { type RedisBusOptions, type RedisSubscriber, redisBus } from './redis-bus.js';
+export { type RedisCacheStoreOptions, redisCacheStore } from './redis-store.js';
+export type {
+  BusHandlers,
+  BusMessage,
+  Cache,
+  CacheBus,
+  CacheEvents,
+  CacheLayer,
+  CacheOptions,
+  CacheStore,
+  CacheTimeouts,
+  GetOrSetOptions,
+  L1Options,
+  Loader,
+  LoaderContext,
+  Serializer,
+  SetOptions,
+  StoredEntry,
+} from './types.js';
+// ---- end of the cache section ----
