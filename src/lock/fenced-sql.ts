@@ -52,6 +52,8 @@ interface LooseDb {
   selectFrom(table: string): LooseSelect;
 }
 
+const UPDATE_FIELDS = new Set(['table', 'where', 'set', 'fence', 'fenceColumn']);
+
 /**
  * UPDATE rows only while their fence is not above the writer's, and set it to the
  * writer's fence: `UPDATE table SET ..., fence = :fence WHERE <where> AND fence <= :fence`.
@@ -64,7 +66,7 @@ interface LooseDb {
  * PGlite at any isolation level. Run it inside your transaction by passing the
  * transaction as `db`.
  *
- * @throws InvalidArgumentError for an empty `where`, a bad fence or table name.
+ * @throws InvalidArgumentError for an unknown field, an empty `where`, a bad fence or table name.
  *
  * @example
  * ```ts
@@ -86,6 +88,11 @@ export async function fencedUpdate<DB, TB extends keyof DB & string>(
 ): Promise<number> {
   if (update === null || typeof update !== 'object') {
     throw new InvalidArgumentError('update', 'must be an object');
+  }
+  for (const field in update) {
+    if (!UPDATE_FIELDS.has(field)) {
+      throw new InvalidArgumentError(`update.${field}`, 'is not a known field');
+    }
   }
   const { table, where, set, fence } = update;
   const fenceColumn: string = update.fenceColumn ?? 'fence';

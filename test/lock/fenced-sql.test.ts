@@ -142,6 +142,7 @@ for (const [name, open] of backends) {
         { ...base, fence: '3' as never },
         { ...base, table: '' as never },
         { ...base, set: { fence: 9 } },
+        { ...base, fenceColum: 'quantity' } as never,
       ]) {
         await expect(fencedUpdate(db, bad)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       }
