@@ -235,16 +235,3 @@ export type LockEvents = {
     heldMs: number;
   };
 };
-  /** An attempt found the lock busy (one per attempt while waiting). */
-  contended: { key: string };
-  /** The wait ran out. */
-  timeout: { key: string; waitedMs: number };
-  /** A renewal (watchdog or `extend`) succeeded. */
-  extended: { key: string; fence: number; ttlMs: number };
-  /** A renewal failed for a transient reason; the lock may still be held. */
-  extendFailed: { key: string; fence: number; error: unknown };
-  /** The lock was lost while held. */
-  lost: { key: string; fence: number; reason: LockLossReason; heldMs: number };
-  /** The holder released it. */
-  released: { key: string; fence: number; heldMs: number };
-};
