@@ -3,7 +3,14 @@
  *
  * @module lock
  */
-export { FencedError, LockLostError, LockNotHeldError, LockTimeoutError } from './errors.js';
+export {
+  FencedError,
+  LockerClosedError,
+  LockLostError,
+  LockNotHeldError,
+  LockTimeoutError,
+} from './errors.js';
+export { type MemoryLockOptions, memoryLock } from './memory.js';
 export type {
   AcquireOptions,
   Lock,
