@@ -29,6 +29,19 @@ export interface EtcdBackendSettings {
   readonly requestTimeoutMs: number;
   readonly releaseTimeoutMs: number;
   readonly clock: Clock;
+  /** The locker's monotonic time source (`LockerSettings.now`). */
+  readonly now: () => number;
+}
+
+/**
+ * @internal
+ * A grant that also says since when its TTL runs: the start of the last lease grant or
+ * keepalive etcd confirmed. After a long wait in the queue this is much later than the
+ * start of the acquisition, which the machinery otherwise counts the deadline from.
+ */
+export interface EtcdGrant extends LockGrant {
+  /** Monotonic time (`LockerSettings.now`) at which the last confirmed TTL started. */
+  readonly validFrom: number;
 }
 
 /** A lock this backend holds (or a waiter's place), by token. */
@@ -66,6 +79,7 @@ export class EtcdBackend implements LockBackend {
   async tryLock(key: string, token: string, ttlMs: number): Promise<LockGrant | undefined> {
     const client = this.#client;
     const dir = lockDir(client, this.#settings.prefix, key);
+    const validFrom = this.#settings.now();
     const lease = await this.#bounded(() => grantLease(client, leaseSeconds(ttlMs)));
     let entry: QueueEntry | undefined;
     try {
@@ -79,7 +93,7 @@ export class EtcdBackend implements LockBackend {
       revokeQuietly(client, lease.id, this.#settings.releaseTimeoutMs, this.#settings.clock);
       return undefined;
     }
-    return this.#grant(token, lease, entry);
+    return this.#grant(token, lease, entry, validFrom);
   }
 
   async acquire(request: WaitRequest): Promise<LockGrant | undefined> {
@@ -122,14 +136,15 @@ export class EtcdBackend implements LockBackend {
     const { clock, releaseTimeoutMs } = this.#settings;
     if (stop.aborted) throw stop.reason;
     const dir = lockDir(client, this.#settings.prefix, request.key);
+    const grantedAt = this.#settings.now();
     const lease = await this.#bounded(() => grantLease(client, leaseSeconds(request.ttlMs)));
     let joined: Joined | undefined;
-    const keepAlive = this.#keepWaiting(lease, request.ttlMs);
+    const keepAlive = this.#keepWaiting(lease, request.ttlMs, grantedAt);
     try {
       joined = await this.#bounded(() => joinQueue(client, dir, request.token, lease.id));
       await waitForTurn(client, joined, stop, request.contended);
       keepAlive.stop();
-      return this.#grant(request.token, lease, joined.entry);
+      return this.#grant(request.token, lease, joined.entry, keepAlive.confirmedFrom());
     } catch (error) {
       keepAlive.stop();
       // Revoking the lease deletes our key: the waiter behind us moves up.
@@ -139,17 +154,27 @@ export class EtcdBackend implements LockBackend {
     }
   }
 
-  /** Renew a waiting lease in the background until stopped. */
-  #keepWaiting(lease: GrantedLease, ttlMs: number): { stop(): void } {
-    const { clock, requestTimeoutMs } = this.#settings;
+  /**
+   * Renew a waiting lease in the background until stopped; `confirmedFrom` is the start
+   * of the last renewal etcd confirmed (or of the grant).
+   */
+  #keepWaiting(
+    lease: GrantedLease,
+    ttlMs: number,
+    grantedAt: number,
+  ): { stop(): void; confirmedFrom(): number } {
+    const { clock, requestTimeoutMs, now } = this.#settings;
     const everyMs = Math.max(1, ttlMs * WAITING_RENEW_FRACTION);
     let timer = clock.setTimeout(tick, everyMs);
     let stopped = false;
+    let confirmed = grantedAt;
     const client = this.#client;
     function tick() {
+      const start = now();
       renewLease(client, lease.id, requestTimeoutMs, clock).then(
-        () => {
+        (alive) => {
           // A lease found gone shows up as our key gone when the wait looks again.
+          if (alive && start > confirmed) confirmed = start;
           if (!stopped) timer = clock.setTimeout(tick, everyMs);
         },
         () => {
@@ -162,14 +187,16 @@ export class EtcdBackend implements LockBackend {
         stopped = true;
         clock.clearTimeout(timer);
       },
+      confirmedFrom: () => confirmed,
     };
   }
 
-  #grant(token: string, lease: GrantedLease, queued: QueueEntry): LockGrant {
+  #grant(token: string, lease: GrantedLease, queued: QueueEntry, validFrom: number): EtcdGrant {
     const entry: Entry = { lease, queued, lost: undefined };
     this.#entries.set(token, entry);
     return {
       fence: queued.revision,
+      validFrom,
       watch: (lost) => {
         entry.lost = lost;
         return () => {

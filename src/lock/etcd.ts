@@ -114,6 +114,7 @@ export function etcdLock(
     requestTimeoutMs: parsed.requestTimeoutMs,
     releaseTimeoutMs: parsed.releaseTimeoutMs,
     clock: settings.clock,
+    now: settings.now,
   });
   return createLocker(backend, settings);
 }
