@@ -11,7 +11,14 @@ export {
   LockTimeoutError,
 } from './errors.js';
 export { type EtcdLockOptions, etcdLock } from './etcd.js';
+export {
+  type FencedRedis,
+  type FencedRedisOptions,
+  type FencedValue,
+  fencedRedis,
+} from './fenced-redis.js';
 export { type MemoryLockOptions, memoryLock } from './memory.js';
+export { type RedisLockOptions, redisLock } from './redis.js';
 export type {
   AcquireOptions,
   Lock,

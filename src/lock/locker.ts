@@ -1,6 +1,7 @@
 // The Locker every backend shares: the acquire loop (polling with backoff, or the
 // backend's own wait), tryAcquire, using, close. Backends plug in through LockBackend.
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import {
   AbortedError,
   type EventSource,
@@ -42,6 +43,8 @@ class LockerImpl implements Locker {
     this.name = settings.name;
     this.kind = backend.kind;
     this.#ctx = { backend, settings, events: this.#events, held: new Set() };
+    // Every pending acquisition listens to it: any number of waiters is normal.
+    setMaxListeners(0, this.#closing.signal);
   }
 
   get events(): EventSource<LockEvents> {
