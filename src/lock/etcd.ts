@@ -105,7 +105,7 @@ function checkClient(client: unknown): Namespace {
 export function etcdLock(
   client: Etcd3 | Namespace,
   options: EtcdLockOptions = {},
-): Locker & { readonly kind: string } {
+): Locker {
   const parsed = parseOptions('etcdLock', schema, options);
   const namespace = checkClient(client);
   const settings = lockerSettings(parsed);
