@@ -17,6 +17,7 @@ export {
   type FencedValue,
   fencedRedis,
 } from './fenced-redis.js';
+export { type FencedUpdate, fencedUpdate } from './fenced-sql.js';
 export { type MemoryLockOptions, memoryLock } from './memory.js';
 export { type RedisLockOptions, redisLock } from './redis.js';
 export type {

@@ -128,24 +128,46 @@ class LockerImpl implements Locker {
         if (grant !== undefined) return this.#hold(key, token, grant, call, attemptStart, started);
         return this.#timedOut(key, started, waiting);
       }
+      // One token for every attempt of this call: an attempt whose reply was lost (a
+      // timeout) may have taken the key, and the next attempt then finds it ours.
+      const token = randomUUID();
+      let uncertain = false;
       let previousMs: number | undefined;
-      for (let attempt = 1; ; attempt++) {
-        const token = randomUUID();
-        const attemptStart = settings.now();
-        const grant = await this.#attempt(key, token, signal, () =>
-          backend.tryLock(key, token, call.ttlMs),
-        );
-        if (grant !== undefined) return this.#hold(key, token, grant, call, attemptStart, started);
-        this.#events.emit('contended', { key });
-        const leftMs = call.waitMs - (settings.now() - started);
-        if (!waiting || leftMs <= 0) return this.#timedOut(key, started, waiting);
-        // A backend that is told of releases waits for one; others poll with backoff.
-        if (backend.waitFree !== undefined) {
-          await this.#wait(backend.waitFree(key, leftMs, signal));
-        } else {
-          previousMs = Math.min(leftMs, call.retry.delayMs(attempt, previousMs));
-          await this.#wait(sleep(previousMs, { signal, clock: settings.clock }));
+      try {
+        for (let attempt = 1; ; attempt++) {
+          const attemptStart = settings.now();
+          let grant: LockGrant | undefined;
+          let failure: unknown;
+          try {
+            grant = await this.#attempt(key, token, signal, () =>
+              backend.tryLock(key, token, call.ttlMs),
+            );
+            uncertain = false;
+          } catch (error) {
+            uncertain = true;
+            // Aborts, closing and definite errors end the call; transient ones are retried.
+            if (signal.aborted || !(backend.transient?.(error) ?? false)) throw error;
+            failure = error;
+          }
+          if (grant !== undefined)
+            return this.#hold(key, token, grant, call, attemptStart, started);
+          if (failure === undefined) this.#events.emit('contended', { key });
+          const leftMs = call.waitMs - (settings.now() - started);
+          if (!waiting || leftMs <= 0) {
+            if (failure !== undefined) throw failure;
+            return this.#timedOut(key, started, waiting);
+          }
+          // A backend that is told of releases waits for one; others poll with backoff.
+          if (backend.waitFree !== undefined && failure === undefined) {
+            await this.#wait(backend.waitFree(key, leftMs, signal));
+          } else {
+            previousMs = Math.min(leftMs, call.retry.delayMs(attempt, previousMs));
+            await this.#wait(sleep(previousMs, { signal, clock: settings.clock }));
+          }
         }
+      } finally {
+        // The last attempt's outcome is unknown: free the key if it took it after all.
+        if (uncertain) backend.release(key, token, 0).catch(() => {});
       }
     } finally {
       link.dispose();

@@ -6,6 +6,7 @@ import {
   parseOptions,
   type RedisClient,
   type RedisRunner,
+  RedisUnavailableError,
   redisKey,
   redisPrefixSchema,
   redisRunner,
@@ -49,12 +50,18 @@ const schema = z.strictObject({
 });
 
 // KEYS[1] the lock, KEYS[2] its fence counter; ARGV token, ttl ms.
-// Reply: the new fence, or 0 when the lock is taken. The fence counter has no TTL: it must
+// Reply: the new fence, or 0 when another token holds the lock. When this token already
+// holds it (an earlier attempt of the same acquire whose reply was lost), the TTL is set
+// again and the current fence answered. The fence counter has no TTL: it must
 // outlive every holder. When it is missing (first use, or Redis lost its data) it starts
 // at the server time in microseconds, above every fence handed out before as long as
 // fewer than a million locks a second were taken on the key and the clock did not step
 // back: fences keep increasing across a restart without persistence.
 const ACQUIRE = redisScript(`if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  if redis.call('GET', KEYS[1]) == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return tonumber(redis.call('GET', KEYS[2]))
+  end
   return 0
 end
 if redis.call('EXISTS', KEYS[2]) == 0 then
@@ -97,6 +104,10 @@ class RedisBackend implements LockBackend {
     const reply = await this.#runner.eval(ACQUIRE, [lockKey, `${lockKey}:fence`], [token, ttlMs]);
     const fence = Number(reply);
     return fence > 0 ? { fence } : undefined;
+  }
+
+  transient(error: unknown): boolean {
+    return error instanceof RedisUnavailableError;
   }
 
   renew(key: string, token: string, ttlMs: number): Promise<'ok' | 'lost'> {
