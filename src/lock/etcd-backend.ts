@@ -70,11 +70,15 @@ export class EtcdBackend implements LockBackend {
     this.#settings = settings;
   }
 
-  /** Bound one request by `requestTimeoutMs` on the locker's clock. */
-  #bounded<T>(run: () => Promise<T>): Promise<T> {
+  /**
+   * Bound one request by `requestTimeoutMs` on the locker's clock, and settle at once
+   * when `signal` aborts (the request itself runs on; etcd3 cannot cancel it).
+   */
+  #bounded<T>(run: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     return withTimeout(run, {
       timeoutMs: this.#settings.requestTimeoutMs,
       clock: this.#settings.clock,
+      signal,
     });
   }
 
@@ -158,12 +162,12 @@ export class EtcdBackend implements LockBackend {
     if (stop.aborted) throw stop.reason;
     const dir = lockDir(client, this.#settings.prefix, request.key);
     const grantedAt = this.#settings.now();
-    const lease = await this.#bounded(() => grantLease(client, leaseSeconds(request.ttlMs)));
+    const lease = await this.#bounded(() => grantLease(client, leaseSeconds(request.ttlMs)), stop);
     let joined: Joined | undefined;
     const keepAlive = this.#keepWaiting(lease, request.ttlMs, grantedAt);
     try {
-      joined = await this.#bounded(() => joinQueue(client, dir, request.token, lease.id));
-      await waitForTurn(client, joined, stop, request.contended);
+      joined = await this.#bounded(() => joinQueue(client, dir, request.token, lease.id), stop);
+      await waitForTurn(client, joined, stop, request.contended, (run) => this.#bounded(run, stop));
       keepAlive.stop();
       return this.#grant(request.token, lease, joined.entry, keepAlive.confirmedFrom());
     } catch (error) {
