@@ -10,6 +10,7 @@ export {
   LockNotHeldError,
   LockTimeoutError,
 } from './errors.js';
+export { type EtcdLockOptions, etcdLock } from './etcd.js';
 export {
   type FencedRedis,
   type FencedRedisOptions,

@@ -16,6 +16,7 @@ import type {
   TrafficSplitControl,
 } from '../failover/index.js';
 import type { Authorizer, TokenService } from '../jwt/index.js';
+import type { Locker } from '../lock/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
 
 /**
@@ -24,6 +25,8 @@ import type { Decision, RateLimiter } from '../ratelimit/index.js';
  * `timeoutFailover`, `healthFailover`, `trafficSplit`, `withRetry` or `withDeadline`
  * (recognised by their `events` and `control`), a `retryBudget`, a `tokenService` or an
  * `authorizer`.
+ * Also any `Locker` (`memoryLock`, `redisLock`, `etcdLock`), recognised by its `events`,
+ * `acquire` and `using`.
  *
  * @example
  * ```ts
@@ -39,6 +42,7 @@ export type WatchableBlock =
   | RetryBudget
   | TokenService
   | Authorizer
+  | Locker
   | {
       /** The decorator's typed events. */
       readonly events:
@@ -67,7 +71,8 @@ export type BlockKind =
   | 'healthFailover'
   | 'split'
   | 'retry'
-  | 'deadline';
+  | 'deadline'
+  | 'lock';
 
 type Bag = Record<string, unknown>;
 const isFn = (v: unknown): boolean => typeof v === 'function';
@@ -95,6 +100,7 @@ export function kindOf(block: unknown): BlockKind {
       if (isFn(b.execute) && isFn(b.isolate) && typeof b.state === 'string') return 'breaker';
       if (isFn(b.verifyAccess) && isFn(b.issue)) return 'tokens';
       if (isFn(b.authorize) || (isFn(b.rolesOf) && isFn(b.grant))) return 'authorizer';
+      if (isFn(b.acquire) && isFn(b.using)) return 'lock';
     }
   }
   throw new InvalidArgumentError(

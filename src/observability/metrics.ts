@@ -11,6 +11,7 @@ import type {
   TrafficSplitControl,
 } from '../failover/index.js';
 import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
+import type { LockEvents } from '../lock/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
 import { kindOf, ownName, type WatchableBlock } from './block.js';
 import { Scope } from './scope.js';
@@ -24,6 +25,7 @@ import {
   watchSplit,
 } from './watch-failover.js';
 import { watchAuthorizer, watchTokens } from './watch-jwt.js';
+import { watchLock } from './watch-lock.js';
 import { watchLimiter } from './watch-ratelimit.js';
 import { WatchSet } from './watch-set.js';
 
@@ -232,6 +234,8 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchRetry(scope, b.events as EventSource<RetryEvents>);
       case 'deadline':
         return watchDeadline(scope, b.events as EventSource<DeadlineEvents>);
+      case 'lock':
+        return watchLock(scope, b.events as EventSource<LockEvents>);
       case 'split':
         return watchSplit(
           scope,
