@@ -11,6 +11,12 @@ export interface LockGrant {
   /** The fence of this acquisition (strictly increasing per key). */
   readonly fence: number;
   /**
+   * When the backend last confirmed the lock's TTL (on the settings' clock), if later
+   * than the attempt's start: an etcd waiter's lease was granted or kept alive while it
+   * queued, so its validity runs from then, not from when it started waiting.
+   */
+  readonly validFrom?: number;
+  /**
    * For backends that learn of a loss by themselves (an etcd lease ending): subscribe
    * `lost`, called at most once, and return the unsubscribe function. HeldLock calls it
    * once it holds the lock and unsubscribes when the lock is released or lost.

@@ -287,7 +287,7 @@ class LockerImpl implements Locker {
       token,
       fence: grant.fence,
       ttlMs: call.ttlMs,
-      startedAt: attemptStart,
+      startedAt: grant.validFrom ?? attemptStart,
       watchdog: call.watchdog,
       watch: grant.watch?.bind(grant),
     });

@@ -53,6 +53,23 @@ describe('etcdLock: FIFO queue', () => {
     await locker.close();
   });
 
+  it('a waiter that queued longer than its TTL gets a live lock (validity runs from its last lease renewal)', async () => {
+    const p = prefix();
+    const locker = etcdLock(client, { prefix: p, ttlMs: 1_000, waitMs: 10_000 });
+    const holder = await locker.acquire('k');
+    const waiting = locker.acquire('k');
+    await untilQueued(p, 2);
+    // Longer than the waiter's TTL: its lease is kept alive while it queues. (etcd's
+    // leases run on the server's real clock, so this one wait is real time.)
+    await new Promise((r) => setTimeout(r, 1_500));
+    await holder.release();
+    const lock = await waiting;
+    expect(lock.held).toBe(true);
+    expect(lock.signal.aborted).toBe(false);
+    expect(await lock.release()).toBe(true);
+    await locker.close();
+  });
+
   it('a release wakes only the next waiter; fences follow arrival order', async () => {
     const p = prefix();
     const locker = etcdLock(client, { prefix: p, ttlMs: 5_000, waitMs: 10_000 });
