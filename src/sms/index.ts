@@ -4,4 +4,33 @@
  *
  * @module sms
  */
+
+// Providers (sms branch).
+export { type ConsoleSmsOptions, consoleSms } from './console-sms.js';
+
+// Errors and message validation (sms branch).
+export {
+  CodeAttemptsExceededError,
+  CodeExpiredError,
+  CodeInvalidError,
+  CodeSendTooFrequentError,
+  InvalidPhoneError,
+  SmsProviderError,
+  SmsTemplateForbiddenError,
+  SmsTokenError,
+} from './errors.js';
+export type { SmsEvents, SmsFailedEvent, SmsProvider, SmsSentEvent } from './events.js';
+export {
+  type CapturedSms,
+  type MemorySms,
+  type MemorySmsOptions,
+  memorySms,
+} from './memory-sms.js';
 export type { SmsMessage, SmsResult, SmsService } from './types.js';
+export {
+  isE164,
+  MAX_REQUEST_ID_LENGTH,
+  type ValidateMessageOptions,
+  type ValidMessage,
+  validateMessage,
+} from './validate.js';
