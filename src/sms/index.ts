@@ -5,9 +5,9 @@
  * @module sms
  */
 
+export { type AliyunSmsOptions, aliyunSms } from './aliyun-sms.js';
 // Providers (sms branch).
 export { type ConsoleSmsOptions, consoleSms } from './console-sms.js';
-
 // Errors and message validation (sms branch).
 export {
   CodeAttemptsExceededError,
@@ -20,12 +20,14 @@ export {
   SmsTokenError,
 } from './errors.js';
 export type { SmsEvents, SmsFailedEvent, SmsProvider, SmsSentEvent } from './events.js';
+export { type HttpSmsOptions, httpSms } from './http-sms.js';
 export {
   type CapturedSms,
   type MemorySms,
   type MemorySmsOptions,
   memorySms,
 } from './memory-sms.js';
+export { type TencentSmsOptions, tencentSms } from './tencent-sms.js';
 export type { SmsMessage, SmsResult, SmsService } from './types.js';
 export {
   isE164,
