@@ -102,11 +102,16 @@ export function parseForm(body: string): Map<string, string> {
 
 // ---- Tencent Cloud TC3-HMAC-SHA256, as its "Signature v3" page defines it ----
 
-const hmac256 = (key: string | Buffer, data: string) => createHmac('sha256', key).update(data).digest();
+const hmac256 = (key: string | Buffer, data: string) =>
+  createHmac('sha256', key).update(data).digest();
 const sha256 = (data: string) => createHash('sha256').update(data).digest('hex');
 
 /** Check a received request's Authorization header; returns the problem or undefined. */
-export function checkTc3(request: RecordedRequest, secretId: string, secretKey: string): string | undefined {
+export function checkTc3(
+  request: RecordedRequest,
+  secretId: string,
+  secretKey: string,
+): string | undefined {
   const auth = String(request.headers.authorization ?? '');
   const match =
     /^TC3-HMAC-SHA256 Credential=([^/]+)\/(\d{4}-\d{2}-\d{2})\/([a-z]+)\/tc3_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(
@@ -116,11 +121,18 @@ export function checkTc3(request: RecordedRequest, secretId: string, secretKey: 
   const [, id, date, service, signedHeaders, signature] = match as unknown as string[];
   if (id !== secretId) return 'wrong SecretId';
   const timestamp = Number(request.headers['x-tc-timestamp']);
-  if (new Date(timestamp * 1000).toISOString().slice(0, 10) !== date) return 'date does not match timestamp';
+  if (new Date(timestamp * 1000).toISOString().slice(0, 10) !== date)
+    return 'date does not match timestamp';
   const names = (signedHeaders as string).split(';');
-  if (!names.includes('content-type') || !names.includes('host')) return 'content-type and host must be signed';
+  if (!names.includes('content-type') || !names.includes('host'))
+    return 'content-type and host must be signed';
   const canonicalHeaders = names
-    .map((n) => `${n}:${String(request.headers[n] ?? '').trim().toLowerCase()}\n`)
+    .map(
+      (n) =>
+        `${n}:${String(request.headers[n] ?? '')
+          .trim()
+          .toLowerCase()}\n`,
+    )
     .join('');
   const [path, query = ''] = request.url.split('?') as [string, string?];
   const canonicalRequest = [
@@ -137,7 +149,10 @@ export function checkTc3(request: RecordedRequest, secretId: string, secretKey: 
     `${date}/${service}/tc3_request`,
     sha256(canonicalRequest),
   ].join('\n');
-  const key = hmac256(hmac256(hmac256(`TC3${secretKey}`, date as string), service as string), 'tc3_request');
+  const key = hmac256(
+    hmac256(hmac256(`TC3${secretKey}`, date as string), service as string),
+    'tc3_request',
+  );
   const expected = createHmac('sha256', key).update(stringToSign).digest('hex');
   return expected === signature ? undefined : 'signature mismatch';
 }

@@ -1,4 +1,6 @@
 // The signing code against the worked examples the providers publish.
+
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   aliyunCanonicalQuery,
@@ -13,7 +15,6 @@ import {
   tc3StringToSign,
 } from '../../src/sms/tencent-sign.js';
 import { rfc3986 } from './fake-provider.js';
-import fc from 'fast-check';
 
 describe('Alibaba Cloud RPC signature', () => {
   // The DescribeRegions example of Alibaba Cloud's "Signature mechanism" page
@@ -83,7 +84,10 @@ describe('Tencent Cloud TC3-HMAC-SHA256', () => {
     expect(
       tc3Authorization(
         request,
-        { secretId: 'AKIDz8krbsJ5yKBZQpn74WFkmLPx3*******', secretKey: 'Gu5t9xGARNpq86cd98joQYCN3*******' },
+        {
+          secretId: 'AKIDz8krbsJ5yKBZQpn74WFkmLPx3*******',
+          secretKey: 'Gu5t9xGARNpq86cd98joQYCN3*******',
+        },
         1551113065,
         'cvm',
       ),
