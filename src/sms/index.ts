@@ -28,6 +28,17 @@ export {
   memorySms,
 } from './memory-sms.js';
 export { type TencentSmsOptions, tencentSms } from './tencent-sms.js';
+// Decorators (sms branch).
+export {
+  type SmsAuthorizedEvent,
+  type SmsRefusedEvent,
+  type SmsTokenVerifier,
+  type TokenAuthSms,
+  type TokenAuthSmsEvents,
+  type TokenAuthSmsOptions,
+  type TokenSmsMessage,
+  tokenAuthSms,
+} from './token-auth.js';
 export type { SmsMessage, SmsResult, SmsService } from './types.js';
 export {
   isE164,
