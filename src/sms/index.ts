@@ -6,6 +6,24 @@
  */
 
 export { type AliyunSmsOptions, aliyunSms } from './aliyun-sms.js';
+export {
+  type CodeCallOptions,
+  type CodeFailureReason,
+  type CodeSent,
+  type CodeService,
+  type CodeServiceEvents,
+  type CodeServiceOptions,
+  codeService,
+} from './code-service.js';
+// Verification codes (sms branch).
+export {
+  type CheckOutcome,
+  type CodeLimits,
+  type CodeStore,
+  type IssueOutcome,
+  type MemoryCodeStoreOptions,
+  memoryCodeStore,
+} from './code-store.js';
 // Providers (sms branch).
 export { type ConsoleSmsOptions, consoleSms } from './console-sms.js';
 // Errors and message validation (sms branch).
@@ -27,6 +45,7 @@ export {
   type MemorySmsOptions,
   memorySms,
 } from './memory-sms.js';
+export { type RedisCodeStoreOptions, redisCodeStore } from './redis-code-store.js';
 export { type TencentSmsOptions, tencentSms } from './tencent-sms.js';
 // Decorators (sms branch).
 export {
