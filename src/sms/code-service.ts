@@ -104,7 +104,7 @@ export type CodeFailureReason =
  * codes.events.on('failed', ({ operation, reason }) => failures.inc({ operation, reason }));
  * ```
  */
-export interface CodeServiceEvents {
+export type CodeServiceEvents = {
   /** A code was stored and its SMS accepted. */
   sent: { readonly name: string; readonly purpose: string; readonly durationMs: number };
   /** A code was verified (and used up). */
@@ -117,8 +117,7 @@ export interface CodeServiceEvents {
     readonly reason: CodeFailureReason;
     readonly durationMs: number;
   };
-  [event: string]: unknown;
-}
+};
 
 /**
  * Per-call options of `send` and `verify`.

@@ -62,13 +62,12 @@ export interface SmsFailedEvent {
  * const off = sms.events.on('sent', ({ provider }) => sent.inc({ provider }));
  * ```
  */
-export interface SmsEvents {
+export type SmsEvents = {
   /** The provider accepted a message. */
   sent: SmsSentEvent;
   /** A send failed (see {@link SmsFailedEvent}). */
   failed: SmsFailedEvent;
-  [event: string]: unknown;
-}
+};
 
 /**
  * An {@link SmsService} that talks to one provider, with its name and events.

@@ -115,13 +115,12 @@ export interface SmsRefusedEvent {
  * const off = sms.events.on('refused', ({ reason }) => refusals.inc({ reason }));
  * ```
  */
-export interface TokenAuthSmsEvents {
+export type TokenAuthSmsEvents = {
   /** A send was let through. */
   authorized: SmsAuthorizedEvent;
   /** A send was refused. */
   refused: SmsRefusedEvent;
-  [event: string]: unknown;
-}
+};
 
 /**
  * The service `tokenAuthSms` returns: still an {@link SmsService}, with events.
@@ -133,6 +132,10 @@ export interface TokenAuthSmsEvents {
  * ```
  */
 export interface TokenAuthSms extends SmsService {
+  /** The decorator's `name` option. */
+  readonly name: string;
+  /** The claim holding the allowed templates (the `claim` option). */
+  readonly claim: string;
   /** `authorized` and `refused`. */
   readonly events: EventSource<TokenAuthSmsEvents>;
 }
@@ -221,7 +224,7 @@ export function tokenAuthSms(target: SmsService, options: TokenAuthSmsOptions): 
     return target.send(withoutToken(message), signal);
   }
 
-  return { send, events: emitter };
+  return { name, claim, send, events: emitter };
 }
 
 /** The message without its `token` field (a copy; the caller's object is untouched). */
