@@ -1,7 +1,7 @@
 // The one input check every provider runs before it signs or sends anything, so a bad
 // message fails the same way whichever provider (or decorator stack) is behind it.
 import { randomUUID } from 'node:crypto';
-import { InvalidArgumentError } from '../core/index.js';
+import { InvalidArgumentError, InvalidOptionsError } from '../core/index.js';
 import { InvalidPhoneError } from './errors.js';
 import type { SmsMessage } from './types.js';
 
@@ -86,6 +86,13 @@ export function validateMessage(
 ): ValidMessage {
   if (message === null || typeof message !== 'object') {
     throw new InvalidArgumentError('message', 'must be an object');
+  }
+  for (const key in options) {
+    if (key !== 'templates') {
+      throw new InvalidOptionsError('validateMessage', [
+        { path: key, message: `unknown option "${key}"` },
+      ]);
+    }
   }
   const { to, template, params, signName, requestId } = message;
   if (!Array.isArray(to) || to.length === 0) {
