@@ -97,6 +97,38 @@ export type CodeFailureReason =
   | 'attempts_exceeded';
 
 /**
+ * A code sent or verified.
+ *
+ * @example
+ * ```ts
+ * codes.events.on('verified', (e: CodeEvent) => console.log(e.purpose, e.durationMs));
+ * ```
+ */
+export interface CodeEvent {
+  /** The service's `name`. */
+  readonly name: string;
+  /** The purpose given to `send` / `verify`. */
+  readonly purpose: string;
+  /** Time the operation took, ms. */
+  readonly durationMs: number;
+}
+
+/**
+ * A code send or verify that was refused or failed.
+ *
+ * @example
+ * ```ts
+ * codes.events.on('failed', (e: CodeFailedEvent) => console.warn(e.operation, e.reason));
+ * ```
+ */
+export interface CodeFailedEvent extends CodeEvent {
+  /** `send` or `verify`. */
+  readonly operation: 'send' | 'verify';
+  /** Why it failed. */
+  readonly reason: CodeFailureReason;
+}
+
+/**
  * Events of {@link codeService}.
  *
  * @example
@@ -106,17 +138,11 @@ export type CodeFailureReason =
  */
 export type CodeServiceEvents = {
   /** A code was stored and its SMS accepted. */
-  sent: { readonly name: string; readonly purpose: string; readonly durationMs: number };
+  sent: CodeEvent;
   /** A code was verified (and used up). */
-  verified: { readonly name: string; readonly purpose: string; readonly durationMs: number };
+  verified: CodeEvent;
   /** A send or verify was refused or failed. */
-  failed: {
-    readonly name: string;
-    readonly purpose: string;
-    readonly operation: 'send' | 'verify';
-    readonly reason: CodeFailureReason;
-    readonly durationMs: number;
-  };
+  failed: CodeFailedEvent;
 };
 
 /**

@@ -32,8 +32,18 @@ export interface CodeLimits {
  * ```
  */
 export type IssueOutcome =
-  | { readonly issued: true; readonly expiresAt: number }
-  | { readonly issued: false; readonly retryAfterMs: number };
+  | {
+      /** The code was stored. */
+      readonly issued: true;
+      /** When it expires, ms since the epoch (the store's clock). */
+      readonly expiresAt: number;
+    }
+  | {
+      /** Refused: the last code is too recent. */
+      readonly issued: false;
+      /** How long until a new code may be issued, ms. */
+      readonly retryAfterMs: number;
+    };
 
 /**
  * What `check` answered for a candidate hash.
@@ -45,11 +55,28 @@ export type IssueOutcome =
  * ```
  */
 export type CheckOutcome =
-  | { readonly status: 'ok' }
-  | { readonly status: 'invalid'; readonly attemptsLeft: number }
-  | { readonly status: 'none' }
-  | { readonly status: 'exceeded' }
-  | { readonly status: 'expired' };
+  | {
+      /** The code matched and is now used up. */
+      readonly status: 'ok';
+    }
+  | {
+      /** The code did not match; one attempt was spent. */
+      readonly status: 'invalid';
+      /** Wrong guesses still allowed. */
+      readonly attemptsLeft: number;
+    }
+  | {
+      /** No code for this key (never sent, used, or forgotten). */
+      readonly status: 'none';
+    }
+  | {
+      /** The code is burnt by too many wrong guesses. */
+      readonly status: 'exceeded';
+    }
+  | {
+      /** The code's ttl has passed. */
+      readonly status: 'expired';
+    };
 
 /**
  * Storage of `codeService`: `memoryCodeStore()` (one process) or `redisCodeStore(client)`

@@ -8,6 +8,8 @@
 export { type AliyunSmsOptions, aliyunSms } from './aliyun-sms.js';
 export {
   type CodeCallOptions,
+  type CodeEvent,
+  type CodeFailedEvent,
   type CodeFailureReason,
   type CodeSent,
   type CodeService,
