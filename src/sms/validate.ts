@@ -8,6 +8,9 @@ import type { SmsMessage } from './types.js';
 /** `+`, a country code not starting with 0, 2 to 15 digits in all (ITU-T E.164). */
 const E164 = /^\+[1-9]\d{1,14}$/;
 
+/** A lone UTF-16 surrogate: not encodable as UTF-8, so no provider could sign or send it. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /** Longest `requestId` accepted: it travels in headers and database keys. */
 export const MAX_REQUEST_ID_LENGTH = 128;
 
@@ -104,10 +107,12 @@ export function validateMessage(
   if (typeof template !== 'string' || template.trim().length === 0) {
     throw new InvalidArgumentError('message.template', 'must be a non-empty string');
   }
+  checkText('message.template', template);
   const checkedParams = checkParams(template, params, options.templates);
   if (signName !== undefined && (typeof signName !== 'string' || signName.trim() === '')) {
     throw new InvalidArgumentError('message.signName', 'must be a non-empty string when given');
   }
+  if (signName !== undefined) checkText('message.signName', signName);
   if (
     requestId !== undefined &&
     (typeof requestId !== 'string' ||
@@ -119,6 +124,7 @@ export function validateMessage(
       `must be a string of 1 to ${MAX_REQUEST_ID_LENGTH} characters when given`,
     );
   }
+  if (requestId !== undefined) checkText('message.requestId', requestId);
   return {
     to: [...to],
     template,
@@ -144,6 +150,8 @@ function checkParams(
     if (typeof value !== 'string') {
       throw new InvalidArgumentError(`message.params.${key}`, 'must be a string');
     }
+    checkText(`message.params.${key}`, key);
+    checkText(`message.params.${key}`, value);
   }
   if (templates === undefined) return given as Record<string, string>;
   if (!Object.hasOwn(templates, template)) {
@@ -170,4 +178,10 @@ function checkParams(
     }
   }
   return given as Record<string, string>;
+}
+
+function checkText(argument: string, text: string): void {
+  if (LONE_SURROGATE.test(text)) {
+    throw new InvalidArgumentError(argument, 'contains a lone UTF-16 surrogate (not valid text)');
+  }
 }

@@ -24,6 +24,10 @@ describe('validateMessage', () => {
     expect(validateMessage({ to: ['+12025550123'], template: 't' }).params).toEqual({});
   });
 
+  it('accepts text outside the BMP (paired surrogates)', () => {
+    expect(validateMessage({ ...ok, params: { name: '😀 商城' } }).params.name).toBe('😀 商城');
+  });
+
   it('does not change the caller object', () => {
     const message = { ...ok };
     validateMessage(message);
@@ -69,6 +73,8 @@ describe('validateMessage', () => {
     ['empty signName', { ...ok, signName: '' }],
     ['empty requestId', { ...ok, requestId: '' }],
     ['long requestId', { ...ok, requestId: 'x'.repeat(129) }],
+    ['a lone surrogate in a param', { ...ok, params: { code: 'a\uD800' } }],
+    ['a lone surrogate in the template', { ...ok, template: '\uDC00x' }],
   ])('refuses %s with INVALID_ARGUMENT', (_label, message) => {
     expect(codeOf(() => validateMessage(message as never))).toBe('INVALID_ARGUMENT');
   });
