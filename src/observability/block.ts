@@ -18,6 +18,8 @@ import type {
 import type { Authorizer, TokenService } from '../jwt/index.js';
 import type { Locker } from '../lock/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
+import type { CodeService, SmsProvider, TokenAuthSms } from '../sms/index.js';
+import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
 
 /**
  * Everything `watch` (of {@link metrics} and {@link tracing}) accepts: any rate or
@@ -43,6 +45,9 @@ export type WatchableBlock =
   | TokenService
   | Authorizer
   | Locker
+  | SmsProvider
+  | TokenAuthSms
+  | CodeService
   | {
       /** The decorator's typed events. */
       readonly events:
@@ -72,7 +77,8 @@ export type BlockKind =
   | 'split'
   | 'retry'
   | 'deadline'
-  | 'lock';
+  | 'lock'
+  | SmsBlockKind;
 
 type Bag = Record<string, unknown>;
 const isFn = (v: unknown): boolean => typeof v === 'function';
@@ -101,6 +107,8 @@ export function kindOf(block: unknown): BlockKind {
       if (isFn(b.verifyAccess) && isFn(b.issue)) return 'tokens';
       if (isFn(b.authorize) || (isFn(b.rolesOf) && isFn(b.grant))) return 'authorizer';
       if (isFn(b.acquire) && isFn(b.using)) return 'lock';
+      const sms = smsKindOf(b);
+      if (sms !== undefined) return sms;
     }
   }
   throw new InvalidArgumentError(

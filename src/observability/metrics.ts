@@ -28,6 +28,7 @@ import { watchAuthorizer, watchTokens } from './watch-jwt.js';
 import { watchLock } from './watch-lock.js';
 import { watchLimiter } from './watch-ratelimit.js';
 import { WatchSet } from './watch-set.js';
+import { watchSms } from './watch-sms.js';
 
 /**
  * Default buckets of girder's duration histograms, in seconds (1 ms to 10 s): the OTel
@@ -236,6 +237,10 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchDeadline(scope, b.events as EventSource<DeadlineEvents>);
       case 'lock':
         return watchLock(scope, b.events as EventSource<LockEvents>);
+      case 'smsProvider':
+      case 'smsTokenAuth':
+      case 'codes':
+        return watchSms(scope, kind, b.events);
       case 'split':
         return watchSplit(
           scope,

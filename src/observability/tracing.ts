@@ -33,6 +33,7 @@ import type { WatchOptions } from './metrics.js';
 import { subscribe } from './scope.js';
 import { traceLock } from './watch-lock.js';
 import { WatchSet } from './watch-set.js';
+import { type SmsBlockKind, traceSms } from './watch-sms.js';
 
 /**
  * Options of {@link tracing}.
@@ -280,6 +281,10 @@ export function tracing(options: TracingOptions): Tracing {
         });
       case 'lock':
         return traceLock(tracer, b.events as EventSource<LockEvents>, named, event);
+      case 'smsProvider':
+      case 'smsTokenAuth':
+      case 'codes':
+        return traceSms(tracer, kindOf(block) as SmsBlockKind, b.events, name);
       default:
         // A retry budget has no events: nothing to trace.
         return () => {};
