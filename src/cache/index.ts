@@ -3,4 +3,14 @@
  *
  * @module cache
  */
-export {};
+
+// Counters (incremented only while loaded), top-N ranking, the ranking job.
+export {
+  type CounterEvents,
+  type CounterInitOptions,
+  type Counters,
+  CountersClosedError,
+  MAX_COUNTER_FIELDS,
+} from './counters.js';
+export { type MemoryCountersOptions, memoryCounters } from './counters-memory.js';
+export { type RedisCountersOptions, redisCounters } from './counters-redis.js';

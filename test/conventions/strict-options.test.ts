@@ -129,6 +129,11 @@ const factories: Record<string, Record<string, Call>> = {
       }
     },
   },
+  cache: {
+    // cachex: counters, topN, rankingJob
+    memoryCounters: (t) => cache.memoryCounters(t),
+    redisCounters: (t) => cache.redisCounters(redis, t),
+  },
   observability: {
     metrics: (t) => observability.metrics({ registry: new Registry(), ...t }),
     tracing: (t) => observability.tracing({ tracer: trace.getTracer('t'), redis: false, ...t }),
