@@ -14,3 +14,10 @@ export {
 } from './counters.js';
 export { type MemoryCountersOptions, memoryCounters } from './counters-memory.js';
 export { type RedisCountersOptions, redisCounters } from './counters-redis.js';
+export {
+  type TopNEntry,
+  type TopNOptions,
+  type TopNPage,
+  type TopNSource,
+  topN,
+} from './top-n.js';

@@ -133,6 +133,7 @@ const factories: Record<string, Record<string, Call>> = {
     // cachex: counters, topN, rankingJob
     memoryCounters: (t) => cache.memoryCounters(t),
     redisCounters: (t) => cache.redisCounters(redis, t),
+    topN: (t) => cache.topN(() => ({ items: [] }), { n: 1, score: () => 0, ...t }),
   },
   observability: {
     metrics: (t) => observability.metrics({ registry: new Registry(), ...t }),
