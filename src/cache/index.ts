@@ -15,6 +15,17 @@ export {
 export { type MemoryCountersOptions, memoryCounters } from './counters-memory.js';
 export { type RedisCountersOptions, redisCounters } from './counters-redis.js';
 export {
+  type RankingCache,
+  RankingClosedError,
+  type RankingContext,
+  type RankingElection,
+  type RankingJob,
+  type RankingJobEvents,
+  type RankingJobOptions,
+  RankingTimeoutError,
+  rankingJob,
+} from './ranking-job.js';
+export {
   type TopNEntry,
   type TopNOptions,
   type TopNPage,

@@ -133,6 +133,18 @@ const factories: Record<string, Record<string, Call>> = {
     // cachex: counters, topN, rankingJob
     memoryCounters: (t) => cache.memoryCounters(t),
     redisCounters: (t) => cache.redisCounters(redis, t),
+    rankingJob: async (t) => {
+      const job = cache.rankingJob({
+        name: 'r',
+        compute: () => 1,
+        cache: { get: async () => undefined, set: async () => {} },
+        everyMs: 1_000,
+        election: { isLeader: false },
+        runOnStart: false,
+        ...t,
+      });
+      await job.close();
+    },
     topN: (t) => cache.topN(() => ({ items: [] }), { n: 1, score: () => 0, ...t }),
   },
   observability: {
