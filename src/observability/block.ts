@@ -2,6 +2,7 @@
 // class, so blocks behind girder's decorators (which keep their targets' types) and
 // blocks from another copy of the package are recognised alike.
 import type { Breaker } from '../breaker/index.js';
+import type { Counters, RankingJob } from '../cache/index.js';
 import { type EventSource, InvalidArgumentError } from '../core/index.js';
 import type {
   DeadlineControl,
@@ -39,6 +40,8 @@ export type WatchableBlock =
   | RetryBudget
   | TokenService
   | Authorizer
+  | Counters
+  | RankingJob<unknown>
   | {
       /** The decorator's typed events. */
       readonly events:
@@ -67,7 +70,10 @@ export type BlockKind =
   | 'healthFailover'
   | 'split'
   | 'retry'
-  | 'deadline';
+  | 'deadline'
+  | 'cache'
+  | 'ranking'
+  | 'counters';
 
 type Bag = Record<string, unknown>;
 const isFn = (v: unknown): boolean => typeof v === 'function';
@@ -95,6 +101,9 @@ export function kindOf(block: unknown): BlockKind {
       if (isFn(b.execute) && isFn(b.isolate) && typeof b.state === 'string') return 'breaker';
       if (isFn(b.verifyAccess) && isFn(b.issue)) return 'tokens';
       if (isFn(b.authorize) || (isFn(b.rolesOf) && isFn(b.grant))) return 'authorizer';
+      if (isFn(b.getOrSet) && isFn(b.deleteByTag)) return 'cache';
+      if (isFn(b.refresh) && isFn(b.get) && typeof b.key === 'string') return 'ranking';
+      if (isFn(b.incr) && isFn(b.init) && isFn(b.getAll)) return 'counters';
     }
   }
   throw new InvalidArgumentError(
