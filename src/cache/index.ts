@@ -4,7 +4,34 @@
  * @module cache
  */
 
-// Counters (incremented only while loaded), top-N ranking, the ranking job.
+// ---- the cache (branch `cache`) ----
+export { cache } from './cache.js';
+export { CacheTimeoutError } from './errors.js';
+export { memoryBus } from './memory-bus.js';
+export { type MemoryCacheStoreOptions, memoryCacheStore } from './memory-store.js';
+export { type RedisBusOptions, type RedisSubscriber, redisBus } from './redis-bus.js';
+export { type RedisCacheStoreOptions, redisCacheStore } from './redis-store.js';
+export type {
+  BusHandlers,
+  BusMessage,
+  Cache,
+  CacheBus,
+  CacheEvents,
+  CacheLayer,
+  CacheOptions,
+  CacheStore,
+  CacheTimeouts,
+  GetOrSetOptions,
+  L1Options,
+  Loader,
+  LoaderContext,
+  Serializer,
+  SetOptions,
+  StoredEntry,
+} from './types.js';
+// ---- end of the cache section ----
+
+// ---- counters, top-N ranking, the ranking job (branch `cachex`) ----
 export {
   type CounterEvents,
   type CounterInitOptions,
@@ -32,3 +59,4 @@ export {
   type TopNSource,
   topN,
 } from './top-n.js';
+// ---- end of the cachex section ----
