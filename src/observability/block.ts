@@ -2,7 +2,7 @@
 // class, so blocks behind girder's decorators (which keep their targets' types) and
 // blocks from another copy of the package are recognised alike.
 import type { Breaker } from '../breaker/index.js';
-import type { Counters, RankingJob } from '../cache/index.js';
+import type { Cache, Counters, RankingJob } from '../cache/index.js';
 import { type EventSource, InvalidArgumentError } from '../core/index.js';
 import type {
   DeadlineControl,
@@ -40,6 +40,7 @@ export type WatchableBlock =
   | RetryBudget
   | TokenService
   | Authorizer
+  | Cache<unknown>
   | Counters
   | RankingJob<unknown>
   | {

@@ -1,7 +1,13 @@
 // girder/cache blocks in girder/observability: counters, ranking jobs and caches.
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { memoryCounters, type RankingCache, rankingJob } from '../../src/cache/index.js';
+import {
+  cache,
+  memoryCacheStore,
+  memoryCounters,
+  type RankingCache,
+  rankingJob,
+} from '../../src/cache/index.js';
 import { manualClock } from '../../src/core/index.js';
 import { metrics } from '../../src/observability/index.js';
 import { nonZero, series } from './helpers.js';
@@ -76,5 +82,66 @@ describe('metrics: ranking jobs', () => {
     expect(sum?.value).toBeCloseTo(0.04, 5);
     expect(await series(registry, 'girder_ranking_fallbacks_total')).toEqual({ 'name=popular': 1 });
     await job.close();
+  });
+});
+
+describe('metrics: caches', () => {
+  it('counts lookups by layer and result, so each layer has a hit ratio; loads by outcome', async () => {
+    const clock = manualClock(1_000);
+    const registry = new Registry();
+    const l2 = memoryCacheStore({ clock });
+    const a = cache<string>({ name: 'products', l1: { maxEntries: 100 }, l2, ttlMs: 1_000, clock });
+    const b = cache<string>({ name: 'products', l1: { maxEntries: 100 }, l2, ttlMs: 1_000, clock });
+    const m = metrics({ registry });
+    m.watch(a);
+    m.watch(b, { name: 'products-b' });
+    expect(await a.getOrSet('p:1', () => 'one')).toBe('one'); // l1 miss, l2 miss, load
+    expect(await a.get('p:1')).toBe('one'); // l1 hit
+    expect(await b.get('p:1')).toBe('one'); // l1 miss, l2 hit
+    expect(await b.get('p:1')).toBe('one'); // l1 hit
+    expect(await a.getOrSet('p:2', () => undefined)).toBeUndefined(); // negative load
+    await expect(
+      a.getOrSet('p:3', async () => {
+        await Promise.resolve();
+        throw new Error('db');
+      }),
+    ).rejects.toThrow('db');
+    const lookups = await nonZero(registry, 'girder_cache_lookups_total');
+    expect(lookups['layer=l1,name=products,result=hit']).toBe(1);
+    expect(lookups['layer=l1,name=products-b,result=hit']).toBe(1);
+    expect(lookups['layer=l2,name=products-b,result=hit']).toBe(1);
+    expect(lookups['layer=l1,name=products-b,result=miss']).toBe(1);
+    expect(lookups['layer=l2,name=products,result=miss']).toBeGreaterThanOrEqual(3);
+    const loads = await nonZero(registry, 'girder_cache_load_duration_seconds');
+    expect(loads).toEqual({
+      'background=false,name=products,outcome=value': 1,
+      'background=false,name=products,outcome=notFound': 1,
+      'background=false,name=products,outcome=error': 1,
+    });
+    expect(await nonZero(registry, 'girder_cache_errors_total')).toEqual({
+      'kind=loader,name=products': 1,
+    });
+    await a.close();
+    await b.close();
+  });
+
+  it('counts stale serves by layer and reason', async () => {
+    const clock = manualClock(1_000);
+    const registry = new Registry();
+    const c = cache<string>({
+      name: 'c',
+      l1: { maxEntries: 10 },
+      ttlMs: 100,
+      graceMs: 1_000,
+      clock,
+    });
+    metrics({ registry }).watch(c);
+    await c.getOrSet('k', () => 'v1');
+    await clock.advanceAsync(200);
+    expect(await c.getOrSet('k', () => 'v2')).toBe('v1'); // stale within grace, refreshed behind
+    expect(await nonZero(registry, 'girder_cache_stale_total')).toEqual({
+      'layer=l1,name=c,reason=grace': 1,
+    });
+    await c.close();
   });
 });
