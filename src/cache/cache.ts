@@ -3,7 +3,7 @@
 // synchronous up to the returned promise: one Map lookup, one clock read, no await.
 
 import type { EventSource } from '../core/index.js';
-import { checkSignal, InvalidArgumentError, parseOptions } from '../core/index.js';
+import { checkSignal, InvalidArgumentError, parseOptions, throwIfAborted } from '../core/index.js';
 import { Engine, type WriteSpec } from './engine.js';
 import { Loads } from './load.js';
 import { cacheSchema } from './options.js';
@@ -223,8 +223,8 @@ class CacheView<V> implements Cache<V> {
   ): Promise<V | undefined> {
     const spec = this.#spec(options, 'options');
     const timeouts = this.#timeouts(options?.timeouts);
-    const signal = options?.signal;
-    if (signal !== undefined) checkSignal(signal);
+    const signal = checkSignal(options?.signal, 'options.signal');
+    throwIfAborted(signal);
     const engine = this.#engine;
     const found = await engine.lookup(full);
     if (found !== undefined && engine.clock.now() < found.entry.freshUntil)

@@ -69,7 +69,8 @@ export class Loads<V> {
       }
       return await this.#call(key, userKey, loader, spec, flight);
     } finally {
-      lock.release().catch(noop);
+      // Awaited: the next instance can take over as soon as this load is stored.
+      await lock.release().catch(noop);
     }
   }
 

@@ -111,6 +111,7 @@ export function redisBus(client: RedisClient, options: RedisBusOptions = {}): Ca
   let subscriber: RedisSubscriber | undefined;
   let readies = 0;
   let closed = false;
+  let subscribed: Promise<void> | undefined;
 
   const onMessage = (channel: string, text: string) => {
     if (channel !== opts.channel) return;
@@ -139,7 +140,7 @@ export function redisBus(client: RedisClient, options: RedisBusOptions = {}): Ca
     sub.on('message', onMessage as (...args: never[]) => void);
     sub.on('ready', onReady as (...args: never[]) => void);
     sub.on('error', onError as (...args: never[]) => void);
-    sub.subscribe(opts.channel).catch(onError);
+    subscribed = sub.subscribe(opts.channel).then(() => {}, onError);
   };
 
   return {
@@ -152,6 +153,9 @@ export function redisBus(client: RedisClient, options: RedisBusOptions = {}): Ca
       handlers.add(h);
       if (subscriber === undefined) start();
       return () => handlers.delete(h);
+    },
+    ready: async () => {
+      await subscribed;
     },
     close: async () => {
       if (closed) return;

@@ -150,6 +150,11 @@ export interface CacheBus {
   publish(message: BusMessage): Promise<void>;
   /** Register handlers; returns the unsubscribe function. */
   subscribe(handlers: BusHandlers): () => void;
+  /**
+   * Resolves once the subscription is live (messages published from then on arrive).
+   * Optional: a bus without it is live as soon as `subscribe` returns.
+   */
+  ready?(): Promise<void>;
   /** Stop (unsubscribe, drop the subscriber connection the bus opened). */
   close(): Promise<void>;
 }

@@ -168,6 +168,12 @@ const factories: Record<string, Record<string, Call>> = {
       }
     },
   },
+  cache: {
+    cache: (t) => cache.cache({ ttlMs: 1_000, ...t }),
+    memoryCacheStore: (t) => cache.memoryCacheStore(t),
+    redisCacheStore: (t) => cache.redisCacheStore(redis, t),
+    redisBus: (t) => cache.redisBus(redis, t),
+  },
 };
 
 /** Exports that take no options object, and why. */
@@ -232,6 +238,7 @@ const notFactories: Record<string, Record<string, string>> = {
     tokenHeaders: 'formats tokens',
   },
   observability: {},
+  cache: { memoryBus: 'no options' },
 };
 
 describe('every exported function is classified', () => {
