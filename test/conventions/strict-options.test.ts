@@ -129,24 +129,6 @@ const factories: Record<string, Record<string, Call>> = {
       }
     },
   },
-  cache: {
-    // cachex: counters, topN, rankingJob
-    memoryCounters: (t) => cache.memoryCounters(t),
-    redisCounters: (t) => cache.redisCounters(redis, t),
-    rankingJob: async (t) => {
-      const job = cache.rankingJob({
-        name: 'r',
-        compute: () => 1,
-        cache: { get: async () => undefined, set: async () => {} },
-        everyMs: 1_000,
-        election: { isLeader: false },
-        runOnStart: false,
-        ...t,
-      });
-      await job.close();
-    },
-    topN: (t) => cache.topN(() => ({ items: [] }), { n: 1, score: () => 0, ...t }),
-  },
   observability: {
     metrics: (t) => observability.metrics({ registry: new Registry(), ...t }),
     tracing: (t) => observability.tracing({ tracer: trace.getTracer('t'), redis: false, ...t }),
@@ -173,6 +155,22 @@ const factories: Record<string, Record<string, Call>> = {
     memoryCacheStore: (t) => cache.memoryCacheStore(t),
     redisCacheStore: (t) => cache.redisCacheStore(redis, t),
     redisBus: (t) => cache.redisBus(redis, t),
+    // cachex: counters, topN, rankingJob
+    memoryCounters: (t) => cache.memoryCounters(t),
+    redisCounters: (t) => cache.redisCounters(redis, t),
+    rankingJob: async (t) => {
+      const job = cache.rankingJob({
+        name: 'r',
+        compute: () => 1,
+        cache: { get: async () => undefined, set: async () => {} },
+        everyMs: 1_000,
+        election: { isLeader: false },
+        runOnStart: false,
+        ...t,
+      });
+      await job.close();
+    },
+    topN: (t) => cache.topN(() => ({ items: [] }), { n: 1, score: () => 0, ...t }),
   },
 };
 
