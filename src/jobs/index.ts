@@ -3,4 +3,14 @@
  *
  * @module jobs
  */
-export {};
+export { CronUnavailableError, type JobLossReason, JobLostError } from './errors.js';
+export type { ScheduleSpec } from './schedule.js';
+export { sqlScheduler } from './sql-scheduler.js';
+export { type CreateJobTableOptions, createJobTable, DEFAULT_JOB_TABLE } from './sql-table.js';
+export type {
+  SqlJobOptions,
+  SqlJobResult,
+  SqlScheduler,
+  SqlSchedulerEvents,
+  SqlSchedulerOptions,
+} from './sql-types.js';
