@@ -61,7 +61,7 @@ describe.each(backends)('sqlScheduler on %s', (_name, open) => {
     ]);
     const rows = await env.db.selectFrom(table).selectAll().execute();
     expect(rows).toHaveLength(1);
-    expect(Number(rows[0].next_run_at)).toBe(T0 + 60_000 - (T0 % 60_000));
+    expect(Number(rows[0]?.next_run_at)).toBe(T0 + 60_000 - (T0 % 60_000));
     await expect(a.register('report', { everyMs: 1, run: () => {} })).rejects.toMatchObject({
       code: 'INVALID_ARGUMENT',
     });
