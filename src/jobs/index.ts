@@ -3,7 +3,15 @@
  *
  * @module jobs
  */
+
+export type {
+  DemotionReason,
+  Election,
+  ElectionEvents,
+  RunOptions,
+} from './election-types.js';
 export { CronUnavailableError, type JobLossReason, JobLostError } from './errors.js';
+export { type LeaderElectionOptions, leaderElection } from './leader.js';
 export type { ScheduleSpec } from './schedule.js';
 export { sqlScheduler } from './sql-scheduler.js';
 export { type CreateJobTableOptions, createJobTable, DEFAULT_JOB_TABLE } from './sql-table.js';
