@@ -18,7 +18,6 @@ const notLeading = (() => {
 
 /** @internal */
 export class Leadership {
-  readonly events = new TypedEmitter<ElectionEvents>();
   #controller: AbortController | undefined;
   #term: number | undefined;
   #since: number;
@@ -27,6 +26,7 @@ export class Leadership {
   constructor(
     readonly name: string,
     readonly clock: Clock,
+    readonly events: TypedEmitter<ElectionEvents> = new TypedEmitter<ElectionEvents>(),
   ) {
     this.#since = clock.now();
   }
