@@ -16,6 +16,7 @@ export {
   type FencedValue,
   fencedRedis,
 } from './fenced-redis.js';
+export { type EtcdLockOptions, etcdLock } from './etcd.js';
 export { type MemoryLockOptions, memoryLock } from './memory.js';
 export { type RedisLockOptions, redisLock } from './redis.js';
 export type {
