@@ -3,6 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { type RankingCache, type RankingJobEvents, rankingJob } from '../../src/cache/index.js';
 import { InvalidOptionsError, manualClock } from '../../src/core/index.js';
+import { leaderElection } from '../../src/jobs/index.js';
+import { memoryLock } from '../../src/lock/index.js';
 
 /** A cache shared by "instances" in this process; `down` makes it throw like an outage. */
 function sharedCache<R>() {
@@ -74,6 +76,52 @@ describe('rankingJob', () => {
     await a.close();
     await b.close();
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('with girder/jobs leader elections: one of three instances computes; another takes over when it stops', async () => {
+    const clock = manualClock(0);
+    const locker = memoryLock({ clock });
+    const shared = sharedCache<string>();
+    const computedBy: number[] = [];
+    const instances = [0, 1, 2].map((i) => {
+      const election = leaderElection({
+        locker,
+        name: 'popular',
+        ttlMs: 3_000,
+        pollMs: 500,
+        clock,
+      });
+      const job = rankingJob({
+        name: 'popular',
+        compute: () => {
+          computedBy.push(i);
+          return `by ${i}`;
+        },
+        cache: shared.of(clock.now),
+        everyMs: 1_000,
+        election,
+        runOnStart: false,
+        clock,
+      });
+      return { election, job };
+    });
+    await clock.advanceAsync(0); // elections campaign
+    const leader = instances.findIndex((x) => x.election.isLeader);
+    expect(leader).toBeGreaterThanOrEqual(0);
+    await clock.advanceAsync(3_000); // three periods
+    expect(computedBy).toEqual([leader, leader, leader]);
+    for (const { job } of instances) expect(await job.get()).toBe(`by ${leader}`);
+    await instances[leader]!.election.close();
+    await instances[leader]!.job.close();
+    computedBy.length = 0;
+    await clock.advanceAsync(3_000);
+    expect(new Set(computedBy).size).toBe(1);
+    expect(computedBy[0]).not.toBe(leader);
+    for (const { election, job } of instances) {
+      await job.close();
+      await election.close();
+    }
+    await locker.close();
   });
 
   it('stores with a TTL longer than the period (default 3 x everyMs)', async () => {
