@@ -13,7 +13,7 @@ import {
   cache,
   type L1Options,
 } from '../../src/cache/index.js';
-import { type ManualClock, manualClock } from '../../src/core/index.js';
+import type { ManualClock } from '../../src/core/index.js';
 
 /** The layers one test shares between its cache instances. */
 export interface Layers {
@@ -260,6 +260,21 @@ export function cacheContract(env: () => CacheEnv): void {
     await c.set('b', 2);
     await c.clear();
     expect(await c.getMany(['a', 'b'])).toEqual([undefined, undefined]);
+    await c.close();
+  });
+
+  it('clear on a namespace view clears that namespace only', async () => {
+    const layers = env().layers();
+    const c = make<number>(layers);
+    const a = c.namespace('a');
+    const b = c.namespace('b');
+    await a.set('1', 1);
+    await b.set('1', 2);
+    await c.set('a-lookalike', 3);
+    await a.clear();
+    expect(await a.get('1')).toBeUndefined();
+    expect(await b.get('1')).toBe(2);
+    expect(await c.get('a-lookalike')).toBe(3);
     await c.close();
   });
 
