@@ -30,3 +30,32 @@ export type {
   StoredEntry,
 } from './types.js';
 // ---- end of the cache section ----
+
+// ---- counters, top-N ranking, the ranking job (branch `cachex`) ----
+export {
+  type CounterEvents,
+  type CounterInitOptions,
+  type Counters,
+  CountersClosedError,
+  MAX_COUNTER_FIELDS,
+} from './counters.js';
+export { type MemoryCountersOptions, memoryCounters } from './counters-memory.js';
+export { type RedisCountersOptions, redisCounters } from './counters-redis.js';
+export { rankingJob } from './ranking-job.js';
+export {
+  type RankingCache,
+  RankingClosedError,
+  type RankingContext,
+  type RankingJob,
+  type RankingJobEvents,
+  type RankingJobOptions,
+  RankingTimeoutError,
+} from './ranking-types.js';
+export {
+  type TopNEntry,
+  type TopNOptions,
+  type TopNPage,
+  type TopNSource,
+  topN,
+} from './top-n.js';
+// ---- end of the cachex section ----

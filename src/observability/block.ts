@@ -2,6 +2,7 @@
 // class, so blocks behind girder's decorators (which keep their targets' types) and
 // blocks from another copy of the package are recognised alike.
 import type { Breaker } from '../breaker/index.js';
+import type { Cache, Counters, RankingJob } from '../cache/index.js';
 import { type EventSource, InvalidArgumentError } from '../core/index.js';
 import type {
   DeadlineControl,
@@ -48,6 +49,9 @@ export type WatchableBlock =
   | SmsProvider
   | TokenAuthSms
   | CodeService
+  | Cache<unknown>
+  | Counters
+  | RankingJob<unknown>
   | {
       /** The decorator's typed events. */
       readonly events:
@@ -78,7 +82,10 @@ export type BlockKind =
   | 'retry'
   | 'deadline'
   | 'lock'
-  | SmsBlockKind;
+  | SmsBlockKind
+  | 'cache'
+  | 'ranking'
+  | 'counters';
 
 type Bag = Record<string, unknown>;
 const isFn = (v: unknown): boolean => typeof v === 'function';
@@ -109,6 +116,9 @@ export function kindOf(block: unknown): BlockKind {
       if (isFn(b.acquire) && isFn(b.using)) return 'lock';
       const sms = smsKindOf(b);
       if (sms !== undefined) return sms;
+      if (isFn(b.getOrSet) && isFn(b.deleteByTag)) return 'cache';
+      if (isFn(b.refresh) && isFn(b.get) && typeof b.key === 'string') return 'ranking';
+      if (isFn(b.incr) && isFn(b.init) && isFn(b.getAll)) return 'counters';
     }
   }
   throw new InvalidArgumentError(

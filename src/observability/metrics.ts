@@ -18,6 +18,14 @@ import { Scope } from './scope.js';
 import type { Tracing } from './tracing.js';
 import { watchBreaker } from './watch-breaker.js';
 import {
+  type CacheEventsRead,
+  type CounterEventsRead,
+  type RankingEventsRead,
+  watchCache,
+  watchCounters,
+  watchRanking,
+} from './watch-cache.js';
+import {
   watchBudget,
   watchDeadline,
   watchFailover,
@@ -131,6 +139,10 @@ const RESERVED = new Set([
   'mode',
   'target',
   'le',
+  'layer',
+  'result',
+  'background',
+  'op',
 ]);
 
 const schema = z.strictObject({
@@ -247,6 +259,12 @@ export function metrics(options: MetricsOptions): Metrics {
           b.events as EventSource<FailoverEvents>,
           b.control as TrafficSplitControl,
         );
+      case 'cache':
+        return watchCache(scope, b.events as EventSource<CacheEventsRead>);
+      case 'ranking':
+        return watchRanking(scope, b.events as EventSource<RankingEventsRead>);
+      case 'counters':
+        return watchCounters(scope, b.events as EventSource<CounterEventsRead>);
       default:
         return watchFailover(scope, b.events as EventSource<FailoverEvents>, b.control);
     }

@@ -31,6 +31,7 @@ import type { RateLimiter, RateLimiterEvents } from '../ratelimit/index.js';
 import { kindOf, ownName, type WatchableBlock } from './block.js';
 import type { WatchOptions } from './metrics.js';
 import { subscribe } from './scope.js';
+import type { CacheEventsRead, RankingEventsRead } from './watch-cache.js';
 import { traceLock } from './watch-lock.js';
 import { WatchSet } from './watch-set.js';
 import { type SmsBlockKind, traceSms } from './watch-sms.js';
@@ -285,6 +286,62 @@ export function tracing(options: TracingOptions): Tracing {
       case 'smsTokenAuth':
       case 'codes':
         return traceSms(tracer, kindOf(block) as SmsBlockKind, b.events, name);
+      case 'cache': {
+        // A loader call becomes a span back-dated to its start (the event comes at its end).
+        const loadSpan = (e: CacheEventsRead['load'] & { key?: string; error?: unknown }) => {
+          const endTime = performance.timeOrigin + performance.now();
+          const span = tracer.startSpan(
+            'girder.cache.load',
+            {
+              kind: SpanKind.INTERNAL,
+              startTime: endTime - e.durationMs,
+              attributes: {
+                ...named,
+                'girder.cache.key': e.key ?? '',
+                'girder.cache.outcome': e.outcome,
+                'girder.cache.background': e.background,
+              },
+            },
+            context.active(),
+          );
+          if (e.outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR });
+          span.end(endTime);
+        };
+        return subscribe(b.events as EventSource<CacheEventsRead>, {
+          load: loadSpan,
+          stale: (e: CacheEventsRead['stale']) =>
+            event('girder.cache.stale', {
+              ...named,
+              'girder.cache.layer': e.layer,
+              'girder.cache.reason': e.reason,
+            }),
+          flushed: (e: CacheEventsRead['flushed']) =>
+            event('girder.cache.flushed', {
+              ...named,
+              'girder.cache.reason': e.reason,
+              'girder.cache.entries': e.entries,
+            }),
+        });
+      }
+      case 'ranking': {
+        const runSpan = (e: { durationMs: number; stage?: string; error?: unknown }) => {
+          const endTime = performance.timeOrigin + performance.now();
+          const span = tracer.startSpan(
+            'girder.ranking.compute',
+            { kind: SpanKind.INTERNAL, startTime: endTime - e.durationMs, attributes: named },
+            context.active(),
+          );
+          if (e.stage !== undefined) {
+            span.setAttribute('girder.ranking.failed_stage', e.stage);
+            fail(span, e.error);
+          }
+          span.end(endTime);
+        };
+        return subscribe(b.events as EventSource<RankingEventsRead>, {
+          computed: runSpan,
+          failed: runSpan,
+        });
+      }
       default:
         // A retry budget has no events: nothing to trace.
         return () => {};
