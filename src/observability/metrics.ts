@@ -10,6 +10,7 @@ import type {
   RetryEvents,
   TrafficSplitControl,
 } from '../failover/index.js';
+import type { Election, ScheduledJob, SqlScheduler } from '../jobs/index.js';
 import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
 import { kindOf, ownName, type WatchableBlock } from './block.js';
@@ -23,6 +24,7 @@ import {
   watchRetry,
   watchSplit,
 } from './watch-failover.js';
+import { watchElection, watchScheduledJob, watchSqlScheduler } from './watch-jobs.js';
 import { watchAuthorizer, watchTokens } from './watch-jwt.js';
 import { watchLimiter } from './watch-ratelimit.js';
 import { WatchSet } from './watch-set.js';
@@ -128,6 +130,8 @@ const RESERVED = new Set([
   'mode',
   'target',
   'le',
+  'result',
+  'job',
 ]);
 
 const schema = z.strictObject({
@@ -232,6 +236,12 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchRetry(scope, b.events as EventSource<RetryEvents>);
       case 'deadline':
         return watchDeadline(scope, b.events as EventSource<DeadlineEvents>);
+      case 'election':
+        return watchElection(scope, block as Election);
+      case 'scheduledJob':
+        return watchScheduledJob(scope, block as ScheduledJob);
+      case 'sqlScheduler':
+        return watchSqlScheduler(scope, block as SqlScheduler);
       case 'split':
         return watchSplit(
           scope,
