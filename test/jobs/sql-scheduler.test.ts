@@ -25,9 +25,10 @@ describe.each(backends)('sqlScheduler on %s', (_name, open) => {
   const schedulers: SqlScheduler[] = [];
   const T0 = 1_700_000_000_000;
 
+  // PGlite's WebAssembly start-up takes a second on an idle machine, far longer on a busy one.
   beforeAll(async () => {
     env = await open();
-  });
+  }, 180_000);
   afterAll(() => env.close());
   afterEach(async () => {
     await Promise.all(schedulers.splice(0).map((s) => s.close()));

@@ -1,11 +1,9 @@
 // girder/jobs in girder/observability: election gauge and counters, scheduled job runs
 // by result with durations, SQL-scheduled runs by job, and a span per job run.
-import { PGlite } from '@electric-sql/pglite';
 import { SpanStatusCode } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-import { Kysely } from 'kysely';
-import { KyselyPGlite } from 'kysely-pglite';
+import type { Kysely } from 'kysely';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { constant, manualClock } from '../../src/core/index.js';
@@ -17,6 +15,7 @@ import {
 } from '../../src/jobs/index.js';
 import { memoryLock } from '../../src/lock/index.js';
 import { metrics, tracing } from '../../src/observability/index.js';
+import { postgresDb, stopPostgres, type TestDb } from '../jobs/sql-db.js';
 import { nonZero, series } from './helpers.js';
 
 const exporter = new InMemorySpanExporter();
@@ -109,13 +108,17 @@ describe('metrics and tracing: scheduled jobs', () => {
 });
 
 describe('metrics: SQL scheduler', () => {
+  let env: TestDb;
   let db: Kysely<unknown>;
-  // PGlite starts in the hook (its WebAssembly start-up is slow on a busy machine).
   beforeAll(async () => {
-    db = new Kysely<unknown>({ dialect: new KyselyPGlite(new PGlite()).dialect });
+    env = await postgresDb();
+    db = env.db;
     await createJobTable(db);
   });
-  afterAll(() => db.destroy());
+  afterAll(async () => {
+    await env.close();
+    await stopPostgres();
+  });
 
   it('counts claims and runs by job and result', async () => {
     {
