@@ -43,7 +43,16 @@ export interface WaitRequest {
 export interface LockBackend {
   /** `memory`, `redis`, `etcd`, ... */
   readonly kind: string;
-  /** One attempt: the grant, or `undefined` when another holder has the key. */
+  /**
+   * When every call of this backend settles within this many ms by itself (a Redis
+   * command deadline), releases skip their own `releaseTimeoutMs` timer if it is longer.
+   */
+  readonly callTimeoutMs?: number;
+  /**
+   * One attempt: the grant, or `undefined` when another holder has the key. Every
+   * attempt of one acquire call uses the same `token`; when the key is already held by
+   * `token` (an earlier attempt's reply was lost), grant it again with its fence.
+   */
   tryLock(key: string, token: string, ttlMs: number): Promise<LockGrant | undefined>;
   /**
    * Optional: acquire with waiting done by the backend; resolves `undefined` when
@@ -60,6 +69,11 @@ export interface LockBackend {
   renew(key: string, token: string, ttlMs: number, fence: number): Promise<'ok' | 'lost'>;
   /** Delete the lock if `token` still holds it: true when it did, false when it was gone. */
   release(key: string, token: string, fence: number): Promise<boolean>;
+  /**
+   * Whether a rejection of `tryLock` is transient (an outage): a waiting acquire then
+   * retries with the backoff until `waitMs` runs out. Absent: nothing is retried.
+   */
+  transient?(error: unknown): boolean;
   /** Stop the backend's timers and watches (never the caller's client). */
   close?(): Promise<void>;
 }

@@ -17,6 +17,7 @@ export {
   fencedRedis,
 } from './fenced-redis.js';
 export { type EtcdLockOptions, etcdLock } from './etcd.js';
+export { type FencedUpdate, fencedUpdate } from './fenced-sql.js';
 export { type MemoryLockOptions, memoryLock } from './memory.js';
 export { type RedisLockOptions, redisLock } from './redis.js';
 export type {

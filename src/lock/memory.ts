@@ -37,7 +37,13 @@ class MemoryBackend implements LockBackend {
   }
 
   async tryLock(key: string, token: string, ttlMs: number): Promise<LockGrant | undefined> {
-    if (this.#locks.has(key)) return undefined;
+    const held = this.#locks.get(key);
+    if (held !== undefined) {
+      if (held.token !== token) return undefined;
+      this.#clock.clearTimeout(held.timer);
+      held.timer = this.#expiry(key, token, ttlMs);
+      return { fence: this.#fences.get(key)! };
+    }
     const fence = (this.#fences.get(key) ?? 0) + 1;
     this.#fences.set(key, fence);
     this.#locks.set(key, { token, timer: this.#expiry(key, token, ttlMs) });

@@ -6,6 +6,7 @@ import {
   parseOptions,
   type RedisClient,
   type RedisRunner,
+  RedisUnavailableError,
   redisKey,
   redisPrefixSchema,
   redisRunner,
@@ -49,19 +50,27 @@ const schema = z.strictObject({
 });
 
 // KEYS[1] the lock, KEYS[2] its fence counter; ARGV token, ttl ms.
-// Reply: the new fence, or 0 when the lock is taken. The fence counter has no TTL: it must
+// Reply: the new fence, or 0 when another token holds the lock. When this token already
+// holds it (an earlier attempt of the same acquire whose reply was lost), the TTL is set
+// again and the current fence answered. The fence counter has no TTL: it must
 // outlive every holder. When it is missing (first use, or Redis lost its data) it starts
 // at the server time in microseconds, above every fence handed out before as long as
 // fewer than a million locks a second were taken on the key and the clock did not step
 // back: fences keep increasing across a restart without persistence.
 const ACQUIRE = redisScript(`if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  if redis.call('GET', KEYS[1]) == ARGV[1] then
+    redis.call('PEXPIRE', KEYS[1], ARGV[2])
+    return tonumber(redis.call('GET', KEYS[2]))
+  end
   return 0
 end
-if redis.call('EXISTS', KEYS[2]) == 0 then
+local fence = redis.call('INCR', KEYS[2])
+if fence == 1 then
   local t = redis.call('TIME')
-  redis.call('SET', KEYS[2], t[1] .. string.format('%06d', tonumber(t[2])))
+  fence = t[1] .. string.format('%06d', tonumber(t[2]))
+  redis.call('SET', KEYS[2], fence)
 end
-return redis.call('INCR', KEYS[2])`);
+return fence`);
 
 // KEYS[1] the lock; ARGV token, ttl ms. Reply 1: renewed; 0: gone or another holder's.
 const EXTEND = redisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -78,6 +87,11 @@ end
 return 0`);
 
 const isOne = (reply: unknown) => reply === 1;
+// The fence comes back as an integer, or as a string when the counter was just seeded.
+const toGrant = (reply: unknown): LockGrant | undefined => {
+  const fence = Number(reply);
+  return fence > 0 ? { fence } : undefined;
+};
 const rethrow = (error: unknown): never => {
   throw error;
 };
@@ -92,11 +106,17 @@ class RedisBackend implements LockBackend {
     this.#prefix = prefix;
   }
 
-  async tryLock(key: string, token: string, ttlMs: number): Promise<LockGrant | undefined> {
+  get callTimeoutMs(): number {
+    return this.#runner.commandTimeoutMs;
+  }
+
+  tryLock(key: string, token: string, ttlMs: number): Promise<LockGrant | undefined> {
     const lockKey = redisKey(this.#prefix, key);
-    const reply = await this.#runner.eval(ACQUIRE, [lockKey, `${lockKey}:fence`], [token, ttlMs]);
-    const fence = Number(reply);
-    return fence > 0 ? { fence } : undefined;
+    return this.#runner.eval(ACQUIRE, [lockKey, `${lockKey}:fence`], [token, ttlMs]).then(toGrant);
+  }
+
+  transient(error: unknown): boolean {
+    return error instanceof RedisUnavailableError;
   }
 
   renew(key: string, token: string, ttlMs: number): Promise<'ok' | 'lost'> {

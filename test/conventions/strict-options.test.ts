@@ -81,6 +81,11 @@ const factories: Record<string, Record<string, Call>> = {
     serializeError: (t) => logger.serializeError(new Error('x'), t),
     handled: (t) => logger.handled(async () => 1, { logger: logger.noopLogger(), ...t }),
   },
+  lock: {
+    memoryLock: (t) => lock.memoryLock(t),
+    redisLock: (t) => lock.redisLock(redis, t),
+    fencedRedis: (t) => lock.fencedRedis(redis, t),
+  },
   ratelimit: {
     fixedWindow: (t) => ratelimit.fixedWindow({ limit: 1, windowMs: 1_000, ...t }),
     slidingWindow: (t) => ratelimit.slidingWindow({ limit: 1, windowMs: 1_000, ...t }),
@@ -220,6 +225,9 @@ const notFactories: Record<string, Record<string, string>> = {
     pinoLogger: 'covered below with its pino instance',
   },
   ratelimit: {},
+  lock: {
+    fencedUpdate: 'takes a write description: unknown fields throw INVALID_ARGUMENT',
+  },
   breaker: { anyOf: 'takes policies' },
   failover: {
     defaultSignalInto: 'default callback',
