@@ -10,13 +10,13 @@ export {
   LockNotHeldError,
   LockTimeoutError,
 } from './errors.js';
+export { type EtcdLockOptions, etcdLock } from './etcd.js';
 export {
   type FencedRedis,
   type FencedRedisOptions,
   type FencedValue,
   fencedRedis,
 } from './fenced-redis.js';
-export { type EtcdLockOptions, etcdLock } from './etcd.js';
 export { type FencedUpdate, fencedUpdate } from './fenced-sql.js';
 export { type MemoryLockOptions, memoryLock } from './memory.js';
 export { type RedisLockOptions, redisLock } from './redis.js';

@@ -17,6 +17,7 @@ import type {
 } from '../failover/index.js';
 import type { Election, ScheduledJob, SqlScheduler } from '../jobs/index.js';
 import type { Authorizer, TokenService } from '../jwt/index.js';
+import type { Locker } from '../lock/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
 import { type JobsBlockKind, jobsKindOf } from './watch-jobs.js';
 
@@ -27,6 +28,8 @@ import { type JobsBlockKind, jobsKindOf } from './watch-jobs.js';
  * (recognised by their `events` and `control`), a `retryBudget`, a `tokenService` or an
  * `authorizer`; from girder/jobs, an election (`leaderElection`, `loadAwareElection`), a
  * `scheduledJob` or a `sqlScheduler`.
+ * Also any `Locker` (`memoryLock`, `redisLock`, `etcdLock`), recognised by its `events`,
+ * `acquire` and `using`.
  *
  * @example
  * ```ts
@@ -45,6 +48,7 @@ export type WatchableBlock =
   | Election
   | ScheduledJob
   | SqlScheduler
+  | Locker
   | {
       /** The decorator's typed events. */
       readonly events:
@@ -74,6 +78,7 @@ export type BlockKind =
   | 'split'
   | 'retry'
   | 'deadline'
+  | 'lock'
   | JobsBlockKind;
 
 type Bag = Record<string, unknown>;
@@ -104,6 +109,7 @@ export function kindOf(block: unknown): BlockKind {
       if (isFn(b.execute) && isFn(b.isolate) && typeof b.state === 'string') return 'breaker';
       if (isFn(b.verifyAccess) && isFn(b.issue)) return 'tokens';
       if (isFn(b.authorize) || (isFn(b.rolesOf) && isFn(b.grant))) return 'authorizer';
+      if (isFn(b.acquire) && isFn(b.using)) return 'lock';
     }
   }
   throw new InvalidArgumentError(

@@ -12,6 +12,7 @@ import type {
 } from '../failover/index.js';
 import type { Election, ScheduledJob, SqlScheduler } from '../jobs/index.js';
 import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
+import type { LockEvents } from '../lock/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
 import { kindOf, ownName, type WatchableBlock } from './block.js';
 import { Scope } from './scope.js';
@@ -26,6 +27,7 @@ import {
 } from './watch-failover.js';
 import { watchElection, watchScheduledJob, watchSqlScheduler } from './watch-jobs.js';
 import { watchAuthorizer, watchTokens } from './watch-jwt.js';
+import { watchLock } from './watch-lock.js';
 import { watchLimiter } from './watch-ratelimit.js';
 import { WatchSet } from './watch-set.js';
 
@@ -242,6 +244,8 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchScheduledJob(scope, block as ScheduledJob);
       case 'sqlScheduler':
         return watchSqlScheduler(scope, block as SqlScheduler);
+      case 'lock':
+        return watchLock(scope, b.events as EventSource<LockEvents>);
       case 'split':
         return watchSplit(
           scope,

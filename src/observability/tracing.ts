@@ -27,10 +27,12 @@ import {
 import type { DeadlineEvents, FailoverEvents, RetryEvents } from '../failover/index.js';
 import type { ScheduledJobEvents, SqlSchedulerEvents } from '../jobs/index.js';
 import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
+import type { LockEvents } from '../lock/index.js';
 import type { RateLimiter, RateLimiterEvents } from '../ratelimit/index.js';
 import { kindOf, ownName, type WatchableBlock } from './block.js';
 import type { WatchOptions } from './metrics.js';
 import { subscribe } from './scope.js';
+import { traceLock } from './watch-lock.js';
 import { WatchSet } from './watch-set.js';
 
 /**
@@ -314,6 +316,8 @@ export function tracing(options: TracingOptions): Tracing {
               'girder.job.result': e.result,
             }),
         });
+      case 'lock':
+        return traceLock(tracer, b.events as EventSource<LockEvents>, named, event);
       default:
         // A retry budget has no events: nothing to trace.
         return () => {};

@@ -3,6 +3,7 @@
 // other export is listed below with the reason it takes no options object. A new export
 // that is in neither list fails the walk, so the convention cannot be forgotten.
 import { trace } from '@opentelemetry/api';
+import { Etcd3 } from 'etcd3';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import {
@@ -25,7 +26,7 @@ import * as lock from '../../src/lock/index.js';
 import * as logger from '../../src/logger/index.js';
 import * as observability from '../../src/observability/index.js';
 import * as ratelimit from '../../src/ratelimit/index.js';
-import { sharedRedisUrl } from '../harness/index.js';
+import { sharedEtcdEndpoints, sharedRedisUrl } from '../harness/index.js';
 
 const modules = {
   core,
@@ -46,6 +47,8 @@ const TYPO = { zzMisspelt: 1 };
 
 const redis = new Redis(sharedRedisUrl(), { lazyConnect: true });
 afterAll(() => redis.disconnect());
+const etcd = new Etcd3({ hosts: sharedEtcdEndpoints() });
+afterAll(() => etcd.close());
 
 /** A Kysely that answers every query with no rows (jobs' SQL factories need one). */
 const dummyDb = new Kysely<unknown>({
@@ -85,6 +88,7 @@ const factories: Record<string, Record<string, Call>> = {
     memoryLock: (t) => lock.memoryLock(t),
     redisLock: (t) => lock.redisLock(redis, t),
     fencedRedis: (t) => lock.fencedRedis(redis, t),
+    etcdLock: (t) => lock.etcdLock(etcd, t),
   },
   ratelimit: {
     fixedWindow: (t) => ratelimit.fixedWindow({ limit: 1, windowMs: 1_000, ...t }),
