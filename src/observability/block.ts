@@ -16,10 +16,12 @@ import type {
   TimeoutFailoverControl,
   TrafficSplitControl,
 } from '../failover/index.js';
+import type { Election, ScheduledJob, SqlScheduler } from '../jobs/index.js';
 import type { Authorizer, TokenService } from '../jwt/index.js';
 import type { Locker } from '../lock/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
 import type { CodeService, SmsProvider, TokenAuthSms } from '../sms/index.js';
+import { type JobsBlockKind, jobsKindOf } from './watch-jobs.js';
 import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
 
 /**
@@ -27,7 +29,8 @@ import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
  * concurrency limiter, a circuit breaker, the object returned by `failover`,
  * `timeoutFailover`, `healthFailover`, `trafficSplit`, `withRetry` or `withDeadline`
  * (recognised by their `events` and `control`), a `retryBudget`, a `tokenService` or an
- * `authorizer`.
+ * `authorizer`; from girder/jobs, an election (`leaderElection`, `loadAwareElection`), a
+ * `scheduledJob` or a `sqlScheduler`.
  * Also any `Locker` (`memoryLock`, `redisLock`, `etcdLock`), recognised by its `events`,
  * `acquire` and `using`.
  *
@@ -45,6 +48,9 @@ export type WatchableBlock =
   | RetryBudget
   | TokenService
   | Authorizer
+  | Election
+  | ScheduledJob
+  | SqlScheduler
   | Locker
   | SmsProvider
   | TokenAuthSms
@@ -85,7 +91,8 @@ export type BlockKind =
   | SmsBlockKind
   | 'cache'
   | 'ranking'
-  | 'counters';
+  | 'counters'
+  | JobsBlockKind;
 
 type Bag = Record<string, unknown>;
 const isFn = (v: unknown): boolean => typeof v === 'function';
@@ -96,6 +103,8 @@ const hasEvents = (b: Bag): boolean => {
 
 /** @internal What `block` is, by its shape; INVALID_ARGUMENT when it is none of them. */
 export function kindOf(block: unknown): BlockKind {
+  const jobsKind = jobsKindOf(block);
+  if (jobsKind !== undefined) return jobsKind;
   if ((typeof block === 'object' || typeof block === 'function') && block !== null) {
     const b = block as Bag;
     const control = b.control as Bag | undefined;
@@ -123,7 +132,7 @@ export function kindOf(block: unknown): BlockKind {
   }
   throw new InvalidArgumentError(
     'block',
-    'is not a block girder/observability knows (a limiter, breaker, failover/retry/deadline decorator, retry budget, token service or authorizer)',
+    'is not a block girder/observability knows (a limiter, breaker, failover/retry/deadline decorator, retry budget, token service, authorizer, locker, election, scheduled job, SQL scheduler, SMS provider, token-auth SMS, code service, cache, counters or ranking job)',
   );
 }
 
