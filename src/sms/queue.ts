@@ -256,7 +256,10 @@ export function queueableMessage(message: unknown): SmsMessage & { requestId: st
 /** @internal Check a claim's arguments; throws INVALID_ARGUMENT. */
 export function checkClaim(workerId: unknown, limit: unknown, leaseMs: unknown): void {
   if (typeof workerId !== 'string' || workerId === '' || workerId.length > 200) {
-    throw new InvalidArgumentError('workerId', 'must be a non-empty string of at most 200 characters');
+    throw new InvalidArgumentError(
+      'workerId',
+      'must be a non-empty string of at most 200 characters',
+    );
   }
   if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > 10_000) {
     throw new InvalidArgumentError('limit', 'must be an integer from 1 to 10000');

@@ -1,7 +1,8 @@
 // The queue contract on every backend: memory, PGlite (both claim strategies) and a real
 // PostgreSQL started by the harness.
-import { KyselyPGlite } from 'kysely-pglite';
+
 import { Kysely, PostgresDialect } from 'kysely';
+import { KyselyPGlite } from 'kysely-pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGirderError, manualClock } from '../../src/core/index.js';
