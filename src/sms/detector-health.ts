@@ -4,7 +4,9 @@ import { z } from 'zod';
 import {
   type Clock,
   clockSchema,
+  type Decay,
   DecayingMean,
+  decaySchema,
   type EventSource,
   parseOptions,
   systemClock,
@@ -35,8 +37,12 @@ export interface HealthDetectorOptions {
   latencyFactor?: number;
   /** ... and is at least this many ms (a 2 ms provider going to 7 ms is not down). Default 250. */
   minLatencyMs?: number;
-  /** Half-life of the slow latency baseline (successful calls while up), ms. Default 300 000. */
-  baselineHalfLifeMs?: number;
+  /**
+   * How fast the latency baseline (mean of successful calls while up, and of successful
+   * probes) forgets. Count-based by default, so a burst of slow calls barely moves it.
+   * Default `{ halfLifeCalls: 500 }`.
+   */
+  baseline?: Decay;
   /** While down, let one send through as a probe this often, ms. Default 5 000. */
   probeEveryMs?: number;
   /** Healthy probes in a row that bring the provider back up, 1 to 100. Default 2. */
@@ -54,7 +60,7 @@ const schema = z.strictObject({
   errorRatio: z.number().gt(0).max(1).default(0.5),
   latencyFactor: z.number().finite().gt(1).max(1_000).default(3),
   minLatencyMs: z.number().finite().min(0).default(250),
-  baselineHalfLifeMs: z.number().finite().min(1).default(300_000),
+  baseline: decaySchema.default({ halfLifeCalls: 500 }),
   probeEveryMs: z.number().finite().min(1).max(86_400_000).default(5_000),
   recoverAfter: z.number().int().min(1).max(100).default(2),
   clock: clockSchema.default(systemClock),
@@ -104,8 +110,8 @@ export interface HealthDetector extends SmsDetector {
  * girder's down detector. While up, every admitted send lands in a sliding time window
  * (calls, failures, latency of successes). Once the window holds `minSamples` calls,
  * the provider is judged down when the failed share reaches `errorRatio`, or when the
- * mean success latency reaches `latencyFactor` times a slow baseline (an exponentially
- * decaying mean with a `baselineHalfLifeMs` half-life) and at least `minLatencyMs`.
+ * mean success latency reaches `latencyFactor` times a slow baseline (a decaying mean,
+ * by default over about the last 500 successful calls) and at least `minLatencyMs`.
  * While down, `admit` answers `queue`, except once every `probeEveryMs` when it answers
  * `probe`; `recoverAfter` healthy probes in a row (successful, latency not inflated)
  * bring it back up with a fresh window.
@@ -127,7 +133,7 @@ export function healthDetector(options: HealthDetectorOptions = {}): HealthDetec
   // a = calls, b = failures; and a = successes, b = their summed latency.
   const outcomes = new TimeWindow({ windowMs: o.windowMs, buckets: o.buckets });
   const latency = new TimeWindow({ windowMs: o.windowMs, buckets: o.buckets });
-  const baseline = new DecayingMean({ halfLifeMs: o.baselineHalfLifeMs });
+  const baseline = new DecayingMean(o.baseline);
   let state: 'up' | 'down' = 'up';
   let downAt = 0;
   let nextProbeAt = 0;
@@ -136,6 +142,12 @@ export function healthDetector(options: HealthDetectorOptions = {}): HealthDetec
   const windowLatency = (now: number) => {
     latency.advance(now);
     return latency.totalA > 0 ? latency.totalB / latency.totalA : undefined;
+  };
+  // A sample teaches the baseline at most `latencyFactor` times what it knew, so a slow
+  // burst cannot drag the baseline up to itself before the rule sees the inflation.
+  const teach = (ms: number, now: number) => {
+    const known = baseline.value;
+    baseline.add(known === undefined ? ms : Math.min(ms, o.latencyFactor * known), now);
   };
   const warmBaseline = () => (baseline.count >= o.minSamples ? baseline.value : undefined);
   const inflated = (ms: number, base: number | undefined) =>
@@ -163,7 +175,7 @@ export function healthDetector(options: HealthDetectorOptions = {}): HealthDetec
     outcomes.add(now, 1, sample.ok ? 0 : 1);
     if (sample.ok) {
       latency.add(now, 1, sample.latencyMs);
-      baseline.add(sample.latencyMs, now);
+      teach(sample.latencyMs, now);
     }
     const calls = outcomes.totalA;
     if (calls < o.minSamples) return;
@@ -177,6 +189,9 @@ export function healthDetector(options: HealthDetectorOptions = {}): HealthDetec
   const recordProbe = (sample: DetectorSample, now: number) => {
     events.emit('probe', { ok: sample.ok, latencyMs: sample.latencyMs });
     const healthy = sample.ok && !inflated(sample.latencyMs, warmBaseline());
+    // Successful probes teach the baseline too: a provider that became slower for good
+    // is recovered from once the baseline has caught up, rather than never.
+    if (sample.ok) teach(sample.latencyMs, now);
     goodProbes = healthy ? goodProbes + 1 : 0;
     if (goodProbes < o.recoverAfter) return;
     state = 'up';
