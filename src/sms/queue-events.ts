@@ -50,6 +50,8 @@ export type SmsQueueEvents = {
     readonly requestId: string;
     /** Attempt number (1 on the first claim). */
     readonly attempt: number;
+    /** The claim's fencing token (grows on every claim of the job). */
+    readonly token: number;
     /** When the claim returned, in the clock's ms. */
     readonly at: number;
     /** When its lease ends. */
@@ -63,6 +65,8 @@ export type SmsQueueEvents = {
     readonly jobId: string;
     /** The claim's attempt number. */
     readonly attempt: number;
+    /** The claim's fencing token. */
+    readonly token: number;
     /** The new end of the lease. */
     readonly leaseUntil: number;
   };

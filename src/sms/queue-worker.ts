@@ -226,6 +226,7 @@ export function smsQueueWorker(svc: SmsService, options: SmsQueueWorkerOptions):
       jobId: job.id,
       requestId: job.requestId,
       attempt: job.attempt,
+      token: job.token,
       at: clock.now(),
       leaseUntil,
     });
@@ -250,7 +251,13 @@ export function smsQueueWorker(svc: SmsService, options: SmsQueueWorkerOptions):
           if (until === undefined) return loseLease();
           leaseUntil = until;
           armExpiry();
-          events.emit('renewed', { workerId, jobId: job.id, attempt: job.attempt, leaseUntil });
+          events.emit('renewed', {
+            workerId,
+            jobId: job.id,
+            attempt: job.attempt,
+            token: job.token,
+            leaseUntil,
+          });
           renewal = clock.setTimeout(renew, renewEveryMs);
         },
         (error) => {

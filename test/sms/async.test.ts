@@ -1,7 +1,13 @@
 // asyncFallback and smsQueueWorker on the memory queue and a manual clock: when a message
 // is queued instead of sent, and how workers send, retry, postpone and give up.
 import { describe, expect, it } from 'vitest';
-import { GirderError, isGirderError, type ManualClock, manualClock } from '../../src/core/index.js';
+import {
+  type EventSource,
+  GirderError,
+  isGirderError,
+  type ManualClock,
+  manualClock,
+} from '../../src/core/index.js';
 import { fixedWindow, withRateLimit } from '../../src/ratelimit/index.js';
 import {
   asyncFallback,
@@ -60,11 +66,13 @@ const down = new GirderError('SMS_PROVIDER_ERROR', 'HTTP 503');
 const downDetector = (): SmsDetector => ({ state: 'down', admit: () => 'queue', record() {} });
 
 function record<K extends keyof SmsQueueEvents>(
-  source: { events: { on(e: K, l: (p: SmsQueueEvents[K]) => void): unknown } },
+  source: { events: EventSource<SmsQueueEvents> },
   event: K,
-) {
+): SmsQueueEvents[K][] {
   const seen: SmsQueueEvents[K][] = [];
-  source.events.on(event, (p) => seen.push(p));
+  source.events.on(event, (p) => {
+    seen.push(p);
+  });
   return seen;
 }
 
@@ -181,7 +189,7 @@ describe('asyncFallback', () => {
     expect(b).toMatchObject({
       queued: true,
       duplicate: true,
-      jobId: (a as { jobId: string }).jobId,
+      jobId: (a as unknown as { jobId: string }).jobId,
     });
     expect((await queue.depth()).pending).toBe(1);
   });
