@@ -30,7 +30,7 @@ beforeAll(async () => {
     lease_until bigint, ok boolean)`.execute(db);
   await sql`CREATE TABLE holds (request_id text, token int, worker text, claimed_at bigint,
     lease_until bigint, released_at bigint)`.execute(db);
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
@@ -60,43 +60,53 @@ function startWorker(name: string): Promise<ChildProcess> {
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it('loses nothing, bounds duplicates, and never overlaps valid leases', async () => {
+  const t0 = Date.now();
+  const phase = (what: string) => console.log(`chaos: ${what} at ${Date.now() - t0} ms`);
   const queue = sqlSmsQueue(db, { table: TABLE, maxAttempts: MAX_ATTEMPTS });
-  for (let i = 0; i < MESSAGES; i += 50) {
-    await Promise.all(
-      Array.from({ length: 50 }, (_, j) =>
-        queue.enqueue({ to: ['+8613800000000'], template: 'chaos', requestId: `m${i + j}` }),
-      ),
-    );
-  }
-  const workers = new Map<string, ChildProcess>();
-  await Promise.all(
-    ['w0', 'w1', 'w2', 'w3'].map(async (n) => workers.set(n, await startWorker(n))),
-  );
+  const workers = new Map<string, Promise<ChildProcess>>();
+  for (const n of ['w0', 'w1', 'w2', 'w3']) workers.set(n, startWorker(n));
+  await Promise.all(workers.values());
+  phase('workers ready');
 
-  // Two SIGKILLs at random moments while work is in flight; each victim is restarted
-  // under a new name after a moment (its leases must run out before its jobs move).
+  // Enqueue while the workers drain, and SIGKILL two of them at random moments while
+  // sends are in flight. Each victim is restarted under a new name (not awaited: it
+  // joins when it is up); its jobs move only once their leases run out.
+  const enqueued = (async () => {
+    for (let i = 0; i < MESSAGES; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) =>
+          queue.enqueue({ to: ['+8613800000000'], template: 'chaos', requestId: `m${i + j}` }),
+        ),
+      );
+    }
+  })();
   for (let kill = 0; kill < 2; kill++) {
-    await wait(300 + Math.random() * 700);
-    const names = [...workers.keys()];
+    await wait(500 + Math.random() * 1_000);
+    const names = [...workers.keys()].filter((n) => !n.includes('-r')); // up and running
     const victim = names[Math.floor(Math.random() * names.length)]!;
-    workers.get(victim)!.kill('SIGKILL');
+    (await workers.get(victim)!).kill('SIGKILL');
     workers.delete(victim);
-    await wait(100);
     const name = `${victim}-r${kill}`;
-    workers.set(name, await startWorker(name));
+    workers.set(name, startWorker(name));
   }
-
-  const deadline = Date.now() + 30_000;
+  await enqueued;
+  phase('kills done');
+  const deadline = Date.now() + 60_000;
   for (;;) {
     const d = await queue.depth();
     if (d.pending === 0 && d.leased === 0) break;
     if (Date.now() > deadline) throw new Error(`queue not drained: ${JSON.stringify(d)}`);
     await wait(200);
   }
+  phase('drained');
   await Promise.all(
-    [...workers.values()].map(
-      (c) => new Promise((resolve) => (c.once('exit', resolve), c.kill('SIGTERM'))),
-    ),
+    [...workers.values()].map(async (starting) => {
+      const c = await starting;
+      await new Promise((resolve) => {
+        c.once('exit', resolve);
+        c.kill('SIGTERM');
+      });
+    }),
   );
 
   const depth = await queue.depth();
@@ -156,4 +166,4 @@ it('loses nothing, bounds duplicates, and never overlaps valid leases', async ()
   console.log(
     `chaos: ${sends.length} send attempts for ${MESSAGES} messages, ${handovers} lease handovers, ${duplicates.length} sent twice`,
   );
-}, 60_000);
+}, 120_000);
