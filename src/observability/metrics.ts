@@ -26,6 +26,7 @@ import {
 import { watchAuthorizer, watchTokens } from './watch-jwt.js';
 import { watchLimiter } from './watch-ratelimit.js';
 import { WatchSet } from './watch-set.js';
+import { type SmsQueueBlock, watchSmsQueue } from './watch-sms-queue.js';
 
 /**
  * Default buckets of girder's duration histograms, in seconds (1 ms to 10 s): the OTel
@@ -128,6 +129,7 @@ const RESERVED = new Set([
   'mode',
   'target',
   'le',
+  'status',
 ]);
 
 const schema = z.strictObject({
@@ -232,6 +234,8 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchRetry(scope, b.events as EventSource<RetryEvents>);
       case 'deadline':
         return watchDeadline(scope, b.events as EventSource<DeadlineEvents>);
+      case 'smsQueue':
+        return watchSmsQueue(scope, block as unknown as SmsQueueBlock);
       case 'split':
         return watchSplit(
           scope,
