@@ -35,6 +35,12 @@ import type { SmsMessage, SmsResult, SmsService } from './types.js';
  *   else rethrow;
  * - `queue`: always queue it.
  * Errors in the message itself (see `isRetryable`) are always rethrown.
+ *
+ * @example
+ * ```ts
+ * const mode: SendErrorMode = 'queue';
+ * const sms = asyncFallback(provider, { queue, onSendError: mode });
+ * ```
  */
 export type SendErrorMode = 'throw' | 'queue-when-down' | 'queue';
 

@@ -7,6 +7,11 @@ import type { EventSource } from '../core/index.js';
  * - `send`: the provider looks up, send now;
  * - `probe`: it looks down, but let this one send through to test it;
  * - `queue`: it looks down, store the message for the workers.
+ *
+ * @example
+ * ```ts
+ * const verdict: DetectorVerdict = detector.admit();
+ * ```
  */
 export type DetectorVerdict = 'send' | 'probe' | 'queue';
 

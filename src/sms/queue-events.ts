@@ -5,6 +5,14 @@ import type { SmsQueueDepth } from './queue.js';
 /**
  * Why `asyncFallback` stored a message instead of sending it: a rate limiter refused
  * the send, the detector judged the provider down, or the send failed (see `onSendError`).
+ *
+ * @example
+ * ```ts
+ * sms.events.on('enqueued', (e) => {
+ *   const reason: QueuedReason = e.reason;
+ *   console.log(reason);
+ * });
+ * ```
  */
 export type QueuedReason = 'rate-limited' | 'down' | 'error';
 

@@ -9,6 +9,11 @@ import type { SmsMessage } from './types.js';
 /**
  * Where a job is in its life: waiting (`pending`), in a worker's hands (`leased`), done
  * (`sent`), or given up after `maxAttempts` (`dead`).
+ *
+ * @example
+ * ```ts
+ * const status: SmsJobStatus | undefined = (await queue.get('ship:42'))?.status;
+ * ```
  */
 export type SmsJobStatus = 'pending' | 'leased' | 'sent' | 'dead';
 
@@ -193,7 +198,14 @@ export interface EnqueueOptions {
   delayMs?: number;
 }
 
-/** Longest accepted `requestId`, characters. */
+/**
+ * Longest accepted `requestId`, characters.
+ *
+ * @example
+ * ```ts
+ * const requestId = `ship:${orderId}`.slice(0, MAX_REQUEST_ID_LENGTH);
+ * ```
+ */
 export const MAX_REQUEST_ID_LENGTH = 200;
 
 let idCounter = 0;

@@ -31,6 +31,12 @@ import type { SmsMessage } from './types.js';
  * - `cas`: read candidates, then claim each with a compare-and-set `UPDATE` on its
  *   fencing token; for dialects without `SKIP LOCKED`. Correct, but concurrent workers
  *   race for the same rows, so it scales worse.
+ *
+ * @example
+ * ```ts
+ * const claim: SmsClaimStrategy = 'cas';
+ * const queue = sqlSmsQueue(db, { claim });
+ * ```
  */
 export type SmsClaimStrategy = 'skip-locked' | 'cas';
 
