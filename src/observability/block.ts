@@ -17,7 +17,14 @@ import type {
 } from '../failover/index.js';
 import type { Authorizer, TokenService } from '../jwt/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
-import type { AsyncFallbackSms, SmsQueueWorker } from '../sms/index.js';
+import type {
+  AsyncFallbackSms,
+  CodeService,
+  SmsProvider,
+  SmsQueueWorker,
+  TokenAuthSms,
+} from '../sms/index.js';
+import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
 
 /**
  * Everything `watch` (of {@link metrics} and {@link tracing}) accepts: any rate or
@@ -42,6 +49,9 @@ export type WatchableBlock =
   | Authorizer
   | AsyncFallbackSms
   | SmsQueueWorker
+  | SmsProvider
+  | TokenAuthSms
+  | CodeService
   | {
       /** The decorator's typed events. */
       readonly events:
@@ -71,7 +81,8 @@ export type BlockKind =
   | 'split'
   | 'retry'
   | 'deadline'
-  | 'smsQueue';
+  | 'smsQueue'
+  | SmsBlockKind;
 
 type Bag = Record<string, unknown>;
 const isFn = (v: unknown): boolean => typeof v === 'function';
@@ -104,6 +115,8 @@ export function kindOf(block: unknown): BlockKind {
       if (isFn(b.execute) && isFn(b.isolate) && typeof b.state === 'string') return 'breaker';
       if (isFn(b.verifyAccess) && isFn(b.issue)) return 'tokens';
       if (isFn(b.authorize) || (isFn(b.rolesOf) && isFn(b.grant))) return 'authorizer';
+      const sms = smsKindOf(b);
+      if (sms !== undefined) return sms;
     }
   }
   throw new InvalidArgumentError(

@@ -26,6 +26,7 @@ import {
 import { watchAuthorizer, watchTokens } from './watch-jwt.js';
 import { watchLimiter } from './watch-ratelimit.js';
 import { WatchSet } from './watch-set.js';
+import { watchSms } from './watch-sms.js';
 import { type SmsQueueBlock, watchSmsQueue } from './watch-sms-queue.js';
 
 /**
@@ -236,6 +237,10 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchDeadline(scope, b.events as EventSource<DeadlineEvents>);
       case 'smsQueue':
         return watchSmsQueue(scope, block as unknown as SmsQueueBlock);
+      case 'smsProvider':
+      case 'smsTokenAuth':
+      case 'codes':
+        return watchSms(scope, kind, b.events);
       case 'split':
         return watchSplit(
           scope,

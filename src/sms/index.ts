@@ -5,6 +5,7 @@
  * @module sms
  */
 
+export { type AliyunSmsOptions, aliyunSms } from './aliyun-sms.js';
 export {
   type AsyncFallbackOptions,
   type AsyncFallbackSms,
@@ -14,6 +15,26 @@ export {
   type QueuedSmsResult,
   type SendErrorMode,
 } from './async-fallback.js';
+export {
+  type CodeCallOptions,
+  type CodeFailureReason,
+  type CodeSent,
+  type CodeService,
+  type CodeServiceEvents,
+  type CodeServiceOptions,
+  codeService,
+} from './code-service.js';
+// Verification codes (sms branch).
+export {
+  type CheckOutcome,
+  type CodeLimits,
+  type CodeStore,
+  type IssueOutcome,
+  type MemoryCodeStoreOptions,
+  memoryCodeStore,
+} from './code-store.js';
+// Providers (sms branch).
+export { type ConsoleSmsOptions, consoleSms } from './console-sms.js';
 export type { DetectorEvents, DetectorSample, DetectorVerdict, SmsDetector } from './detector.js';
 export {
   type HealthDetector,
@@ -21,22 +42,59 @@ export {
   type HealthDetectorStats,
   healthDetector,
 } from './detector-health.js';
+// Errors and message validation (sms branch).
+export {
+  CodeAttemptsExceededError,
+  CodeExpiredError,
+  CodeInvalidError,
+  CodeSendTooFrequentError,
+  InvalidPhoneError,
+  SmsProviderError,
+  SmsTemplateForbiddenError,
+  SmsTokenError,
+} from './errors.js';
+export type { SmsEvents, SmsFailedEvent, SmsProvider, SmsSentEvent } from './events.js';
+export { type HttpSmsOptions, httpSms } from './http-sms.js';
 export { type MemorySmsQueueOptions, memorySmsQueue } from './memory-queue.js';
 export {
-  type EnqueueOptions,
-  type EnqueueResult,
-  MAX_REQUEST_ID_LENGTH,
-  type SmsJob,
-  type SmsJobInfo,
-  type SmsJobRef,
-  type SmsJobStatus,
-  type SmsQueue,
-  type SmsQueueDepth,
+  type CapturedSms,
+  type MemorySms,
+  type MemorySmsOptions,
+  memorySms,
+} from './memory-sms.js';
+export type {
+  EnqueueOptions,
+  EnqueueResult,
+  SmsJob,
+  SmsJobInfo,
+  SmsJobRef,
+  SmsJobStatus,
+  SmsQueue,
+  SmsQueueDepth,
 } from './queue.js';
 export { SmsQueueUnavailableError } from './queue-errors.js';
 export type { QueuedReason, SmsQueueEvents } from './queue-events.js';
 export { type SmsQueueWorker, type SmsQueueWorkerOptions, smsQueueWorker } from './queue-worker.js';
+export { type RedisCodeStoreOptions, redisCodeStore } from './redis-code-store.js';
 export { type SmsClaimStrategy, type SqlSmsQueueOptions, sqlSmsQueue } from './sql-queue.js';
-// Sync-to-async fallback: the durable queue, its workers, the down detector.
 export { createSmsQueueTable, type SmsQueueTableOptions } from './sql-queue-schema.js';
+export { type TencentSmsOptions, tencentSms } from './tencent-sms.js';
+// Decorators (sms branch).
+export {
+  type SmsAuthorizedEvent,
+  type SmsRefusedEvent,
+  type SmsTokenVerifier,
+  type TokenAuthSms,
+  type TokenAuthSmsEvents,
+  type TokenAuthSmsOptions,
+  type TokenSmsMessage,
+  tokenAuthSms,
+} from './token-auth.js';
 export type { SmsMessage, SmsResult, SmsService } from './types.js';
+export {
+  isE164,
+  MAX_REQUEST_ID_LENGTH,
+  type ValidateMessageOptions,
+  type ValidMessage,
+  validateMessage,
+} from './validate.js';

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError } from '../core/index.js';
 import type { SmsMessage } from './types.js';
+import { MAX_REQUEST_ID_LENGTH } from './validate.js';
 
 /**
  * Where a job is in its life: waiting (`pending`), in a worker's hands (`leased`), done
@@ -197,16 +198,6 @@ export interface EnqueueOptions {
   /** Hold the job back this long before the first attempt. Default 0. */
   delayMs?: number;
 }
-
-/**
- * Longest accepted `requestId`, characters.
- *
- * @example
- * ```ts
- * const requestId = `ship:${orderId}`.slice(0, MAX_REQUEST_ID_LENGTH);
- * ```
- */
-export const MAX_REQUEST_ID_LENGTH = 200;
 
 let idCounter = 0;
 

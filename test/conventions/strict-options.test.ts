@@ -142,6 +142,17 @@ const factories: Record<string, Record<string, Call>> = {
     },
   },
   sms: {
+    memorySms: (t) => sms.memorySms(t),
+    consoleSms: (t) => sms.consoleSms(logger.noopLogger(), t),
+    aliyunSms: (t) => sms.aliyunSms({ accessKeyId: 'a', accessKeySecret: 's', ...t }),
+    tencentSms: (t) => sms.tencentSms({ secretId: 'a', secretKey: 's', sdkAppId: '1', ...t }),
+    httpSms: (t) => sms.httpSms({ url: 'http://127.0.0.1:1/', ...t }),
+    validateMessage: (t) => sms.validateMessage({ to: ['+8613800000000'], template: 't' }, t),
+    tokenAuthSms: (t) => sms.tokenAuthSms(sms.memorySms(), { verify: () => ({}), ...t }),
+    memoryCodeStore: (t) => sms.memoryCodeStore(t),
+    redisCodeStore: (t) => sms.redisCodeStore(redis, t),
+    codeService: (t) =>
+      sms.codeService({ sms: sms.memorySms(), store: sms.memoryCodeStore(), template: 't', ...t }),
     // sync-to-async (queue, workers, detector)
     asyncFallback: (t) =>
       sms.asyncFallback(smsTarget, { queue: sms.memorySmsQueue(), workers: 0, ...t }),
@@ -237,6 +248,7 @@ const notFactories: Record<string, Record<string, string>> = {
   },
   observability: {},
   sms: {
+    isE164: 'predicate',
     // sync-to-async
     isQueued: 'predicate',
   },

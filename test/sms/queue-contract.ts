@@ -52,7 +52,7 @@ export function queueContract(env: () => QueueEnv): void {
       { to: ['+1'], template: '' },
       { to: ['+1'], template: 't', params: { a: 1 } },
       { to: ['+1'], template: 't', requestId: '' },
-      { to: ['+1'], template: 't', requestId: 'x'.repeat(201) },
+      { to: ['+1'], template: 't', requestId: 'x'.repeat(129) },
     ]) {
       expect(await code(q.enqueue(bad as never))).toBe('INVALID_ARGUMENT');
     }
