@@ -20,7 +20,13 @@ import type { Election, ScheduledJob, SqlScheduler } from '../jobs/index.js';
 import type { Authorizer, TokenService } from '../jwt/index.js';
 import type { Locker } from '../lock/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
-import type { CodeService, SmsProvider, TokenAuthSms } from '../sms/index.js';
+import type {
+  AsyncFallbackSms,
+  CodeService,
+  SmsProvider,
+  SmsQueueWorker,
+  TokenAuthSms,
+} from '../sms/index.js';
 import { type JobsBlockKind, jobsKindOf } from './watch-jobs.js';
 import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
 
@@ -30,9 +36,10 @@ import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
  * `timeoutFailover`, `healthFailover`, `trafficSplit`, `withRetry` or `withDeadline`
  * (recognised by their `events` and `control`), a `retryBudget`, a `tokenService` or an
  * `authorizer`; from girder/jobs, an election (`leaderElection`, `loadAwareElection`), a
- * `scheduledJob` or a `sqlScheduler`.
- * Also any `Locker` (`memoryLock`, `redisLock`, `etcdLock`), recognised by its `events`,
- * `acquire` and `using`.
+ * `scheduledJob` or a `sqlScheduler`; any `Locker` (`memoryLock`, `redisLock`,
+ * `etcdLock`); from girder/sms, a provider, `tokenAuthSms`, `codeService`,
+ * `asyncFallback` or `smsQueueWorker`; from girder/cache, a cache, counters or a
+ * `rankingJob`.
  *
  * @example
  * ```ts
@@ -52,6 +59,8 @@ export type WatchableBlock =
   | ScheduledJob
   | SqlScheduler
   | Locker
+  | AsyncFallbackSms
+  | SmsQueueWorker
   | SmsProvider
   | TokenAuthSms
   | CodeService
@@ -92,7 +101,8 @@ export type BlockKind =
   | 'cache'
   | 'ranking'
   | 'counters'
-  | JobsBlockKind;
+  | JobsBlockKind
+  | 'smsQueue';
 
 type Bag = Record<string, unknown>;
 const isFn = (v: unknown): boolean => typeof v === 'function';
@@ -117,6 +127,11 @@ export function kindOf(block: unknown): BlockKind {
       if (typeof control.targets === 'number') return 'failover';
     }
     if (isFn(b.tryAcquire) && isFn(b.recordCall) && isFn(b.stats)) return 'budget';
+    // asyncFallback (send + queue + workers) and smsQueueWorker (queue + runOnce).
+    const queue = b.queue as Bag | undefined;
+    if (hasEvents(b) && typeof queue === 'object' && queue !== null && isFn(queue.claim)) {
+      if ((isFn(b.send) && Array.isArray(b.workers)) || isFn(b.runOnce)) return 'smsQueue';
+    }
     if (hasEvents(b)) {
       if (isFn(b.limit) && typeof b.algorithm === 'string') return 'ratelimit';
       if (isFn(b.execute) && isFn(b.isolate) && typeof b.state === 'string') return 'breaker';
@@ -132,7 +147,7 @@ export function kindOf(block: unknown): BlockKind {
   }
   throw new InvalidArgumentError(
     'block',
-    'is not a block girder/observability knows (a limiter, breaker, failover/retry/deadline decorator, retry budget, token service, authorizer, locker, election, scheduled job, SQL scheduler, SMS provider, token-auth SMS, code service, cache, counters or ranking job)',
+    'is not a block girder/observability knows (a limiter, breaker, failover/retry/deadline decorator, retry budget, token service, authorizer, locker, election, scheduled job, SQL scheduler, SMS provider, token-auth SMS, code service, asyncFallback, smsQueueWorker, cache, counters or ranking job)',
   );
 }
 

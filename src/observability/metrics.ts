@@ -39,6 +39,7 @@ import { watchLock } from './watch-lock.js';
 import { watchLimiter } from './watch-ratelimit.js';
 import { WatchSet } from './watch-set.js';
 import { watchSms } from './watch-sms.js';
+import { type SmsQueueBlock, watchSmsQueue } from './watch-sms-queue.js';
 
 /**
  * Default buckets of girder's duration histograms, in seconds (1 ms to 10 s): the OTel
@@ -147,6 +148,7 @@ const RESERVED = new Set([
   'op',
   'result',
   'job',
+  'status',
 ]);
 
 const schema = z.strictObject({
@@ -259,6 +261,8 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchSqlScheduler(scope, block as SqlScheduler);
       case 'lock':
         return watchLock(scope, b.events as EventSource<LockEvents>);
+      case 'smsQueue':
+        return watchSmsQueue(scope, block as unknown as SmsQueueBlock);
       case 'smsProvider':
       case 'smsTokenAuth':
       case 'codes':
