@@ -78,7 +78,6 @@ export { type RedisCodeStoreOptions, redisCodeStore } from './redis-code-store.j
 export { type SmsClaimStrategy, type SqlSmsQueueOptions, sqlSmsQueue } from './sql-queue.js';
 export { createSmsQueueTable, type SmsQueueTableOptions } from './sql-queue-schema.js';
 export { type TencentSmsOptions, tencentSms } from './tencent-sms.js';
-// Decorators (sms branch).
 export {
   type SmsAuthorizedEvent,
   type SmsRefusedEvent,
