@@ -223,7 +223,7 @@ export function sqlSmsQueue<DB>(db: Kysely<DB>, options: SqlSmsQueueOptions = {}
       const [inserted] = await rows(sql<DbRow>`INSERT INTO ${t}
         (id, request_id, message, status, attempts, max_attempts, token, available_at, enqueued_at, updated_at)
         VALUES (${id}, ${m.requestId}, ${JSON.stringify(m)}, 'pending', 0, ${o.maxAttempts}, 0,
-          ${now + delayMs}, ${now}, ${now})
+          ${Math.ceil(now + delayMs)}, ${now}, ${now})
         ON CONFLICT (request_id) DO NOTHING RETURNING id`);
       if (inserted !== undefined) return { jobId: id, requestId: m.requestId, duplicate: false };
       const [existing] = await rows(
@@ -252,14 +252,15 @@ export function sqlSmsQueue<DB>(db: Kysely<DB>, options: SqlSmsQueueOptions = {}
     },
     async retry(job, delayMs, error) {
       checkDuration(delayMs, 'delayMs');
-      const at = clock.now() + delayMs;
+      // Whole milliseconds: the column is a BIGINT, and jittered backoffs are fractional.
+      const at = Math.ceil(clock.now() + delayMs);
       return affected(sql`UPDATE ${t}
         SET ${release('pending', sql`available_at = ${at}, last_error = ${errorText(error)}`)}
         WHERE ${held(job)}`);
     },
     async postpone(job, delayMs) {
       checkDuration(delayMs, 'delayMs');
-      const at = clock.now() + delayMs;
+      const at = Math.ceil(clock.now() + delayMs);
       return affected(sql`UPDATE ${t}
         SET ${release('pending', sql`available_at = ${at}, attempts = attempts - 1`)}
         WHERE ${held(job)}`);

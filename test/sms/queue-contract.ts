@@ -119,6 +119,21 @@ export function queueContract(env: () => QueueEnv): void {
     expect(await q.get('r1')).toMatchObject({ status: 'pending', attempts: 2 });
   });
 
+  it('takes fractional delays (jittered backoff): retry, postpone and enqueue round up to whole ms', async () => {
+    const e = env();
+    const q = await e.make({ maxAttempts: 3 });
+    await q.enqueue(msg('r1'), { delayMs: 0.25 });
+    e.clock.advance(1);
+    const [a] = await q.claim('w1', 1, 1_000);
+    expect(await q.retry(a!, 250.4, 'HTTP 503')).toBe(true);
+    e.clock.advance(251);
+    const [b] = await q.claim('w1', 1, 1_000);
+    expect(b).toMatchObject({ attempt: 2 });
+    expect(await q.postpone(b!, 99.9)).toBe(true);
+    e.clock.advance(100);
+    expect(await q.claim('w1', 1, 1_000)).toHaveLength(1);
+  });
+
   it('postpone gives the attempt back', async () => {
     const e = env();
     const q = await e.make({ maxAttempts: 1 });
