@@ -3,4 +3,60 @@
  *
  * @module cache
  */
-export {};
+
+// ---- the cache (branch `cache`) ----
+export { cache } from './cache.js';
+export { CacheTimeoutError } from './errors.js';
+export { memoryBus } from './memory-bus.js';
+export { type MemoryCacheStoreOptions, memoryCacheStore } from './memory-store.js';
+export { type RedisBusOptions, type RedisSubscriber, redisBus } from './redis-bus.js';
+export { type RedisCacheStoreOptions, redisCacheStore } from './redis-store.js';
+export type {
+  BusHandlers,
+  BusMessage,
+  Cache,
+  CacheBus,
+  CacheEvents,
+  CacheLayer,
+  CacheOptions,
+  CacheStore,
+  CacheTimeouts,
+  GetOrSetOptions,
+  L1Options,
+  Loader,
+  LoaderContext,
+  Serializer,
+  SetOptions,
+  StoredEntry,
+} from './types.js';
+// ---- end of the cache section ----
+
+// ---- counters, top-N ranking, the ranking job (branch `cachex`) ----
+export {
+  type CounterEvents,
+  type CounterInitOptions,
+  type Counters,
+  CountersClosedError,
+  MAX_COUNTER_FIELDS,
+} from './counters.js';
+export { type MemoryCountersOptions, memoryCounters } from './counters-memory.js';
+export { type RedisCountersOptions, redisCounters } from './counters-redis.js';
+export {
+  type RankingCache,
+  RankingClosedError,
+  type RankingContext,
+  type RankingElection,
+  type RankingJob,
+  type RankingJobEvents,
+  type RankingJobOptions,
+  RankingTimeoutError,
+  rankingJob,
+} from './ranking-job.js';
+export {
+  type TopNEntry,
+  type TopNOptions,
+  type TopNPage,
+  type TopNSource,
+  topN,
+} from './top-n.js';
+// ---- end of the cachex section ----

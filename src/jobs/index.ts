@@ -3,4 +3,28 @@
  *
  * @module jobs
  */
-export {};
+
+export type {
+  DemotionReason,
+  Election,
+  ElectionEvents,
+  RunOptions,
+} from './election-types.js';
+export { CronUnavailableError, type JobLossReason, JobLostError } from './errors.js';
+export { type LeaderElectionOptions, leaderElection } from './leader.js';
+export {
+  type LoadAwareElection,
+  type LoadAwareElectionEvents,
+  type LoadAwareElectionOptions,
+  loadAwareElection,
+} from './load-aware.js';
+export type { ScheduleSpec } from './schedule.js';
+export { sqlScheduler } from './sql-scheduler.js';
+export { type CreateJobTableOptions, createJobTable, DEFAULT_JOB_TABLE } from './sql-table.js';
+export type {
+  SqlJobOptions,
+  SqlJobResult,
+  SqlScheduler,
+  SqlSchedulerEvents,
+  SqlSchedulerOptions,
+} from './sql-types.js';

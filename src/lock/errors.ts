@@ -114,3 +114,25 @@ export class FencedError extends GirderError {
     this.current = current;
   }
 }
+
+/**
+ * The locker was closed (`LOCKER_CLOSED`): `acquire`, `tryAcquire` and `using` reject
+ * with it afterwards, and so do acquisitions still waiting when `close()` was called.
+ *
+ * @example
+ * ```ts
+ * import { LockerClosedError } from 'girder/lock';
+ *
+ * await locker.close();
+ * await locker.acquire('order:42').catch((err) => err instanceof LockerClosedError); // true
+ * ```
+ */
+export class LockerClosedError extends GirderError {
+  /** The locker's name. */
+  readonly locker: string;
+
+  constructor(locker: string) {
+    super('LOCKER_CLOSED', `locker "${locker}" was closed`);
+    this.locker = locker;
+  }
+}

@@ -2,6 +2,7 @@
 // class, so blocks behind girder's decorators (which keep their targets' types) and
 // blocks from another copy of the package are recognised alike.
 import type { Breaker } from '../breaker/index.js';
+import type { Cache, Counters, RankingJob } from '../cache/index.js';
 import { type EventSource, InvalidArgumentError } from '../core/index.js';
 import type {
   DeadlineControl,
@@ -16,6 +17,7 @@ import type {
   TrafficSplitControl,
 } from '../failover/index.js';
 import type { Authorizer, TokenService } from '../jwt/index.js';
+import type { Locker } from '../lock/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
 
 /**
@@ -24,6 +26,8 @@ import type { Decision, RateLimiter } from '../ratelimit/index.js';
  * `timeoutFailover`, `healthFailover`, `trafficSplit`, `withRetry` or `withDeadline`
  * (recognised by their `events` and `control`), a `retryBudget`, a `tokenService` or an
  * `authorizer`.
+ * Also any `Locker` (`memoryLock`, `redisLock`, `etcdLock`), recognised by its `events`,
+ * `acquire` and `using`.
  *
  * @example
  * ```ts
@@ -39,6 +43,10 @@ export type WatchableBlock =
   | RetryBudget
   | TokenService
   | Authorizer
+  | Locker
+  | Cache<unknown>
+  | Counters
+  | RankingJob<unknown>
   | {
       /** The decorator's typed events. */
       readonly events:
@@ -67,7 +75,11 @@ export type BlockKind =
   | 'healthFailover'
   | 'split'
   | 'retry'
-  | 'deadline';
+  | 'deadline'
+  | 'lock'
+  | 'cache'
+  | 'ranking'
+  | 'counters';
 
 type Bag = Record<string, unknown>;
 const isFn = (v: unknown): boolean => typeof v === 'function';
@@ -95,6 +107,10 @@ export function kindOf(block: unknown): BlockKind {
       if (isFn(b.execute) && isFn(b.isolate) && typeof b.state === 'string') return 'breaker';
       if (isFn(b.verifyAccess) && isFn(b.issue)) return 'tokens';
       if (isFn(b.authorize) || (isFn(b.rolesOf) && isFn(b.grant))) return 'authorizer';
+      if (isFn(b.acquire) && isFn(b.using)) return 'lock';
+      if (isFn(b.getOrSet) && isFn(b.deleteByTag)) return 'cache';
+      if (isFn(b.refresh) && isFn(b.get) && typeof b.key === 'string') return 'ranking';
+      if (isFn(b.incr) && isFn(b.init) && isFn(b.getAll)) return 'counters';
     }
   }
   throw new InvalidArgumentError(

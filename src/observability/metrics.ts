@@ -11,11 +11,20 @@ import type {
   TrafficSplitControl,
 } from '../failover/index.js';
 import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
+import type { LockEvents } from '../lock/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
 import { kindOf, ownName, type WatchableBlock } from './block.js';
 import { Scope } from './scope.js';
 import type { Tracing } from './tracing.js';
 import { watchBreaker } from './watch-breaker.js';
+import {
+  type CacheEventsRead,
+  type CounterEventsRead,
+  type RankingEventsRead,
+  watchCache,
+  watchCounters,
+  watchRanking,
+} from './watch-cache.js';
 import {
   watchBudget,
   watchDeadline,
@@ -24,6 +33,7 @@ import {
   watchSplit,
 } from './watch-failover.js';
 import { watchAuthorizer, watchTokens } from './watch-jwt.js';
+import { watchLock } from './watch-lock.js';
 import { watchLimiter } from './watch-ratelimit.js';
 import { WatchSet } from './watch-set.js';
 
@@ -128,6 +138,10 @@ const RESERVED = new Set([
   'mode',
   'target',
   'le',
+  'layer',
+  'result',
+  'background',
+  'op',
 ]);
 
 const schema = z.strictObject({
@@ -232,12 +246,20 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchRetry(scope, b.events as EventSource<RetryEvents>);
       case 'deadline':
         return watchDeadline(scope, b.events as EventSource<DeadlineEvents>);
+      case 'lock':
+        return watchLock(scope, b.events as EventSource<LockEvents>);
       case 'split':
         return watchSplit(
           scope,
           b.events as EventSource<FailoverEvents>,
           b.control as TrafficSplitControl,
         );
+      case 'cache':
+        return watchCache(scope, b.events as EventSource<CacheEventsRead>);
+      case 'ranking':
+        return watchRanking(scope, b.events as EventSource<RankingEventsRead>);
+      case 'counters':
+        return watchCounters(scope, b.events as EventSource<CounterEventsRead>);
       default:
         return watchFailover(scope, b.events as EventSource<FailoverEvents>, b.control);
     }

@@ -26,10 +26,13 @@ import {
 } from '../core/redis/runner.js';
 import type { DeadlineEvents, FailoverEvents, RetryEvents } from '../failover/index.js';
 import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
+import type { LockEvents } from '../lock/index.js';
 import type { RateLimiter, RateLimiterEvents } from '../ratelimit/index.js';
 import { kindOf, ownName, type WatchableBlock } from './block.js';
 import type { WatchOptions } from './metrics.js';
 import { subscribe } from './scope.js';
+import { traceLock } from './watch-lock.js';
+import type { CacheEventsRead, RankingEventsRead } from './watch-cache.js';
 import { WatchSet } from './watch-set.js';
 
 /**
@@ -276,6 +279,64 @@ export function tracing(options: TracingOptions): Tracing {
               event('girder.authz.denied', { ...named, 'girder.authz.action': e.action });
           },
         });
+      case 'lock':
+        return traceLock(tracer, b.events as EventSource<LockEvents>, named, event);
+      case 'cache': {
+        // A loader call becomes a span back-dated to its start (the event comes at its end).
+        const loadSpan = (e: CacheEventsRead['load'] & { key?: string; error?: unknown }) => {
+          const endTime = performance.timeOrigin + performance.now();
+          const span = tracer.startSpan(
+            'girder.cache.load',
+            {
+              kind: SpanKind.INTERNAL,
+              startTime: endTime - e.durationMs,
+              attributes: {
+                ...named,
+                'girder.cache.key': e.key ?? '',
+                'girder.cache.outcome': e.outcome,
+                'girder.cache.background': e.background,
+              },
+            },
+            context.active(),
+          );
+          if (e.outcome === 'error') span.setStatus({ code: SpanStatusCode.ERROR });
+          span.end(endTime);
+        };
+        return subscribe(b.events as EventSource<CacheEventsRead>, {
+          load: loadSpan,
+          stale: (e: CacheEventsRead['stale']) =>
+            event('girder.cache.stale', {
+              ...named,
+              'girder.cache.layer': e.layer,
+              'girder.cache.reason': e.reason,
+            }),
+          flushed: (e: CacheEventsRead['flushed']) =>
+            event('girder.cache.flushed', {
+              ...named,
+              'girder.cache.reason': e.reason,
+              'girder.cache.entries': e.entries,
+            }),
+        });
+      }
+      case 'ranking': {
+        const runSpan = (e: { durationMs: number; stage?: string; error?: unknown }) => {
+          const endTime = performance.timeOrigin + performance.now();
+          const span = tracer.startSpan(
+            'girder.ranking.compute',
+            { kind: SpanKind.INTERNAL, startTime: endTime - e.durationMs, attributes: named },
+            context.active(),
+          );
+          if (e.stage !== undefined) {
+            span.setAttribute('girder.ranking.failed_stage', e.stage);
+            fail(span, e.error);
+          }
+          span.end(endTime);
+        };
+        return subscribe(b.events as EventSource<RankingEventsRead>, {
+          computed: runSpan,
+          failed: runSpan,
+        });
+      }
       default:
         // A retry budget has no events: nothing to trace.
         return () => {};

@@ -66,6 +66,11 @@ const factories: Record<string, Record<string, Call>> = {
     serializeError: (t) => logger.serializeError(new Error('x'), t),
     handled: (t) => logger.handled(async () => 1, { logger: logger.noopLogger(), ...t }),
   },
+  lock: {
+    memoryLock: (t) => lock.memoryLock(t),
+    redisLock: (t) => lock.redisLock(redis, t),
+    fencedRedis: (t) => lock.fencedRedis(redis, t),
+  },
   ratelimit: {
     fixedWindow: (t) => ratelimit.fixedWindow({ limit: 1, windowMs: 1_000, ...t }),
     slidingWindow: (t) => ratelimit.slidingWindow({ limit: 1, windowMs: 1_000, ...t }),
@@ -152,6 +157,28 @@ const factories: Record<string, Record<string, Call>> = {
       }
     },
   },
+  cache: {
+    cache: (t) => cache.cache({ ttlMs: 1_000, ...t }),
+    memoryCacheStore: (t) => cache.memoryCacheStore(t),
+    redisCacheStore: (t) => cache.redisCacheStore(redis, t),
+    redisBus: (t) => cache.redisBus(redis, t),
+    // cachex: counters, topN, rankingJob
+    memoryCounters: (t) => cache.memoryCounters(t),
+    redisCounters: (t) => cache.redisCounters(redis, t),
+    rankingJob: async (t) => {
+      const job = cache.rankingJob({
+        name: 'r',
+        compute: () => 1,
+        cache: { get: async () => undefined, set: async () => {} },
+        everyMs: 1_000,
+        election: { isLeader: false },
+        runOnStart: false,
+        ...t,
+      });
+      await job.close();
+    },
+    topN: (t) => cache.topN(() => ({ items: [] }), { n: 1, score: () => 0, ...t }),
+  },
 };
 
 /** Exports that take no options object, and why. */
@@ -189,6 +216,9 @@ const notFactories: Record<string, Record<string, string>> = {
     pinoLogger: 'covered below with its pino instance',
   },
   ratelimit: {},
+  lock: {
+    fencedUpdate: 'takes a write description: unknown fields throw INVALID_ARGUMENT',
+  },
   breaker: { anyOf: 'takes policies' },
   failover: {
     defaultSignalInto: 'default callback',
@@ -216,6 +246,7 @@ const notFactories: Record<string, Record<string, string>> = {
     tokenHeaders: 'formats tokens',
   },
   observability: {},
+  cache: { memoryBus: 'no options' },
 };
 
 describe('every exported function is classified', () => {

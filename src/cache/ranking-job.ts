@@ -1,0 +1,424 @@
+// A ranking (top-N, leaderboard, "popular" page) recomputed on one instance every
+// period and stored in a two-level cache, so every instance reads it from memory.
+import { z } from 'zod';
+import {
+  type Clock,
+  checkSignal,
+  clockSchema,
+  type EventSource,
+  functionSchema,
+  GirderError,
+  parseOptions,
+  systemClock,
+  type TimerHandle,
+  TypedEmitter,
+} from '../core/index.js';
+
+/**
+ * The part of a cache {@link rankingJob} uses: `get` (L1, then L2) and `set` (every
+ * layer, with a TTL). A `cache()` from `girder/cache` fits as is.
+ *
+ * @example
+ * ```ts
+ * import { cache, type RankingCache, redisCacheStore } from 'girder/cache';
+ *
+ * const rankings: RankingCache<Product[]> = cache({ l2: redisCacheStore(redis), ttlMs: 60_000 });
+ * ```
+ */
+export interface RankingCache<R> {
+  /** The fresh value, or `undefined`. */
+  get(key: string): Promise<R | undefined>;
+  /** Store `value` in every layer for `ttlMs`. */
+  set(key: string, value: R, options: { ttlMs: number }): Promise<void>;
+}
+
+/**
+ * Who computes: the part of a `girder/jobs` `leaderElection` {@link rankingJob} reads. Only
+ * the instance whose `isLeader` is true when a period starts computes; the others read.
+ * `{ isLeader: true }` makes a single instance compute.
+ *
+ * @example
+ * ```ts
+ * import type { RankingElection } from 'girder/cache';
+ *
+ * const alone: RankingElection = { isLeader: true };
+ * ```
+ */
+export interface RankingElection {
+  /** Whether this instance leads now. */
+  readonly isLeader: boolean;
+}
+
+/**
+ * What `compute` receives.
+ *
+ * @example
+ * ```ts
+ * const compute = ({ signal }: RankingContext) => topN(products(signal), { n: 10, score, signal });
+ * ```
+ */
+export interface RankingContext {
+  /** Aborts when the job closes or the run passes `timeoutMs`. */
+  signal: AbortSignal;
+}
+
+/**
+ * Options of {@link rankingJob}.
+ *
+ * @example
+ * ```ts
+ * import type { RankingJobOptions } from 'girder/cache';
+ *
+ * const options: RankingJobOptions<string[]> = {
+ *   name: 'popular',
+ *   compute: async () => ['p1', 'p2'],
+ *   cache: rankings,
+ *   everyMs: 60_000,
+ *   election,
+ * };
+ * ```
+ */
+export interface RankingJobOptions<R> {
+  /** The job's name (events, default key). */
+  name: string;
+  /** Computes the ranking (typically with `topN`); runs on the leader only. */
+  compute: (context: RankingContext) => Promise<R> | R;
+  /** Where the ranking is stored and read. */
+  cache: RankingCache<R>;
+  /** Period between two computations, ms (100 ms to 7 days). */
+  everyMs: number;
+  /** Which instance computes. */
+  election: RankingElection;
+  /** Cache key of the ranking. Default `ranking:<name>`. */
+  key?: string;
+  /**
+   * TTL of the stored ranking, ms; must be longer than `everyMs`, so a missed or slow
+   * period leaves the previous ranking in place. Default 3 x `everyMs`.
+   */
+  ttlMs?: number;
+  /** A run longer than this is aborted (and counted as failed), ms. Default `everyMs`. */
+  timeoutMs?: number;
+  /** Compute at once when started (on the leader), instead of after the first period. Default true. */
+  runOnStart?: boolean;
+  /** Time source. Default `systemClock`. */
+  clock?: Clock;
+}
+
+/**
+ * Events of a {@link RankingJob}.
+ *
+ * @example
+ * ```ts
+ * job.events.on('computed', ({ durationMs }) => console.log(`ranking took ${durationMs} ms`));
+ * job.events.on('failed', ({ error }) => console.warn('ranking failed; the last one stays', error));
+ * ```
+ */
+export type RankingJobEvents = {
+  /** This instance computed and stored the ranking. */
+  computed: {
+    /** The job's name. */
+    name: string;
+    /** How long `compute` plus the store took, ms. */
+    durationMs: number;
+  };
+  /** A run failed (compute threw or timed out, or the store failed); the previous ranking stays. */
+  failed: {
+    /** The job's name. */
+    name: string;
+    /** What failed: `compute` or `store`. */
+    stage: 'compute' | 'store';
+    /** The error. */
+    error: unknown;
+    /** How long the run took, ms. */
+    durationMs: number;
+  };
+  /** A period passed without a run on this instance. */
+  skipped: {
+    /** The job's name. */
+    name: string;
+    /** `follower` (another instance leads) or `overlap` (the previous run still runs). */
+    reason: 'follower' | 'overlap';
+  };
+  /** `get` found nothing in the cache (or the cache failed) and answered this instance's last copy. */
+  fallback: {
+    /** The job's name. */
+    name: string;
+    /** The cache's error, when it threw. */
+    error?: unknown;
+  };
+};
+
+/**
+ * A ranking kept fresh by one instance: see {@link rankingJob}.
+ *
+ * @example
+ * ```ts
+ * app.get('/api/popular', async () => (await popular.get()) ?? []);
+ * ```
+ */
+export interface RankingJob<R> extends AsyncDisposable {
+  /** The job's name. */
+  readonly name: string;
+  /** The cache key the ranking is stored under. */
+  readonly key: string;
+  /** Typed events. */
+  readonly events: EventSource<RankingJobEvents>;
+  /**
+   * The current ranking: from the cache (L1, then L2); when the cache has none or fails,
+   * the last ranking this instance saw or computed; `undefined` before any was computed.
+   */
+  get(): Promise<R | undefined>;
+  /**
+   * Compute and store the ranking now, on this instance, whoever leads (an admin's
+   * "recompute" button). Rejects with the compute or store error.
+   */
+  refresh(signal?: AbortSignal): Promise<R>;
+  /** Stop the timer and abort a running computation. */
+  close(): Promise<void>;
+}
+
+/**
+ * Thrown by `refresh` after `close()`, and set as the abort reason of a run cut short
+ * (code `RANKING_CLOSED`).
+ *
+ * @example
+ * ```ts
+ * import { RankingClosedError } from 'girder/cache';
+ *
+ * await job.close();
+ * await job.refresh().catch((e) => e instanceof RankingClosedError); // true
+ * ```
+ */
+export class RankingClosedError extends GirderError {
+  constructor(name: string) {
+    super('RANKING_CLOSED', `ranking job ${name} was closed`);
+  }
+}
+
+/**
+ * A run of {@link rankingJob} passed its `timeoutMs` (code `RANKING_TIMEOUT`).
+ *
+ * @example
+ * ```ts
+ * job.events.on('failed', ({ error }) => {
+ *   if (error instanceof RankingTimeoutError) console.warn(`slower than ${error.timeoutMs} ms`);
+ * });
+ * ```
+ */
+export class RankingTimeoutError extends GirderError {
+  /** The limit that passed, ms. */
+  readonly timeoutMs: number;
+
+  constructor(name: string, timeoutMs: number) {
+    super('RANKING_TIMEOUT', `ranking job ${name} ran longer than ${timeoutMs} ms`);
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+const MAX_PERIOD_MS = 7 * 86_400_000;
+
+const schema = z
+  .strictObject({
+    name: z.string().min(1),
+    compute: functionSchema<(context: RankingContext) => unknown>(),
+    cache: z.custom<RankingCache<unknown>>(
+      (v) =>
+        v !== null &&
+        typeof v === 'object' &&
+        typeof (v as RankingCache<unknown>).get === 'function' &&
+        typeof (v as RankingCache<unknown>).set === 'function',
+      { message: 'must be a cache with get() and set()' },
+    ),
+    everyMs: z.number().int().min(100).max(MAX_PERIOD_MS),
+    election: z.custom<RankingElection>(
+      (v) => v !== null && typeof v === 'object' && 'isLeader' in v,
+      { message: 'must be a leader election (an object with isLeader)' },
+    ),
+    key: z.string().min(1).optional(),
+    ttlMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(4 * MAX_PERIOD_MS)
+      .optional(),
+    timeoutMs: z.number().int().min(1).max(MAX_PERIOD_MS).optional(),
+    runOnStart: z.boolean().default(true),
+    clock: clockSchema.default(systemClock),
+  })
+  .refine((o) => o.ttlMs === undefined || o.ttlMs > o.everyMs, {
+    message: 'must be longer than everyMs (the ranking must outlive a period)',
+    path: ['ttlMs'],
+  });
+
+type Parsed = z.output<typeof schema>;
+
+class Ranking<R> implements RankingJob<R> {
+  readonly name: string;
+  readonly key: string;
+  readonly events = new TypedEmitter<RankingJobEvents>();
+  readonly #compute: (context: RankingContext) => Promise<R> | R;
+  readonly #cache: RankingCache<R>;
+  readonly #election: RankingElection;
+  readonly #everyMs: number;
+  readonly #ttlMs: number;
+  readonly #timeoutMs: number;
+  readonly #clock: Clock;
+  readonly #closing = new AbortController();
+  #timer: TimerHandle | undefined;
+  #running: Promise<R> | undefined;
+  /** The last ranking this instance saw or computed: what `get` answers when the cache cannot. */
+  #last: { value: R } | undefined;
+
+  constructor(options: Parsed) {
+    this.name = options.name;
+    this.key = options.key ?? `ranking:${options.name}`;
+    this.#compute = options.compute as (context: RankingContext) => Promise<R> | R;
+    this.#cache = options.cache as RankingCache<R>;
+    this.#election = options.election;
+    this.#everyMs = options.everyMs;
+    this.#ttlMs = options.ttlMs ?? 3 * options.everyMs;
+    this.#timeoutMs = options.timeoutMs ?? options.everyMs;
+    this.#clock = options.clock;
+    this.#schedule(options.runOnStart ? 0 : this.#everyMs);
+  }
+
+  #schedule(delayMs: number): void {
+    if (this.#closing.signal.aborted) return;
+    this.#timer = this.#clock.setTimeout(() => this.#tick(), delayMs);
+  }
+
+  #tick(): void {
+    this.#timer = undefined;
+    // The next period is scheduled first: a slow run never delays the schedule.
+    this.#schedule(this.#everyMs);
+    if (this.#running !== undefined) {
+      this.events.emit('skipped', { name: this.name, reason: 'overlap' });
+      return;
+    }
+    if (!this.#election.isLeader) {
+      this.events.emit('skipped', { name: this.name, reason: 'follower' });
+      return;
+    }
+    this.#run(undefined).catch(() => {}); // reported through `failed`
+  }
+
+  /** One computation and store; `#running` while it lasts. */
+  #run(signal: AbortSignal | undefined): Promise<R> {
+    const started = this.#clock.now();
+    const controller = new AbortController();
+    const onAbort = (reason: unknown) => {
+      if (!controller.signal.aborted) controller.abort(reason);
+    };
+    const stopClosing = () => onAbort(new RankingClosedError(this.name));
+    this.#closing.signal.addEventListener('abort', stopClosing);
+    const stopCaller = () => onAbort(signal?.reason);
+    signal?.addEventListener('abort', stopCaller);
+    const timer = this.#clock.setTimeout(
+      () => onAbort(new RankingTimeoutError(this.name, this.#timeoutMs)),
+      this.#timeoutMs,
+    );
+    let stage: 'compute' | 'store' = 'compute';
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason));
+    });
+    aborted.catch(() => {});
+    const work = (async () => {
+      const value = await Promise.race([
+        Promise.resolve().then(() => this.#compute({ signal: controller.signal })),
+        aborted,
+      ]);
+      stage = 'store';
+      this.#last = { value };
+      await Promise.race([this.#cache.set(this.key, value, { ttlMs: this.#ttlMs }), aborted]);
+      return value;
+    })();
+    const running = work.then(
+      (value) => {
+        this.events.emit('computed', { name: this.name, durationMs: this.#clock.now() - started });
+        return value;
+      },
+      (error: unknown) => {
+        const durationMs = this.#clock.now() - started;
+        this.events.emit('failed', { name: this.name, stage, error, durationMs });
+        throw error;
+      },
+    );
+    this.#running = running;
+    const done = () => {
+      this.#clock.clearTimeout(timer);
+      this.#closing.signal.removeEventListener('abort', stopClosing);
+      signal?.removeEventListener('abort', stopCaller);
+      if (this.#running === running) this.#running = undefined;
+    };
+    running.then(done, done);
+    return running;
+  }
+
+  async get(): Promise<R | undefined> {
+    let error: unknown;
+    try {
+      const value = await this.#cache.get(this.key);
+      if (value !== undefined) {
+        this.#last = { value };
+        return value;
+      }
+    } catch (caught) {
+      error = caught;
+    }
+    if (this.#last === undefined) return undefined;
+    this.events.emit(
+      'fallback',
+      error === undefined ? { name: this.name } : { name: this.name, error },
+    );
+    return this.#last.value;
+  }
+
+  async refresh(signal?: AbortSignal): Promise<R> {
+    checkSignal(signal);
+    if (this.#closing.signal.aborted) throw new RankingClosedError(this.name);
+    if (signal?.aborted) throw signal.reason;
+    return this.#run(signal);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closing.signal.aborted) return;
+    this.#closing.abort(new RankingClosedError(this.name));
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    await this.#running?.catch(() => {});
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Keep a costly ranking (a top-N over a large table, say) fresh without every instance
+ * computing it: every `everyMs` the instance that leads `election` runs `compute` and
+ * stores the result in `cache` with a TTL longer than the period; every instance's `get`
+ * answers from its L1 (one L2 read after each change, when the cache's bus invalidated
+ * it). Readers never compute. When Redis is down, `get` still answers: from L1 while its
+ * copy lives, then from the last ranking this instance saw. A failed run leaves the
+ * previous ranking in place (it outlives a period) and is tried again next period.
+ *
+ * @throws InvalidOptionsError for unknown or out-of-range options (`ttlMs` not longer
+ *   than `everyMs`, a `cache` without get/set...).
+ *
+ * @example
+ * ```ts
+ * import { cache, rankingJob, redisBus, redisCacheStore, topN } from 'girder/cache';
+ *
+ * const popular = rankingJob({
+ *   name: 'popular',
+ *   cache: cache({ l2: redisCacheStore(redis), bus: redisBus(redis), ttlMs: 60_000 }),
+ *   election, // a girder/jobs leaderElection
+ *   everyMs: 60_000,
+ *   compute: ({ signal }) => topN(productsById, { n: 20, score: (p) => p.sold, signal }),
+ * });
+ * app.get('/api/popular', async () => (await popular.get()) ?? []);
+ * ```
+ */
+export function rankingJob<R>(options: RankingJobOptions<R>): RankingJob<R> {
+  return new Ranking<R>(parseOptions('rankingJob', schema, options));
+}

@@ -1,0 +1,74 @@
+// The small interface a lock backend implements. Everything a backend does not need to
+// know (local deadlines, the watchdog, events, waiting, `using`) lives in HeldLock and
+// createLocker, so memory, Redis and etcd behave alike by construction.
+import type { LockLossReason } from './types.js';
+
+/**
+ * @internal
+ * What a backend grants on a successful attempt.
+ */
+export interface LockGrant {
+  /** The fence of this acquisition (strictly increasing per key). */
+  readonly fence: number;
+  /**
+   * For backends that learn of a loss by themselves (an etcd lease ending): subscribe
+   * `lost`, called at most once, and return the unsubscribe function. HeldLock calls it
+   * once it holds the lock and unsubscribes when the lock is released or lost.
+   */
+  watch?(lost: (reason: LockLossReason, cause?: unknown) => void): () => void;
+}
+
+/**
+ * @internal
+ * One acquisition request of a backend that waits by itself (etcd watches its
+ * predecessor) instead of being polled by {@link createLocker}'s loop.
+ */
+export interface WaitRequest {
+  readonly key: string;
+  readonly token: string;
+  readonly ttlMs: number;
+  /** 0: one attempt. */
+  readonly waitMs: number;
+  /** Aborts when the caller aborts or the locker closes; reject with core `AbortedError` then. */
+  readonly signal: AbortSignal;
+  /** Call once per attempt that found the lock busy (emits `contended`). */
+  readonly contended: () => void;
+}
+
+/**
+ * @internal
+ * A lock backend. Methods reject on transient failures (a store outage); a definite
+ * answer ("busy", "not yours any more") is a resolved value.
+ */
+export interface LockBackend {
+  /** `memory`, `redis`, `etcd`, ... */
+  readonly kind: string;
+  /**
+   * One attempt: the grant, or `undefined` when another holder has the key. Every
+   * attempt of one acquire call uses the same `token`; when the key is already held by
+   * `token` (an earlier attempt's reply was lost), grant it again with its fence.
+   */
+  tryLock(key: string, token: string, ttlMs: number): Promise<LockGrant | undefined>;
+  /**
+   * Optional: acquire with waiting done by the backend; resolves `undefined` when
+   * `waitMs` ran out. When absent, the locker polls `tryLock` with the retry backoff.
+   */
+  acquire?(request: WaitRequest): Promise<LockGrant | undefined>;
+  /**
+   * Optional, for polling: resolve when `key` may have become free, or after `ms`;
+   * reject with `AbortedError` when `signal` aborts. When absent, the locker sleeps
+   * the retry backoff's delay.
+   */
+  waitFree?(key: string, ms: number, signal: AbortSignal): Promise<void>;
+  /** Set the TTL of a lock still held by `token`: `'lost'` when it is gone or not ours. */
+  renew(key: string, token: string, ttlMs: number, fence: number): Promise<'ok' | 'lost'>;
+  /** Delete the lock if `token` still holds it: true when it did, false when it was gone. */
+  release(key: string, token: string, fence: number): Promise<boolean>;
+  /**
+   * Whether a rejection of `tryLock` is transient (an outage): a waiting acquire then
+   * retries with the backoff until `waitMs` runs out. Absent: nothing is retried.
+   */
+  transient?(error: unknown): boolean;
+  /** Stop the backend's timers and watches (never the caller's client). */
+  close?(): Promise<void>;
+}

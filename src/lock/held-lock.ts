@@ -1,0 +1,270 @@
+// The Lock every backend hands out: the local deadline, the watchdog, extend, release
+// and the events. A backend only answers renew/release; this file decides what they mean.
+import type { TimerHandle, TypedEmitter } from '../core/index.js';
+import type { LockBackend } from './backend.js';
+import { LockLostError, LockNotHeldError } from './errors.js';
+import { checkTtl, type LockerSettings, validityMs } from './options.js';
+import type { Lock, LockEvents, LockLossReason } from './types.js';
+
+/**
+ * @internal
+ * What a {@link HeldLock} shares with its locker.
+ */
+export interface LockContext {
+  readonly backend: LockBackend;
+  readonly settings: LockerSettings;
+  readonly events: TypedEmitter<LockEvents>;
+  /** Locks still held, so `close()` can release them. */
+  readonly held: Set<HeldLock>;
+}
+
+/** @internal How a HeldLock starts. */
+export interface HoldOptions {
+  readonly key: string;
+  readonly token: string;
+  readonly fence: number;
+  readonly ttlMs: number;
+  /** Monotonic time at which the successful attempt started: the TTL counts from here. */
+  readonly startedAt: number;
+  readonly watchdog: { readonly renewAtFraction: number } | false;
+  readonly watch:
+    | ((lost: (reason: LockLossReason, cause?: unknown) => void) => () => void)
+    | undefined;
+}
+
+type State = 'held' | 'lost' | 'released';
+
+const noop = () => {};
+// Retries of a failed renewal never come faster than this.
+const MIN_RETRY_MS = 5;
+
+/**
+ * @internal
+ * A held lock. Its deadline is `startedAt + ttl − drift − margin` where `startedAt` is
+ * the start of the last renewal the backend confirmed: a reply proves the server had
+ * the TTL from no earlier than the moment the request left.
+ */
+export class HeldLock implements Lock {
+  readonly key: string;
+  readonly token: string;
+  readonly fence: number;
+  readonly #ctx: LockContext;
+  readonly #controller = new AbortController();
+  readonly #acquiredAt: number;
+  readonly #renewAtFraction: number | undefined;
+  #state: State = 'held';
+  #ttlMs: number;
+  #confirmedStart: number;
+  #deadlineAt: number;
+  #deadlineTimer: TimerHandle | undefined;
+  #renewTimer: TimerHandle | undefined;
+  #unwatch: () => void = noop;
+  #releasing: Promise<boolean> | undefined;
+
+  constructor(ctx: LockContext, hold: HoldOptions) {
+    this.#ctx = ctx;
+    this.key = hold.key;
+    this.token = hold.token;
+    this.fence = hold.fence;
+    this.#ttlMs = hold.ttlMs;
+    this.#acquiredAt = hold.startedAt;
+    this.#confirmedStart = hold.startedAt;
+    this.#deadlineAt = hold.startedAt + validityMs(ctx.settings, hold.ttlMs);
+    this.#renewAtFraction = hold.watchdog === false ? undefined : hold.watchdog.renewAtFraction;
+    ctx.held.add(this);
+    this.#armDeadline();
+    this.#armWatchdog();
+    if (hold.watch !== undefined && this.#state === 'held') {
+      this.#unwatch = hold.watch((reason, cause) => this.#lose(reason, cause));
+    }
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  get held(): boolean {
+    // Timers can run late (a blocked event loop, SIGSTOP): the clock decides first.
+    if (this.#state === 'held' && this.#ctx.settings.now() >= this.#deadlineAt) {
+      this.#lose('deadline');
+    }
+    return this.#state === 'held';
+  }
+
+  async extend(ttlMs?: number): Promise<void> {
+    const ttl = checkTtl(this.#ctx.settings, ttlMs ?? this.#ttlMs, 'ttlMs');
+    this.#throwUnlessHeld();
+    const start = this.#ctx.settings.now();
+    let outcome: 'ok' | 'lost';
+    try {
+      outcome = await this.#ctx.backend.renew(this.key, this.token, ttl, this.fence);
+    } catch (error) {
+      this.#throwUnlessHeld();
+      this.#ctx.events.emit('extendFailed', { key: this.key, fence: this.fence, error });
+      throw error;
+    }
+    this.#throwUnlessHeld();
+    if (outcome === 'lost') {
+      this.#lose('expired');
+      this.#throwUnlessHeld();
+    }
+    this.#confirm(start, ttl);
+    this.#throwUnlessHeld();
+  }
+
+  release(): Promise<boolean> {
+    this.#releasing ??= this.#release();
+    return this.#releasing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+
+  /** @internal The locker is closing: abort the signal (`closed`) and release on the server. */
+  closeAndRelease(): Promise<boolean> {
+    this.#lose('closed');
+    return this.release();
+  }
+
+  #throwUnlessHeld(): void {
+    if (this.#state === 'released') throw new LockNotHeldError(this.key);
+    if (this.#state === 'lost' || !this.held) throw this.#controller.signal.reason;
+  }
+
+  #armDeadline(): void {
+    const { clock, now } = this.#ctx.settings;
+    if (this.#deadlineTimer !== undefined) clock.clearTimeout(this.#deadlineTimer);
+    const left = this.#deadlineAt - now();
+    if (left <= 0) {
+      this.#deadlineTimer = undefined;
+      this.#lose('deadline');
+      return;
+    }
+    this.#deadlineTimer = clock.setTimeout(() => {
+      this.#deadlineTimer = undefined;
+      // A renewal may have moved the deadline without this timer noticing yet.
+      if (now() >= this.#deadlineAt) this.#lose('deadline');
+      else this.#armDeadline();
+    }, left);
+  }
+
+  #armWatchdog(delayMs?: number): void {
+    if (this.#renewAtFraction === undefined || this.#state !== 'held') return;
+    const { clock, now } = this.#ctx.settings;
+    if (this.#renewTimer !== undefined) clock.clearTimeout(this.#renewTimer);
+    const due = delayMs ?? this.#confirmedStart + this.#ttlMs * this.#renewAtFraction - now();
+    this.#renewTimer = clock.setTimeout(
+      () => {
+        this.#renewTimer = undefined;
+        void this.#renew();
+      },
+      Math.max(0, due),
+    );
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#state !== 'held') return;
+    const { backend, settings, events } = this.#ctx;
+    const ttl = this.#ttlMs;
+    const start = settings.now();
+    let outcome: 'ok' | 'lost';
+    try {
+      outcome = await backend.renew(this.key, this.token, ttl, this.fence);
+    } catch (error) {
+      if (this.#state !== 'held') return;
+      events.emit('extendFailed', { key: this.key, fence: this.fence, error });
+      // Keep trying until the deadline says otherwise.
+      const left = this.#deadlineAt - settings.now();
+      const interval = ttl * (this.#renewAtFraction ?? 1 / 3);
+      this.#armWatchdog(Math.max(MIN_RETRY_MS, Math.min(interval, left / 2)));
+      return;
+    }
+    if (this.#state !== 'held') return;
+    if (outcome === 'lost') this.#lose('expired');
+    else this.#confirm(start, ttl);
+  }
+
+  /** A renewal that started at `start` for `ttl` was confirmed by the backend. */
+  #confirm(start: number, ttl: number): void {
+    if (this.#state !== 'held' || start < this.#confirmedStart) return;
+    this.#confirmedStart = start;
+    this.#ttlMs = ttl;
+    this.#deadlineAt = start + validityMs(this.#ctx.settings, ttl);
+    this.#armDeadline();
+    if (this.#state !== 'held') return;
+    this.#armWatchdog();
+    this.#ctx.events.emit('extended', { key: this.key, fence: this.fence, ttlMs: ttl });
+  }
+
+  #stop(): void {
+    const { clock } = this.#ctx.settings;
+    if (this.#deadlineTimer !== undefined) clock.clearTimeout(this.#deadlineTimer);
+    if (this.#renewTimer !== undefined) clock.clearTimeout(this.#renewTimer);
+    this.#deadlineTimer = undefined;
+    this.#renewTimer = undefined;
+    this.#ctx.held.delete(this);
+    const unwatch = this.#unwatch;
+    this.#unwatch = noop;
+    unwatch();
+  }
+
+  #lose(reason: LockLossReason, cause?: unknown): void {
+    if (this.#state !== 'held') return;
+    this.#state = 'lost';
+    this.#stop();
+    const heldMs = Math.max(0, this.#ctx.settings.now() - this.#acquiredAt);
+    const error = new LockLostError(this.key, this.fence, reason, { cause });
+    // Abort first: the work must stop before observers run.
+    this.#controller.abort(error);
+    this.#ctx.events.emit('lost', { key: this.key, fence: this.fence, reason, heldMs });
+  }
+
+  async #release(): Promise<boolean> {
+    const wasHeld = this.held;
+    const reason = (this.#controller.signal.reason as LockLostError | undefined)?.reason;
+    if (wasHeld) {
+      this.#state = 'released';
+      this.#stop();
+    } else if (reason === 'expired' || reason === 'session') {
+      return false; // the server already let go: nothing to delete
+    }
+    // Past the local deadline (or closing) the key may still be ours on the server:
+    // deleting it (token-checked) frees it early for the next holder.
+    const deleted = await this.#boundedRelease();
+    if (!wasHeld) return false;
+    const heldMs = Math.max(0, this.#ctx.settings.now() - this.#acquiredAt);
+    if (deleted === true) {
+      this.#ctx.events.emit('released', { key: this.key, fence: this.fence, heldMs });
+      return true;
+    }
+    if (deleted === false) {
+      // The server no longer had it: it had expired while we believed we held it.
+      this.#ctx.events.emit('lost', {
+        key: this.key,
+        fence: this.fence,
+        reason: 'expired',
+        heldMs,
+      });
+    }
+    return false;
+  }
+
+  /** The backend's answer, or `undefined` when it failed or took longer than releaseTimeoutMs. */
+  #boundedRelease(): Promise<boolean | undefined> {
+    const { backend, settings } = this.#ctx;
+    return new Promise<boolean | undefined>((resolve) => {
+      const timer = settings.clock.setTimeout(() => resolve(undefined), settings.releaseTimeoutMs);
+      backend.release(this.key, this.token, this.fence).then(
+        (deleted) => {
+          settings.clock.clearTimeout(timer);
+          resolve(deleted);
+        },
+        () => {
+          settings.clock.clearTimeout(timer);
+          resolve(undefined);
+        },
+      );
+    });
+  }
+}

@@ -1,0 +1,287 @@
+// The Locker every backend shares: the acquire loop (polling with backoff, or the
+// backend's own wait), tryAcquire, using, close. Backends plug in through LockBackend.
+import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import {
+  AbortedError,
+  type EventSource,
+  InvalidArgumentError,
+  sleep,
+  TypedEmitter,
+} from '../core/index.js';
+import type { LockBackend, LockGrant } from './backend.js';
+import { LockerClosedError, LockTimeoutError } from './errors.js';
+import { HeldLock, type LockContext } from './held-lock.js';
+import { type AcquireSettings, acquireSettings, checkKey, type LockerSettings } from './options.js';
+import type { AcquireOptions, Lock, LockEvents, Locker } from './types.js';
+
+/**
+ * @internal
+ * A {@link Locker} on `backend`. Backends call this from their factory after parsing
+ * their options with `lockerOptionFields`.
+ */
+export function createLocker(
+  backend: LockBackend,
+  settings: LockerSettings,
+): Locker & {
+  /** The backend kind (`memory`, `redis`, ...). */
+  readonly kind: string;
+} {
+  return new LockerImpl(backend, settings);
+}
+
+class LockerImpl implements Locker {
+  readonly name: string;
+  readonly kind: string;
+  readonly #events = new TypedEmitter<LockEvents>();
+  readonly #ctx: LockContext;
+  // Aborts every pending wait when the locker closes.
+  readonly #closing = new AbortController();
+  #closed: Promise<void> | undefined;
+
+  constructor(backend: LockBackend, settings: LockerSettings) {
+    this.name = settings.name;
+    this.kind = backend.kind;
+    this.#ctx = { backend, settings, events: this.#events, held: new Set() };
+    // Every pending acquisition listens to it: any number of waiters is normal.
+    setMaxListeners(0, this.#closing.signal);
+  }
+
+  get events(): EventSource<LockEvents> {
+    return this.#events;
+  }
+
+  async acquire(key: string, options?: AcquireOptions): Promise<Lock> {
+    checkKey(key);
+    const call = acquireSettings(this.#ctx.settings, options, true);
+    const lock = await this.#acquire(key, call, true);
+    return lock as HeldLock;
+  }
+
+  async tryAcquire(
+    key: string,
+    options?: Omit<AcquireOptions, 'waitMs' | 'retry'>,
+  ): Promise<Lock | undefined> {
+    checkKey(key);
+    const call = acquireSettings(this.#ctx.settings, options, false);
+    return this.#acquire(key, call, false);
+  }
+
+  async using<T>(
+    key: string,
+    work: (signal: AbortSignal, lock: Lock) => T | PromiseLike<T>,
+    options?: AcquireOptions,
+  ): Promise<Awaited<T>> {
+    checkKey(key);
+    if (typeof work !== 'function') throw new InvalidArgumentError('work', 'must be a function');
+    const call = acquireSettings(this.#ctx.settings, options, true);
+    const lock = (await this.#acquire(key, call, true)) as HeldLock;
+    const link = linkSignals(lock.signal, call.signal);
+    try {
+      return await work(link.signal, lock);
+    } finally {
+      link.dispose();
+      await lock.release();
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#close();
+    return this.#closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #close(): Promise<void> {
+    this.#closing.abort(new LockerClosedError(this.name));
+    await Promise.all([...this.#ctx.held].map((lock) => lock.closeAndRelease()));
+    await this.#ctx.backend.close?.();
+  }
+
+  async #acquire(
+    key: string,
+    call: AcquireSettings,
+    waiting: boolean,
+  ): Promise<HeldLock | undefined> {
+    const { settings, backend } = this.#ctx;
+    if (call.signal?.aborted) throw new AbortedError(call.signal.reason);
+    this.#throwIfClosed();
+    const started = settings.now();
+    const link = linkSignals(this.#closing.signal, call.signal);
+    const signal = link.signal;
+    try {
+      if (backend.acquire !== undefined) {
+        const token = randomUUID();
+        const attemptStart = settings.now();
+        const grant = await this.#attempt(key, token, signal, () =>
+          backend.acquire!({
+            key,
+            token,
+            ttlMs: call.ttlMs,
+            waitMs: call.waitMs,
+            signal,
+            contended: () => this.#events.emit('contended', { key }),
+          }),
+        );
+        if (grant !== undefined) return this.#hold(key, token, grant, call, attemptStart, started);
+        return this.#timedOut(key, started, waiting);
+      }
+      // One token for every attempt of this call: an attempt whose reply was lost (a
+      // timeout) may have taken the key, and the next attempt then finds it ours.
+      const token = randomUUID();
+      let uncertain = false;
+      let previousMs: number | undefined;
+      try {
+        for (let attempt = 1; ; attempt++) {
+          const attemptStart = settings.now();
+          let grant: LockGrant | undefined;
+          let failure: unknown;
+          try {
+            grant = await this.#attempt(key, token, signal, () =>
+              backend.tryLock(key, token, call.ttlMs),
+            );
+            uncertain = false;
+          } catch (error) {
+            uncertain = true;
+            // Aborts, closing and definite errors end the call; transient ones are retried.
+            if (signal.aborted || !(backend.transient?.(error) ?? false)) throw error;
+            failure = error;
+          }
+          if (grant !== undefined)
+            return this.#hold(key, token, grant, call, attemptStart, started);
+          if (failure === undefined) this.#events.emit('contended', { key });
+          const leftMs = call.waitMs - (settings.now() - started);
+          if (!waiting || leftMs <= 0) {
+            if (failure !== undefined) throw failure;
+            return this.#timedOut(key, started, waiting);
+          }
+          // A backend that is told of releases waits for one; others poll with backoff.
+          if (backend.waitFree !== undefined && failure === undefined) {
+            await this.#wait(backend.waitFree(key, leftMs, signal));
+          } else {
+            previousMs = Math.min(leftMs, call.retry.delayMs(attempt, previousMs));
+            await this.#wait(sleep(previousMs, { signal, clock: settings.clock }));
+          }
+        }
+      } finally {
+        // The last attempt's outcome is unknown: free the key if it took it after all.
+        if (uncertain) backend.release(key, token, 0).catch(() => {});
+      }
+    } finally {
+      link.dispose();
+    }
+  }
+
+  /**
+   * Run one attempt, settling at once when `signal` aborts. An attempt that still
+   * succeeds after the abort is released in the background: aborting leaves no lock.
+   */
+  #attempt(
+    key: string,
+    token: string,
+    signal: AbortSignal,
+    run: () => Promise<LockGrant | undefined>,
+  ): Promise<LockGrant | undefined> {
+    return new Promise<LockGrant | undefined>((resolve, reject) => {
+      let settled = false;
+      const onAbort = () => {
+        settled = true;
+        reject(this.#abortError(signal));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      run().then(
+        (grant) => {
+          signal.removeEventListener('abort', onAbort);
+          if (!settled) resolve(grant);
+          else if (grant !== undefined) {
+            this.#ctx.backend.release(key, token, grant.fence).catch(() => {});
+          }
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          if (!settled) reject(signal.aborted ? this.#abortError(signal) : error);
+        },
+      );
+    });
+  }
+
+  async #wait(waiting: Promise<void>): Promise<void> {
+    try {
+      await waiting;
+    } catch (error) {
+      this.#throwIfClosed();
+      throw error;
+    }
+  }
+
+  #abortError(signal: AbortSignal): Error {
+    if (this.#closing.signal.aborted) return this.#closing.signal.reason as Error;
+    const reason = signal.reason;
+    return reason instanceof AbortedError ? reason : new AbortedError(reason);
+  }
+
+  #throwIfClosed(): void {
+    if (this.#closing.signal.aborted) throw this.#closing.signal.reason;
+  }
+
+  #timedOut(key: string, started: number, waiting: boolean): undefined {
+    if (!waiting) return undefined;
+    const waitedMs = Math.round(this.#ctx.settings.now() - started);
+    this.#events.emit('timeout', { key, waitedMs });
+    throw new LockTimeoutError(key, waitedMs);
+  }
+
+  #hold(
+    key: string,
+    token: string,
+    grant: LockGrant,
+    call: AcquireSettings,
+    attemptStart: number,
+    started: number,
+  ): HeldLock {
+    const settings = this.#ctx.settings;
+    if (this.#closing.signal.aborted) {
+      this.#ctx.backend.release(key, token, grant.fence).catch(() => {});
+      throw this.#closing.signal.reason;
+    }
+    const lock = new HeldLock(this.#ctx, {
+      key,
+      token,
+      fence: grant.fence,
+      ttlMs: call.ttlMs,
+      startedAt: attemptStart,
+      watchdog: call.watchdog,
+      watch: grant.watch?.bind(grant),
+    });
+    const waitedMs = Math.max(0, Math.round(settings.now() - started));
+    this.#events.emit('acquired', { key, fence: grant.fence, waitedMs });
+    return lock;
+  }
+}
+
+/**
+ * One signal that aborts when either input aborts (with that input's reason, a caller's
+ * reason wrapped in `AbortedError`). `dispose` removes the listeners.
+ */
+function linkSignals(
+  primary: AbortSignal,
+  caller: AbortSignal | undefined,
+): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  if (primary.aborted) controller.abort(primary.reason);
+  else if (caller?.aborted) controller.abort(new AbortedError(caller.reason));
+  if (controller.signal.aborted) return { signal: controller.signal, dispose: () => {} };
+  const onPrimary = () => controller.abort(primary.reason);
+  const onCaller = () => controller.abort(new AbortedError(caller?.reason));
+  primary.addEventListener('abort', onPrimary, { once: true });
+  caller?.addEventListener('abort', onCaller, { once: true });
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      primary.removeEventListener('abort', onPrimary);
+      caller?.removeEventListener('abort', onCaller);
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import type { EventMap, EventSource } from '../../src/core/index.js';
+
+/** The next `event` whose payload passes `match` (default: any). */
+export function nextEvent<E extends EventMap, K extends keyof E>(
+  events: EventSource<E>,
+  event: K,
+  match: (payload: E[K]) => boolean = () => true,
+): Promise<E[K]> {
+  return new Promise((resolve) => {
+    const off = events.on(event, (payload) => {
+      if (!match(payload)) return;
+      off();
+      resolve(payload);
+    });
+  });
+}
+
+/** A promise with its resolve function, for jobs the test finishes by hand. */
+export function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+let tables = 0;
+/** A fresh table name per test. */
+export const tableName = (base = 'jobs') => `${base}_${process.pid}_${++tables}`;
+
+/** Resolves when `signal` aborts, with its reason. */
+export const aborted = (signal: AbortSignal) =>
+  new Promise<unknown>((resolve) => {
+    if (signal.aborted) resolve(signal.reason);
+    else signal.addEventListener('abort', () => resolve(signal.reason), { once: true });
+  });

@@ -1,0 +1,205 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Etcd3 } from 'etcd3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { manualClock, sleep } from '../../src/core/index.js';
+import { type Election, JobLostError, leaderElection } from '../../src/jobs/index.js';
+import { memoryLock } from '../../src/lock/index.js';
+import { sharedEtcdEndpoints, sharedRedisUrl, uniquePrefix } from '../harness/index.js';
+import { aborted, deferred, nextEvent } from './helpers.js';
+
+const WORKER = fileURLToPath(new URL('./fixtures/leader-worker.ts', import.meta.url));
+
+describe('leaderElection on memoryLock (manual clock)', () => {
+  it('elects exactly one of three, and another within one poll after the leader steps down', async () => {
+    const clock = manualClock(0);
+    const locker = memoryLock({ clock });
+    const elections = ['a', 'b', 'c'].map(() =>
+      leaderElection({ locker, name: 'billing', ttlMs: 3_000, pollMs: 500, clock }),
+    );
+    await clock.advanceAsync(0);
+    const leaders = () => elections.filter((e) => e.isLeader);
+    expect(leaders()).toHaveLength(1);
+    const first = leaders()[0] as Election;
+    const firstTerm = first.term ?? 0;
+    expect(firstTerm).toBeGreaterThan(0);
+    await clock.advanceAsync(10_000);
+    expect(leaders()).toEqual([first]);
+
+    const demoted = nextEvent(first.events, 'demoted');
+    await first.close();
+    expect(await demoted).toMatchObject({ name: 'billing', reason: 'closed', ledMs: 10_000 });
+    expect(first.isLeader).toBe(false);
+    await clock.advanceAsync(500);
+    expect(leaders()).toHaveLength(1);
+    const second = leaders()[0] as Election;
+    expect(second).not.toBe(first);
+    expect(second.term).toBeGreaterThan(firstTerm);
+    await Promise.all(elections.map((e) => e.close()));
+    await locker.close();
+  });
+
+  it('terms strictly increase across leaderships', async () => {
+    const clock = manualClock(0);
+    const locker = memoryLock({ clock });
+    const terms: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const e = leaderElection({ locker, name: 'terms', ttlMs: 1_000, pollMs: 100, clock });
+      const elected = nextEvent(e.events, 'elected');
+      await clock.advanceAsync(0);
+      terms.push((await elected).term);
+      await e.close();
+    }
+    expect([...terms].sort((x, y) => x - y)).toEqual(terms);
+    expect(new Set(terms).size).toBe(4);
+    await locker.close();
+  });
+
+  it('run() waits for leadership and aborts fn when leadership is lost', async () => {
+    const clock = manualClock(0);
+    // No watchdog: the lock runs out after its TTL, which demotes the leader.
+    const locker = memoryLock({ clock, watchdog: false });
+    const leader = leaderElection({ locker, name: 'job', ttlMs: 1_000, pollMs: 100, clock });
+    const follower = leaderElection({ locker, name: 'job', ttlMs: 1_000, pollMs: 100, clock });
+    await clock.advanceAsync(0);
+    expect(leader.isLeader).toBe(true);
+    expect(follower.isLeader).toBe(false);
+
+    const started = deferred<AbortSignal>();
+    const running = leader.run(async (signal) => {
+      started.resolve(signal);
+      return aborted(signal);
+    });
+    const signal = await started.promise;
+    let followerRan = false;
+    const followerRun = follower.run(async () => {
+      followerRan = true;
+      return 'follower';
+    });
+    await clock.advanceAsync(0);
+    expect(followerRan).toBe(false);
+
+    const demoted = nextEvent(leader.events, 'demoted');
+    await clock.advanceAsync(1_000);
+    expect(await demoted).toMatchObject({ reason: 'lost' });
+    expect(signal.aborted).toBe(true);
+    const reason = await running;
+    expect(reason).toBeInstanceOf(JobLostError);
+    expect(reason).toMatchObject({ code: 'JOB_LOST', reason: 'demoted' });
+    // The lock is free now: someone (either) leads within a poll.
+    await clock.advanceAsync(100);
+    expect([leader.isLeader, follower.isLeader].filter(Boolean)).toHaveLength(1);
+    if (follower.isLeader) expect(await followerRun).toBe('follower');
+    await leader.close();
+    await follower.close();
+    if (!followerRan) await expect(followerRun).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await locker.close();
+  });
+
+  it('run() honours the caller signal and bad arguments', async () => {
+    const clock = manualClock(0);
+    const locker = memoryLock({ clock });
+    const holder = leaderElection({ locker, name: 'x', clock });
+    await clock.advanceAsync(0);
+    const other = leaderElection({ locker, name: 'x', clock });
+    const controller = new AbortController();
+    const waiting = other.run(() => 1, { signal: controller.signal });
+    controller.abort();
+    await expect(waiting).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(other.run('nope' as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(other.run(() => 1, { signal: 'x' as never })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    expect(() => leaderElection({ name: 'x' } as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    expect(() => leaderElection({ locker, name: '' })).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+    await holder.close();
+    await other.close();
+    await locker.close();
+  });
+});
+
+describe('leaderElection on etcd', () => {
+  it('elects one of two and fails over when the leader closes', async () => {
+    const etcd = new Etcd3({ hosts: sharedEtcdEndpoints() });
+    const client = etcd.namespace(uniquePrefix('leader', '/'));
+    try {
+      const a = leaderElection({ etcd: client, name: 'etcd', ttlMs: 2_000, pollMs: 50 });
+      const elected = nextEvent(a.events, 'elected');
+      await elected;
+      const b = leaderElection({ etcd: client, name: 'etcd', ttlMs: 2_000, pollMs: 50 });
+      await sleep(300);
+      expect(b.isLeader).toBe(false);
+      const bElected = nextEvent(b.events, 'elected');
+      await a.close();
+      expect((await bElected).term).toBeGreaterThan(0);
+      expect(b.isLeader).toBe(true);
+      await b.close();
+    } finally {
+      etcd.close();
+    }
+  });
+});
+
+interface Line {
+  event: string;
+  term: number;
+  pid: number;
+  at: number;
+}
+
+describe('leaderElection across processes (real Redis)', () => {
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const c of children) c.kill('SIGKILL');
+  });
+
+  it('one leader among 3 processes; a SIGKILLed leader is replaced after its TTL', async () => {
+    const prefix = uniquePrefix('leader chaos').slice(0, -1);
+    const ttlMs = 1_000;
+    const pollMs = 100;
+    const lines: Line[] = [];
+    const waiters: (() => void)[] = [];
+    const onLine = (line: string) => {
+      lines.push(JSON.parse(line));
+      for (const w of waiters.splice(0)) w();
+    };
+    const until = async (predicate: () => boolean) => {
+      while (!predicate()) await new Promise<void>((resolve) => waiters.push(resolve));
+    };
+    for (let i = 0; i < 3; i++) {
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', WORKER, sharedRedisUrl(), prefix, String(ttlMs), String(pollMs)],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      children.push(child);
+      createInterface({ input: child.stdout! }).on('line', onLine);
+    }
+    await until(() => lines.filter((l) => l.event === 'ready').length === 3);
+    await until(() => lines.some((l) => l.event === 'elected'));
+    // Several TTLs (the watchdog renews) with no second leader.
+    await sleep(2 * ttlMs);
+    const elected = lines.filter((l) => l.event === 'elected');
+    expect(elected).toHaveLength(1);
+    const first = elected[0] as Line;
+
+    const leader = children.find((c) => c.pid === first.pid) as ChildProcess;
+    const killedAt = Date.now();
+    leader.kill('SIGKILL');
+    await until(() => lines.filter((l) => l.event === 'elected').length === 2);
+    const second = lines.filter((l) => l.event === 'elected')[1] as Line;
+    expect(second.pid).not.toBe(first.pid);
+    expect(second.term).toBeGreaterThan(first.term);
+    // The successor took over only once the dead leader's lock had expired: its last
+    // renewal was at most a third of the TTL before the kill (the watchdog's cadence).
+    expect(second.at - killedAt).toBeGreaterThanOrEqual(ttlMs / 2);
+    await sleep(ttlMs);
+    expect(lines.filter((l) => l.event === 'elected')).toHaveLength(2);
+    expect(lines.some((l) => l.event === 'demoted')).toBe(false);
+  }, 30_000);
+});
