@@ -19,6 +19,14 @@ export {
   loadAwareElection,
 } from './load-aware.js';
 export type { ScheduleSpec } from './schedule.js';
+export {
+  type JobResult,
+  type JobRetryOptions,
+  type ScheduledJob,
+  type ScheduledJobEvents,
+  type ScheduledJobOptions,
+  scheduledJob,
+} from './scheduled.js';
 export { sqlScheduler } from './sql-scheduler.js';
 export { type CreateJobTableOptions, createJobTable, DEFAULT_JOB_TABLE } from './sql-table.js';
 export type {
