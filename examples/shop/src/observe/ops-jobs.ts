@@ -156,11 +156,8 @@ async function cacheLayers(registry: Registry): Promise<CacheLayerView[]> {
     if (s.labels.result === 'hit') v.hits += s.value;
     else if (s.labels.result === 'miss') v.misses += s.value;
   }
-  for (const v of views.values()) {
-    const total = v.hits + v.misses;
-    v.ratio = total === 0 ? null : v.hits / total;
-  }
-  return [...views.values()].sort((a, b) =>
-    `${a.cache}${a.layer}`.localeCompare(`${b.cache}${b.layer}`),
-  );
+  // A layer never looked up (no L2 when embedded) has no row.
+  const used = [...views.values()].filter((v) => v.hits + v.misses > 0);
+  for (const v of used) v.ratio = v.hits / (v.hits + v.misses);
+  return used.sort((a, b) => `${a.cache}${a.layer}`.localeCompare(`${b.cache}${b.layer}`));
 }
