@@ -44,6 +44,11 @@ export interface LockBackend {
   /** `memory`, `redis`, `etcd`, ... */
   readonly kind: string;
   /**
+   * When every call of this backend settles within this many ms by itself (a Redis
+   * command deadline), releases skip their own `releaseTimeoutMs` timer if it is longer.
+   */
+  readonly callTimeoutMs?: number;
+  /**
    * One attempt: the grant, or `undefined` when another holder has the key. Every
    * attempt of one acquire call uses the same `token`; when the key is already held by
    * `token` (an earlier attempt's reply was lost), grant it again with its fence.

@@ -49,15 +49,20 @@ export class HeldLock implements Lock {
   readonly token: string;
   readonly fence: number;
   readonly #ctx: LockContext;
-  readonly #controller = new AbortController();
   readonly #acquiredAt: number;
   readonly #renewAtFraction: number | undefined;
+  // Created on first read of `signal` (most locks are released before anyone asks).
+  #controller: AbortController | undefined;
+  #lossError: LockLostError | undefined;
   #state: State = 'held';
   #ttlMs: number;
   #confirmedStart: number;
   #deadlineAt: number;
-  #deadlineTimer: TimerHandle | undefined;
-  #renewTimer: TimerHandle | undefined;
+  // When the watchdog renews next; undefined while a renewal is in flight or without one.
+  #renewAt: number | undefined;
+  // One timer per lock, due at the earlier of the deadline and the next renewal.
+  #timer: TimerHandle | undefined;
+  #timerAt = Number.NaN;
   #unwatch: () => void = noop;
   #releasing: Promise<boolean> | undefined;
 
@@ -71,15 +76,19 @@ export class HeldLock implements Lock {
     this.#confirmedStart = hold.startedAt;
     this.#deadlineAt = hold.startedAt + validityMs(ctx.settings, hold.ttlMs);
     this.#renewAtFraction = hold.watchdog === false ? undefined : hold.watchdog.renewAtFraction;
+    this.#renewAt = this.#nextRenewal();
     ctx.held.add(this);
-    this.#armDeadline();
-    this.#armWatchdog();
+    this.#schedule();
     if (hold.watch !== undefined && this.#state === 'held') {
       this.#unwatch = hold.watch((reason, cause) => this.#lose(reason, cause));
     }
   }
 
   get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#lossError !== undefined) this.#controller.abort(this.#lossError);
+    }
     return this.#controller.signal;
   }
 
@@ -129,42 +138,42 @@ export class HeldLock implements Lock {
 
   #throwUnlessHeld(): void {
     if (this.#state === 'released') throw new LockNotHeldError(this.key);
-    if (this.#state === 'lost' || !this.held) throw this.#controller.signal.reason;
+    if (this.#state === 'lost' || !this.held) throw this.#lossError;
   }
 
-  #armDeadline(): void {
+  #nextRenewal(): number | undefined {
+    const fraction = this.#renewAtFraction;
+    return fraction === undefined ? undefined : this.#confirmedStart + this.#ttlMs * fraction;
+  }
+
+  /** (Re)arm the one timer for the earlier of the deadline and the next renewal. */
+  #schedule(): void {
+    if (this.#state !== 'held') return;
+    const due = Math.min(this.#deadlineAt, this.#renewAt ?? Number.POSITIVE_INFINITY);
+    if (this.#timer !== undefined && due === this.#timerAt) return;
     const { clock, now } = this.#ctx.settings;
-    if (this.#deadlineTimer !== undefined) clock.clearTimeout(this.#deadlineTimer);
-    const left = this.#deadlineAt - now();
-    if (left <= 0) {
-      this.#deadlineTimer = undefined;
+    if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
+    this.#timerAt = due;
+    // Whole milliseconds: Node keeps one timer list per distinct delay.
+    this.#timer = clock.setTimeout(() => this.#onTimer(), Math.max(0, Math.ceil(due - now())));
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    if (this.#state !== 'held') return;
+    const now = this.#ctx.settings.now();
+    if (now >= this.#deadlineAt) {
       this.#lose('deadline');
       return;
     }
-    this.#deadlineTimer = clock.setTimeout(() => {
-      this.#deadlineTimer = undefined;
-      // A renewal may have moved the deadline without this timer noticing yet.
-      if (now() >= this.#deadlineAt) this.#lose('deadline');
-      else this.#armDeadline();
-    }, left);
-  }
-
-  #armWatchdog(delayMs?: number): void {
-    if (this.#renewAtFraction === undefined || this.#state !== 'held') return;
-    const { clock, now } = this.#ctx.settings;
-    if (this.#renewTimer !== undefined) clock.clearTimeout(this.#renewTimer);
-    const due = delayMs ?? this.#confirmedStart + this.#ttlMs * this.#renewAtFraction - now();
-    this.#renewTimer = clock.setTimeout(
-      () => {
-        this.#renewTimer = undefined;
-        void this.#renew();
-      },
-      Math.max(0, due),
-    );
+    if (this.#renewAt !== undefined && now >= this.#renewAt) {
+      this.#renewAt = undefined;
+      void this.#renew();
+    }
+    this.#schedule();
   }
 
   async #renew(): Promise<void> {
-    if (this.#state !== 'held') return;
     const { backend, settings, events } = this.#ctx;
     const ttl = this.#ttlMs;
     const start = settings.now();
@@ -175,34 +184,44 @@ export class HeldLock implements Lock {
       if (this.#state !== 'held') return;
       events.emit('extendFailed', { key: this.key, fence: this.fence, error });
       // Keep trying until the deadline says otherwise.
-      const left = this.#deadlineAt - settings.now();
+      const now = settings.now();
       const interval = ttl * (this.#renewAtFraction ?? 1 / 3);
-      this.#armWatchdog(Math.max(MIN_RETRY_MS, Math.min(interval, left / 2)));
+      this.#renewAt =
+        now + Math.max(MIN_RETRY_MS, Math.min(interval, (this.#deadlineAt - now) / 2));
+      this.#schedule();
       return;
     }
     if (this.#state !== 'held') return;
     if (outcome === 'lost') this.#lose('expired');
-    else this.#confirm(start, ttl);
+    else if (!this.#confirm(start, ttl)) {
+      // An extend() confirmed a later renewal meanwhile: keep its schedule.
+      this.#renewAt ??= this.#nextRenewal();
+      this.#schedule();
+    }
   }
 
-  /** A renewal that started at `start` for `ttl` was confirmed by the backend. */
-  #confirm(start: number, ttl: number): void {
-    if (this.#state !== 'held' || start < this.#confirmedStart) return;
+  /**
+   * A renewal that started at `start` for `ttl` was confirmed by the backend. False when
+   * a later-started renewal was already confirmed (this one changes nothing).
+   */
+  #confirm(start: number, ttl: number): boolean {
+    if (this.#state !== 'held' || start < this.#confirmedStart) return false;
     this.#confirmedStart = start;
     this.#ttlMs = ttl;
     this.#deadlineAt = start + validityMs(this.#ctx.settings, ttl);
-    this.#armDeadline();
-    if (this.#state !== 'held') return;
-    this.#armWatchdog();
+    this.#renewAt = this.#nextRenewal();
+    if (this.#ctx.settings.now() >= this.#deadlineAt) {
+      this.#lose('deadline'); // the reply came too late to be of use
+      return true;
+    }
+    this.#schedule();
     this.#ctx.events.emit('extended', { key: this.key, fence: this.fence, ttlMs: ttl });
+    return true;
   }
 
   #stop(): void {
-    const { clock } = this.#ctx.settings;
-    if (this.#deadlineTimer !== undefined) clock.clearTimeout(this.#deadlineTimer);
-    if (this.#renewTimer !== undefined) clock.clearTimeout(this.#renewTimer);
-    this.#deadlineTimer = undefined;
-    this.#renewTimer = undefined;
+    if (this.#timer !== undefined) this.#ctx.settings.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#ctx.held.delete(this);
     const unwatch = this.#unwatch;
     this.#unwatch = noop;
@@ -215,14 +234,15 @@ export class HeldLock implements Lock {
     this.#stop();
     const heldMs = Math.max(0, this.#ctx.settings.now() - this.#acquiredAt);
     const error = new LockLostError(this.key, this.fence, reason, { cause });
+    this.#lossError = error;
     // Abort first: the work must stop before observers run.
-    this.#controller.abort(error);
+    this.#controller?.abort(error);
     this.#ctx.events.emit('lost', { key: this.key, fence: this.fence, reason, heldMs });
   }
 
   async #release(): Promise<boolean> {
     const wasHeld = this.held;
-    const reason = (this.#controller.signal.reason as LockLostError | undefined)?.reason;
+    const reason = this.#lossError?.reason;
     if (wasHeld) {
       this.#state = 'released';
       this.#stop();
@@ -253,6 +273,11 @@ export class HeldLock implements Lock {
   /** The backend's answer, or `undefined` when it failed or took longer than releaseTimeoutMs. */
   #boundedRelease(): Promise<boolean | undefined> {
     const { backend, settings } = this.#ctx;
+    const bound = backend.callTimeoutMs ?? 0;
+    if (bound > 0 && bound <= settings.releaseTimeoutMs) {
+      // The backend bounds its own calls tighter than releaseTimeoutMs: no timer needed.
+      return backend.release(this.key, this.token, this.fence).catch(() => undefined);
+    }
     return new Promise<boolean | undefined>((resolve) => {
       const timer = settings.clock.setTimeout(() => resolve(undefined), settings.releaseTimeoutMs);
       backend.release(this.key, this.token, this.fence).then(

@@ -38,6 +38,8 @@ class LockerImpl implements Locker {
   // Aborts every pending wait when the locker closes.
   readonly #closing = new AbortController();
   #closed: Promise<void> | undefined;
+  // Attempts in flight: close() settles them at once.
+  readonly #pending = new Set<() => void>();
 
   constructor(backend: LockBackend, settings: LockerSettings) {
     this.name = settings.name;
@@ -51,19 +53,28 @@ class LockerImpl implements Locker {
     return this.#events;
   }
 
-  async acquire(key: string, options?: AcquireOptions): Promise<Lock> {
-    checkKey(key);
-    const call = acquireSettings(this.#ctx.settings, options, true);
-    const lock = await this.#acquire(key, call, true);
-    return lock as HeldLock;
+  acquire(key: string, options?: AcquireOptions): Promise<Lock> {
+    let call: AcquireSettings;
+    try {
+      checkKey(key);
+      call = acquireSettings(this.#ctx.settings, options, true);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#acquire(key, call, true) as Promise<HeldLock>;
   }
 
-  async tryAcquire(
+  tryAcquire(
     key: string,
     options?: Omit<AcquireOptions, 'waitMs' | 'retry'>,
   ): Promise<Lock | undefined> {
-    checkKey(key);
-    const call = acquireSettings(this.#ctx.settings, options, false);
+    let call: AcquireSettings;
+    try {
+      checkKey(key);
+      call = acquireSettings(this.#ctx.settings, options, false);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#acquire(key, call, false);
   }
 
@@ -96,6 +107,7 @@ class LockerImpl implements Locker {
 
   async #close(): Promise<void> {
     this.#closing.abort(new LockerClosedError(this.name));
+    for (const stop of [...this.#pending]) stop();
     await Promise.all([...this.#ctx.held].map((lock) => lock.closeAndRelease()));
     await this.#ctx.backend.close?.();
   }
@@ -109,13 +121,19 @@ class LockerImpl implements Locker {
     if (call.signal?.aborted) throw new AbortedError(call.signal.reason);
     this.#throwIfClosed();
     const started = settings.now();
-    const link = linkSignals(this.#closing.signal, call.signal);
-    const signal = link.signal;
+    const caller = call.signal;
+    // The combined signal (caller or close) is only built when something must wait.
+    let link: { signal: AbortSignal; dispose: () => void } | undefined;
+    const waitSignal = () => {
+      link ??= linkSignals(this.#closing.signal, caller);
+      return link.signal;
+    };
     try {
       if (backend.acquire !== undefined) {
         const token = randomUUID();
         const attemptStart = settings.now();
-        const grant = await this.#attempt(key, token, signal, () =>
+        const signal = waitSignal();
+        const grant = await this.#attempt(key, token, caller, () =>
           backend.acquire!({
             key,
             token,
@@ -139,18 +157,19 @@ class LockerImpl implements Locker {
           let grant: LockGrant | undefined;
           let failure: unknown;
           try {
-            grant = await this.#attempt(key, token, signal, () =>
+            grant = await this.#attempt(key, token, caller, () =>
               backend.tryLock(key, token, call.ttlMs),
             );
             uncertain = false;
           } catch (error) {
             uncertain = true;
             // Aborts, closing and definite errors end the call; transient ones are retried.
-            if (signal.aborted || !(backend.transient?.(error) ?? false)) throw error;
+            if (this.#stopped(caller) || !(backend.transient?.(error) ?? false)) throw error;
             failure = error;
           }
-          if (grant !== undefined)
+          if (grant !== undefined) {
             return this.#hold(key, token, grant, call, attemptStart, started);
+          }
           if (failure === undefined) this.#events.emit('contended', { key });
           const leftMs = call.waitMs - (settings.now() - started);
           if (!waiting || leftMs <= 0) {
@@ -159,10 +178,10 @@ class LockerImpl implements Locker {
           }
           // A backend that is told of releases waits for one; others poll with backoff.
           if (backend.waitFree !== undefined && failure === undefined) {
-            await this.#wait(backend.waitFree(key, leftMs, signal));
+            await this.#wait(backend.waitFree(key, leftMs, waitSignal()));
           } else {
             previousMs = Math.min(leftMs, call.retry.delayMs(attempt, previousMs));
-            await this.#wait(sleep(previousMs, { signal, clock: settings.clock }));
+            await this.#wait(sleep(previousMs, { signal: waitSignal(), clock: settings.clock }));
           }
         }
       } finally {
@@ -170,38 +189,56 @@ class LockerImpl implements Locker {
         if (uncertain) backend.release(key, token, 0).catch(() => {});
       }
     } finally {
-      link.dispose();
+      link?.dispose();
     }
   }
 
+  #stopped(caller: AbortSignal | undefined): boolean {
+    return this.#closing.signal.aborted || caller?.aborted === true;
+  }
+
   /**
-   * Run one attempt, settling at once when `signal` aborts. An attempt that still
-   * succeeds after the abort is released in the background: aborting leaves no lock.
+   * Run one attempt, settling at once when the caller aborts or the locker closes. An
+   * attempt that still succeeds afterwards is released in the background: aborting
+   * leaves no lock. Without a caller signal the attempt runs bare (the fast path): a
+   * close() during it is noticed when it settles (`#hold` releases a late grant).
    */
   #attempt(
     key: string,
     token: string,
-    signal: AbortSignal,
+    caller: AbortSignal | undefined,
     run: () => Promise<LockGrant | undefined>,
   ): Promise<LockGrant | undefined> {
+    if (caller === undefined) return run();
     return new Promise<LockGrant | undefined>((resolve, reject) => {
       let settled = false;
-      const onAbort = () => {
+      const stop = () => {
+        if (settled) return;
         settled = true;
-        reject(this.#abortError(signal));
+        caller?.removeEventListener('abort', stop);
+        this.#pending.delete(stop);
+        reject(this.#abortError(caller));
       };
-      signal.addEventListener('abort', onAbort, { once: true });
+      caller?.addEventListener('abort', stop, { once: true });
+      this.#pending.add(stop);
+      const done = () => {
+        settled = true;
+        caller?.removeEventListener('abort', stop);
+        this.#pending.delete(stop);
+      };
       run().then(
         (grant) => {
-          signal.removeEventListener('abort', onAbort);
-          if (!settled) resolve(grant);
-          else if (grant !== undefined) {
+          if (!settled) {
+            done();
+            resolve(grant);
+          } else if (grant !== undefined) {
             this.#ctx.backend.release(key, token, grant.fence).catch(() => {});
           }
         },
         (error: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          if (!settled) reject(signal.aborted ? this.#abortError(signal) : error);
+          if (settled) return;
+          done();
+          reject(this.#stopped(caller) ? this.#abortError(caller) : error);
         },
       );
     });
@@ -216,10 +253,9 @@ class LockerImpl implements Locker {
     }
   }
 
-  #abortError(signal: AbortSignal): Error {
+  #abortError(caller: AbortSignal | undefined): Error {
     if (this.#closing.signal.aborted) return this.#closing.signal.reason as Error;
-    const reason = signal.reason;
-    return reason instanceof AbortedError ? reason : new AbortedError(reason);
+    return new AbortedError(caller?.reason);
   }
 
   #throwIfClosed(): void {

@@ -64,11 +64,13 @@ const ACQUIRE = redisScript(`if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'P
   end
   return 0
 end
-if redis.call('EXISTS', KEYS[2]) == 0 then
+local fence = redis.call('INCR', KEYS[2])
+if fence == 1 then
   local t = redis.call('TIME')
-  redis.call('SET', KEYS[2], t[1] .. string.format('%06d', tonumber(t[2])))
+  fence = t[1] .. string.format('%06d', tonumber(t[2]))
+  redis.call('SET', KEYS[2], fence)
 end
-return redis.call('INCR', KEYS[2])`);
+return fence`);
 
 // KEYS[1] the lock; ARGV token, ttl ms. Reply 1: renewed; 0: gone or another holder's.
 const EXTEND = redisScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -85,6 +87,11 @@ end
 return 0`);
 
 const isOne = (reply: unknown) => reply === 1;
+// The fence comes back as an integer, or as a string when the counter was just seeded.
+const toGrant = (reply: unknown): LockGrant | undefined => {
+  const fence = Number(reply);
+  return fence > 0 ? { fence } : undefined;
+};
 const rethrow = (error: unknown): never => {
   throw error;
 };
@@ -99,11 +106,13 @@ class RedisBackend implements LockBackend {
     this.#prefix = prefix;
   }
 
-  async tryLock(key: string, token: string, ttlMs: number): Promise<LockGrant | undefined> {
+  get callTimeoutMs(): number {
+    return this.#runner.commandTimeoutMs;
+  }
+
+  tryLock(key: string, token: string, ttlMs: number): Promise<LockGrant | undefined> {
     const lockKey = redisKey(this.#prefix, key);
-    const reply = await this.#runner.eval(ACQUIRE, [lockKey, `${lockKey}:fence`], [token, ttlMs]);
-    const fence = Number(reply);
-    return fence > 0 ? { fence } : undefined;
+    return this.#runner.eval(ACQUIRE, [lockKey, `${lockKey}:fence`], [token, ttlMs]).then(toGrant);
   }
 
   transient(error: unknown): boolean {

@@ -176,17 +176,62 @@ export type LockLossReason =
  */
 export type LockEvents = {
   /** A lock was acquired after waiting `waitedMs`. */
-  acquired: { key: string; fence: number; waitedMs: number };
+  acquired: {
+    /** The lock's key. */
+    key: string;
+    /** The new holder's fence. */
+    fence: number;
+    /** From the call to the grant, ms. */
+    waitedMs: number;
+  };
   /** An attempt found the lock busy (one per attempt while waiting). */
-  contended: { key: string };
+  contended: {
+    /** The busy key. */
+    key: string;
+  };
   /** The wait ran out. */
-  timeout: { key: string; waitedMs: number };
+  timeout: {
+    /** The key that stayed busy. */
+    key: string;
+    /** How long the caller waited, ms. */
+    waitedMs: number;
+  };
   /** A renewal (watchdog or `extend`) succeeded. */
-  extended: { key: string; fence: number; ttlMs: number };
+  extended: {
+    /** The lock's key. */
+    key: string;
+    /** The lock's fence. */
+    fence: number;
+    /** The TTL the renewal set, ms. */
+    ttlMs: number;
+  };
   /** A renewal failed for a transient reason; the lock may still be held. */
-  extendFailed: { key: string; fence: number; error: unknown };
+  extendFailed: {
+    /** The lock's key. */
+    key: string;
+    /** The lock's fence. */
+    fence: number;
+    /** What the backend failed with (e.g. `RedisUnavailableError`). */
+    error: unknown;
+  };
   /** The lock was lost while held. */
-  lost: { key: string; fence: number; reason: LockLossReason; heldMs: number };
+  lost: {
+    /** The lock's key. */
+    key: string;
+    /** The lock's fence. */
+    fence: number;
+    /** Why it was lost. */
+    reason: LockLossReason;
+    /** From the grant to the loss, ms. */
+    heldMs: number;
+  };
   /** The holder released it. */
-  released: { key: string; fence: number; heldMs: number };
+  released: {
+    /** The lock's key. */
+    key: string;
+    /** The lock's fence. */
+    fence: number;
+    /** From the grant to the release, ms. */
+    heldMs: number;
+  };
 };
