@@ -2,7 +2,7 @@
 // etcd-queue.ts), the create revision as fence, and the lease id as what release and
 // renewal act on. The locker machinery (locker.ts, held-lock.ts) does the rest.
 import type { Namespace } from 'etcd3';
-import { AbortedError, type Clock, withTimeout } from '../core/index.js';
+import { AbortedError, type Backoff, type Clock, sleep, withTimeout } from '../core/index.js';
 import type { LockBackend, LockGrant, WaitRequest } from './backend.js';
 import {
   type GrantedLease,
@@ -31,6 +31,8 @@ export interface EtcdBackendSettings {
   readonly clock: Clock;
   /** The locker's monotonic time source (`LockerSettings.now`). */
   readonly now: () => number;
+  /** Delays before queueing again after a failed request while waiting. */
+  readonly retry: Backoff;
 }
 
 /**
@@ -68,11 +70,15 @@ export class EtcdBackend implements LockBackend {
     this.#settings = settings;
   }
 
-  /** Bound one request by `requestTimeoutMs` on the locker's clock. */
-  #bounded<T>(run: () => Promise<T>): Promise<T> {
+  /**
+   * Bound one request by `requestTimeoutMs` on the locker's clock, and settle at once
+   * when `signal` aborts (the request itself runs on; etcd3 cannot cancel it).
+   */
+  #bounded<T>(run: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     return withTimeout(run, {
       timeoutMs: this.#settings.requestTimeoutMs,
       clock: this.#settings.clock,
+      signal,
     });
   }
 
@@ -110,14 +116,33 @@ export class EtcdBackend implements LockBackend {
     const onAbort = () => stop.abort(request.signal.reason);
     if (request.signal.aborted) onAbort();
     else request.signal.addEventListener('abort', onAbort, { once: true });
+    // The last request failure, when the wait ends while retrying after it.
+    let failure: unknown;
     try {
-      for (;;) {
-        const grant = await this.#queueOnce(request, stop.signal);
+      let previousMs: number | undefined;
+      for (let failures = 0; ; ) {
+        let grant: LockGrant | undefined;
+        try {
+          grant = await this.#queueOnce(request, stop.signal);
+          failure = undefined;
+        } catch (error) {
+          if (stop.signal.aborted) throw error;
+          failure = error;
+          // An outage or a slow request while waiting: our key and lease are gone
+          // (queueOnce revoked them); try again after the retry backoff, until waitMs.
+          failures++;
+          previousMs = this.#settings.retry.delayMs(failures, previousMs);
+          await sleep(previousMs, { signal: stop.signal, clock });
+          continue;
+        }
         if (grant !== undefined) return grant;
         // Our key vanished while waiting (its lease ran out): queue again, at the back.
       }
     } catch (error) {
-      if (stop.signal.reason === timedOut) return undefined;
+      if (stop.signal.reason === timedOut) {
+        if (failure !== undefined) throw failure;
+        return undefined;
+      }
       if (request.signal.aborted) throw new AbortedError(request.signal.reason);
       throw error;
     } finally {
@@ -137,12 +162,12 @@ export class EtcdBackend implements LockBackend {
     if (stop.aborted) throw stop.reason;
     const dir = lockDir(client, this.#settings.prefix, request.key);
     const grantedAt = this.#settings.now();
-    const lease = await this.#bounded(() => grantLease(client, leaseSeconds(request.ttlMs)));
+    const lease = await this.#bounded(() => grantLease(client, leaseSeconds(request.ttlMs)), stop);
     let joined: Joined | undefined;
     const keepAlive = this.#keepWaiting(lease, request.ttlMs, grantedAt);
     try {
-      joined = await this.#bounded(() => joinQueue(client, dir, request.token, lease.id));
-      await waitForTurn(client, joined, stop, request.contended);
+      joined = await this.#bounded(() => joinQueue(client, dir, request.token, lease.id), stop);
+      await waitForTurn(client, joined, stop, request.contended, (run) => this.#bounded(run, stop));
       keepAlive.stop();
       return this.#grant(request.token, lease, joined.entry, keepAlive.confirmedFrom());
     } catch (error) {

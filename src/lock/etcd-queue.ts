@@ -125,21 +125,23 @@ export class PlaceLostError extends Error {}
  * @internal
  * Wait until no key older than ours is left. Watches only the key just ahead; when it
  * goes, looks again (a waiter ahead may have left while an older one still holds).
- * `onBusy` runs each time a key ahead is found. Rejects with `signal.reason` when
- * `signal` aborts, and with {@link PlaceLostError} when our own key is gone.
+ * `onBusy` runs each time a key ahead is found; `bounded` wraps each request (a
+ * deadline, and settling at once when the wait is stopped). Rejects with `signal.reason`
+ * when `signal` aborts, and with {@link PlaceLostError} when our own key is gone.
  */
 export async function waitForTurn(
   client: Namespace,
   joined: Joined,
   signal: AbortSignal,
   onBusy: () => void,
+  bounded: <T>(request: () => Promise<T>) => Promise<T>,
 ): Promise<void> {
   const { entry } = joined;
   let ahead = joined.ahead;
   while (ahead !== undefined) {
     onBusy();
     await deletion(client, ahead, signal);
-    ahead = await lookAhead(client, entry);
+    ahead = await bounded(() => lookAhead(client, entry));
   }
 }
 

@@ -102,10 +102,7 @@ function checkClient(client: unknown): Namespace {
  * await locker.close();
  * ```
  */
-export function etcdLock(
-  client: Etcd3 | Namespace,
-  options: EtcdLockOptions = {},
-): Locker {
+export function etcdLock(client: Etcd3 | Namespace, options: EtcdLockOptions = {}): Locker {
   const parsed = parseOptions('etcdLock', schema, options);
   const namespace = checkClient(client);
   const settings = lockerSettings(parsed);
@@ -115,6 +112,7 @@ export function etcdLock(
     releaseTimeoutMs: parsed.releaseTimeoutMs,
     clock: settings.clock,
     now: settings.now,
+    retry: settings.retry,
   });
   return createLocker(backend, settings);
 }

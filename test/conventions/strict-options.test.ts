@@ -3,6 +3,7 @@
 // other export is listed below with the reason it takes no options object. A new export
 // that is in neither list fails the walk, so the convention cannot be forgotten.
 import { trace } from '@opentelemetry/api';
+import { Etcd3 } from 'etcd3';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
@@ -19,7 +20,7 @@ import * as logger from '../../src/logger/index.js';
 import * as observability from '../../src/observability/index.js';
 import * as ratelimit from '../../src/ratelimit/index.js';
 import * as sms from '../../src/sms/index.js';
-import { sharedRedisUrl } from '../harness/index.js';
+import { sharedEtcdEndpoints, sharedRedisUrl } from '../harness/index.js';
 
 const modules = {
   core,
@@ -41,6 +42,8 @@ const TYPO = { zzMisspelt: 1 };
 
 const redis = new Redis(sharedRedisUrl(), { lazyConnect: true });
 afterAll(() => redis.disconnect());
+const etcd = new Etcd3({ hosts: sharedEtcdEndpoints() });
+afterAll(() => etcd.close());
 
 const target = { async send(_to: string) {} };
 const hsKey = { kid: 'k1', alg: 'HS256', key: new Uint8Array(32).fill(7) } as const;
@@ -70,6 +73,7 @@ const factories: Record<string, Record<string, Call>> = {
     memoryLock: (t) => lock.memoryLock(t),
     redisLock: (t) => lock.redisLock(redis, t),
     fencedRedis: (t) => lock.fencedRedis(redis, t),
+    etcdLock: (t) => lock.etcdLock(etcd, t),
   },
   ratelimit: {
     fixedWindow: (t) => ratelimit.fixedWindow({ limit: 1, windowMs: 1_000, ...t }),

@@ -6,7 +6,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { etcdLock, type LockLostError } from '../../src/lock/index.js';
+import { etcdLock, type Lock, type LockLostError } from '../../src/lock/index.js';
 import { type EtcdServer, startEtcd, uniquePrefix } from '../harness/index.js';
 import { fencedWrite } from './etcd-fenced.js';
 
@@ -61,6 +61,15 @@ async function nextLine(holder: Holder): Promise<string> {
 }
 
 const prefix = () => uniquePrefix('etcd chaos', '/').replace(/\/$/, '');
+
+/** Resolve once `n` keys are queued under `p` (polls etcd; no fixed sleep). */
+async function untilQueued(client: Etcd3, p: string, n: number): Promise<void> {
+  for (let i = 0; i < 1_000; i++) {
+    if ((await client.getAll().prefix(`${p}/k/`).keys()).length >= n) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`never saw ${n} queued keys under ${p}`);
+}
 
 describe('etcdLock chaos', () => {
   it('holder SIGKILLed: the next holder gets the lock once its lease runs out', async () => {
@@ -140,6 +149,39 @@ describe('etcdLock chaos', () => {
       await b.close();
       clientA.close();
       clientB.close();
+    }
+  });
+
+  it('etcd stalled (SIGSTOP) while a caller starts waiting: its timed-out requests are retried until it queues', async () => {
+    const p = prefix();
+    const client = newClient();
+    const holderLocker = etcdLock(client, { prefix: p, ttlMs: 5_000 });
+    const waiterLocker = etcdLock(client, { prefix: p, ttlMs: 5_000, requestTimeoutMs: 200 });
+    try {
+      const holder = await holderLocker.acquire('k');
+      let failed = false;
+      process.kill(etcd.pid!, 'SIGSTOP');
+      let waiting: Promise<Lock>;
+      try {
+        waiting = waiterLocker.acquire('k', { waitMs: 15_000 });
+        waiting.catch(() => {
+          failed = true;
+        });
+        // Long enough for several requests to time out and be retried.
+        await new Promise((resolve) => setTimeout(resolve, 800));
+      } finally {
+        process.kill(etcd.pid!, 'SIGCONT');
+      }
+      await untilQueued(client, p, 2);
+      expect(failed).toBe(false);
+      await holder.release();
+      const lock = await waiting;
+      expect(lock.fence).toBeGreaterThan(holder.fence);
+      await lock.release();
+    } finally {
+      await holderLocker.close();
+      await waiterLocker.close();
+      client.close();
     }
   });
 

@@ -3,6 +3,7 @@
 // another TTL keeps the fence, and a lease revoked behind the holder's back aborts its
 // signal with reason 'session'.
 import { Etcd3 } from 'etcd3';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AbortedError, InvalidArgumentError, InvalidOptionsError } from '../../src/core/index.js';
 import { etcdLock, type Lock, LockLostError, LockTimeoutError } from '../../src/lock/index.js';
@@ -117,6 +118,52 @@ describe('etcdLock: FIFO queue', () => {
     await ab?.release();
     await a.release();
     await locker.close();
+  });
+});
+
+describe('etcdLock: queue property', () => {
+  it('whoever leaves the queue, the others get the lock one at a time, in arrival order, with rising fences', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }), async (leaves) => {
+        const p = prefix();
+        const locker = etcdLock(client, { prefix: p, ttlMs: 5_000, waitMs: 20_000 });
+        const holder = await locker.acquire('k');
+        const order: number[] = [];
+        const fences: number[] = [holder.fence];
+        let inside = 0;
+        let most = 0;
+        const controllers = leaves.map(() => new AbortController());
+        const waiters = leaves.map(async (_, i) => {
+          if (i > 0) await untilQueued(p, i + 1);
+          return locker.acquire('k', { signal: controllers[i]!.signal }).then(async (lock) => {
+            inside++;
+            most = Math.max(most, inside);
+            order.push(i);
+            fences.push(lock.fence);
+            await new Promise((r) => setImmediate(r));
+            inside--;
+            await lock.release();
+          });
+        });
+        const outcomes = Promise.allSettled(waiters);
+        await untilQueued(p, leaves.length + 1);
+        leaves.forEach((leave, i) => {
+          if (leave) controllers[i]!.abort();
+        });
+        await holder.release();
+        const settled = await outcomes;
+        const stayed = leaves.flatMap((leave, i) => (leave ? [] : [i]));
+        expect(order).toEqual(stayed);
+        expect(settled.map((r) => r.status)).toEqual(
+          leaves.map((leave) => (leave ? 'rejected' : 'fulfilled')),
+        );
+        expect(most).toBeLessThanOrEqual(1);
+        for (let i = 1; i < fences.length; i++) expect(fences[i]).toBeGreaterThan(fences[i - 1]!);
+        expect(await keysUnder(p)).toEqual([]);
+        await locker.close();
+      }),
+      { numRuns: 6 },
+    );
   });
 });
 
