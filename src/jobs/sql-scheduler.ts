@@ -210,6 +210,7 @@ export function sqlScheduler(db: Kysely<any>, options: SqlSchedulerOptions = {})
       nextRunAt = now + Math.ceil(job.retry.delayMs(failures));
     }
     let stillOurs = false;
+    let failed = false;
     if (h.lostReason !== 'preempted') {
       try {
         stillOurs = await release(jobsDb, table, job.name, h.version, workerId, now, {
@@ -218,11 +219,15 @@ export function sqlScheduler(db: Kysely<any>, options: SqlSchedulerOptions = {})
           result,
         });
       } catch (err) {
+        // The row stays claimed until its lease expires; then any worker runs it again.
+        failed = true;
         events.emit('error', { operation: 'finish', job: job.name, error: err });
       }
     }
     held.delete(job.name);
-    if (!stillOurs) {
+    if (failed) {
+      nextRunAt = undefined;
+    } else if (!stillOurs) {
       if (h.lostReason === undefined) lose(h, 'preempted');
       result = 'lost';
       nextRunAt = undefined;

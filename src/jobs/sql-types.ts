@@ -84,7 +84,11 @@ export type SqlSchedulerEvents = {
   renewed: { job: string; leaseUntil: number };
   /** This worker may no longer run `job`: its signal aborted. */
   lost: { job: string; reason: JobLossReason; heldMs: number };
-  /** A run ended; `nextRunAt` is undefined when the job was lost (its new holder reschedules it). */
+  /**
+   * A run ended; `nextRunAt` is undefined when the job was lost (its new holder
+   * reschedules it) or the final write failed (the row is claimable again once its
+   * lease expires, so the job runs again then).
+   */
   finished: {
     job: string;
     result: SqlJobResult;

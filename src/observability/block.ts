@@ -16,16 +16,19 @@ import type {
   TimeoutFailoverControl,
   TrafficSplitControl,
 } from '../failover/index.js';
+import type { Election, ScheduledJob, SqlScheduler } from '../jobs/index.js';
 import type { Authorizer, TokenService } from '../jwt/index.js';
 import type { Locker } from '../lock/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
+import { type JobsBlockKind, jobsKindOf } from './watch-jobs.js';
 
 /**
  * Everything `watch` (of {@link metrics} and {@link tracing}) accepts: any rate or
  * concurrency limiter, a circuit breaker, the object returned by `failover`,
  * `timeoutFailover`, `healthFailover`, `trafficSplit`, `withRetry` or `withDeadline`
  * (recognised by their `events` and `control`), a `retryBudget`, a `tokenService` or an
- * `authorizer`.
+ * `authorizer`; from girder/jobs, an election (`leaderElection`, `loadAwareElection`), a
+ * `scheduledJob` or a `sqlScheduler`.
  * Also any `Locker` (`memoryLock`, `redisLock`, `etcdLock`), recognised by its `events`,
  * `acquire` and `using`.
  *
@@ -43,6 +46,9 @@ export type WatchableBlock =
   | RetryBudget
   | TokenService
   | Authorizer
+  | Election
+  | ScheduledJob
+  | SqlScheduler
   | Locker
   | Cache<unknown>
   | Counters
@@ -79,7 +85,8 @@ export type BlockKind =
   | 'lock'
   | 'cache'
   | 'ranking'
-  | 'counters';
+  | 'counters'
+  | JobsBlockKind;
 
 type Bag = Record<string, unknown>;
 const isFn = (v: unknown): boolean => typeof v === 'function';
@@ -90,6 +97,8 @@ const hasEvents = (b: Bag): boolean => {
 
 /** @internal What `block` is, by its shape; INVALID_ARGUMENT when it is none of them. */
 export function kindOf(block: unknown): BlockKind {
+  const jobsKind = jobsKindOf(block);
+  if (jobsKind !== undefined) return jobsKind;
   if ((typeof block === 'object' || typeof block === 'function') && block !== null) {
     const b = block as Bag;
     const control = b.control as Bag | undefined;

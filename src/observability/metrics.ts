@@ -10,6 +10,7 @@ import type {
   RetryEvents,
   TrafficSplitControl,
 } from '../failover/index.js';
+import type { Election, ScheduledJob, SqlScheduler } from '../jobs/index.js';
 import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
 import type { LockEvents } from '../lock/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
@@ -32,6 +33,7 @@ import {
   watchRetry,
   watchSplit,
 } from './watch-failover.js';
+import { watchElection, watchScheduledJob, watchSqlScheduler } from './watch-jobs.js';
 import { watchAuthorizer, watchTokens } from './watch-jwt.js';
 import { watchLock } from './watch-lock.js';
 import { watchLimiter } from './watch-ratelimit.js';
@@ -142,6 +144,7 @@ const RESERVED = new Set([
   'result',
   'background',
   'op',
+  'job',
 ]);
 
 const schema = z.strictObject({
@@ -246,6 +249,12 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchRetry(scope, b.events as EventSource<RetryEvents>);
       case 'deadline':
         return watchDeadline(scope, b.events as EventSource<DeadlineEvents>);
+      case 'election':
+        return watchElection(scope, block as Election);
+      case 'scheduledJob':
+        return watchScheduledJob(scope, block as ScheduledJob);
+      case 'sqlScheduler':
+        return watchSqlScheduler(scope, block as SqlScheduler);
       case 'lock':
         return watchLock(scope, b.events as EventSource<LockEvents>);
       case 'split':

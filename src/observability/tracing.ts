@@ -25,6 +25,7 @@ import {
   type RedisCommandMessage,
 } from '../core/redis/runner.js';
 import type { DeadlineEvents, FailoverEvents, RetryEvents } from '../failover/index.js';
+import type { ScheduledJobEvents, SqlSchedulerEvents } from '../jobs/index.js';
 import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
 import type { LockEvents } from '../lock/index.js';
 import type { RateLimiter, RateLimiterEvents } from '../ratelimit/index.js';
@@ -166,6 +167,25 @@ export function tracing(options: TracingOptions): Tracing {
     subscribeChannel(REDIS_COMMAND_END, onEnd);
   }
 
+  // A job run, reported when it ends: one span back-dated to its start (jobs run from
+  // timers, so there is no caller span to hang events on).
+  const runSpan = (
+    spanName: string,
+    durationMs: number,
+    result: string,
+    error: unknown,
+    attributes: Attributes,
+  ) => {
+    const endTime = performance.timeOrigin + performance.now();
+    const span = tracer.startSpan(spanName, {
+      kind: SpanKind.INTERNAL,
+      startTime: endTime - durationMs,
+      attributes,
+    });
+    if (result !== 'ok') fail(span, error ?? new Error(result));
+    span.end(endTime);
+  };
+
   const start = (block: WatchableBlock, name: string): (() => void) => {
     const b = block as unknown as { events: EventSource<never> };
     const named = { 'girder.name': name };
@@ -278,6 +298,24 @@ export function tracing(options: TracingOptions): Tracing {
             if (!e.allowed)
               event('girder.authz.denied', { ...named, 'girder.authz.action': e.action });
           },
+        });
+      case 'scheduledJob':
+        return subscribe(b.events as EventSource<ScheduledJobEvents>, {
+          finished: (e: ScheduledJobEvents['finished']) =>
+            runSpan('girder.job.run', e.durationMs, e.result, e.error, {
+              ...named,
+              'girder.job.result': e.result,
+              'girder.job.attempts': e.attempts,
+            }),
+        });
+      case 'sqlScheduler':
+        return subscribe(b.events as EventSource<SqlSchedulerEvents>, {
+          finished: (e: SqlSchedulerEvents['finished']) =>
+            runSpan('girder.sql_job.run', e.durationMs, e.result, e.error, {
+              ...named,
+              'girder.job.name': e.job,
+              'girder.job.result': e.result,
+            }),
         });
       case 'lock':
         return traceLock(tracer, b.events as EventSource<LockEvents>, named, event);

@@ -6,6 +6,13 @@ import { trace } from '@opentelemetry/api';
 import { Etcd3 } from 'etcd3';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
+import {
+  DummyDriver,
+  Kysely,
+  PostgresAdapter,
+  PostgresIntrospector,
+  PostgresQueryCompiler,
+} from 'kysely';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as breaker from '../../src/breaker/index.js';
@@ -44,6 +51,16 @@ const redis = new Redis(sharedRedisUrl(), { lazyConnect: true });
 afterAll(() => redis.disconnect());
 const etcd = new Etcd3({ hosts: sharedEtcdEndpoints() });
 afterAll(() => etcd.close());
+
+/** A Kysely that answers every query with no rows (jobs' SQL factories need one). */
+const dummyDb = new Kysely<unknown>({
+  dialect: {
+    createAdapter: () => new PostgresAdapter(),
+    createDriver: () => new DummyDriver(),
+    createIntrospector: (db) => new PostgresIntrospector(db),
+    createQueryCompiler: () => new PostgresQueryCompiler(),
+  },
+});
 
 const target = { async send(_to: string) {} };
 const hsKey = { kid: 'k1', alg: 'HS256', key: new Uint8Array(32).fill(7) } as const;
@@ -182,6 +199,22 @@ const factories: Record<string, Record<string, Call>> = {
       await job.close();
     },
     topN: (t) => cache.topN(() => ({ items: [] }), { n: 1, score: () => 0, ...t }),
+  },
+  jobs: {
+    sqlScheduler: (t) => jobs.sqlScheduler(dummyDb, t),
+    createJobTable: (t) => jobs.createJobTable(dummyDb, t),
+    leaderElection: (t) =>
+      jobs.leaderElection({ locker: lock.memoryLock(), name: 'typo', ...t }).close(),
+    loadAwareElection: (t) =>
+      jobs.loadAwareElection(redis, { name: 'typo', load: () => 1, ...t }).close(),
+    scheduledJob: async (t) => {
+      const election = jobs.leaderElection({ locker: lock.memoryLock(), name: 'typo' });
+      try {
+        await jobs.scheduledJob({ name: 'x', everyMs: 1_000, run() {}, election, ...t }).close();
+      } finally {
+        await election.close();
+      }
+    },
   },
 };
 

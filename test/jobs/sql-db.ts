@@ -16,6 +16,8 @@ export interface TestDb {
 
 export async function pgliteDb(): Promise<TestDb> {
   const client = new PGlite();
+  // Start-up (WebAssembly) happens here, in the hook, not in the first test.
+  await client.waitReady;
   // biome-ignore lint/suspicious/noExplicitAny: see TestDb.
   const db = new Kysely<any>({ dialect: new KyselyPGlite(client).dialect });
   return {
