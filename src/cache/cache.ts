@@ -5,11 +5,11 @@
 import type { EventSource } from '../core/index.js';
 import { checkSignal, InvalidArgumentError, parseOptions, throwIfAborted } from '../core/index.js';
 import { Engine, type WriteSpec } from './engine.js';
+import type { CacheEvents } from './events.js';
 import { Loads } from './load.js';
 import { cacheSchema } from './options.js';
 import type {
   Cache,
-  CacheEvents,
   CacheOptions,
   CacheTimeouts,
   GetOrSetOptions,
@@ -33,15 +33,29 @@ function rejectKey(): Promise<never> {
   return Promise.reject(new InvalidArgumentError('key', 'must be a non-empty string'));
 }
 
+/** A getOrSet call's validated options. */
+interface Call {
+  readonly spec: WriteSpec;
+  readonly timeouts: Required<CacheTimeouts>;
+  readonly signal: AbortSignal | undefined;
+}
+
 class CacheView<V> implements Cache<V> {
   readonly #engine: Engine<V>;
   readonly #loads: Loads<V>;
   readonly #prefix: string;
+  readonly #defaultCall: Call;
 
   constructor(engine: Engine<V>, loads: Loads<V>, prefix: string) {
     this.#engine = engine;
     this.#loads = loads;
     this.#prefix = prefix;
+    const o = engine.options;
+    this.#defaultCall = {
+      spec: { ttlMs: o.ttlMs, graceMs: o.graceMs, tags: undefined },
+      timeouts: o.timeouts,
+      signal: undefined,
+    };
   }
 
   get name(): string {
@@ -193,6 +207,18 @@ class CacheView<V> implements Cache<V> {
     if (typeof loader !== 'function') {
       return Promise.reject(new InvalidArgumentError('loader', 'must be a function'));
     }
+    // Options are checked before the hit path (bad input never succeeds silently); a call
+    // without options pays nothing for it.
+    let call: Call;
+    if (options === undefined) {
+      call = this.#defaultCall;
+    } else {
+      try {
+        call = this.#call(options);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
     const engine = this.#engine;
     const full = this.#prefix + key;
     const entry = engine.l1?.get(full);
@@ -204,19 +230,29 @@ class CacheView<V> implements Cache<V> {
       engine.hitL1(full, entry);
       return Promise.resolve(entry.value);
     }
-    return this.#getOrLoad(key, full, loader, options);
+    return this.#getOrLoad(key, full, loader, call);
+  }
+
+  #call(options: GetOrSetOptions): Call {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidArgumentError('options', 'must be an options object');
+    }
+    const signal = checkSignal(options.signal, 'options.signal');
+    throwIfAborted(signal);
+    return {
+      spec: this.#spec(options, 'options'),
+      timeouts: this.#timeouts(options.timeouts),
+      signal,
+    };
   }
 
   async #getOrLoad(
     key: string,
     full: string,
     loader: Loader<V>,
-    options: GetOrSetOptions | undefined,
+    call: Call,
   ): Promise<V | undefined> {
-    const spec = this.#spec(options, 'options');
-    const timeouts = this.#timeouts(options?.timeouts);
-    const signal = checkSignal(options?.signal, 'options.signal');
-    throwIfAborted(signal);
+    const { spec, timeouts, signal } = call;
     const engine = this.#engine;
     const found = await engine.lookup(full);
     if (found !== undefined && engine.clock.now() < found.entry.freshUntil)
@@ -274,7 +310,7 @@ class CacheView<V> implements Cache<V> {
   }
 
   async clear(): Promise<void> {
-    await this.#engine.clearAll();
+    await this.#engine.clearAll(this.#prefix);
   }
 
   namespace(prefix: string): Cache<V> {

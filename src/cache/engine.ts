@@ -4,9 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { StoreFallback, TypedEmitter } from '../core/index.js';
 import { SequenceTracker } from './bus-receiver.js';
 import { type Entry, fromStored, TagVersions } from './entry.js';
+import type { CacheEvents, CacheLayer } from './events.js';
 import { estimateBytes, L1 } from './l1.js';
 import type { ParsedCacheOptions } from './options.js';
-import type { BusMessage, CacheEvents, CacheLayer, Serializer, StoredEntry } from './types.js';
+import type { BusMessage, Serializer, StoredEntry } from './types.js';
 
 /** @internal An entry found by a read, fresh or stale, and the layer it came from. */
 export interface Found<V> {
@@ -249,12 +250,22 @@ export class Engine<V> {
     await this.publish({ op: 'tag', tag, version });
   }
 
-  async clearAll(): Promise<void> {
+  /** Clear everything (`prefix` '') or one namespace's keys. */
+  async clearAll(prefix: string): Promise<void> {
     this.epoch++;
-    this.l1?.flush();
-    await this.#onL2('', (store) => store.clear());
-    this.events.emit('invalidated', { scope: 'all', source: 'local' });
-    await this.publish({ op: 'clear' });
+    this.#clearL1(prefix);
+    await this.#onL2(prefix, (store) => (prefix === '' ? store.clear() : store.clear(prefix)));
+    this.events.emit('invalidated', {
+      scope: 'all',
+      ...(prefix === '' ? {} : { prefix }),
+      source: 'local',
+    });
+    await this.publish(prefix === '' ? { op: 'clear' } : { op: 'clear', prefix });
+  }
+
+  #clearL1(prefix: string): void {
+    if (prefix === '') this.l1?.flush();
+    else this.l1?.deleteWhere((key) => key.startsWith(prefix));
   }
 
   async #onL2(
@@ -303,8 +314,12 @@ export class Engine<V> {
         this.events.emit('invalidated', { scope: 'tag', tag: message.tag, source: 'bus' });
         break;
       case 'clear':
-        this.l1?.flush();
-        this.events.emit('invalidated', { scope: 'all', source: 'bus' });
+        this.#clearL1(message.prefix ?? '');
+        this.events.emit('invalidated', {
+          scope: 'all',
+          ...(message.prefix === undefined ? {} : { prefix: message.prefix }),
+          source: 'bus',
+        });
         break;
     }
   }

@@ -34,6 +34,11 @@ export class L1<V> {
     this.#lru.delete(key);
   }
 
+  /** Drop the entries whose key matches. */
+  deleteWhere(match: (key: string) => boolean): void {
+    for (const key of [...this.#lru.keys()]) if (match(key)) this.#lru.delete(key);
+  }
+
   /** Empty it; answers how many entries were dropped. */
   flush(): number {
     const n = this.#lru.size;

@@ -70,7 +70,11 @@ export function memoryCacheStore(options: MemoryCacheStoreOptions = {}): CacheSt
       tags.set(tag, { version, until: clock.now() + keepMs });
       return version;
     },
-    clear: async () => {
+    clear: async (keyPrefix) => {
+      if (keyPrefix !== undefined) {
+        for (const key of [...entries.keys()]) if (key.startsWith(keyPrefix)) entries.delete(key);
+        return;
+      }
       entries.clear();
       tags.clear();
     },

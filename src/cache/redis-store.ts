@@ -79,9 +79,10 @@ export function redisCacheStore(
     await runner.command('SET', entryKey(key), text, 'PX', Math.max(1, Math.ceil(ttlMs)));
   };
 
-  const clearNode = async (call: RedisClient['call']) => {
-    // `{prefix:` with glob characters escaped.
-    const pattern = `${`{${prefix}:`.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  const clearNode = async (call: RedisClient['call'], keyPrefix: string | undefined) => {
+    // `{prefix:` (or `{prefix:k:<keyPrefix>`) with glob characters escaped.
+    const start = keyPrefix === undefined ? `{${prefix}:` : `{${prefix}:k:${keyPrefix}`;
+    const pattern = `${start.replace(/[*?[\]\\]/g, '\\$&')}*`;
     let cursor = '0';
     do {
       const reply = (await call('SCAN', cursor, 'MATCH', pattern, 'COUNT', scanCount)) as [
@@ -111,12 +112,12 @@ export function redisCacheStore(
       ),
     bumpTag: async (tag, floor, keepMs) =>
       Number(await runner.eval(BUMP_TAG, [tagKey(tag)], [floor, Math.max(1, Math.ceil(keepMs))])),
-    clear: async () => {
+    clear: async (keyPrefix) => {
       const nodes = client.nodes?.('master');
       if (nodes === undefined) {
-        await clearNode((...args) => runner.command(...(args as [string, ...string[]])));
+        await clearNode((...args) => runner.command(...(args as [string, ...string[]])), keyPrefix);
       } else {
-        await Promise.all(nodes.map((node) => clearNode(node.call.bind(node))));
+        await Promise.all(nodes.map((node) => clearNode(node.call.bind(node), keyPrefix)));
       }
     },
     close: async () => runner.close(),

@@ -1,7 +1,8 @@
 // The public contract of girder/cache: the Cache interface, its options, events, and the
 // two pluggable backends (an L2 store and an invalidation bus).
-import type { Clock, EventSource, StoreFallbackEvents } from '../core/index.js';
+import type { Clock, EventSource } from '../core/index.js';
 import type { Locker } from '../lock/index.js';
+import type { CacheEvents } from './events.js';
 
 /**
  * Turns values into strings for the L2 store and back. It must round-trip: `deserialize(serialize(v))`
@@ -79,8 +80,11 @@ export interface CacheStore {
    * Resolves with the new version.
    */
   bumpTag(tag: string, floor: number, keepMs: number): Promise<number>;
-  /** Remove every entry and tag version under this store's prefix. */
-  clear(): Promise<void>;
+  /**
+   * Remove every entry whose key starts with `keyPrefix`; without it, every entry and tag
+   * version under this store's prefix.
+   */
+  clear(keyPrefix?: string): Promise<void>;
   /** Release what the store owns (never the user's client). */
   close(): Promise<void>;
 }
@@ -101,7 +105,7 @@ export interface BusMessage {
   from: string;
   /** The sender's sequence number, 1, 2, 3... */
   seq: number;
-  /** `delete` (keys changed or removed), `tag` (a tag invalidated), `clear` (everything). */
+  /** `delete` (keys changed or removed), `tag` (a tag invalidated), `clear` (everything, or a namespace). */
   op: 'delete' | 'tag' | 'clear';
   /** Full keys, for `delete`. */
   keys?: string[];
@@ -109,6 +113,8 @@ export interface BusMessage {
   tag?: string;
   /** The tag's new version, for `tag`. */
   version?: number;
+  /** For `clear` of a namespace: the key prefix cleared (absent: everything). */
+  prefix?: string;
 }
 
 /**
@@ -310,102 +316,6 @@ export interface L1Options {
   maxBytes?: number;
 }
 
-/** Cache layers as events name them. */
-export type CacheLayer = 'l1' | 'l2';
-
-/**
- * Events of a cache (`cache.events`). Keys in payloads are the caller's keys with the
- * namespace prefix (the full key).
- *
- * @example
- * ```ts
- * products.events.on('load', ({ key, durationMs, outcome }) => console.log(key, outcome, durationMs));
- * ```
- */
-export type CacheEvents = StoreFallbackEvents & {
-  /** A fresh value (or fresh negative entry) was found in `layer`. One event per key read. */
-  hit: {
-    /** Full key. */
-    key: string;
-    /** Where it was found. */
-    layer: CacheLayer;
-    /** True when the entry is a negative ("not found") one. */
-    negative: boolean;
-  };
-  /** `layer` had no servable fresh entry. A read that misses L1 then hits L2 emits `miss(l1)` then `hit(l2)`. */
-  miss: {
-    /** Full key. */
-    key: string;
-    /** The layer that missed. */
-    layer: CacheLayer;
-  };
-  /** A stale value was served (its TTL passed, its grace not). */
-  stale: {
-    /** Full key. */
-    key: string;
-    /** Layer the stale entry came from. */
-    layer: CacheLayer;
-    /**
-     * Why: `grace` (served at once while refreshing), `softTimeout` (the loader was slower
-     * than `softMs`), `loaderError` (fail-safe: the loader failed).
-     */
-    reason: 'grace' | 'softTimeout' | 'loaderError';
-  };
-  /** A loader call ended. */
-  load: {
-    /** Full key. */
-    key: string;
-    /** How long the loader ran, ms. */
-    durationMs: number;
-    /** `value`, `notFound` (negative), or `error`. */
-    outcome: 'value' | 'notFound' | 'error';
-    /** True when no caller waited for it (a grace refresh or a load past a timeout). */
-    background: boolean;
-  };
-  /**
-   * A loader failed (also counted in `load` with outcome `error`), or an L2 entry could not
-   * be deserialized (then read as a miss).
-   */
-  error: {
-    /** Full key. */
-    key: string;
-    /** The loader's (or serializer's) error. */
-    error: unknown;
-  };
-  /** Entries were invalidated. */
-  invalidated: {
-    /** `key` (keys changed/removed), `tag`, or `all` (clear). */
-    scope: 'key' | 'tag' | 'all';
-    /** The keys, for `key`. */
-    keys?: readonly string[];
-    /** The tag, for `tag`. */
-    tag?: string;
-    /** `local` (this instance's call) or `bus` (another instance's message). */
-    source: 'local' | 'bus';
-  };
-  /** The whole L1 was emptied because bus messages may have been missed. */
-  flushed: {
-    /** `gap` (a sender's sequence skipped) or `reconnect` (the subscription was lost). */
-    reason: 'gap' | 'reconnect';
-    /** Entries dropped. */
-    entries: number;
-    /** The sender whose gap was seen, for `gap`. */
-    sender?: string;
-  };
-  /** A bus publish or subscription failed (L1s elsewhere may be stale until their gap check or TTL). */
-  busError: {
-    /** The bus' error. */
-    error: unknown;
-  };
-  /** Cluster singleflight could not coordinate (lock wait ran out or the locker failed) and loaded locally. */
-  lockFallback: {
-    /** Full key. */
-    key: string;
-    /** The locker's error. */
-    error: unknown;
-  };
-};
-
 /**
  * A two-level cache. Every method takes the caller's key (non-empty string); a
  * `namespace` view prefixes it.
@@ -442,10 +352,15 @@ export interface Cache<V> extends AsyncDisposable {
   delete(key: string | readonly string[]): Promise<void>;
   /** Make every entry tagged `tag` unservable, even as stale, on every instance. */
   deleteByTag(tag: string): Promise<void>;
-  /** Remove everything (L1, this cache's L2 prefix) on every instance. */
+  /**
+   * Remove every entry on every instance: all of them on the root cache, the namespace's
+   * on a `namespace()` view. Tag versions are kept, except by the root's clear.
+   */
   clear(): Promise<void>;
   /** A view whose keys are prefixed with `prefix + ':'`; shares layers, events and bus. */
   namespace(prefix: string): Cache<V>;
   /** Stop the bus subscription and timers; abort running loaders. Does not close your clients. */
   close(): Promise<void>;
 }
+
+export type { CacheEvents, CacheLayer } from './events.js';

@@ -272,3 +272,36 @@ describe('unreadable L2 entries', () => {
     expect(await reader.getOrSet('k', async () => 'reloaded')).toBe('reloaded');
   });
 });
+
+describe('namespace clear on the bus', () => {
+  it("drops only that namespace from other instances' L1", async () => {
+    const bus = memoryBus();
+    const a = cache<number>({ bus });
+    const b = cache<number>({ bus });
+    await b.namespace('n').set('1', 1);
+    await b.set('other', 2);
+    const seen: CacheEvents['invalidated'][] = [];
+    b.events.on('invalidated', (e) => seen.push(e));
+    await a.namespace('n').clear();
+    await vi.waitFor(() => expect(seen).toEqual([{ scope: 'all', prefix: 'n:', source: 'bus' }]));
+    expect(await b.namespace('n').get('1')).toBeUndefined();
+    expect(await b.get('other')).toBe(2);
+  });
+});
+
+describe('getOrSet options', () => {
+  it('are checked on the hit path too', async () => {
+    const c = cache<number>({});
+    await c.set('k', 1);
+    await expect(c.getOrSet('k', async () => 2, { ttlMs: -5 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(
+      c.getOrSet('k', async () => 2, { timeouts: { hardMs: 1.5 } }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(c.getOrSet('k', async () => 2, { signal: 'nope' as never })).rejects.toMatchObject(
+      { code: 'INVALID_ARGUMENT' },
+    );
+    expect(await c.getOrSet('k', async () => 2, { ttlMs: 5 })).toBe(1);
+  });
+});

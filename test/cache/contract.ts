@@ -263,6 +263,21 @@ export function cacheContract(env: () => CacheEnv): void {
     await c.close();
   });
 
+  it('clear on a namespace view clears that namespace only', async () => {
+    const layers = env().layers();
+    const c = make<number>(layers);
+    const a = c.namespace('a');
+    const b = c.namespace('b');
+    await a.set('1', 1);
+    await b.set('1', 2);
+    await c.set('a-lookalike', 3);
+    await a.clear();
+    expect(await a.get('1')).toBeUndefined();
+    expect(await b.get('1')).toBe(2);
+    expect(await c.get('a-lookalike')).toBe(3);
+    await c.close();
+  });
+
   it('bad arguments throw INVALID_ARGUMENT and change nothing', async () => {
     const c = make<number>(env().layers());
     await expect(c.get('')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
