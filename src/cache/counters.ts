@@ -132,7 +132,18 @@ export class CountersClosedError extends GirderError {
   }
 }
 
-/** Most fields one `init` or `getMany` takes (the Lua stack bounds a script's arguments). */
+/**
+ * Most fields one `init` or `getMany` takes (the Lua stack bounds a script's arguments).
+ *
+ * @example
+ * ```ts
+ * import { MAX_COUNTER_FIELDS } from 'girder/cache';
+ *
+ * for (let i = 0; i < names.length; i += MAX_COUNTER_FIELDS) {
+ *   await counters.getMany(key, names.slice(i, i + MAX_COUNTER_FIELDS));
+ * }
+ * ```
+ */
 export const MAX_COUNTER_FIELDS = 1_000;
 
 /** The largest `ttlMs` accepted: 30 days. */

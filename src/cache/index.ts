@@ -45,7 +45,6 @@ export {
   type RankingCache,
   RankingClosedError,
   type RankingContext,
-  type RankingElection,
   type RankingJob,
   type RankingJobEvents,
   type RankingJobOptions,

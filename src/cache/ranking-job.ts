@@ -10,9 +10,9 @@ import {
   GirderError,
   parseOptions,
   systemClock,
-  type TimerHandle,
   TypedEmitter,
 } from '../core/index.js';
+import { type Election, type ScheduledJob, scheduledJob } from '../jobs/index.js';
 
 /**
  * The part of a cache {@link rankingJob} uses: `get` (L1, then L2) and `set` (every
@@ -30,23 +30,6 @@ export interface RankingCache<R> {
   get(key: string): Promise<R | undefined>;
   /** Store `value` in every layer for `ttlMs`. */
   set(key: string, value: R, options: { ttlMs: number }): Promise<void>;
-}
-
-/**
- * Who computes: the part of a `girder/jobs` `leaderElection` {@link rankingJob} reads. Only
- * the instance whose `isLeader` is true when a period starts computes; the others read.
- * `{ isLeader: true }` makes a single instance compute.
- *
- * @example
- * ```ts
- * import type { RankingElection } from 'girder/cache';
- *
- * const alone: RankingElection = { isLeader: true };
- * ```
- */
-export interface RankingElection {
-  /** Whether this instance leads now. */
-  readonly isLeader: boolean;
 }
 
 /**
@@ -87,8 +70,11 @@ export interface RankingJobOptions<R> {
   cache: RankingCache<R>;
   /** Period between two computations, ms (100 ms to 7 days). */
   everyMs: number;
-  /** Which instance computes. */
-  election: RankingElection;
+  /**
+   * Which instance computes: a `girder/jobs` election (`leaderElection`,
+   * `loadAwareElection`). Only its leader runs `compute`; the others read.
+   */
+  election: Election;
   /** Cache key of the ranking. Default `ranking:<name>`. */
   key?: string;
   /**
@@ -98,8 +84,11 @@ export interface RankingJobOptions<R> {
   ttlMs?: number;
   /** A run longer than this is aborted (and counted as failed), ms. Default `everyMs`. */
   timeoutMs?: number;
-  /** Compute at once when started (on the leader), instead of after the first period. Default true. */
-  runOnStart?: boolean;
+  /**
+   * Compute at once when this instance becomes the leader (at start-up and after a
+   * failover), instead of waiting for the next period. Default true.
+   */
+  runOnElected?: boolean;
   /** Time source. Default `systemClock`. */
   clock?: Clock;
 }
@@ -170,7 +159,8 @@ export interface RankingJob<R> extends AsyncDisposable {
   get(): Promise<R | undefined>;
   /**
    * Compute and store the ranking now, on this instance, whoever leads (an admin's
-   * "recompute" button). Rejects with the compute or store error.
+   * "recompute" button); a run already going on this instance is joined instead.
+   * Rejects with the compute or store error.
    */
   refresh(signal?: AbortSignal): Promise<R>;
   /** Stop the timer and abort a running computation. */
@@ -230,9 +220,14 @@ const schema = z
       { message: 'must be a cache with get() and set()' },
     ),
     everyMs: z.number().int().min(100).max(MAX_PERIOD_MS),
-    election: z.custom<RankingElection>(
-      (v) => v !== null && typeof v === 'object' && 'isLeader' in v,
-      { message: 'must be a leader election (an object with isLeader)' },
+    election: z.custom<Election>(
+      (v) =>
+        v !== null &&
+        typeof v === 'object' &&
+        'isLeader' in v &&
+        typeof (v as Election).run === 'function' &&
+        typeof (v as Election).events?.on === 'function',
+      { message: 'must be a girder/jobs election (leaderElection, loadAwareElection)' },
     ),
     key: z.string().min(1).optional(),
     ttlMs: z
@@ -242,7 +237,7 @@ const schema = z
       .max(4 * MAX_PERIOD_MS)
       .optional(),
     timeoutMs: z.number().int().min(1).max(MAX_PERIOD_MS).optional(),
-    runOnStart: z.boolean().default(true),
+    runOnElected: z.boolean().default(true),
     clock: clockSchema.default(systemClock),
   })
   .refine((o) => o.ttlMs === undefined || o.ttlMs > o.everyMs, {
@@ -258,13 +253,13 @@ class Ranking<R> implements RankingJob<R> {
   readonly events = new TypedEmitter<RankingJobEvents>();
   readonly #compute: (context: RankingContext) => Promise<R> | R;
   readonly #cache: RankingCache<R>;
-  readonly #election: RankingElection;
-  readonly #everyMs: number;
   readonly #ttlMs: number;
   readonly #timeoutMs: number;
   readonly #clock: Clock;
   readonly #closing = new AbortController();
-  #timer: TimerHandle | undefined;
+  /** The periods: girder/jobs runs them on the election's leader only. */
+  readonly #job: ScheduledJob;
+  readonly #offs: (() => void)[] = [];
   #running: Promise<R> | undefined;
   /** The last ranking this instance saw or computed: what `get` answers when the cache cannot. */
   #last: { value: R } | undefined;
@@ -274,32 +269,45 @@ class Ranking<R> implements RankingJob<R> {
     this.key = options.key ?? `ranking:${options.name}`;
     this.#compute = options.compute as (context: RankingContext) => Promise<R> | R;
     this.#cache = options.cache as RankingCache<R>;
-    this.#election = options.election;
-    this.#everyMs = options.everyMs;
     this.#ttlMs = options.ttlMs ?? 3 * options.everyMs;
     this.#timeoutMs = options.timeoutMs ?? options.everyMs;
     this.#clock = options.clock;
-    this.#schedule(options.runOnStart ? 0 : this.#everyMs);
-  }
-
-  #schedule(delayMs: number): void {
-    if (this.#closing.signal.aborted) return;
-    this.#timer = this.#clock.setTimeout(() => this.#tick(), delayMs);
-  }
-
-  #tick(): void {
-    this.#timer = undefined;
-    // The next period is scheduled first: a slow run never delays the schedule.
-    this.#schedule(this.#everyMs);
-    if (this.#running !== undefined) {
-      this.events.emit('skipped', { name: this.name, reason: 'overlap' });
-      return;
+    const election = options.election;
+    // Failures are reported (and retried) per period by this job itself: a failed run
+    // waits for the next period rather than hammering the database with retries.
+    this.#job = scheduledJob({
+      name: options.name,
+      everyMs: options.everyMs,
+      election,
+      retry: false,
+      clock: options.clock,
+      run: (signal) => {
+        // A run started outside the schedule (refresh, election) is still going.
+        if (this.#running !== undefined) {
+          this.events.emit('skipped', { name: this.name, reason: 'overlap' });
+          return undefined;
+        }
+        return this.#run(signal);
+      },
+    });
+    this.#offs.push(
+      this.#job.events.on('skipped', ({ reason }) => {
+        this.events.emit('skipped', {
+          name: this.name,
+          reason: reason === 'overlap' ? 'overlap' : 'follower',
+        });
+      }),
+    );
+    if (options.runOnElected) {
+      const runNow = () => {
+        if (this.#running === undefined && !this.#closing.signal.aborted) {
+          this.#run(election.signal).catch(() => {}); // reported through `failed`
+        }
+      };
+      this.#offs.push(election.events.on('elected', runNow));
+      if (election.isLeader) this.#clock.setTimeout(runNow, 0);
     }
-    if (!this.#election.isLeader) {
-      this.events.emit('skipped', { name: this.name, reason: 'follower' });
-      return;
-    }
-    this.#run(undefined).catch(() => {}); // reported through `failed`
+    this.#job.start().catch(() => {}); // an interval schedule cannot fail to resolve
   }
 
   /** One computation and store; `#running` while it lasts. */
@@ -377,14 +385,14 @@ class Ranking<R> implements RankingJob<R> {
     checkSignal(signal);
     if (this.#closing.signal.aborted) throw new RankingClosedError(this.name);
     if (signal?.aborted) throw signal.reason;
-    return this.#run(signal);
+    return this.#running ?? this.#run(signal);
   }
 
   async close(): Promise<void> {
     if (this.#closing.signal.aborted) return;
     this.#closing.abort(new RankingClosedError(this.name));
-    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    for (const off of this.#offs) off();
+    await this.#job.close();
     await this.#running?.catch(() => {});
   }
 
@@ -395,8 +403,9 @@ class Ranking<R> implements RankingJob<R> {
 
 /**
  * Keep a costly ranking (a top-N over a large table, say) fresh without every instance
- * computing it: every `everyMs` the instance that leads `election` runs `compute` and
- * stores the result in `cache` with a TTL longer than the period; every instance's `get`
+ * computing it: a `girder/jobs` `scheduledJob` runs `compute` every `everyMs` on the
+ * instance that leads `election` (and, by default, at once when an instance becomes the
+ * leader), and the result goes to `cache` with a TTL longer than the period; every instance's `get`
  * answers from its L1 (one L2 read after each change, when the cache's bus invalidated
  * it). Readers never compute. When Redis is down, `get` still answers: from L1 while its
  * copy lives, then from the last ranking this instance saw. A failed run leaves the
@@ -408,11 +417,13 @@ class Ranking<R> implements RankingJob<R> {
  * @example
  * ```ts
  * import { cache, rankingJob, redisBus, redisCacheStore, topN } from 'girder/cache';
+ * import { leaderElection } from 'girder/jobs';
+ * import { redisLock } from 'girder/lock';
  *
  * const popular = rankingJob({
  *   name: 'popular',
  *   cache: cache({ l2: redisCacheStore(redis), bus: redisBus(redis), ttlMs: 60_000 }),
- *   election, // a girder/jobs leaderElection
+ *   election: leaderElection({ locker: redisLock(redis), name: 'rankings' }),
  *   everyMs: 60_000,
  *   compute: ({ signal }) => topN(productsById, { n: 20, score: (p) => p.sold, signal }),
  * });

@@ -1,8 +1,10 @@
-// rankingJob on a manual clock: who computes, what readers get, and what happens when
-// computing or the cache fails.
+// rankingJob on a manual clock with real girder/jobs leader elections (memoryLock): who
+// computes, what readers get, and what happens when computing or the cache fails.
 import { describe, expect, it } from 'vitest';
 import { type RankingCache, type RankingJobEvents, rankingJob } from '../../src/cache/index.js';
-import { InvalidOptionsError, manualClock } from '../../src/core/index.js';
+import { InvalidOptionsError, type ManualClock, manualClock } from '../../src/core/index.js';
+import { type Election, leaderElection } from '../../src/jobs/index.js';
+import { memoryLock } from '../../src/lock/index.js';
 
 /** A cache shared by "instances" in this process; `down` makes it throw like an outage. */
 function sharedCache<R>() {
@@ -23,6 +25,21 @@ function sharedCache<R>() {
   return { of, state, entries };
 }
 
+/** `n` elections competing on one memoryLock; the first created leads after `advanceAsync(0)`. */
+function elections(clock: ManualClock, n: number) {
+  const locker = memoryLock({ clock });
+  const list = Array.from({ length: n }, () =>
+    leaderElection({ locker, name: 'ranking', ttlMs: 3_000, pollMs: 500, clock }),
+  );
+  return {
+    list,
+    async close() {
+      for (const e of list) await e.close();
+      await locker.close();
+    },
+  };
+}
+
 function record(job: { events: { on: (e: never, l: never) => unknown } }) {
   const seen: string[] = [];
   for (const e of ['computed', 'failed', 'skipped', 'fallback'] as const) {
@@ -34,57 +51,93 @@ function record(job: { events: { on: (e: never, l: never) => unknown } }) {
 }
 
 describe('rankingJob', () => {
-  it('only the leader computes, every period; followers read what it stored', async () => {
+  it('the leader computes when elected and every period; followers read what it stored', async () => {
     const clock = manualClock(0);
     const shared = sharedCache<string[]>();
-    let runs = 0;
-    const compute = async () => [`top-${++runs}`];
-    const leader = { isLeader: true };
-    const follower = { isLeader: false };
-    const a = rankingJob({
-      name: 'popular',
-      compute,
-      cache: shared.of(clock.now),
-      everyMs: 1_000,
-      election: leader,
-      clock,
-    });
-    const b = rankingJob({
-      name: 'popular',
-      compute,
-      cache: shared.of(clock.now),
-      everyMs: 1_000,
-      election: follower,
-      clock,
-    });
+    const { list, close } = elections(clock, 2);
+    const [ea, eb] = list as [Election, Election];
+    const computedBy: string[] = [];
+    const make = (who: string, election: Election) =>
+      rankingJob({
+        name: 'popular',
+        compute: async () => {
+          computedBy.push(who);
+          return [`top-${computedBy.length}`];
+        },
+        cache: shared.of(clock.now),
+        everyMs: 1_000,
+        election,
+        clock,
+      });
+    const a = make('a', ea);
+    const b = make('b', eb);
     const seenB = record(b);
-    await clock.advanceAsync(0);
-    expect(runs).toBe(1);
+    await clock.advanceAsync(0); // a is elected and computes at once
+    expect(computedBy).toEqual(['a']);
     expect(await b.get()).toEqual(['top-1']);
-    await clock.advanceAsync(1_000);
-    expect(runs).toBe(2);
+    await clock.advanceAsync(1_000); // first period: the leader only
+    expect(computedBy).toEqual(['a', 'a']);
     expect(await a.get()).toEqual(['top-2']);
     expect(await b.get()).toEqual(['top-2']);
-    expect(seenB).toEqual(['skipped:follower', 'skipped:follower']);
-    // Leadership moves: the other instance takes over at its next period.
-    leader.isLeader = false;
-    follower.isLeader = true;
-    await clock.advanceAsync(1_000);
-    expect(runs).toBe(3);
+    expect(seenB).toEqual(['skipped:follower']);
+    // The leader stops: b takes over within one poll and computes at once.
     await a.close();
+    await ea.close();
+    await clock.advanceAsync(500);
+    expect(eb.isLeader).toBe(true);
+    expect(computedBy).toEqual(['a', 'a', 'b']);
+    await clock.advanceAsync(1_000);
+    expect(computedBy).toEqual(['a', 'a', 'b', 'b']);
     await b.close();
-    expect(clock.pendingTimers).toBe(0);
+    await close();
+  });
+
+  it('one of three instances computes each period; another takes over when it stops', async () => {
+    const clock = manualClock(0);
+    const shared = sharedCache<string>();
+    const { list, close } = elections(clock, 3);
+    const computedBy: number[] = [];
+    const jobs = list.map((election, i) =>
+      rankingJob({
+        name: 'popular',
+        compute: () => {
+          computedBy.push(i);
+          return `by ${i}`;
+        },
+        cache: shared.of(clock.now),
+        everyMs: 1_000,
+        election,
+        runOnElected: false,
+        clock,
+      }),
+    );
+    await clock.advanceAsync(0);
+    const leader = list.findIndex((e) => e.isLeader);
+    expect(leader).toBeGreaterThanOrEqual(0);
+    await clock.advanceAsync(3_000);
+    expect(computedBy).toEqual([leader, leader, leader]);
+    for (const job of jobs) expect(await job.get()).toBe(`by ${leader}`);
+    await jobs[leader]?.close();
+    await list[leader]?.close();
+    computedBy.length = 0;
+    await clock.advanceAsync(3_000);
+    expect(new Set(computedBy).size).toBe(1);
+    expect(computedBy[0]).not.toBe(leader);
+    for (const job of jobs) await job.close();
+    await close();
   });
 
   it('stores with a TTL longer than the period (default 3 x everyMs)', async () => {
     const clock = manualClock(0);
     const shared = sharedCache<number>();
+    const { list, close } = elections(clock, 1);
+    const election = list[0] as Election;
     const job = rankingJob({
       name: 'r',
       compute: () => 7,
       cache: shared.of(clock.now),
       everyMs: 1_000,
-      election: { isLeader: true },
+      election,
       clock,
     });
     await clock.advanceAsync(0);
@@ -97,17 +150,19 @@ describe('rankingJob', () => {
       compute: () => 7,
       cache: shared.of(clock.now),
       everyMs: 1_000,
-      election: { isLeader: true },
+      election,
       clock,
     });
-    await clock.advanceAsync(0);
+    await clock.advanceAsync(1_000);
     expect(shared.entries.get('k')?.expiresAt).toBe(clock.now() + 1_500);
     await custom.close();
+    await close();
   });
 
   it('a failed run keeps the previous ranking and is tried again next period', async () => {
     const clock = manualClock(0);
     const shared = sharedCache<string>();
+    const { list, close } = elections(clock, 1);
     let fail = false;
     const job = rankingJob({
       name: 'r',
@@ -117,7 +172,7 @@ describe('rankingJob', () => {
       },
       cache: shared.of(clock.now),
       everyMs: 1_000,
-      election: { isLeader: true },
+      election: list[0] as Election,
       clock,
     });
     const seen = record(job);
@@ -129,18 +184,20 @@ describe('rankingJob', () => {
     await clock.advanceAsync(1_000);
     expect(seen).toEqual(['computed', 'failed', 'computed']);
     await job.close();
+    await close();
   });
 
   it('the cache down: readers get the last ranking; the leader still computes and serves its result', async () => {
     const clock = manualClock(0);
     const shared = sharedCache<string>();
+    const { list, close } = elections(clock, 2);
     let n = 0;
     const leader = rankingJob({
       name: 'r',
       compute: () => `v${++n}`,
       cache: shared.of(clock.now),
       everyMs: 1_000,
-      election: { isLeader: true },
+      election: list[0] as Election,
       clock,
     });
     const reader = rankingJob({
@@ -148,7 +205,7 @@ describe('rankingJob', () => {
       compute: () => 'never',
       cache: shared.of(clock.now),
       everyMs: 1_000,
-      election: { isLeader: false },
+      election: list[1] as Election,
       clock,
     });
     await clock.advanceAsync(0);
@@ -167,28 +224,35 @@ describe('rankingJob', () => {
     expect(await reader.get()).toBe('v3');
     await leader.close();
     await reader.close();
+    await close();
   });
 
   it('before any ranking exists, get answers undefined (readers never compute)', async () => {
     const clock = manualClock(0);
     const shared = sharedCache<string>();
+    const { list, close } = elections(clock, 2);
     let runs = 0;
     const job = rankingJob({
       name: 'r',
       compute: () => `v${++runs}`,
       cache: shared.of(clock.now),
       everyMs: 1_000,
-      election: { isLeader: false },
+      election: list[1] as Election,
       clock,
     });
+    await clock.advanceAsync(0);
+    expect(list[1]?.isLeader).toBe(false);
     expect(await job.get()).toBeUndefined();
+    await clock.advanceAsync(1_000);
     expect(runs).toBe(0);
     await job.close();
+    await close();
   });
 
   it('a run slower than timeoutMs is aborted; a period during a run is skipped as overlap', async () => {
     const clock = manualClock(0);
     const shared = sharedCache<string>();
+    const { list, close } = elections(clock, 1);
     const signals: AbortSignal[] = [];
     const job = rankingJob({
       name: 'r',
@@ -199,7 +263,7 @@ describe('rankingJob', () => {
       cache: shared.of(clock.now),
       everyMs: 1_000,
       timeoutMs: 1_500,
-      election: { isLeader: true },
+      election: list[0] as Election,
       clock,
     });
     const failed: unknown[] = [];
@@ -211,18 +275,22 @@ describe('rankingJob', () => {
     expect(signals[0]?.aborted).toBe(true);
     expect(failed[0]).toMatchObject({ code: 'RANKING_TIMEOUT', timeoutMs: 1_500 });
     await job.close();
+    await close();
   });
 
   it('refresh computes now on any instance; close aborts a run and refuses later refreshes', async () => {
     const clock = manualClock(0);
     const shared = sharedCache<string>();
+    const { list, close } = elections(clock, 2);
+    await clock.advanceAsync(0);
+    const follower = list[1] as Election;
+    expect(follower.isLeader).toBe(false);
     const job = rankingJob({
       name: 'r',
       compute: () => 'now',
       cache: shared.of(clock.now),
       everyMs: 1_000,
-      election: { isLeader: false },
-      runOnStart: false,
+      election: follower,
       clock,
     });
     expect(await job.refresh()).toBe('now');
@@ -240,35 +308,38 @@ describe('rankingJob', () => {
       },
       cache: shared.of(clock.now),
       everyMs: 1_000,
-      election: { isLeader: true },
+      election: list[0] as Election,
       clock,
     });
     await clock.advanceAsync(0);
     await slow.close();
     expect(signal?.aborted).toBe(true);
     expect(signal?.reason).toMatchObject({ code: 'RANKING_CLOSED' });
+    await close();
   });
 
-  it('refuses bad options with INVALID_OPTIONS', () => {
+  it('refuses bad options with INVALID_OPTIONS', async () => {
     const clock = manualClock(0);
+    const { list, close } = elections(clock, 1);
     const base = {
       name: 'r',
       compute: () => 1,
       cache: sharedCache<number>().of(clock.now),
       everyMs: 1_000,
-      election: { isLeader: true },
+      election: list[0] as Election,
       clock,
-      runOnStart: false,
+      runOnElected: false,
     };
     for (const bad of [
       { everyMs: 10 },
       { ttlMs: 1_000 },
       { name: '' },
       { cache: {} },
-      { election: {} },
+      { election: { isLeader: true } },
       { evryMs: 1 },
     ]) {
       expect(() => rankingJob({ ...base, ...bad } as never)).toThrow(InvalidOptionsError);
     }
+    await close();
   });
 });

@@ -187,16 +187,21 @@ const factories: Record<string, Record<string, Call>> = {
     memoryCounters: (t) => cache.memoryCounters(t),
     redisCounters: (t) => cache.redisCounters(redis, t),
     rankingJob: async (t) => {
-      const job = cache.rankingJob({
-        name: 'r',
-        compute: () => 1,
-        cache: { get: async () => undefined, set: async () => {} },
-        everyMs: 1_000,
-        election: { isLeader: false },
-        runOnStart: false,
-        ...t,
-      });
-      await job.close();
+      const election = jobs.leaderElection({ locker: lock.memoryLock(), name: 'typo-ranking' });
+      try {
+        const job = cache.rankingJob({
+          name: 'r',
+          compute: () => 1,
+          cache: { get: async () => undefined, set: async () => {} },
+          everyMs: 1_000,
+          election,
+          runOnElected: false,
+          ...t,
+        });
+        await job.close();
+      } finally {
+        await election.close();
+      }
     },
     topN: (t) => cache.topN(() => ({ items: [] }), { n: 1, score: () => 0, ...t }),
   },

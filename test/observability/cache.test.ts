@@ -9,6 +9,8 @@ import {
   rankingJob,
 } from '../../src/cache/index.js';
 import { manualClock } from '../../src/core/index.js';
+import { leaderElection } from '../../src/jobs/index.js';
+import { memoryLock } from '../../src/lock/index.js';
 import { metrics } from '../../src/observability/index.js';
 import { nonZero, series } from './helpers.js';
 
@@ -42,7 +44,10 @@ describe('metrics: ranking jobs', () => {
         store.set(k, v);
       },
     };
-    const election = { isLeader: true };
+    const locker = memoryLock({ clock });
+    const [leading, following] = [0, 1].map(() =>
+      leaderElection({ locker, name: 'popular', ttlMs: 3_000, pollMs: 500, clock }),
+    );
     const job = rankingJob({
       name: 'popular',
       compute: async () => {
@@ -53,14 +58,23 @@ describe('metrics: ranking jobs', () => {
       },
       cache,
       everyMs: 1_000,
-      election,
+      election: leading!,
       clock,
     });
-    metrics({ registry }).watch(job);
-    await clock.advanceAsync(100); // run 1: computed in 40 ms
-    await clock.advanceAsync(1_000); // run 2: compute fails
-    election.isLeader = false;
-    await clock.advanceAsync(1_000); // follower
+    // Another instance's job: it follows, and is watched under the same name.
+    const other = rankingJob({
+      name: 'popular',
+      compute: () => 0,
+      cache,
+      everyMs: 1_000,
+      election: following!,
+      clock,
+    });
+    const m = metrics({ registry });
+    m.watch(job);
+    m.watch(other);
+    await clock.advanceAsync(100); // elected: run 1 computed in 40 ms
+    await clock.advanceAsync(1_000); // period: run 2 fails on the leader, the follower skips
     down = true;
     expect(await job.get()).toBe(1);
     expect(await nonZero(registry, 'girder_ranking_runs_total')).toEqual({
@@ -82,6 +96,10 @@ describe('metrics: ranking jobs', () => {
     expect(sum?.value).toBeCloseTo(0.04, 5);
     expect(await series(registry, 'girder_ranking_fallbacks_total')).toEqual({ 'name=popular': 1 });
     await job.close();
+    await other.close();
+    await leading?.close();
+    await following?.close();
+    await locker.close();
   });
 });
 
