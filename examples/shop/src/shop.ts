@@ -214,7 +214,16 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
         budget: payment.budget,
         tokens: security.tokens,
         authorizer: security.authorizer,
-        more: [backends.locker, reads.cache, popular.cache, popular.job, backends.counters],
+        more: [
+          backends.locker,
+          jobs.election,
+          jobs.expireOrders,
+          jobs.retryRefunds,
+          reads.cache,
+          popular.cache,
+          popular.job,
+          backends.counters,
+        ],
       },
       tracing?.tracer,
     );
