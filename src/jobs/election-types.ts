@@ -18,12 +18,33 @@ export type DemotionReason = 'lost' | 'handover' | 'closed';
  * ```
  */
 export type ElectionEvents = {
-  /** This instance became leader after campaigning `waitedMs`; `term` increases with every new leadership. */
-  elected: { name: string; term: number; waitedMs: number };
-  /** This instance stopped leading after `ledMs`. */
-  demoted: { name: string; term: number; reason: DemotionReason; ledMs: number };
+  /** This instance became leader. */
+  elected: {
+    /** The election's name. */
+    name: string;
+    /** The new leadership's term; increases with every new leadership. */
+    term: number;
+    /** How long this instance campaigned before winning. */
+    waitedMs: number;
+  };
+  /** This instance stopped leading. */
+  demoted: {
+    /** The election's name. */
+    name: string;
+    /** The term that ended. */
+    term: number;
+    /** Why it ended. */
+    reason: DemotionReason;
+    /** How long the leadership lasted. */
+    ledMs: number;
+  };
   /** A backend call failed; the election keeps campaigning. */
-  error: { name: string; error: unknown };
+  error: {
+    /** The election's name. */
+    name: string;
+    /** What the backend (or `load()`) threw. */
+    error: unknown;
+  };
 };
 
 /**

@@ -81,8 +81,17 @@ export interface LoadAwareElectionOptions {
  * ```
  */
 export type LoadAwareElectionEvents = ElectionEvents & {
-  /** This instance published `load`; `bestPeerLoad` is the lowest live peer's (undefined: none). */
-  published: { name: string; load: number; bestPeerLoad: number | undefined; leading: boolean };
+  /** This instance published its load. */
+  published: {
+    /** The election's name. */
+    name: string;
+    /** The load published. */
+    load: number;
+    /** The lowest load among the other live instances; undefined when there are none. */
+    bestPeerLoad: number | undefined;
+    /** Whether this instance leads after this publish. */
+    leading: boolean;
+  };
 };
 
 /**

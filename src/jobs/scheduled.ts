@@ -71,19 +71,47 @@ export type JobResult = 'ok' | 'failed' | 'timeout' | 'skipped';
  */
 export type ScheduledJobEvents = {
   /** An attempt started on this instance (the leader). */
-  started: { name: string; attempt: number; scheduledAt: number };
-  /** An attempt failed and another follows after `delayMs`. */
-  retrying: { name: string; attempt: number; delayMs: number; error: unknown };
-  /** A run ended (after its last attempt). */
-  finished: {
+  started: {
+    /** The job's name. */
     name: string;
-    result: 'ok' | 'failed' | 'timeout';
-    attempts: number;
-    durationMs: number;
+    /** 1 for the first attempt of a run. */
+    attempt: number;
+    /** The slot this run belongs to (epoch ms). */
+    scheduledAt: number;
+  };
+  /** An attempt failed and another follows. */
+  retrying: {
+    /** The job's name. */
+    name: string;
+    /** The attempt that failed. */
+    attempt: number;
+    /** Delay before the next attempt. */
+    delayMs: number;
+    /** What the attempt threw. */
     error: unknown;
   };
-  /** A due run did not start: the previous one still runs, or this instance does not lead. */
-  skipped: { name: string; reason: 'overlap' | 'not-leader'; scheduledAt: number };
+  /** A run ended (after its last attempt). */
+  finished: {
+    /** The job's name. */
+    name: string;
+    /** How the run ended. */
+    result: 'ok' | 'failed' | 'timeout';
+    /** Attempts made. */
+    attempts: number;
+    /** Duration of the run, retries included. */
+    durationMs: number;
+    /** What the last attempt threw; undefined after success. */
+    error: unknown;
+  };
+  /** A due run did not start. */
+  skipped: {
+    /** The job's name. */
+    name: string;
+    /** `overlap`: the previous run still goes; `not-leader`: another instance leads. */
+    reason: 'overlap' | 'not-leader';
+    /** The slot skipped (epoch ms). */
+    scheduledAt: number;
+  };
 };
 
 /**

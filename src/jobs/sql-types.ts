@@ -78,28 +78,57 @@ export type SqlJobResult = 'ok' | 'failed' | 'timeout' | 'lost' | 'aborted';
  * ```
  */
 export type SqlSchedulerEvents = {
-  /** This worker claimed `job`; `preempted` when it took it from a holder whose lease expired. */
-  claimed: { job: string; workerId: string; preempted: boolean; lateMs: number };
+  /** This worker claimed a job. */
+  claimed: {
+    /** The job's name. */
+    job: string;
+    /** This worker's id. */
+    workerId: string;
+    /** True when it was taken from a holder whose lease had expired. */
+    preempted: boolean;
+    /** How long after it was due (or after the old lease ended) it was claimed. */
+    lateMs: number;
+  };
   /** A lease renewal was confirmed. */
-  renewed: { job: string; leaseUntil: number };
-  /** This worker may no longer run `job`: its signal aborted. */
-  lost: { job: string; reason: JobLossReason; heldMs: number };
+  renewed: {
+    /** The job's name. */
+    job: string;
+    /** The new end of the lease (epoch ms). */
+    leaseUntil: number;
+  };
+  /** This worker may no longer run a job: its signal aborted. */
+  lost: {
+    /** The job's name. */
+    job: string;
+    /** Why. */
+    reason: JobLossReason;
+    /** How long this worker had held it. */
+    heldMs: number;
+  };
   /**
    * A run ended; `nextRunAt` is undefined when the job was lost (its new holder
    * reschedules it) or the final write failed (the row is claimable again once its
    * lease expires, so the job runs again then).
    */
   finished: {
+    /** The job's name. */
     job: string;
+    /** How the run ended. */
     result: SqlJobResult;
+    /** Duration of the run. */
     durationMs: number;
+    /** When the job is due next (epoch ms), as written to its row. */
     nextRunAt: number | undefined;
+    /** What the run threw; undefined after success. */
     error: unknown;
   };
   /** A database call failed (the scheduler keeps going). */
   error: {
+    /** The statement that failed. */
     operation: 'poll' | 'claim' | 'renew' | 'finish';
+    /** The job concerned; undefined for a poll. */
     job: string | undefined;
+    /** What the driver threw. */
     error: unknown;
   };
 };
