@@ -41,6 +41,7 @@ export {
 } from './counters.js';
 export { type MemoryCountersOptions, memoryCounters } from './counters-memory.js';
 export { type RedisCountersOptions, redisCounters } from './counters-redis.js';
+export { rankingJob } from './ranking-job.js';
 export {
   type RankingCache,
   RankingClosedError,
@@ -49,8 +50,7 @@ export {
   type RankingJobEvents,
   type RankingJobOptions,
   RankingTimeoutError,
-  rankingJob,
-} from './ranking-job.js';
+} from './ranking-types.js';
 export {
   type TopNEntry,
   type TopNOptions,
