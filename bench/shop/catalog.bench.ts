@@ -11,7 +11,8 @@ import type { BenchSuite, Runner } from '../harness.js';
  * an event loop of its own.
  *
  * - Under load: autocannon, 20 connections, alternating fixed-duration rounds between
- *   the two (3 x 5 s each; `--quick`: 1 x 1 s), printing req/s, p99 and the ratio. This
+ *   the two (3 x 5 s each; `--quick`: 1 x 1 s) after a 1 s warm-up each, printing
+ *   req/s, p99 and the ratio. This
  *   runs in the case's setup: autocannon's per-run start and stop cost too much for the
  *   harness's calibrated batches.
  * - The harness table: the same request, one at a time on one keep-alive connection.
@@ -46,6 +47,10 @@ async function underLoad() {
     shop: { rps: [] as number[], p99: [] as number[] },
     bare: { rps: [] as number[], p99: [] as number[] },
   };
+  // One unrecorded second each first: JIT warm-up, connection pools, the first ranking run.
+  for (const side of ['shop', 'bare'] as const) {
+    await autocannon({ url: url(side), connections: CONNECTIONS, duration: 1 });
+  }
   for (let round = 0; round < ROUNDS; round++) {
     for (const side of ['shop', 'bare'] as const) {
       const r = await autocannon({ url: url(side), connections: CONNECTIONS, duration: ROUND_S });
