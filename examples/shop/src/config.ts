@@ -33,6 +33,14 @@ export interface ShopConfig {
   orderTimeoutMs: number;
   /** How often expired orders are looked for (`SHOP_SWEEP_INTERVAL`). */
   sweepIntervalMs: number;
+  /** How often failed refunds are tried again (`SHOP_REFUND_RETRY_INTERVAL`). */
+  refundRetryIntervalMs: number;
+  /** TTL of the background-jobs leadership lock; a dead leader is replaced within about this long (`SHOP_LEADER_TTL`). */
+  leaderTtlMs: number;
+  /** How long catalog reads (products, categories) stay cached (`SHOP_CACHE_TTL`). */
+  cacheTtlMs: number;
+  /** How often the popular-products ranking is recomputed (`SHOP_POPULAR_INTERVAL`). */
+  popularIntervalMs: number;
   /** HMAC secret for tokens (`SHOP_JWT_SECRET`); random per process when unset. */
   jwtSecret: string | undefined;
   /** Shared secret signing payment-provider callbacks (`SHOP_PAYMENT_SECRET`). */
@@ -153,6 +161,10 @@ const env = z.object({
   SHOP_ADMIN_PASSWORD: passwordSchema.optional(),
   SHOP_ORDER_TIMEOUT: duration(1_000, 7 * 24 * 3_600_000).default(15 * 60_000),
   SHOP_SWEEP_INTERVAL: duration(100, 3_600_000).default(5_000),
+  SHOP_REFUND_RETRY_INTERVAL: duration(100, 3_600_000).default(5_000),
+  SHOP_LEADER_TTL: duration(500, 600_000).default(10_000),
+  SHOP_CACHE_TTL: duration(100, 24 * 3_600_000).default(30_000),
+  SHOP_POPULAR_INTERVAL: duration(100, 24 * 3_600_000).default(60_000),
   SHOP_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SHOP_PAYMENT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   SHOP_PAYMENT_PROVIDER_URL: url(['http:', 'https:'], 'http://localhost:3000/mock-pay').optional(),
@@ -239,6 +251,10 @@ export function loadConfig(
     },
     orderTimeoutMs: e.SHOP_ORDER_TIMEOUT,
     sweepIntervalMs: e.SHOP_SWEEP_INTERVAL,
+    refundRetryIntervalMs: e.SHOP_REFUND_RETRY_INTERVAL,
+    leaderTtlMs: e.SHOP_LEADER_TTL,
+    cacheTtlMs: e.SHOP_CACHE_TTL,
+    popularIntervalMs: e.SHOP_POPULAR_INTERVAL,
     jwtSecret: e.SHOP_JWT_SECRET,
     paymentSecret: e.SHOP_PAYMENT_SECRET,
     paymentProviderUrl: e.SHOP_PAYMENT_PROVIDER_URL?.replace(/\/+$/, ''),

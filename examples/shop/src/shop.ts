@@ -10,11 +10,14 @@ import { consoleLogger, type Logger } from 'girder/logger';
 import { withRateLimit } from 'girder/ratelimit';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { openBackends } from './backends.js';
+import { catalogReads } from './catalog/cached.js';
 import { catalogService } from './catalog/service.js';
+import { productViews } from './catalog/views.js';
 import { addressesOf } from './compose/addresses.js';
 import { mountHttp } from './compose/http.js';
-import { startJobs } from './compose/jobs.js';
+import { type Jobs, startJobs } from './compose/jobs.js';
 import { buildPaymentProvider } from './compose/payments.js';
+import { type Popular, popularRanking } from './compose/popular.js';
 import { buildSecurity } from './compose/security.js';
 import type { ShopConfig } from './config.js';
 import { type OpenDatabase, openDatabase } from './db/database.js';
@@ -22,6 +25,7 @@ import type { Services } from './http/context.js';
 import { inventoryService } from './inventory/service.js';
 import type { MockProviderControl } from './mock-provider/plugin.js';
 import { opsSnapshot, transitionLog } from './observe/ops.js';
+import { jobsOps } from './observe/ops-jobs.js';
 import { shopCounters } from './observe/shop-metrics.js';
 import { dbTracing } from './observe/trace-db.js';
 import { traceService } from './observe/trace-services.js';
@@ -64,6 +68,10 @@ export interface Shop {
   listen(): Promise<string>;
   /** Base URL for browsers (after `listen`). */
   url(): string;
+  /** The background jobs (scheduledJobs under one leader election). */
+  readonly jobs: Jobs;
+  /** The popular-products ranking job and its cache. */
+  readonly popular: Popular;
   /** Run the background jobs once now: expire overdue orders, retry failed refunds. */
   runJobs(): Promise<{ expired: number; refunded: number }>;
   /** Stop the jobs, the server and every connection. */
@@ -92,7 +100,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     const db = queries ? database.db.withPlugin(queries.plugin) : database.db;
     const traced = <T extends object>(service: T, name: string): T =>
       tracing && queries ? traceService(service, name, tracing.tracer, queries.settle) : service;
-    const backends = await openBackends(config.redisUrl, config.redisPrefix);
+    const backends = await openBackends(config.redisUrl, config.redisPrefix, clock);
     cleanup.push(() => backends.close());
 
     const app = Fastify({
@@ -112,6 +120,16 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     const users = traced(usersService({ db, hashCost: config.passwordHashCost }), 'users');
     const catalog = traced(catalogService({ db }), 'catalog');
     const inventory = traced(inventoryService({ db }), 'inventory');
+    // Catalog reads through girder/cache (two-level with REDIS_URL, L1 only otherwise).
+    const reads = catalogReads({
+      catalog,
+      inventory,
+      layers: backends.cacheLayers('catalog'),
+      ttlMs: config.cacheTtlMs,
+      clock,
+    });
+    cleanup.push(() => reads.close());
+    const views = productViews({ db, counters: backends.counters });
     const orders = traced(
       ordersService({
         db,
@@ -119,6 +137,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
         inventory,
         paymentTimeoutMs: config.orderTimeoutMs,
         clock,
+        stockChanged: (ids) => reads.productsChanged(ids),
       }),
       'orders',
     );
@@ -154,6 +173,35 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       logger.info('seeded demo catalog');
     }
 
+    // --- background jobs: one leader (girder/jobs) runs the sweeps and the ranking -----
+    const jobsView = jobsOps(clock, backends.locker); // before the first lock is taken
+    cleanup.push(jobsView.stop);
+    const jobs = await startJobs({
+      clock,
+      logger,
+      locker: backends.locker,
+      leaderTtlMs: config.leaderTtlMs,
+      expiryIntervalMs: config.sweepIntervalMs,
+      refundRetryIntervalMs: config.refundRetryIntervalMs,
+      expireDue: () => orders.expireDue(),
+      retryPendingRefunds: () => payments.retryPendingRefunds(),
+    });
+    cleanup.push(() => jobs.stop());
+    const popular = popularRanking({
+      orders,
+      catalog,
+      election: jobs.election,
+      layers: backends.cacheLayers('popular'),
+      everyMs: config.popularIntervalMs,
+      clock,
+    });
+    cleanup.push(() => popular.close());
+    // A new leader computes the ranking at once rather than after a whole period.
+    const onElected = jobs.election.events.on('elected', () => {
+      popular.job.refresh().catch(() => {}); // a failure is a `failed` event; the last ranking stays
+    });
+    cleanup.push(onElected);
+
     // --- metrics, HTTP, background jobs ----------------------------------------------------
     const { limiters } = security;
     const counters = shopCounters(registry, services);
@@ -166,21 +214,34 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
         budget: payment.budget,
         tokens: security.tokens,
         authorizer: security.authorizer,
+        more: [
+          backends.locker,
+          jobs.election,
+          jobs.expireOrders,
+          jobs.retryRefunds,
+          reads.cache,
+          popular.cache,
+          popular.job,
+          backends.counters,
+        ],
       },
       tracing?.tracer,
     );
     cleanup.push(watched.unwatch);
     const transitions = transitionLog(clock);
     cleanup.push(transitions.watch(payment.breaker));
-    const ops = () =>
-      opsSnapshot({
+    jobsView.follow([jobs.election], [jobs.expireOrders, jobs.retryRefunds]);
+    const ops = async () => ({
+      ...(await opsSnapshot({
         registry,
         breakers: [payment.breaker],
         targets: [{ name: 'payment-provider', breaker: payment.breaker }],
         transitions,
-      });
+      })),
+      ...(await jobsView.snapshot(registry)),
+    });
     await mountHttp(app, {
-      context: { config, services, logger, counters, ops, clock },
+      context: { config, services, logger, counters, ops, clock, reads, views, popular },
       database,
       backendsDescription: backends.description,
       security,
@@ -189,14 +250,6 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       metrics: watched.metrics,
       tracer: tracing?.tracer,
     });
-    const jobs = startJobs({
-      clock,
-      logger,
-      intervalMs: config.sweepIntervalMs,
-      expireDue: () => orders.expireDue(),
-      retryPendingRefunds: () => payments.retryPendingRefunds(),
-    });
-    cleanup.push(() => jobs.stop());
     // Registered last, so it runs first on close: stop taking requests, then the rest.
     cleanup.push(() => app.close());
 
@@ -217,6 +270,8 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
         return addresses.publicUrl();
       },
       url: addresses.publicUrl,
+      jobs,
+      popular,
       runJobs: jobs.runOnce,
       close: () => {
         closing ??= closeAll();

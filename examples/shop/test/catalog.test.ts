@@ -59,12 +59,16 @@ describe('GET /api/products', () => {
 });
 
 describe('GET /api/products/:id', () => {
-  it('shows one product with its stock', async () => {
+  it('shows one product with its stock and counts its views', async () => {
     const list = await t.client.get('/api/products?pageSize=1');
     const first = list.body.items[0];
     const res = await t.client.get(`/api/products/${first.id}`);
     expect(res.status).toBe(200);
-    expect(res.body).toEqual(first);
+    const views = res.body.views;
+    expect(views).toBeGreaterThanOrEqual(1);
+    expect(res.body).toEqual({ ...first, views });
+    const again = await t.client.get(`/api/products/${first.id}`);
+    expect(again.body.views).toBe(views + 1);
   });
 
   it('404s an unknown id and 400s a malformed one', async () => {

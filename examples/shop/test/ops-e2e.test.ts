@@ -1,7 +1,8 @@
 // The ops page in headless Chromium (Debian `chromium`, driven by playwright-core): the
 // admin watches the payment breaker open while the mock provider fails, and close again
-// once it is healed. The shop runs on a manual clock, so the breaker's open period and
-// recovery ramp take no real time.
+// once it is healed, plus the jobs, locks and cache panels. The shop runs on a manual
+// clock, so the breaker's open period, the recovery ramp and the job periods take no
+// real time.
 import { manualClock } from 'girder/core';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -22,7 +23,14 @@ let browser: BrowserContext;
 let launched: TestBrowser | undefined;
 
 beforeAll(async () => {
-  t = await startShop({ SHOP_PAYMENT_BREAKER_OPEN: '1s' }, { clock });
+  t = await startShop(
+    {
+      SHOP_PAYMENT_BREAKER_OPEN: '1s',
+      SHOP_SWEEP_INTERVAL: '1s',
+      SHOP_REFUND_RETRY_INTERVAL: '1s',
+    },
+    { clock },
+  );
   launched = await launchBrowser('ops');
   browser = launched.context;
 }, 180_000);
@@ -86,6 +94,26 @@ it('shows the payment breaker opening and closing again', { timeout: 90_000 }, a
   await expect
     .poll(() => page.getByRole('list', { name: 'Transitions of payment-provider' }).textContent())
     .toContain('half-open → closed');
+  // Jobs and locks: this instance leads the jobs' election and holds its lock; the sweeps
+  // ran on the manual clock's seconds above.
+  await expect
+    .poll(() => page.locator('[data-election="shop-jobs"] [data-role]').textContent())
+    .toBe('leader');
+  await expect.poll(() => page.locator('[data-lock="leader:shop-jobs"]').count()).toBe(1);
+  await expect
+    .poll(() =>
+      page.locator('[data-job="expire-orders"] [data-result]').getAttribute('data-result'),
+    )
+    .toBe('ok');
+  await expect
+    .poll(() => page.locator('[data-job="retry-refunds"]').textContent())
+    .toMatch(/ok \d+/);
+  // Cache: catalog reads hit L1 (this shop has no Redis, so no L2 row).
+  for (let i = 0; i < 3; i++) await t.client.get('/api/products');
+  await expect
+    .poll(() => page.locator('[data-cache="catalog/l1"] [data-ratio]').textContent())
+    .toMatch(/^\d+\.\d %$/);
+  expect(await page.locator('[data-cache="catalog/l2"]').count()).toBe(0);
   // Request rates per route template are listed.
   await expect
     .poll(() => page.locator('[data-route="POST /api/orders/:orderNo/pay"]').count())

@@ -1,6 +1,7 @@
-// The router: #/products, #/cart, #/orders, #/orders/<no>, #/signin, #/signup, #/admin, #/ops.
+// The router: #/products, #/products/<id>, #/popular, #/cart, #/orders, #/orders/<no>, #/signin, #/signup, #/admin, #/ops.
 import { ApiError, api, signedIn, tokens } from './api.js';
 import { cart } from './cart.js';
+import { popularView, productView } from './catalog-views.js';
 import { h, mount } from './dom.js';
 import { opsView } from './ops.js';
 import {
@@ -30,6 +31,7 @@ function renderNav() {
   mount(
     nav,
     link('#/products', 'Products'),
+    link('#/popular', 'Popular'),
     link('#/cart', count > 0 ? `Cart (${count})` : 'Cart'),
     profile ? link('#/orders', 'Orders') : null,
     profile?.role === 'admin' ? link('#/admin', 'Admin') : null,
@@ -84,6 +86,11 @@ async function route() {
         return await needsSignIn(adminView)(main);
       case 'ops':
         return await needsSignIn(opsView)(main);
+      case 'popular':
+        return await popularView(main);
+      case 'products':
+        if (parts[1]) return await productView(main, decodeURIComponent(parts[1]));
+        return await productsView(main, params);
       default:
         return await productsView(main, params);
     }

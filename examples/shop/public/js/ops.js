@@ -5,6 +5,8 @@
 import { api } from './api.js';
 import { h, mount } from './dom.js';
 import { bucketDelta, quantile } from './histogram.js';
+import { cachePanel } from './ops-cache.js';
+import { jobsPanel } from './ops-jobs.js';
 
 const POLL_MS = 1000;
 const KEEP = 120; // points per chart (two minutes)
@@ -79,6 +81,8 @@ export async function opsView(main) {
     failures: h('div', { class: 'ops-chart' }),
   };
   const status = h('p', { class: 'hint', id: 'ops-status' }, 'Waiting for data…');
+  const jobs = jobsPanel();
+  const caches = cachePanel();
   const routeSelect = h('select', { name: 'route' });
   let selectedRoute = '';
   routeSelect.addEventListener('change', () => {
@@ -139,6 +143,8 @@ export async function opsView(main) {
       ),
       targetsTable,
     ),
+    jobs.element,
+    caches.element,
   );
   mount(main, root);
 
@@ -313,6 +319,8 @@ export async function opsView(main) {
         );
       }),
     );
+    jobs.update(snap);
+    caches.update(snap, previous);
     status.textContent = `Updated ${new Date(snap.at).toLocaleTimeString()}`;
     previous = snap;
   };

@@ -106,7 +106,7 @@ function productCard(p) {
     'article',
     { class: 'card', 'data-product': p.id },
     h('span', { class: 'tag' }, p.category.name),
-    h('h3', {}, p.name),
+    h('h3', {}, h('a', { href: `#/products/${p.id}` }, p.name)),
     h('p', {}, p.description),
     h('span', { class: 'price' }, money(p.priceCents)),
     h('span', { class: stockClass }, p.stock === 0 ? 'Out of stock' : `${p.stock} in stock`),

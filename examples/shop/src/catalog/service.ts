@@ -33,6 +33,12 @@ export interface NewProduct {
   category: string;
 }
 
+export interface ProductChanges {
+  name?: string | undefined;
+  description?: string | undefined;
+  priceCents?: number | undefined;
+}
+
 export interface CatalogService {
   categories(): Promise<Category[]>;
   /** One page of products, newest last, optionally of one category (by slug). */
@@ -47,6 +53,8 @@ export interface CatalogService {
   getMany(ids: readonly number[]): Promise<Map<number, Product>>;
   /** `CATEGORY_NOT_FOUND` (404) for an unknown slug. */
   createProduct(product: NewProduct): Promise<Product>;
+  /** Change a product's name, description or price; the updated product, or null when absent. */
+  updateProduct(id: number, changes: ProductChanges): Promise<Product | null>;
   /** `CATEGORY_EXISTS` (409) for a slug in use. */
   createCategory(category: { slug: string; name: string }): Promise<Category>;
 }
@@ -134,6 +142,25 @@ export function catalogService({ db }: { db: Db }): CatalogService {
         }
         throw err;
       }
+    },
+
+    async updateProduct(id, { name, description, priceCents }) {
+      const set = {
+        ...(name !== undefined && { name }),
+        ...(description !== undefined && { description }),
+        ...(priceCents !== undefined && { price_cents: priceCents }),
+      };
+      if (Object.keys(set).length > 0) {
+        const row = await db
+          .updateTable('products')
+          .set(set)
+          .where('id', '=', id)
+          .returning('id')
+          .executeTakeFirst();
+        if (!row) return null;
+      }
+      const row = await products().where('p.id', '=', id).executeTakeFirst();
+      return row ? toProduct(row) : null;
     },
 
     async createCategory({ slug, name }) {

@@ -1,5 +1,12 @@
-// Background jobs: expire overdue orders and retry failed refunds, every sweep interval.
+// Background jobs: expire overdue orders and retry failed refunds. Each is a girder/jobs
+// `scheduledJob` under one `leaderElection` (memoryLock embedded, redisLock with
+// REDIS_URL), so with several shop instances each sweep runs on one of them only: the
+// current leader. A leader that stops (or dies) is replaced within the lock's TTL plus
+// one poll. Both sweeps are safe to run twice anyway (every transition is one conditional
+// UPDATE, refunds carry an idempotency key): the election saves work, not correctness.
 import type { Clock } from 'girder/core';
+import { type Election, leaderElection, type ScheduledJob, scheduledJob } from 'girder/jobs';
+import type { Locker } from 'girder/lock';
 import { type Logger, logError } from 'girder/logger';
 
 export interface JobResults {
@@ -8,44 +15,81 @@ export interface JobResults {
 }
 
 export interface Jobs {
-  /** Run every job once now. */
+  /** The election every shop job runs under. */
+  readonly election: Election;
+  /** The order-expiry sweep. */
+  readonly expireOrders: ScheduledJob;
+  /** The refund-retry sweep. */
+  readonly retryRefunds: ScheduledJob;
+  /** Run every job once now, on this instance, leader or not. */
   runOnce(): Promise<JobResults>;
-  /** Stop scheduling and wait for a running sweep. */
+  /** Stop the schedules (waiting for running sweeps) and step down. */
   stop(): Promise<void>;
 }
 
-export function startJobs(options: {
+export interface JobsOptions {
   clock: Clock;
   logger: Logger;
-  intervalMs: number;
+  locker: Locker;
+  /** Leadership lock TTL. */
+  leaderTtlMs: number;
+  expiryIntervalMs: number;
+  refundRetryIntervalMs: number;
   expireDue: () => Promise<number>;
   retryPendingRefunds: () => Promise<number>;
-}): Jobs {
+}
+
+export async function startJobs(options: JobsOptions): Promise<Jobs> {
   const { clock, logger } = options;
-  let stopped = false;
-  let timer: ReturnType<Clock['setTimeout']> | undefined;
-  let running: Promise<unknown> | undefined;
-  const runOnce = async (): Promise<JobResults> => ({
-    expired: await options.expireDue(),
-    refunded: await options.retryPendingRefunds(),
+  const election = leaderElection({
+    locker: options.locker,
+    name: 'shop-jobs',
+    ttlMs: options.leaderTtlMs,
+    pollMs: Math.max(100, Math.min(1_000, Math.floor(options.leaderTtlMs / 4))),
+    clock,
   });
-  const schedule = () => {
-    timer = clock.setTimeout(() => {
-      running = runOnce()
-        .catch((err) => logError(logger, err, 'background job failed'))
-        .finally(() => {
-          running = undefined;
-          if (!stopped) schedule();
-        });
-    }, options.intervalMs);
+  election.events.on('elected', ({ term }) => logger.info('leading the background jobs', { term }));
+  election.events.on('demoted', ({ reason }) =>
+    logger.info('no longer leading the background jobs', { reason }),
+  );
+  const job = (name: string, everyMs: number, run: () => Promise<number>) => {
+    const j = scheduledJob({
+      name,
+      everyMs,
+      election,
+      clock,
+      // A sweep is cheap to repeat: the next slot retries, no need for a burst now.
+      retry: false,
+      run,
+    });
+    j.events.on('finished', ({ result, error }) => {
+      if (result !== 'ok') logError(logger, error, `background job ${name} ${result}`);
+    });
+    return j;
   };
-  schedule();
+  const expireOrders = job('expire-orders', options.expiryIntervalMs, options.expireDue);
+  const retryRefunds = job('retry-refunds', options.refundRetryIntervalMs, () =>
+    options.retryPendingRefunds(),
+  );
+  try {
+    await expireOrders.start();
+    await retryRefunds.start();
+  } catch (err) {
+    await Promise.all([expireOrders.close(), retryRefunds.close()]);
+    await election.close();
+    throw err;
+  }
   return {
-    runOnce,
+    election,
+    expireOrders,
+    retryRefunds,
+    runOnce: async () => ({
+      expired: await options.expireDue(),
+      refunded: await options.retryPendingRefunds(),
+    }),
     async stop() {
-      stopped = true;
-      if (timer !== undefined) clock.clearTimeout(timer);
-      await running;
+      await Promise.all([expireOrders.close(), retryRefunds.close()]);
+      await election.close();
     },
   };
 }

@@ -136,6 +136,16 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006_product_views': {
+    async up(db: Kysely<unknown>) {
+      // catalog service: how often each product page was read (the counters' source of truth).
+      await db.schema
+        .createTable('product_views')
+        .addColumn('product_id', 'integer', (c) => c.primaryKey())
+        .addColumn('views', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

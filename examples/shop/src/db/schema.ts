@@ -31,6 +31,12 @@ export interface ProductsTable {
   created_at: CreatedAt;
 }
 
+/** catalog service: product page reads, per product. */
+export interface ProductViewsTable {
+  product_id: number;
+  views: number;
+}
+
 /** inventory service: units available to sell, per product. */
 export interface InventoryTable {
   product_id: number;
@@ -102,6 +108,7 @@ export interface Database {
   users: UsersTable;
   categories: CategoriesTable;
   products: ProductsTable;
+  product_views: ProductViewsTable;
   inventory: InventoryTable;
   inventory_reservations: ReservationsTable;
   orders: OrdersTable;

@@ -78,6 +78,16 @@ export const newProductBody = z.object({
   stock: z.number().int().min(0).max(MAX_STOCK).default(0),
 });
 
+export const productChangesBody = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    description: z.string().max(2_000).optional(),
+    priceCents: z.number().int().min(0).max(MAX_PRICE_CENTS).optional(),
+  })
+  .refine((b) => Object.values(b).some((v) => v !== undefined), {
+    message: 'give at least one of name, description, priceCents',
+  });
+
 export const stockBody = z.object({ stock: z.number().int().min(0).max(MAX_STOCK) });
 
 export const newCategoryBody = z.object({ slug, name: z.string().trim().min(1).max(100) });

@@ -32,4 +32,8 @@ export const OPS_METRICS = {
     budgetExhausted: 'girder_retry_budget_exhausted_total',
     name: ['name'],
   },
+  cache: {
+    /** Labels `name`, `layer` (l1, l2) and `result` (hit, miss). */
+    lookups: 'girder_cache_lookups_total',
+  },
 } as const;

@@ -1,7 +1,8 @@
 // Every girder block the shop builds, watched by girder/observability: metrics on the
 // shop's registry and, when tracing is on, spans (Redis round trips, breaker rejections
 // and rate-limit denials as span events): limiters, the payment breaker, the provider's
-// retry and its budget, the token service and the authorizer.
+// retry and its budget, the token service, the authorizer, the jobs' locker, the caches,
+// the ranking job and the view counters.
 import type { Tracer } from '@opentelemetry/api';
 import type { Breaker } from 'girder/breaker';
 import type { RetryBudget, WithRetry } from 'girder/failover';
@@ -21,6 +22,8 @@ export interface WatchedBlocks {
   budget: RetryBudget;
   tokens: TokenService;
   authorizer: Authorizer;
+  /** More blocks (the jobs' locker, the caches, the ranking job, the view counters). */
+  more?: WatchableBlock[];
 }
 
 /**
@@ -37,6 +40,7 @@ export function watchBlocks(registry: Registry, blocks: WatchedBlocks, tracer?: 
     [blocks.budget, 'payment-provider'],
     [blocks.tokens, 'shop'],
     [blocks.authorizer, 'shop'],
+    ...(blocks.more ?? []).map((b): [WatchableBlock, undefined] => [b, undefined]),
   ];
   const unwatch: Array<() => void> = [];
   for (const [block, name] of watched) {

@@ -39,11 +39,13 @@ export interface Order {
 export type PaidOutcome = 'paid' | 'already_paid' | 'cancelled' | 'not_found';
 
 export type OrderEvents = {
-  placed: { orderNo: string; totalCents: number };
+  /** Emitted after the commit: `productIds` had their stock taken. */
+  placed: { orderNo: string; totalCents: number; productIds: number[] };
   /** A request for an existing `requestId` returned the order placed the first time. */
   replayed: { orderNo: string };
   outOfStock: { productId: number };
-  cancelled: { orderNo: string; reason: 'user' | 'timeout' };
+  /** Emitted after the commit: `productIds` had their stock returned. */
+  cancelled: { orderNo: string; reason: 'user' | 'timeout'; productIds: number[] };
   paid: { orderNo: string };
 };
 
@@ -72,6 +74,14 @@ export interface OrdersService {
   markPaid(orderNo: string, options?: InTransaction): Promise<PaidOutcome>;
   /** Cancel every pending order whose payment deadline has passed; resolves how many. */
   expireDue(): Promise<number>;
+  /**
+   * Units sold (paid orders) per product, one keyset page: products with an id above
+   * `afterProductId`, ascending, at most `limit` (the popular page's ranking source).
+   */
+  unitsSoldPage(
+    afterProductId: number | undefined,
+    limit: number,
+  ): Promise<Array<{ productId: number; sold: number }>>;
   readonly events: EventSource<OrderEvents>;
 }
 
@@ -82,6 +92,11 @@ export interface OrdersServiceOptions {
   /** How long an order may stay unpaid. */
   paymentTimeoutMs: number;
   clock?: Clock;
+  /**
+   * Awaited after a commit that took or returned stock (place, cancel, expiry), before
+   * the call resolves: the catalog cache invalidates these products here.
+   */
+  stockChanged?: (productIds: number[]) => Promise<void>;
 }
 
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
@@ -104,6 +119,7 @@ const mergeLines = (lines: readonly StockLine[]): StockLine[] => {
 
 export function ordersService(options: OrdersServiceOptions): OrdersService {
   const { db, catalog, inventory, paymentTimeoutMs } = options;
+  const stockChanged = options.stockChanged ?? (async () => {});
   const clock = options.clock ?? systemClock;
   const events = new TypedEmitter<OrderEvents>();
 
@@ -176,9 +192,14 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
       if (userId !== undefined) q = q.where('user_id', '=', userId);
       if (reason === 'timeout') q = q.where('expires_at', '<=', now);
       const row = await q.returning('order_no').executeTakeFirst();
-      if (!row) return false;
+      if (!row) return undefined;
       await inventory.release(orderNo, { tx });
-      return true;
+      const lines = await tx
+        .selectFrom('order_items')
+        .select('product_id')
+        .where('order_no', '=', orderNo)
+        .execute();
+      return lines.map((l) => l.product_id);
     });
 
   return {
@@ -265,7 +286,9 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
         if (raced) return raced;
         throw new Error(`order for requestId ${requestId} vanished`);
       }
-      events.emit('placed', { orderNo, totalCents });
+      const productIds = lines.map((l) => l.productId);
+      await stockChanged(productIds);
+      events.emit('placed', { orderNo, totalCents, productIds });
       const [order] = await load({ orderNo });
       return { order: order!, created: true };
     },
@@ -278,8 +301,10 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
     },
 
     async cancel(userId, orderNo) {
-      if (await cancelPending(orderNo, 'user', userId)) {
-        events.emit('cancelled', { orderNo, reason: 'user' });
+      const returned = await cancelPending(orderNo, 'user', userId);
+      if (returned) {
+        await stockChanged(returned);
+        events.emit('cancelled', { orderNo, reason: 'user', productIds: returned });
       }
       const [order] = await load({ orderNo, userId });
       if (!order) throw notFound('ORDER_NOT_FOUND', `no order ${orderNo}`, { orderNo });
@@ -327,12 +352,28 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
         .execute();
       let cancelled = 0;
       for (const { order_no } of due) {
-        if (await cancelPending(order_no, 'timeout')) {
+        const returned = await cancelPending(order_no, 'timeout');
+        if (returned) {
           cancelled++;
-          events.emit('cancelled', { orderNo: order_no, reason: 'timeout' });
+          await stockChanged(returned);
+          events.emit('cancelled', { orderNo: order_no, reason: 'timeout', productIds: returned });
         }
       }
       return cancelled;
+    },
+
+    async unitsSoldPage(afterProductId, limit) {
+      const rows = await db
+        .selectFrom('order_items as i')
+        .innerJoin('orders as o', 'o.order_no', 'i.order_no')
+        .select((eb) => ['i.product_id', eb.fn.sum<string | number>('i.quantity').as('sold')])
+        .where('o.status', '=', 'paid')
+        .where('i.product_id', '>', afterProductId ?? 0)
+        .groupBy('i.product_id')
+        .orderBy('i.product_id')
+        .limit(limit)
+        .execute();
+      return rows.map((r) => ({ productId: r.product_id, sold: Number(r.sold) }));
     },
   };
 }
