@@ -17,6 +17,8 @@ import type {
 } from '../failover/index.js';
 import type { Authorizer, TokenService } from '../jwt/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
+import type { CodeService, SmsProvider, TokenAuthSms } from '../sms/index.js';
+import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
 
 /**
  * Everything `watch` (of {@link metrics} and {@link tracing}) accepts: any rate or
@@ -39,6 +41,9 @@ export type WatchableBlock =
   | RetryBudget
   | TokenService
   | Authorizer
+  | SmsProvider
+  | TokenAuthSms
+  | CodeService
   | {
       /** The decorator's typed events. */
       readonly events:
@@ -67,7 +72,8 @@ export type BlockKind =
   | 'healthFailover'
   | 'split'
   | 'retry'
-  | 'deadline';
+  | 'deadline'
+  | SmsBlockKind;
 
 type Bag = Record<string, unknown>;
 const isFn = (v: unknown): boolean => typeof v === 'function';
@@ -95,6 +101,8 @@ export function kindOf(block: unknown): BlockKind {
       if (isFn(b.execute) && isFn(b.isolate) && typeof b.state === 'string') return 'breaker';
       if (isFn(b.verifyAccess) && isFn(b.issue)) return 'tokens';
       if (isFn(b.authorize) || (isFn(b.rolesOf) && isFn(b.grant))) return 'authorizer';
+      const sms = smsKindOf(b);
+      if (sms !== undefined) return sms;
     }
   }
   throw new InvalidArgumentError(

@@ -26,6 +26,7 @@ import {
 import { watchAuthorizer, watchTokens } from './watch-jwt.js';
 import { watchLimiter } from './watch-ratelimit.js';
 import { WatchSet } from './watch-set.js';
+import { watchSms } from './watch-sms.js';
 
 /**
  * Default buckets of girder's duration histograms, in seconds (1 ms to 10 s): the OTel
@@ -232,6 +233,10 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchRetry(scope, b.events as EventSource<RetryEvents>);
       case 'deadline':
         return watchDeadline(scope, b.events as EventSource<DeadlineEvents>);
+      case 'smsProvider':
+      case 'smsTokenAuth':
+      case 'codes':
+        return watchSms(scope, kind, b.events);
       case 'split':
         return watchSplit(
           scope,

@@ -31,6 +31,7 @@ import { kindOf, ownName, type WatchableBlock } from './block.js';
 import type { WatchOptions } from './metrics.js';
 import { subscribe } from './scope.js';
 import { WatchSet } from './watch-set.js';
+import { type SmsBlockKind, traceSms } from './watch-sms.js';
 
 /**
  * Options of {@link tracing}.
@@ -276,6 +277,10 @@ export function tracing(options: TracingOptions): Tracing {
               event('girder.authz.denied', { ...named, 'girder.authz.action': e.action });
           },
         });
+      case 'smsProvider':
+      case 'smsTokenAuth':
+      case 'codes':
+        return traceSms(tracer, kindOf(block) as SmsBlockKind, b.events, name);
       default:
         // A retry budget has no events: nothing to trace.
         return () => {};

@@ -131,6 +131,19 @@ const factories: Record<string, Record<string, Call>> = {
       }
     },
   },
+  sms: {
+    memorySms: (t) => sms.memorySms(t),
+    consoleSms: (t) => sms.consoleSms(logger.noopLogger(), t),
+    aliyunSms: (t) => sms.aliyunSms({ accessKeyId: 'a', accessKeySecret: 's', ...t }),
+    tencentSms: (t) => sms.tencentSms({ secretId: 'a', secretKey: 's', sdkAppId: '1', ...t }),
+    httpSms: (t) => sms.httpSms({ url: 'http://127.0.0.1:1/', ...t }),
+    validateMessage: (t) => sms.validateMessage({ to: ['+8613800000000'], template: 't' }, t),
+    tokenAuthSms: (t) => sms.tokenAuthSms(sms.memorySms(), { verify: () => ({}), ...t }),
+    memoryCodeStore: (t) => sms.memoryCodeStore(t),
+    redisCodeStore: (t) => sms.redisCodeStore(redis, t),
+    codeService: (t) =>
+      sms.codeService({ sms: sms.memorySms(), store: sms.memoryCodeStore(), template: 't', ...t }),
+  },
   observability: {
     metrics: (t) => observability.metrics({ registry: new Registry(), ...t }),
     tracing: (t) => observability.tracing({ tracer: trace.getTracer('t'), redis: false, ...t }),
@@ -216,6 +229,9 @@ const notFactories: Record<string, Record<string, string>> = {
     tokenHeaders: 'formats tokens',
   },
   observability: {},
+  sms: {
+    isE164: 'predicate',
+  },
 };
 
 describe('every exported function is classified', () => {
