@@ -17,15 +17,21 @@ import type {
 } from '../failover/index.js';
 import type { Authorizer, TokenService } from '../jwt/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
-import type { CodeService, SmsProvider, TokenAuthSms } from '../sms/index.js';
+import type {
+  AsyncFallbackSms,
+  CodeService,
+  SmsProvider,
+  SmsQueueWorker,
+  TokenAuthSms,
+} from '../sms/index.js';
 import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
 
 /**
  * Everything `watch` (of {@link metrics} and {@link tracing}) accepts: any rate or
  * concurrency limiter, a circuit breaker, the object returned by `failover`,
  * `timeoutFailover`, `healthFailover`, `trafficSplit`, `withRetry` or `withDeadline`
- * (recognised by their `events` and `control`), a `retryBudget`, a `tokenService` or an
- * `authorizer`.
+ * (recognised by their `events` and `control`), a `retryBudget`, a `tokenService`, an
+ * `authorizer`, or girder/sms's `asyncFallback` or `smsQueueWorker`.
  *
  * @example
  * ```ts
@@ -41,6 +47,8 @@ export type WatchableBlock =
   | RetryBudget
   | TokenService
   | Authorizer
+  | AsyncFallbackSms
+  | SmsQueueWorker
   | SmsProvider
   | TokenAuthSms
   | CodeService
@@ -73,6 +81,7 @@ export type BlockKind =
   | 'split'
   | 'retry'
   | 'deadline'
+  | 'smsQueue'
   | SmsBlockKind;
 
 type Bag = Record<string, unknown>;
@@ -96,6 +105,11 @@ export function kindOf(block: unknown): BlockKind {
       if (typeof control.targets === 'number') return 'failover';
     }
     if (isFn(b.tryAcquire) && isFn(b.recordCall) && isFn(b.stats)) return 'budget';
+    // asyncFallback (send + queue + workers) and smsQueueWorker (queue + runOnce).
+    const queue = b.queue as Bag | undefined;
+    if (hasEvents(b) && typeof queue === 'object' && queue !== null && isFn(queue.claim)) {
+      if ((isFn(b.send) && Array.isArray(b.workers)) || isFn(b.runOnce)) return 'smsQueue';
+    }
     if (hasEvents(b)) {
       if (isFn(b.limit) && typeof b.algorithm === 'string') return 'ratelimit';
       if (isFn(b.execute) && isFn(b.isolate) && typeof b.state === 'string') return 'breaker';
@@ -107,7 +121,7 @@ export function kindOf(block: unknown): BlockKind {
   }
   throw new InvalidArgumentError(
     'block',
-    'is not a block girder/observability knows (a limiter, breaker, failover/retry/deadline decorator, retry budget, token service or authorizer)',
+    'is not a block girder/observability knows (a limiter, breaker, failover/retry/deadline decorator, retry budget, token service, authorizer, asyncFallback or smsQueueWorker)',
   );
 }
 

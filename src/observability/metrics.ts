@@ -27,6 +27,7 @@ import { watchAuthorizer, watchTokens } from './watch-jwt.js';
 import { watchLimiter } from './watch-ratelimit.js';
 import { WatchSet } from './watch-set.js';
 import { watchSms } from './watch-sms.js';
+import { type SmsQueueBlock, watchSmsQueue } from './watch-sms-queue.js';
 
 /**
  * Default buckets of girder's duration histograms, in seconds (1 ms to 10 s): the OTel
@@ -129,6 +130,7 @@ const RESERVED = new Set([
   'mode',
   'target',
   'le',
+  'status',
 ]);
 
 const schema = z.strictObject({
@@ -233,6 +235,8 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchRetry(scope, b.events as EventSource<RetryEvents>);
       case 'deadline':
         return watchDeadline(scope, b.events as EventSource<DeadlineEvents>);
+      case 'smsQueue':
+        return watchSmsQueue(scope, block as unknown as SmsQueueBlock);
       case 'smsProvider':
       case 'smsTokenAuth':
       case 'codes':

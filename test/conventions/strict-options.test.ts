@@ -5,6 +5,8 @@
 import { trace } from '@opentelemetry/api';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
+import { Kysely } from 'kysely';
+import { KyselyPGlite } from 'kysely-pglite';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as breaker from '../../src/breaker/index.js';
@@ -43,6 +45,14 @@ const redis = new Redis(sharedRedisUrl(), { lazyConnect: true });
 afterAll(() => redis.disconnect());
 
 const target = { async send(_to: string) {} };
+// sms sync-to-async: a provider, a queue and a PGlite-backed Kysely.
+const smsTarget = {
+  async send() {
+    return { provider: 'x', messageIds: [], requestId: 'r' };
+  },
+};
+const smsDb = new Kysely<unknown>({ dialect: new KyselyPGlite().dialect });
+afterAll(() => smsDb.destroy());
 const hsKey = { kid: 'k1', alg: 'HS256', key: new Uint8Array(32).fill(7) } as const;
 const policy = () => breaker.consecutiveFailures({ threshold: 3 });
 const limiter = () => ratelimit.fixedWindow({ limit: 5, windowMs: 1_000 });
@@ -143,6 +153,14 @@ const factories: Record<string, Record<string, Call>> = {
     redisCodeStore: (t) => sms.redisCodeStore(redis, t),
     codeService: (t) =>
       sms.codeService({ sms: sms.memorySms(), store: sms.memoryCodeStore(), template: 't', ...t }),
+    // sync-to-async (queue, workers, detector)
+    asyncFallback: (t) =>
+      sms.asyncFallback(smsTarget, { queue: sms.memorySmsQueue(), workers: 0, ...t }),
+    createSmsQueueTable: (t) => sms.createSmsQueueTable(smsDb, t),
+    healthDetector: (t) => sms.healthDetector(t),
+    memorySmsQueue: (t) => sms.memorySmsQueue(t),
+    smsQueueWorker: (t) => sms.smsQueueWorker(smsTarget, { queue: sms.memorySmsQueue(), ...t }),
+    sqlSmsQueue: (t) => sms.sqlSmsQueue(smsDb, t),
   },
   observability: {
     metrics: (t) => observability.metrics({ registry: new Registry(), ...t }),
@@ -231,6 +249,8 @@ const notFactories: Record<string, Record<string, string>> = {
   observability: {},
   sms: {
     isE164: 'predicate',
+    // sync-to-async
+    isQueued: 'predicate',
   },
 };
 
