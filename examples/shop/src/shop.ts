@@ -16,6 +16,7 @@ import { mountHttp } from './compose/http.js';
 import { startJobs } from './compose/jobs.js';
 import { buildPaymentProvider } from './compose/payments.js';
 import { buildSecurity } from './compose/security.js';
+import { buildSms, type ShopSms } from './compose/sms.js';
 import type { ShopConfig } from './config.js';
 import { type OpenDatabase, openDatabase } from './db/database.js';
 import type { Services } from './http/context.js';
@@ -30,6 +31,7 @@ import { watchBlocks } from './observe/watch.js';
 import { ordersService } from './orders/service.js';
 import { paymentsService } from './payments/service.js';
 import { seedDemoData } from './seed.js';
+import { phonesService } from './users/phones.js';
 import type { LoginContext, User } from './users/service.js';
 import { usersService } from './users/service.js';
 
@@ -50,6 +52,8 @@ export interface Shop {
   readonly config: ShopConfig;
   readonly services: Services;
   readonly mockProvider: MockProviderControl;
+  /** SMS codes, the provider stack and the two mock providers (girder/sms). */
+  readonly sms: ShopSms;
   /** The prom-client registry behind `/metrics` and the ops page. */
   readonly registry: Registry;
   readonly tokens: TokenService;
@@ -146,6 +150,16 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       },
     );
     const services: Services = { users: guardedUsers, catalog, inventory, orders, payments };
+    // SMS codes for login and phone linking, over the provider stack (girder/sms).
+    const phones = phonesService({ db });
+    const sms = await buildSms({
+      config,
+      db,
+      logger,
+      clock,
+      rateLimitStore: backends.rateLimitStore,
+    });
+    cleanup.push(() => sms.close());
 
     // --- startup data ------------------------------------------------------------------
     const admin = await users.ensureAdmin(config.admin.email, config.admin.password);
@@ -170,6 +184,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       tracing?.tracer,
     );
     cleanup.push(watched.unwatch);
+    cleanup.push(sms.watch(watched.metrics));
     const transitions = transitionLog(clock);
     cleanup.push(transitions.watch(payment.breaker));
     const ops = () =>
@@ -188,6 +203,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       registry,
       metrics: watched.metrics,
       tracer: tracing?.tracer,
+      sms: { sms, phones, tokens: security.tokens },
     });
     const jobs = startJobs({
       clock,
@@ -206,6 +222,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       config,
       services,
       mockProvider: payment.mock.control,
+      sms,
       registry,
       tokens: security.tokens,
       authorizer: security.authorizer,
