@@ -204,6 +204,7 @@ const schema = z.strictObject({
       concurrency: workerFields.concurrency.optional(),
       leaseMs: workerFields.leaseMs.optional(),
       renewEveryMs: workerFields.renewEveryMs,
+      safetyMarginMs: workerFields.safetyMarginMs,
       pollMs: workerFields.pollMs.optional(),
       reapEveryMs: workerFields.reapEveryMs.optional(),
       backoff: workerFields.backoff,

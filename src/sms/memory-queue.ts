@@ -137,15 +137,15 @@ export function memorySmsQueue(options: MemorySmsQueueOptions = {}): SmsQueue {
     async claim(workerId, limit, leaseMs) {
       checkClaim(workerId, limit, leaseMs);
       const now = clock.now();
-      const ready = [...byId.values()]
-        .filter(
-          (r) =>
-            r.attempts < r.maxAttempts &&
-            ((r.status === 'pending' && r.availableAt <= now) ||
-              (r.status === 'leased' && r.leaseUntil <= now)),
-        )
-        .sort((a, b) => a.availableAt - b.availableAt || a.seq - b.seq)
-        .slice(0, limit);
+      // As in SQL: jobs whose lease ran out first (oldest lease first), then due ones.
+      const open = [...byId.values()].filter((r) => r.attempts < r.maxAttempts);
+      const expired = open
+        .filter((r) => r.status === 'leased' && r.leaseUntil <= now)
+        .sort((a, b) => a.leaseUntil - b.leaseUntil || a.seq - b.seq);
+      const due = open
+        .filter((r) => r.status === 'pending' && r.availableAt <= now)
+        .sort((a, b) => a.availableAt - b.availableAt || a.seq - b.seq);
+      const ready = [...expired, ...due].slice(0, limit);
       return ready.map((r): SmsJob => {
         r.status = 'leased';
         r.attempts++;

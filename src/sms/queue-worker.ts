@@ -42,6 +42,12 @@ export interface SmsQueueWorkerOptions {
   leaseMs?: number;
   /** Renew held leases this often, ms; below `leaseMs`. Default `leaseMs / 3`. */
   renewEveryMs?: number;
+  /**
+   * Let go of a job (abort its send) this long before its lease ends, ms, and never start
+   * a send with less left: room for late timers and clock drift. Below `leaseMs`.
+   * Default `leaseMs / 5`.
+   */
+  safetyMarginMs?: number;
   /** Look for jobs this often when the queue is empty, or after a queue error, ms. Default 1 000. */
   pollMs?: number;
   /** Mark dead the jobs whose worker died on their last attempt this often, ms. Default 10 000. */
@@ -127,6 +133,7 @@ export const workerFields = {
   concurrency: z.number().int().min(1).max(1_000).default(4),
   leaseMs: z.number().finite().min(100).max(86_400_000).default(30_000),
   renewEveryMs: z.number().finite().min(10).optional(),
+  safetyMarginMs: z.number().finite().min(0).optional(),
   pollMs: z.number().finite().min(1).max(3_600_000).default(1_000),
   reapEveryMs: z.number().finite().min(1).max(86_400_000).default(10_000),
   backoff: z
@@ -161,6 +168,10 @@ const schema = z
   .refine((o) => o.renewEveryMs === undefined || o.renewEveryMs < o.leaseMs, {
     message: 'must be below leaseMs',
     path: ['renewEveryMs'],
+  })
+  .refine((o) => o.safetyMarginMs === undefined || o.safetyMarginMs < o.leaseMs, {
+    message: 'must be below leaseMs',
+    path: ['safetyMarginMs'],
   });
 
 /**
@@ -192,6 +203,7 @@ export function smsQueueWorker(svc: SmsService, options: SmsQueueWorkerOptions):
   const { queue, clock } = o;
   const workerId = o.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
   const renewEveryMs = o.renewEveryMs ?? o.leaseMs / 3;
+  const marginMs = o.safetyMarginMs ?? o.leaseMs / 5;
   const backoff = o.backoff ?? exponential({ initialMs: 1_000, maxMs: 60_000 });
   const events = new TypedEmitter<SmsQueueEvents>();
   const inFlight = new Set<Promise<void>>();
@@ -239,7 +251,7 @@ export function smsQueueWorker(svc: SmsService, options: SmsQueueWorkerOptions):
     let expiry: TimerHandle | undefined;
     const armExpiry = () => {
       if (expiry !== undefined) clock.clearTimeout(expiry);
-      expiry = clock.setTimeout(loseLease, Math.max(0, leaseUntil - clock.now()));
+      expiry = clock.setTimeout(loseLease, Math.max(0, leaseUntil - marginMs - clock.now()));
     };
     let renewal: TimerHandle | undefined;
     let done = false;
@@ -283,7 +295,7 @@ export function smsQueueWorker(svc: SmsService, options: SmsQueueWorkerOptions):
     try {
       const verdict = o.detector?.admit() ?? 'send';
       if (verdict === 'queue') return await postpone('down', o.downDelayMs);
-      if (clock.now() >= leaseUntil) return loseLease();
+      if (clock.now() >= leaseUntil - marginMs) return loseLease();
       const start = clock.now();
       let error: unknown;
       let ok = false;

@@ -150,9 +150,14 @@ export function sqlSmsQueue<DB>(db: Kysely<DB>, options: SqlSmsQueueOptions = {}
   // Counted from RETURNING, which every driver reports (numAffectedRows is not universal).
   const affected = async (query: RawBuilder<unknown>) =>
     (await sql<DbRow>`${query} RETURNING id`.execute(k)).rows.length > 0;
-  // Rows that may be claimed at `now`: due pending ones, and leased ones whose lease ran out.
-  const claimable = (now: number) => sql`attempts < max_attempts AND (
-    (status = 'pending' AND available_at <= ${now}) OR (status = 'leased' AND lease_until <= ${now}))`;
+  // Rows that may be claimed at `now`: leased ones whose lease ran out, and due pending
+  // ones. Two conditions, each served by its own index in its claim order.
+  const expired = (now: number) =>
+    sql`status = 'leased' AND lease_until <= ${now} AND attempts < max_attempts`;
+  const due = (now: number) =>
+    sql`status = 'pending' AND available_at <= ${now} AND attempts < max_attempts`;
+  const EXPIRED_ORDER = sql.raw('lease_until, id');
+  const DUE_ORDER = sql.raw('available_at, id');
   const held = (ref: SmsJobRef) => {
     const j = checkRef(ref);
     return sql`id = ${j.id} AND token = ${j.token} AND status = 'leased'`;
@@ -161,26 +166,46 @@ export function sqlSmsQueue<DB>(db: Kysely<DB>, options: SqlSmsQueueOptions = {}
     sql`status = 'leased', attempts = attempts + 1, token = token + 1,
       lease_owner = ${workerId}, lease_until = ${now + leaseMs}, updated_at = ${now}`;
 
+  // Jobs whose worker died come first (they are the oldest work), then due pending ones.
+  const claimBoth = async (
+    now: number,
+    limit: number,
+    from: (where: RawBuilder<unknown>, order: RawBuilder<unknown>, n: number) => Promise<DbRow[]>,
+  ) => {
+    // RETURNING has no order: each group is put back in enqueue order (ids sort so).
+    const byId = (a: DbRow, b: DbRow) => (a.id < b.id ? -1 : 1);
+    const won = (await from(expired(now), EXPIRED_ORDER, limit)).sort(byId);
+    if (won.length < limit) {
+      won.push(...(await from(due(now), DUE_ORDER, limit - won.length)).sort(byId));
+    }
+    return won;
+  };
+
   const claimSkipLocked = async (workerId: string, limit: number, leaseMs: number) => {
     const now = clock.now();
-    return rows(sql<DbRow>`UPDATE ${t} SET ${leaseSet(workerId, now, leaseMs)}
-      WHERE id IN (SELECT id FROM ${t} WHERE ${claimable(now)}
-        ORDER BY available_at, id LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-      RETURNING ${JOB_COLUMNS}`);
+    const from = (where: RawBuilder<unknown>, order: RawBuilder<unknown>, n: number) =>
+      rows(sql<DbRow>`UPDATE ${t} SET ${leaseSet(workerId, now, leaseMs)}
+        WHERE id IN (SELECT id FROM ${t} WHERE ${where}
+          ORDER BY ${order} LIMIT ${n} FOR UPDATE SKIP LOCKED)
+        RETURNING ${JOB_COLUMNS}`);
+    return claimBoth(now, limit, from);
   };
 
   const claimCas = async (workerId: string, limit: number, leaseMs: number) => {
     const now = clock.now();
-    const candidates = await rows(sql<DbRow>`SELECT id, token FROM ${t} WHERE ${claimable(now)}
-      ORDER BY available_at, id LIMIT ${limit}`);
-    const won: DbRow[] = [];
-    for (const c of candidates) {
-      const [row] = await rows(sql<DbRow>`UPDATE ${t} SET ${leaseSet(workerId, now, leaseMs)}
-        WHERE id = ${c.id} AND token = ${Number(c.token)} AND ${claimable(now)}
-        RETURNING ${JOB_COLUMNS}`);
-      if (row !== undefined) won.push(row);
-    }
-    return won;
+    const from = async (where: RawBuilder<unknown>, order: RawBuilder<unknown>, n: number) => {
+      const candidates = await rows(sql<DbRow>`SELECT id, token FROM ${t} WHERE ${where}
+        ORDER BY ${order} LIMIT ${n}`);
+      const won: DbRow[] = [];
+      for (const c of candidates) {
+        const [row] = await rows(sql<DbRow>`UPDATE ${t} SET ${leaseSet(workerId, now, leaseMs)}
+          WHERE id = ${c.id} AND token = ${Number(c.token)} AND ${where}
+          RETURNING ${JOB_COLUMNS}`);
+        if (row !== undefined) won.push(row);
+      }
+      return won;
+    };
+    return claimBoth(now, limit, from);
   };
 
   const release = (status: SmsJobStatus, extra: RawBuilder<unknown>) =>
@@ -213,9 +238,7 @@ export function sqlSmsQueue<DB>(db: Kysely<DB>, options: SqlSmsQueueOptions = {}
         o.claim === 'cas'
           ? await claimCas(workerId, limit, leaseMs)
           : await claimSkipLocked(workerId, limit, leaseMs);
-      return claimed
-        .map(toJob)
-        .sort((a, b) => a.enqueuedAt - b.enqueuedAt || (a.id < b.id ? -1 : 1));
+      return claimed.map(toJob);
     },
     async renew(job, leaseMs) {
       checkDuration(leaseMs, 'leaseMs', 1);

@@ -1,7 +1,7 @@
 // The queue contract on every backend: memory, PGlite (both claim strategies) and a real
 // PostgreSQL started by the harness.
 
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import { KyselyPGlite } from 'kysely-pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,7 +45,8 @@ describe('sqlSmsQueue on PGlite', () => {
   let db: Kysely<unknown>;
   beforeAll(async () => {
     db = new Kysely({ dialect: new KyselyPGlite().dialect });
-  });
+    await sql`SELECT 1`.execute(db); // PGlite starts on first use: not inside a test's timeout
+  }, 120_000);
   afterAll(async () => db.destroy());
   describe('skip-locked', () => queueContract(sqlEnv(() => db, 'skip-locked')));
   describe('cas', () => queueContract(sqlEnv(() => db, 'cas')));
