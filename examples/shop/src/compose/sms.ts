@@ -12,7 +12,7 @@
 // refusals are answered to the caller (429), never queued.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Clock } from 'girder/core';
-import { failover } from 'girder/failover';
+import { exponential, failover } from 'girder/failover';
 import type { Logger } from 'girder/logger';
 import {
   type RateLimiter,
@@ -89,6 +89,7 @@ export async function buildSms({
     const limiter = (name: string, quota: { limit: number; windowMs: number }) =>
       slidingWindow({ ...quota, name, store: rateLimitStore });
     const providerQuota = limiter('sms-provider', sms.providerRate);
+    const retryBackoff = exponential({ initialMs: 1_000, maxMs: 60_000 });
     const stack = asyncFallback(
       withRateLimit(
         failover(providers, { strategy: 'round-robin', methods: ['send'] }),
@@ -103,7 +104,13 @@ export async function buildSms({
         // that arrives a little late beats an error page.
         onSendError: 'queue',
         workers: 1,
-        worker: { pollMs: 500, leaseMs: 10_000 },
+        worker: {
+          pollMs: 500,
+          leaseMs: 10_000,
+          // Whole milliseconds: the queue table stores times as bigint, and a jittered delay
+          // is fractional (PostgreSQL refuses "1796030252609.09" for a bigint).
+          backoff: { delayMs: (attempt) => Math.ceil(retryBackoff.delayMs(attempt)) },
+        },
         clock,
         name: 'shop-sms',
       },
