@@ -2,6 +2,7 @@
 import { ApiError, api, signedIn, tokens } from './api.js';
 import { cart } from './cart.js';
 import { h, mount } from './dom.js';
+import { accountView } from './login-sms.js';
 import { opsView } from './ops.js';
 import {
   adminView,
@@ -37,7 +38,7 @@ function renderNav() {
     h('span', { class: 'spacer' }),
     profile
       ? [
-          h('span', { class: 'hint' }, profile.email),
+          h('a', { href: '#/account', class: here === '#/account' ? 'active' : '' }, profile.email),
           h(
             'button',
             {
@@ -84,6 +85,8 @@ async function route() {
         return await needsSignIn(adminView)(main);
       case 'ops':
         return await needsSignIn(opsView)(main);
+      case 'account':
+        return await needsSignIn(accountView)(main);
       default:
         return await productsView(main, params);
     }

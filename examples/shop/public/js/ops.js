@@ -5,6 +5,7 @@
 import { api } from './api.js';
 import { h, mount } from './dom.js';
 import { bucketDelta, quantile } from './histogram.js';
+import { smsPanel } from './ops-sms.js';
 
 const POLL_MS = 1000;
 const KEEP = 120; // points per chart (two minutes)
@@ -79,6 +80,7 @@ export async function opsView(main) {
     failures: h('div', { class: 'ops-chart' }),
   };
   const status = h('p', { class: 'hint', id: 'ops-status' }, 'Waiting for data…');
+  const sms = smsPanel();
   const routeSelect = h('select', { name: 'route' });
   let selectedRoute = '';
   routeSelect.addEventListener('change', () => {
@@ -139,6 +141,7 @@ export async function opsView(main) {
       ),
       targetsTable,
     ),
+    sms.element,
   );
   mount(main, root);
 
@@ -313,6 +316,7 @@ export async function opsView(main) {
         );
       }),
     );
+    sms.update(snap);
     status.textContent = `Updated ${new Date(snap.at).toLocaleTimeString()}`;
     previous = snap;
   };
