@@ -154,7 +154,9 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     const phones = phonesService({ db });
     const sms = await buildSms({
       config,
-      db,
+      // Untraced: the queue worker polls the table twice a second, which would fill every
+      // trace with its own queries (and spans are about requests).
+      db: database.db,
       logger,
       clock,
       rateLimitStore: backends.rateLimitStore,

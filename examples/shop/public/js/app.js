@@ -38,7 +38,8 @@ function renderNav() {
     h('span', { class: 'spacer' }),
     profile
       ? [
-          h('a', { href: '#/account', class: here === '#/account' ? 'active' : '' }, profile.email),
+          link('#/account', 'Account'),
+          h('span', { class: 'hint' }, profile.email),
           h(
             'button',
             {
