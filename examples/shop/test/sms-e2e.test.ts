@@ -60,6 +60,7 @@ it('links a phone on the account page, then logs in with an SMS code', {
   await expect.poll(() => page.locator('[data-phone]').getAttribute('data-phone')).toBe(phone);
 
   await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('link', { name: 'Sign in', exact: true }).waitFor();
   await page.goto(`${t.shop.url()}/#/signin`);
   const sms = page.getByRole('form', { name: 'Log in with an SMS code' });
   await sms.getByLabel('Phone (international format)').fill(phone);
