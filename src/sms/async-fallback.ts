@@ -329,9 +329,11 @@ export function asyncFallback(svc: SmsService, options: AsyncFallbackOptions): A
         if (isCallerCancellation(error, s)) throw error;
         if (o.isRateLimited(error)) return enqueue(m, 'rate-limited', error);
         const durationMs = Math.max(0, clock.now() - start);
-        detector?.record({ ok: false, latencyMs: durationMs, probe });
+        const retryable = o.isRetryable(error);
+        // A message the provider rejects says nothing about the provider's health.
+        if (retryable) detector?.record({ ok: false, latencyMs: durationMs, probe });
         events.emit('direct', { requestId: m.requestId, ok: false, probe, durationMs });
-        if (!o.isRetryable(error) || o.onSendError === 'throw') throw error;
+        if (!retryable || o.onSendError === 'throw') throw error;
         const down = detector?.state === 'down';
         if (o.onSendError === 'queue' || down) return enqueue(m, down ? 'down' : 'error', error);
         throw error;

@@ -114,9 +114,14 @@ const INPUT_CODES = new Set([
 /** @internal Default `isRateLimited`. */
 export const isRateLimitedError = (error: unknown): boolean => isGirderError(error, 'RATE_LIMITED');
 
-/** @internal Default `isRetryable`: everything but errors in the message itself. */
+/**
+ * @internal Default `isRetryable`: everything but errors in the message itself (invalid
+ * input codes, and provider errors that say `retryable: false`, such as a template the
+ * provider does not know).
+ */
 export const isRetryableError = (error: unknown): boolean =>
-  !(isGirderError(error) && INPUT_CODES.has(error.code));
+  !(isGirderError(error) && INPUT_CODES.has(error.code)) &&
+  (error as { retryable?: unknown } | null)?.retryable !== false;
 
 const detectorSchema = z.custom<SmsDetector>(
   (v) =>
@@ -310,8 +315,11 @@ export function smsQueueWorker(svc: SmsService, options: SmsQueueWorkerOptions):
       // below: if nobody took the job yet, marking it sent saves a duplicate.
       if (lost && !ok) return;
       const rateLimited = !ok && o.isRateLimited(error);
-      if (!rateLimited)
+      // Neither a rate limiter's refusal nor a message the provider rejects says anything
+      // about the provider's health.
+      if (!rateLimited && (ok || o.isRetryable(error))) {
         o.detector?.record({ ok, latencyMs: durationMs, probe: verdict === 'probe' });
+      }
       const releasedAt = clock.now();
       if (ok) {
         stopTimers();

@@ -5,10 +5,10 @@
 import { trace } from '@opentelemetry/api';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
-import { Kysely } from 'kysely';
+import { Kysely, sql } from 'kysely';
 import { KyselyPGlite } from 'kysely-pglite';
 import { Registry } from 'prom-client';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as breaker from '../../src/breaker/index.js';
 import * as cache from '../../src/cache/index.js';
 import * as core from '../../src/core/index.js';
@@ -52,6 +52,8 @@ const smsTarget = {
   },
 };
 const smsDb = new Kysely<unknown>({ dialect: new KyselyPGlite().dialect });
+// PGlite starts on first use (seconds on a busy machine): not inside a test's timeout.
+beforeAll(() => sql`SELECT 1`.execute(smsDb), 120_000);
 afterAll(() => smsDb.destroy());
 const hsKey = { kid: 'k1', alg: 'HS256', key: new Uint8Array(32).fill(7) } as const;
 const policy = () => breaker.consecutiveFailures({ threshold: 3 });

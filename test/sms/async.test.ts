@@ -152,7 +152,14 @@ describe('asyncFallback', () => {
     const invalid = new GirderError('INVALID_PHONE', 'bad number');
     fake.failWith(() => invalid);
     await expect(sms.send(msg('a'))).rejects.toBe(invalid);
+    const unknownTemplate = Object.assign(new GirderError('SMS_PROVIDER_ERROR', 'no template'), {
+      retryable: false,
+    });
+    fake.failWith(() => unknownTemplate);
+    await expect(sms.send(msg('b'))).rejects.toBe(unknownTemplate);
     expect((await queue.depth()).pending).toBe(0);
+    // Neither counts against the provider's health.
+    expect((sms.detector as ReturnType<typeof healthDetector>).stats().calls).toBe(0);
   });
 
   it('a caller’s cancellation is rethrown, neither queued nor counted', async () => {
