@@ -65,6 +65,24 @@ export interface ShopConfig {
   paymentBreakerOpenMs: number;
   /** Where spans go (`SHOP_TRACING`): nowhere (default), the console, or OTLP/HTTP. */
   tracing: TracingConfig;
+  /** SMS codes and their providers (girder/sms). */
+  sms: SmsConfig;
+}
+
+/** SMS settings, from the `SHOP_SMS*` variables. */
+export interface SmsConfig {
+  /** What the two mock providers do with a message (`SHOP_SMS`): print it to the log (`console`, default) or only keep it in memory (`mock`). */
+  mode: 'console' | 'mock';
+  /** Code sends per phone number (`SHOP_SMS_LIMIT_PER_PHONE`). */
+  limitPerPhone: Quota;
+  /** Code sends per client IP (`SHOP_SMS_LIMIT_PER_IP`). */
+  limitPerIp: Quota;
+  /** What the providers accept from the shop (`SHOP_SMS_PROVIDER_RATE`); beyond it messages are queued. */
+  providerRate: Quota;
+  /** How long a code is valid (`SHOP_SMS_CODE_TTL`). */
+  codeTtlMs: number;
+  /** How long before another code may be sent to a phone (`SHOP_SMS_RESEND_AFTER`). */
+  resendAfterMs: number;
 }
 
 /** Tracing export, from `SHOP_TRACING` and `OTEL_EXPORTER_OTLP_ENDPOINT`. */
@@ -182,6 +200,12 @@ const env = z.object({
     .enum(['off', 'console', 'otlp'], { message: 'expected off, console or otlp' })
     .default('off'),
   OTEL_EXPORTER_OTLP_ENDPOINT: url(['http:', 'https:'], 'http://localhost:4318').optional(),
+  SHOP_SMS: z.enum(['console', 'mock'], { message: 'expected console or mock' }).default('console'),
+  SHOP_SMS_LIMIT_PER_PHONE: quota.default({ limit: 5, windowMs: 3_600_000 }),
+  SHOP_SMS_LIMIT_PER_IP: quota.default({ limit: 20, windowMs: 3_600_000 }),
+  SHOP_SMS_PROVIDER_RATE: quota.default({ limit: 50, windowMs: 1_000 }),
+  SHOP_SMS_CODE_TTL: duration(10_000, 3_600_000).default(600_000),
+  SHOP_SMS_RESEND_AFTER: duration(1_000, 3_600_000).default(60_000),
 });
 
 /** The variables the shop reads (docs and `--help`). */
@@ -272,6 +296,14 @@ export function loadConfig(
         : e.SHOP_TRACING === 'console'
           ? { kind: 'console' }
           : { kind: 'off' },
+    sms: {
+      mode: e.SHOP_SMS,
+      limitPerPhone: e.SHOP_SMS_LIMIT_PER_PHONE,
+      limitPerIp: e.SHOP_SMS_LIMIT_PER_IP,
+      providerRate: e.SHOP_SMS_PROVIDER_RATE,
+      codeTtlMs: e.SHOP_SMS_CODE_TTL,
+      resendAfterMs: e.SHOP_SMS_RESEND_AFTER,
+    },
   };
 }
 

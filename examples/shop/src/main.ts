@@ -47,6 +47,11 @@ try {
       `  backends:  ${shop.describe.backends} (rate limits, sessions, roles)`,
       `  payments:  ${config.paymentProviderUrl ?? `mock provider at ${url}/mock-pay`}`,
       `  metrics:   ${url}/metrics   ops page: ${url}/#/ops (admin)`,
+      `  sms:       ${
+        config.sms.mode === 'console'
+          ? 'mock providers print every SMS (login codes too) in this terminal'
+          : 'mock providers keep messages in memory (SHOP_SMS=mock)'
+      }; codes in ${shop.sms.codeStore === 'memory' ? 'memory' : 'Redis'}`,
       `  tracing:   ${
         config.tracing.kind === 'otlp'
           ? `OTLP/HTTP to ${config.tracing.endpoint}`

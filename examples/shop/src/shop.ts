@@ -19,6 +19,7 @@ import { type Jobs, startJobs } from './compose/jobs.js';
 import { buildPaymentProvider } from './compose/payments.js';
 import { type Popular, popularRanking } from './compose/popular.js';
 import { buildSecurity } from './compose/security.js';
+import { buildSms, type ShopSms } from './compose/sms.js';
 import type { ShopConfig } from './config.js';
 import { type OpenDatabase, openDatabase } from './db/database.js';
 import type { Services } from './http/context.js';
@@ -34,6 +35,7 @@ import { watchBlocks } from './observe/watch.js';
 import { ordersService } from './orders/service.js';
 import { paymentsService } from './payments/service.js';
 import { seedDemoData } from './seed.js';
+import { phonesService } from './users/phones.js';
 import type { LoginContext, User } from './users/service.js';
 import { usersService } from './users/service.js';
 
@@ -54,6 +56,8 @@ export interface Shop {
   readonly config: ShopConfig;
   readonly services: Services;
   readonly mockProvider: MockProviderControl;
+  /** SMS codes, the provider stack and the two mock providers (girder/sms). */
+  readonly sms: ShopSms;
   /** The prom-client registry behind `/metrics` and the ops page. */
   readonly registry: Registry;
   readonly tokens: TokenService;
@@ -165,6 +169,18 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       },
     );
     const services: Services = { users: guardedUsers, catalog, inventory, orders, payments };
+    // SMS codes for login and phone linking, over the provider stack (girder/sms).
+    const phones = phonesService({ db });
+    const sms = await buildSms({
+      config,
+      // Untraced: the queue worker polls the table twice a second, which would fill every
+      // trace with its own queries (and spans are about requests).
+      db: database.db,
+      logger,
+      clock,
+      rateLimitStore: backends.rateLimitStore,
+    });
+    cleanup.push(() => sms.close());
 
     // --- startup data ------------------------------------------------------------------
     const admin = await users.ensureAdmin(config.admin.email, config.admin.password);
@@ -228,6 +244,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       tracing?.tracer,
     );
     cleanup.push(watched.unwatch);
+    cleanup.push(sms.watch(watched.metrics));
     const transitions = transitionLog(clock);
     cleanup.push(transitions.watch(payment.breaker));
     jobsView.follow([jobs.election], [jobs.expireOrders, jobs.retryRefunds]);
@@ -249,6 +266,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       registry,
       metrics: watched.metrics,
       tracer: tracing?.tracer,
+      sms: { sms, phones, tokens: security.tokens },
     });
     // Registered last, so it runs first on close: stop taking requests, then the rest.
     cleanup.push(() => app.close());
@@ -259,6 +277,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       config,
       services,
       mockProvider: payment.mock.control,
+      sms,
       registry,
       tokens: security.tokens,
       authorizer: security.authorizer,

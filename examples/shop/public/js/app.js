@@ -1,8 +1,9 @@
-// The router: #/products, #/products/<id>, #/popular, #/cart, #/orders, #/orders/<no>, #/signin, #/signup, #/admin, #/ops.
+// The router: #/products, #/products/<id>, #/popular, #/cart, #/orders, #/orders/<no>, #/signin, #/signup, #/account, #/admin, #/ops.
 import { ApiError, api, signedIn, tokens } from './api.js';
 import { cart } from './cart.js';
 import { popularView, productView } from './catalog-views.js';
 import { h, mount } from './dom.js';
+import { accountView } from './login-sms.js';
 import { opsView } from './ops.js';
 import {
   adminView,
@@ -39,6 +40,7 @@ function renderNav() {
     h('span', { class: 'spacer' }),
     profile
       ? [
+          link('#/account', 'Account'),
           h('span', { class: 'hint' }, profile.email),
           h(
             'button',
@@ -91,6 +93,8 @@ async function route() {
       case 'products':
         if (parts[1]) return await productView(main, decodeURIComponent(parts[1]));
         return await productsView(main, params);
+      case 'account':
+        return await needsSignIn(accountView)(main);
       default:
         return await productsView(main, params);
     }

@@ -7,6 +7,7 @@ import { h, mount } from './dom.js';
 import { bucketDelta, quantile } from './histogram.js';
 import { cachePanel } from './ops-cache.js';
 import { jobsPanel } from './ops-jobs.js';
+import { smsPanel } from './ops-sms.js';
 
 const POLL_MS = 1000;
 const KEEP = 120; // points per chart (two minutes)
@@ -83,6 +84,7 @@ export async function opsView(main) {
   const status = h('p', { class: 'hint', id: 'ops-status' }, 'Waiting for data…');
   const jobs = jobsPanel();
   const caches = cachePanel();
+  const sms = smsPanel();
   const routeSelect = h('select', { name: 'route' });
   let selectedRoute = '';
   routeSelect.addEventListener('change', () => {
@@ -145,6 +147,7 @@ export async function opsView(main) {
     ),
     jobs.element,
     caches.element,
+    sms.element,
   );
   mount(main, root);
 
@@ -321,6 +324,7 @@ export async function opsView(main) {
     );
     jobs.update(snap);
     caches.update(snap, previous);
+    sms.update(snap);
     status.textContent = `Updated ${new Date(snap.at).toLocaleTimeString()}`;
     previous = snap;
   };

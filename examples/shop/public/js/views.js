@@ -2,6 +2,7 @@
 import { ApiError, api, tokens } from './api.js';
 import { cart } from './cart.js';
 import { field, h, money, mount, statusText, toast } from './dom.js';
+import { smsLoginSection } from './login-sms.js';
 
 const PASSWORD_RULE = '8 to 72 characters with at least one letter, one digit and one symbol';
 
@@ -416,7 +417,7 @@ export function signInView(main, params, onSignedIn) {
       go(params.get('next') === 'cart' ? '#/cart' : '#/products');
     });
   });
-  mount(main, h('h1', {}, 'Sign in'), form);
+  mount(main, h('h1', {}, 'Sign in'), form, smsLoginSection(params, onSignedIn));
 }
 
 export function signUpView(main, _params, onSignedIn) {

@@ -14,6 +14,12 @@ import { adminRoutes } from '../http/routes/admin.js';
 import { opsRoutes } from '../http/routes/ops.js';
 import { callbackPlugin } from '../http/routes/payment-callback.js';
 import { publicRoutes } from '../http/routes/public.js';
+import {
+  type SmsRouteParts,
+  smsAccountRoutes,
+  smsAdminRoutes,
+  smsLoginRoutes,
+} from '../http/routes/sms.js';
 import { loginBody } from '../http/schemas.js';
 import { staticRoutes } from '../http/static.js';
 import { parse } from '../http/validation.js';
@@ -36,6 +42,8 @@ export async function mountHttp(
     metrics: BlockMetrics;
     /** When tracing is on. */
     tracer: Tracer | undefined;
+    /** SMS login, phone linking and the provider switch (girder/sms). */
+    sms?: SmsRouteParts;
   },
 ): Promise<void> {
   const { context, database, security, payments, registry } = parts;
@@ -72,6 +80,8 @@ export async function mountHttp(
       policyName: 'api',
     });
     await api.register(async (open) => publicRoutes(open, context));
+    const { sms } = parts;
+    if (sms) await api.register(async (open) => smsLoginRoutes(open, context, sms));
     await api.register(callbackPlugin(context, payments.secret));
     await api.register(async (secured) => {
       // Tokens and roles (girder/http + girder/jwt): every route in this scope needs
@@ -100,7 +110,15 @@ export async function mountHttp(
       });
       await accountRoutes(secured, context);
       await adminRoutes(secured, context);
-      await opsRoutes(secured, context);
+      // The ops feed gains the SMS section (queue, retries, dead jobs, sends by provider).
+      const opsContext = sms
+        ? { ...context, ops: async () => ({ ...(await context.ops()), sms: await sms.sms.ops() }) }
+        : context;
+      await opsRoutes(secured, opsContext);
+      if (sms) {
+        await smsAccountRoutes(secured, sms);
+        await smsAdminRoutes(secured, sms);
+      }
     });
   });
 }

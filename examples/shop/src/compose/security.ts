@@ -38,6 +38,8 @@ export async function buildSecurity(
           { actions: ['GET'], resource: '/api/users/profile' },
           { actions: ['POST'], resource: '/api/users/logout' },
           { actions: ['GET', 'POST'], resource: '/api/orders/**' },
+          { actions: ['GET', 'POST'], resource: '/api/users/phone' },
+          { actions: ['POST'], resource: '/api/users/phone/code' },
         ],
         admin: [{ resource: '/api/admin/**' }],
       },

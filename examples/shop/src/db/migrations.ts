@@ -1,6 +1,10 @@
 // Schema changes, run by Kysely's Migrator at startup. One migration per service, so
 // a service's tables can be created (and later moved) on their own.
+import { createSmsQueueTable } from 'girder/sms';
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+
+/** The girder/sms queue table (`sqlSmsQueue`). */
+export const SMS_QUEUE_TABLE = 'sms_queue';
 
 const migrations: Record<string, Migration> = {
   '0001_users': {
@@ -144,6 +148,19 @@ const migrations: Record<string, Migration> = {
         .addColumn('product_id', 'integer', (c) => c.primaryKey())
         .addColumn('views', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
+    },
+  },
+  '0007_sms': {
+    async up(db: Kysely<unknown>) {
+      // users service: a phone linked to an account, for SMS-code login.
+      await db.schema
+        .createTable('user_phones')
+        .addColumn('user_id', 'text', (c) => c.primaryKey())
+        .addColumn('phone', 'text', (c) => c.notNull().unique())
+        .addColumn('linked_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+      // girder/sms: messages stored by asyncFallback until a worker sends them.
+      await createSmsQueueTable(db, { table: SMS_QUEUE_TABLE });
     },
   },
 };

@@ -104,6 +104,13 @@ export interface PaymentEventsTable {
   payload: string;
 }
 
+/** users service: the phone linked to an account (SMS-code login). */
+export interface UserPhonesTable {
+  user_id: string;
+  phone: string;
+  linked_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   categories: CategoriesTable;
@@ -115,6 +122,7 @@ export interface Database {
   order_items: OrderItemsTable;
   payments: PaymentsTable;
   payment_events: PaymentEventsTable;
+  user_phones: UserPhonesTable;
 }
 
 /** The database or a transaction on it: services accept either, so callers can compose a unit of work. */
