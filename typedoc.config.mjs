@@ -39,4 +39,23 @@ export default {
   disableSources: true,
   // Diagrams in the guides are mermaid: GitHub draws them, typedoc shows their source.
   ignoredHighlightLanguages: ['mermaid'],
+  // typedoc's defaults plus the languages the guides use (SQL in the lock and jobs guides).
+  highlightLanguages: [
+    'bash',
+    'console',
+    'css',
+    'html',
+    'javascript',
+    'json',
+    'jsonc',
+    'json5',
+    'shell',
+    'sh',
+    'tsx',
+    'typescript',
+    'ts',
+    'sql',
+    'yaml',
+    'text',
+  ],
 };
