@@ -15,7 +15,7 @@ import {
   signUpView,
 } from './views.js';
 
-const main = document.getElementById('view');
+const root = document.getElementById('view');
 const nav = document.getElementById('nav');
 let profile = null;
 
@@ -63,15 +63,18 @@ function renderNav() {
 
 const needsSignIn =
   (view) =>
-  (...args) =>
-    profile ? view(...args) : signInView(main, new URLSearchParams(), loadProfile);
+  (m, ...rest) =>
+    profile ? view(m, ...rest) : signInView(m, new URLSearchParams(), loadProfile);
 
 async function route() {
   const [path, query = ''] = location.hash.slice(1).split('?');
   const params = new URLSearchParams(query);
   const parts = (path || '/products').split('/').filter(Boolean);
   renderNav();
-  mount(main, h('p', { class: 'hint' }, 'Loading…'));
+  // Each navigation renders into its own container: a view still loading when the next
+  // navigation starts finishes into a detached element instead of replacing the new one.
+  const main = h('div', { class: 'route' }, h('p', { class: 'hint' }, 'Loading…'));
+  mount(root, main);
   try {
     switch (parts[0]) {
       case 'cart':
@@ -106,7 +109,7 @@ async function route() {
     }
     mount(main, h('h1', {}, 'Something went wrong'), h('p', { class: 'error' }, err.message));
   } finally {
-    main.focus({ preventScroll: true });
+    root.focus({ preventScroll: true });
   }
 }
 
