@@ -82,9 +82,12 @@ describe('sqlSmsQueue on PostgreSQL', () => {
   let db: Kysely<unknown>;
   beforeAll(async () => {
     server = await startPostgres();
-    db = new Kysely({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: server.url, max: 8 }) }),
-    });
+    const pool = new pg.Pool({ connectionString: server.url, max: 8 });
+    // Stopping the server at teardown ends connections still closing ("terminating
+    // connection due to administrator command"); that is the server going away on purpose.
+    pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
+    db = new Kysely({ dialect: new PostgresDialect({ pool }) });
   }, 60_000);
   afterAll(async () => {
     await db?.destroy();
