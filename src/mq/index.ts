@@ -1,0 +1,21 @@
+/**
+ * Messaging: one queue contract over memory, Redis Streams and Kafka (any client with
+ * the kafkajs API), batch consumers with per-key order, retries and dead letters, an
+ * outbox on Kysely and idempotent consumers.
+ *
+ * @module mq
+ */
+
+export type {
+  BatchHandler,
+  ConsumeOptions,
+  Consumer,
+  GroupLag,
+  OutgoingMessage,
+  Producer,
+  Queue,
+  QueueEvents,
+  ReceivedMessage,
+  RetryPolicy,
+  Subscription,
+} from './types.js';

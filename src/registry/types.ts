@@ -1,0 +1,144 @@
+// The registry contract every backend (memory, etcd) implements, and that
+// girder/balancer and girder/grpc build on.
+import type { EventSource } from '../core/index.js';
+
+/**
+ * What a service instance announces when it registers.
+ *
+ * @example
+ * ```ts
+ * const spec: InstanceSpec = { service: 'orders', address: '127.0.0.1:50051', weight: 3 };
+ * ```
+ */
+export interface InstanceSpec {
+  /** Service name, e.g. `orders`. */
+  service: string;
+  /** Unique within the service. Default: a random id. */
+  id?: string;
+  /** `host:port` (gRPC) or a URL (HTTP). */
+  address: string;
+  /** Free-form string metadata (zone, version, ...). */
+  metadata?: Record<string, string>;
+  /** Relative weight for weighted balancers, a positive integer. Default 1. */
+  weight?: number;
+}
+
+/**
+ * A registered instance, as discovery reports it.
+ *
+ * @example
+ * ```ts
+ * for (const i of discovery.instances()) console.log(i.id, i.address, i.weight);
+ * ```
+ */
+export interface Instance {
+  /** Service name. */
+  readonly service: string;
+  /** Unique within the service. */
+  readonly id: string;
+  /** `host:port` or URL. */
+  readonly address: string;
+  /** String metadata. */
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Relative weight, >= 1. */
+  readonly weight: number;
+}
+
+/**
+ * Events of a registration.
+ *
+ * @example
+ * ```ts
+ * registration.events.on('leaseLost', () => console.warn('re-registering'));
+ * ```
+ */
+export type RegistrationEvents = {
+  /** The lease behind the registration is gone (etcd restarted, partition longer than the TTL). */
+  leaseLost: { service: string; id: string; error: unknown };
+  /** A new lease was granted and the instance written again. */
+  reregistered: { service: string; id: string; downMs: number };
+  /** A keepalive or re-registration attempt failed; it will be retried. */
+  error: { service: string; id: string; error: unknown };
+};
+
+/**
+ * One instance's place in the registry.
+ *
+ * @example
+ * ```ts
+ * const reg = await registry.register({ service: 'orders', address: '127.0.0.1:50051' });
+ * await reg.update({ zone: 'b' });
+ * await reg.deregister({ drainMs: 2_000 });
+ * ```
+ */
+export interface Registration extends AsyncDisposable {
+  /** The instance as registered. */
+  readonly instance: Instance;
+  /** Replaces the metadata, and the weight when given; discovery sees the change. */
+  update(metadata: Record<string, string>, opts?: { weight?: number }): Promise<void>;
+  /** Leaves the registry, then waits `drainMs` (default 0) for in-flight work. */
+  deregister(opts?: { drainMs?: number }): Promise<void>;
+  /** Typed events. */
+  readonly events: EventSource<RegistrationEvents>;
+}
+
+/**
+ * Events of a discovery.
+ *
+ * @example
+ * ```ts
+ * discovery.events.on('changed', ({ instances }) => picker.update(instances));
+ * ```
+ */
+export type DiscoveryEvents = {
+  /** The instance list changed. */
+  changed: { service: string; instances: readonly Instance[] };
+  /** The backend is unreachable: the list is kept but may be out of date. */
+  stale: { service: string; error: unknown };
+  /** The backend is reachable again and the list is fresh. */
+  fresh: { service: string };
+};
+
+/**
+ * The live instance list of one service.
+ *
+ * @example
+ * ```ts
+ * const discovery = registry.discover('orders');
+ * await discovery.ready;
+ * console.log(discovery.instances());
+ * ```
+ */
+export interface Discovery extends AsyncDisposable {
+  /** Service name. */
+  readonly service: string;
+  /** Resolves after the first full listing. */
+  readonly ready: Promise<void>;
+  /** The current instances, synchronously from a cache. Never emptied because the backend is unreachable. */
+  instances(): readonly Instance[];
+  /** True while the backend is unreachable and the list may be out of date. */
+  readonly stale: boolean;
+  /** Typed events. */
+  readonly events: EventSource<DiscoveryEvents>;
+  /** Stops watching. */
+  close(): Promise<void>;
+}
+
+/**
+ * A service registry. Backends: `memoryRegistry`, `etcdRegistry`.
+ *
+ * @example
+ * ```ts
+ * const registry = memoryRegistry();
+ * const reg = await registry.register({ service: 'orders', address: '127.0.0.1:50051' });
+ * const discovery = registry.discover('orders');
+ * ```
+ */
+export interface Registry extends AsyncDisposable {
+  /** Registers an instance (under a lease with a keepalive on etcd). */
+  register(spec: InstanceSpec, opts?: { signal?: AbortSignal }): Promise<Registration>;
+  /** Watches a service's instances. */
+  discover(service: string): Discovery;
+  /** Deregisters everything it registered and stops every discovery. */
+  close(): Promise<void>;
+}
