@@ -69,6 +69,7 @@ export {
   type RedisRunner,
   type RedisRunnerOptions,
   type RedisScript,
+  type RedisScriptOptions,
   RedisUnavailableError,
   type RedisUnavailableReason,
   redisKey,

@@ -1,10 +1,11 @@
 // The Lock every backend hands out: the local deadline, the watchdog, extend, release
 // and the events. A backend only answers renew/release; this file decides what they mean.
-import type { TimerHandle, TypedEmitter } from '../core/index.js';
+import type { TypedEmitter } from '../core/index.js';
 import type { LockBackend } from './backend.js';
 import { LockLostError, LockNotHeldError } from './errors.js';
 import { checkTtl, type LockerSettings, validityMs } from './options.js';
-import type { Lock, LockEvents, LockLossReason } from './types.js';
+import type { DueTarget, TimerEntry, TimerQueue } from './timer-queue.js';
+import type { HeldLockInfo, Lock, LockEvents, LockLossReason } from './types.js';
 
 /**
  * @internal
@@ -16,6 +17,8 @@ export interface LockContext {
   readonly events: TypedEmitter<LockEvents>;
   /** Locks still held, so `close()` can release them. */
   readonly held: Set<HeldLock>;
+  /** The locker's one timer: every lock's watchdog and local deadline. */
+  readonly timers: TimerQueue;
 }
 
 /** @internal How a HeldLock starts. */
@@ -35,6 +38,7 @@ export interface HoldOptions {
 type State = 'held' | 'lost' | 'released';
 
 const noop = () => {};
+const no = () => false;
 // Retries of a failed renewal never come faster than this.
 const MIN_RETRY_MS = 5;
 
@@ -44,7 +48,7 @@ const MIN_RETRY_MS = 5;
  * the start of the last renewal the backend confirmed: a reply proves the server had
  * the TTL from no earlier than the moment the request left.
  */
-export class HeldLock implements Lock {
+export class HeldLock implements Lock, DueTarget {
   readonly key: string;
   readonly token: string;
   readonly fence: number;
@@ -60,11 +64,11 @@ export class HeldLock implements Lock {
   #deadlineAt: number;
   // When the watchdog renews next; undefined while a renewal is in flight or without one.
   #renewAt: number | undefined;
-  // One timer per lock, due at the earlier of the deadline and the next renewal.
-  #timer: TimerHandle | undefined;
-  #timerAt = Number.NaN;
+  // This lock's entry in the locker's timer queue: the earlier of deadline and renewal.
+  #timer: TimerEntry | undefined;
   #unwatch: () => void = noop;
   #releasing: Promise<boolean> | undefined;
+  #renewals = 0;
 
   constructor(ctx: LockContext, hold: HoldOptions) {
     this.#ctx = ctx;
@@ -98,6 +102,22 @@ export class HeldLock implements Lock {
       this.#lose('deadline');
     }
     return this.#state === 'held';
+  }
+
+  /**
+   * @internal This lock for {@link Locker.held}, with monotonic times moved to the clock's
+   * epoch by `toWall` (undefined once it is no longer held).
+   */
+  info(toWall: number): HeldLockInfo | undefined {
+    if (!this.held) return undefined;
+    return {
+      key: this.key,
+      fence: this.fence,
+      acquiredAt: this.#acquiredAt + toWall,
+      expiresAt: this.#deadlineAt + toWall,
+      ttlMs: this.#ttlMs,
+      renewals: this.#renewals,
+    };
   }
 
   async extend(ttlMs?: number): Promise<void> {
@@ -146,19 +166,20 @@ export class HeldLock implements Lock {
     return fraction === undefined ? undefined : this.#confirmedStart + this.#ttlMs * fraction;
   }
 
-  /** (Re)arm the one timer for the earlier of the deadline and the next renewal. */
+  /** (Re)schedule this lock's entry for the earlier of the deadline and the next renewal. */
   #schedule(): void {
     if (this.#state !== 'held') return;
     const due = Math.min(this.#deadlineAt, this.#renewAt ?? Number.POSITIVE_INFINITY);
-    if (this.#timer !== undefined && due === this.#timerAt) return;
-    const { clock, now } = this.#ctx.settings;
-    if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
-    this.#timerAt = due;
-    // Whole milliseconds: Node keeps one timer list per distinct delay.
-    this.#timer = clock.setTimeout(() => this.#onTimer(), Math.max(0, Math.ceil(due - now())));
+    const timer = this.#timer;
+    if (timer !== undefined) {
+      if (timer.at === due && !timer.cancelled) return;
+      this.#ctx.timers.cancel(timer);
+    }
+    this.#timer = this.#ctx.timers.schedule(due, this);
   }
 
-  #onTimer(): void {
+  /** @internal Called by the locker's timer queue when this lock's entry is due. */
+  onDue(): void {
     this.#timer = undefined;
     if (this.#state !== 'held') return;
     const now = this.#ctx.settings.now();
@@ -215,12 +236,13 @@ export class HeldLock implements Lock {
       return true;
     }
     this.#schedule();
+    this.#renewals++;
     this.#ctx.events.emit('extended', { key: this.key, fence: this.fence, ttlMs: ttl });
     return true;
   }
 
   #stop(): void {
-    if (this.#timer !== undefined) this.#ctx.settings.clock.clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#ctx.timers.cancel(this.#timer);
     this.#timer = undefined;
     this.#ctx.held.delete(this);
     const unwatch = this.#unwatch;
@@ -240,24 +262,32 @@ export class HeldLock implements Lock {
     this.#ctx.events.emit('lost', { key: this.key, fence: this.fence, reason, heldMs });
   }
 
-  async #release(): Promise<boolean> {
+  #release(): Promise<boolean> {
     const wasHeld = this.held;
     const reason = this.#lossError?.reason;
     if (wasHeld) {
       this.#state = 'released';
       this.#stop();
     } else if (reason === 'expired' || reason === 'session') {
-      return false; // the server already let go: nothing to delete
+      return Promise.resolve(false); // the server already let go: nothing to delete
     }
     // Past the local deadline (or closing) the key may still be ours on the server:
     // deleting it (token-checked) frees it early for the next holder.
-    const deleted = await this.#boundedRelease();
-    if (!wasHeld) return false;
-    const heldMs = Math.max(0, this.#ctx.settings.now() - this.#acquiredAt);
+    const deleting = this.#boundedRelease();
+    return wasHeld ? deleting.then((deleted) => this.#released(deleted)) : deleting.then(no);
+  }
+
+  /** The outcome of releasing a lock that was held until `release()` was called. */
+  #released(deleted: boolean | undefined): boolean {
+    const { events, settings } = this.#ctx;
     if (deleted === true) {
-      this.#ctx.events.emit('released', { key: this.key, fence: this.fence, heldMs });
+      if (events.has('released')) {
+        const heldMs = Math.max(0, settings.now() - this.#acquiredAt);
+        events.emit('released', { key: this.key, fence: this.fence, heldMs });
+      }
       return true;
     }
+    const heldMs = Math.max(0, settings.now() - this.#acquiredAt);
     if (deleted === false) {
       // The server no longer had it: it had expired while we believed we held it.
       this.#ctx.events.emit('lost', {

@@ -22,6 +22,7 @@ export { type MemoryLockOptions, memoryLock } from './memory.js';
 export { type RedisLockOptions, redisLock } from './redis.js';
 export type {
   AcquireOptions,
+  HeldLockInfo,
   Lock,
   LockEvents,
   Locker,

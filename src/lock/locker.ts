@@ -13,7 +13,8 @@ import type { LockBackend, LockGrant } from './backend.js';
 import { LockerClosedError, LockTimeoutError } from './errors.js';
 import { HeldLock, type LockContext } from './held-lock.js';
 import { type AcquireSettings, acquireSettings, checkKey, type LockerSettings } from './options.js';
-import type { AcquireOptions, Lock, LockEvents, Locker } from './types.js';
+import { TimerQueue } from './timer-queue.js';
+import type { AcquireOptions, HeldLockInfo, Lock, LockEvents, Locker } from './types.js';
 
 /**
  * @internal
@@ -44,7 +45,13 @@ class LockerImpl implements Locker {
   constructor(backend: LockBackend, settings: LockerSettings) {
     this.name = settings.name;
     this.kind = backend.kind;
-    this.#ctx = { backend, settings, events: this.#events, held: new Set() };
+    this.#ctx = {
+      backend,
+      settings,
+      events: this.#events,
+      held: new Set(),
+      timers: new TimerQueue(settings.clock, settings.now),
+    };
     // Every pending acquisition listens to it: any number of waiters is normal.
     setMaxListeners(0, this.#closing.signal);
   }
@@ -96,6 +103,18 @@ class LockerImpl implements Locker {
     }
   }
 
+  held(): HeldLockInfo[] {
+    const { settings } = this.#ctx;
+    // Monotonic lock times plus this offset are times of the locker's clock.
+    const toWall = settings.clock.now() - settings.now();
+    const list: HeldLockInfo[] = [];
+    for (const lock of this.#ctx.held) {
+      const info = lock.info(toWall);
+      if (info !== undefined) list.push(info);
+    }
+    return list;
+  }
+
   close(): Promise<void> {
     this.#closed ??= this.#close();
     return this.#closed;
@@ -109,18 +128,49 @@ class LockerImpl implements Locker {
     this.#closing.abort(new LockerClosedError(this.name));
     for (const stop of [...this.#pending]) stop();
     await Promise.all([...this.#ctx.held].map((lock) => lock.closeAndRelease()));
+    this.#ctx.timers.close();
     await this.#ctx.backend.close?.();
   }
 
-  async #acquire(
+  /**
+   * The common case without an `await`: a polling backend, no caller signal, and a first
+   * attempt that gets the key. Anything else continues in {@link LockerImpl.#acquireLoop}
+   * with the first attempt's outcome, so both paths take the same decisions.
+   */
+  #acquire(key: string, call: AcquireSettings, waiting: boolean): Promise<HeldLock | undefined> {
+    const { settings, backend } = this.#ctx;
+    if (call.signal !== undefined || backend.acquire !== undefined) {
+      return this.#acquireLoop(key, call, waiting, undefined);
+    }
+    if (this.#closing.signal.aborted) return Promise.reject(this.#closing.signal.reason);
+    const started = settings.now();
+    const token = randomUUID();
+    let attempt: Promise<LockGrant | undefined>;
+    try {
+      attempt = backend.tryLock(key, token, call.ttlMs);
+    } catch (error) {
+      attempt = Promise.reject(error);
+    }
+    return attempt.then(
+      (grant) =>
+        grant !== undefined
+          ? this.#hold(key, token, grant, call, started, started)
+          : this.#acquireLoop(key, call, waiting, { token, started, failure: undefined }),
+      (error: unknown) =>
+        this.#acquireLoop(key, call, waiting, { token, started, failure: { error } }),
+    );
+  }
+
+  async #acquireLoop(
     key: string,
     call: AcquireSettings,
     waiting: boolean,
+    first: FirstAttempt | undefined,
   ): Promise<HeldLock | undefined> {
     const { settings, backend } = this.#ctx;
     if (call.signal?.aborted) throw new AbortedError(call.signal.reason);
-    this.#throwIfClosed();
-    const started = settings.now();
+    if (first === undefined) this.#throwIfClosed();
+    const started = first?.started ?? settings.now();
     const caller = call.signal;
     // The combined signal (caller or close) is only built when something must wait.
     let link: { signal: AbortSignal; dispose: () => void } | undefined;
@@ -148,7 +198,7 @@ class LockerImpl implements Locker {
       }
       // One token for every attempt of this call: an attempt whose reply was lost (a
       // timeout) may have taken the key, and the next attempt then finds it ours.
-      const token = randomUUID();
+      const token = first?.token ?? randomUUID();
       let uncertain = false;
       let previousMs: number | undefined;
       try {
@@ -157,9 +207,14 @@ class LockerImpl implements Locker {
           let grant: LockGrant | undefined;
           let failure: unknown;
           try {
-            grant = await this.#attempt(key, token, caller, () =>
-              backend.tryLock(key, token, call.ttlMs),
-            );
+            if (attempt === 1 && first !== undefined) {
+              // The fast path made this attempt already (refused, or failed).
+              if (first.failure !== undefined) throw first.failure.error;
+            } else {
+              grant = await this.#attempt(key, token, caller, () =>
+                backend.tryLock(key, token, call.ttlMs),
+              );
+            }
             uncertain = false;
           } catch (error) {
             uncertain = true;
@@ -291,10 +346,19 @@ class LockerImpl implements Locker {
       watchdog: call.watchdog,
       watch: grant.watch?.bind(grant),
     });
-    const waitedMs = Math.max(0, Math.round(settings.now() - started));
-    this.#events.emit('acquired', { key, fence: grant.fence, waitedMs });
+    if (this.#events.has('acquired')) {
+      const waitedMs = Math.max(0, Math.round(settings.now() - started));
+      this.#events.emit('acquired', { key, fence: grant.fence, waitedMs });
+    }
     return lock;
   }
+}
+
+/** What the fast path of `#acquire` hands the loop: its token, start and failure, if any. */
+interface FirstAttempt {
+  readonly token: string;
+  readonly started: number;
+  readonly failure: { readonly error: unknown } | undefined;
 }
 
 /**

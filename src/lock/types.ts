@@ -129,8 +129,43 @@ export interface Locker extends AsyncDisposable {
     work: (signal: AbortSignal, lock: Lock) => T | PromiseLike<T>,
     options?: AcquireOptions,
   ): Promise<Awaited<T>>;
+  /**
+   * The locks this locker holds now (acquired, not released, not lost, local deadline
+   * not passed), oldest first: a snapshot for ops pages and debugging.
+   */
+  held(): HeldLockInfo[];
   /** Release every lock this locker still holds and stop its timers. */
   close(): Promise<void>;
+}
+
+/**
+ * One lock listed by {@link Locker.held}. Times are milliseconds since the epoch on the
+ * locker's `clock` (`Date.now()` by default), converted from the monotonic times the
+ * lock keeps.
+ *
+ * @example
+ * ```ts
+ * for (const { key, fence, acquiredAt, expiresAt } of locker.held()) {
+ *   console.log(key, fence, new Date(acquiredAt), `${expiresAt - Date.now()} ms left`);
+ * }
+ * ```
+ */
+export interface HeldLockInfo {
+  /** The key, as passed to `acquire`. */
+  readonly key: string;
+  /** The holder's fence. */
+  readonly fence: number;
+  /** When the attempt that got the lock started. */
+  readonly acquiredAt: number;
+  /**
+   * The local deadline: when this holder stops trusting the lock (its `signal` aborts)
+   * unless a renewal is confirmed first. The server keeps the key a little longer.
+   */
+  readonly expiresAt: number;
+  /** The TTL of the last confirmed acquisition or renewal, ms. */
+  readonly ttlMs: number;
+  /** Renewals confirmed so far (watchdog and `extend`). */
+  readonly renewals: number;
 }
 
 /** Options every locker factory accepts. */

@@ -113,6 +113,48 @@ export function describeLockContract(_backend: string, env: () => LockContractEn
     });
   });
 
+  describe('held()', () => {
+    it('lists the locks this locker holds now, with fence, times and renewals', async () => {
+      const [a, b] = lockers(2, { watchdog: false });
+      expect(a!.held()).toEqual([]);
+      const before = Date.now();
+      const first = await a!.acquire('k1', { ttlMs: 20_000 });
+      const second = await a!.acquire('k2', { ttlMs: 10_000 });
+      const other = await b!.acquire('k3');
+      await second.extend(10_000);
+      const after = Date.now();
+      const listed = a!.held();
+      expect(listed.map((l) => [l.key, l.fence, l.ttlMs, l.renewals])).toEqual([
+        ['k1', first.fence, 20_000, 0],
+        ['k2', second.fence, 10_000, 1],
+      ]);
+      for (const info of listed) {
+        // Monotonic times shown on the wall clock: within the calls, give or take 1 ms.
+        expect(info.acquiredAt).toBeGreaterThanOrEqual(before - 1);
+        expect(info.acquiredAt).toBeLessThanOrEqual(after + 1);
+        // The local deadline: the TTL minus drift and margin, from the last confirmed start.
+        expect(info.expiresAt).toBeGreaterThan(info.acquiredAt + info.ttlMs / 2);
+        expect(info.expiresAt).toBeLessThan(after + info.ttlMs);
+      }
+      expect(b!.held().map((l) => l.key)).toEqual(['k3']);
+      await first.release();
+      expect(a!.held().map((l) => l.key)).toEqual(['k2']);
+      await second.release();
+      await other.release();
+      expect(a!.held()).toEqual([]);
+      expect(b!.held()).toEqual([]);
+    });
+
+    it('drops a lock once its local deadline passes', async () => {
+      const locker = one({ watchdog: false });
+      const lock = await locker.acquire('k', { ttlMs: 200 });
+      expect(locker.held()).toHaveLength(1);
+      await lostReason(lock);
+      expect(locker.held()).toEqual([]);
+      await lock.release();
+    });
+  });
+
   describe('waiting', () => {
     it('times out with LOCK_TIMEOUT (and a timeout event) when the key stays busy', async () => {
       const [a, b] = lockers(2, { retry: fastRetry() });

@@ -8,4 +8,9 @@ export {
 } from './errors.js';
 export { isRedisPrefix, redisKey, redisPrefixSchema } from './keys.js';
 export { type RedisRunner, type RedisRunnerOptions, redisRunner } from './runner.js';
-export { type RedisScript, redisScript, registeredRedisScripts } from './script.js';
+export {
+  type RedisScript,
+  type RedisScriptOptions,
+  redisScript,
+  registeredRedisScripts,
+} from './script.js';

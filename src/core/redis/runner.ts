@@ -230,13 +230,14 @@ class Runner implements RedisRunner {
   ): Promise<unknown> {
     const error = this.client.status === 'ready' && !this.#closed ? undefined : this.#statusError();
     if (error !== undefined) return Promise.reject(error);
-    if (this.#needsProbe()) {
+    if (script.deadline && this.#needsProbe()) {
       return this.#clock.probe().then(
         () => this.#eval(script, keys, args),
         (e: unknown) => Promise.reject(toTyped(e)),
       );
     }
-    const tail = [keys.length, ...keys, ...args, this.#deadlineArg()];
+    const tail = [keys.length, ...keys, ...args];
+    if (script.deadline) tail.push(this.#deadlineArg());
     return this.#timed(this.client.call('EVALSHA', script.sha, ...tail)).catch((e: unknown) => {
       if (!isNoScript(e)) throw toTyped(e);
       // The server (on Cluster: the key's node) lost its script cache: EVAL loads it.
@@ -278,20 +279,27 @@ class Runner implements RedisRunner {
       const error = this.#statusError();
       if (error !== undefined) return Promise.resolve(onError(error));
     }
-    if (this.#needsProbe()) {
+    if (script.deadline && this.#needsProbe()) {
       return this.#clock.probe().then(
         () => this.#evalKey(script, key, arg1, arg2, onReply, onError),
         (e: unknown) => onError(toTyped(e)),
       );
     }
-    const deadline = this.#deadlineArg();
+    // Scripts without the prologue take no deadline argument: `arg2` then ends the list.
+    const deadline = script.deadline ? this.#deadlineArg() : undefined;
     const call =
-      arg2 === undefined
-        ? client.call('EVALSHA', script.sha, 1, key, arg1, deadline)
-        : client.call('EVALSHA', script.sha, 1, key, arg1, arg2, deadline);
+      deadline === undefined
+        ? arg2 === undefined
+          ? client.call('EVALSHA', script.sha, 1, key, arg1)
+          : client.call('EVALSHA', script.sha, 1, key, arg1, arg2)
+        : arg2 === undefined
+          ? client.call('EVALSHA', script.sha, 1, key, arg1, deadline)
+          : client.call('EVALSHA', script.sha, 1, key, arg1, arg2, deadline);
     const failed = (error: unknown): R | Promise<R> => {
       if (!isNoScript(error)) return onError(toTyped(error));
-      const tail = arg2 === undefined ? [arg1, deadline] : [arg1, arg2, deadline];
+      const tail = [arg1];
+      if (arg2 !== undefined) tail.push(arg2);
+      if (deadline !== undefined) tail.push(deadline);
       return this.#timed(client.call('EVAL', script.source, 1, key, ...tail)).then(
         onReply,
         (e: unknown) => onError(toTyped(e)),

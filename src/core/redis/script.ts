@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { InvalidArgumentError } from '../errors.js';
 import { EXPIRED_REPLY } from './errors.js';
 
 /**
@@ -36,18 +37,46 @@ end
 export interface RedisScript {
   /** The body as given, without the prologue. */
   readonly body: string;
-  /** What EVAL sends: the deadline prologue followed by the body. */
+  /** What EVAL sends: the deadline prologue (unless `deadline` is false) followed by the body. */
   readonly source: string;
+  /**
+   * Whether the script carries the deadline prologue, so the runner appends the deadline
+   * argument. False for scripts registered with `{ deadline: false }`.
+   */
+  readonly deadline: boolean;
   /** SHA1 of `source` in hex, as `SCRIPT LOAD` answers it. */
   readonly sha: string;
 }
 
+/**
+ * Options of {@link redisScript}.
+ *
+ * @example
+ * ```ts
+ * import { type RedisScriptOptions, redisScript } from 'girder/core';
+ *
+ * const options: RedisScriptOptions = { deadline: false };
+ * const TOUCH = redisScript(`return redis.call('PEXPIRE', KEYS[1], ARGV[1])`, options);
+ * ```
+ */
+export interface RedisScriptOptions {
+  /**
+   * Prepend the deadline prologue (default true). Pass false only for a script whose late
+   * arrival is harmless, e.g. a token-checked lock step whose effects the caller bounds
+   * by other means: the script then pays no `TIME` call, and the runner sends no
+   * deadline argument and needs no server clock estimate for it.
+   */
+  deadline?: boolean;
+}
+
+// Keyed by body, and by a leading marker for scripts without the prologue.
 const registry = new Map<string, RedisScript>();
+const NO_DEADLINE = '\0nodeadline\0';
 
 /**
  * Register a Lua script. The body reads `KEYS` and `ARGV` as usual (the deadline
  * argument is already removed) and must do every write after its reads, as any
- * Redis script should. Scripts with the same body are one object.
+ * Redis script should. Scripts with the same body (and options) are one object.
  *
  * @example
  * ```ts
@@ -58,12 +87,18 @@ const registry = new Map<string, RedisScript>();
  * const previous = await runner.eval(GET_OR_INIT, ['{app:k}'], ['1']);
  * ```
  */
-export function redisScript(body: string): RedisScript {
-  let script = registry.get(body);
+export function redisScript(body: string, options?: RedisScriptOptions): RedisScript {
+  const deadline = options?.deadline ?? true;
+  if (typeof deadline !== 'boolean') {
+    throw new InvalidArgumentError('options.deadline', 'must be a boolean');
+  }
+  const id = deadline ? body : NO_DEADLINE + body;
+  let script = registry.get(id);
   if (script === undefined) {
-    const source = DEADLINE_PROLOGUE + body;
-    script = Object.freeze({ body, source, sha: createHash('sha1').update(source).digest('hex') });
-    registry.set(body, script);
+    const source = deadline ? DEADLINE_PROLOGUE + body : body;
+    const sha = createHash('sha1').update(source).digest('hex');
+    script = Object.freeze({ body, source, sha, deadline });
+    registry.set(id, script);
   }
   return script;
 }
