@@ -48,6 +48,11 @@ export class TimerQueue {
     return this.#live;
   }
 
+  /** Entries in the heap, cancelled ones included (for tests). */
+  get heapLength(): number {
+    return this.#heap.length;
+  }
+
   /** Call `target.onDue()` once `now() >= at`. */
   schedule(at: number, target: DueTarget): TimerEntry {
     const entry = new TimerEntry(at, target);

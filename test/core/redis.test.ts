@@ -53,6 +53,48 @@ describe('script registry', () => {
   });
 });
 
+describe('scripts without the deadline prologue ({ deadline: false })', () => {
+  const ECHO = 'return {#KEYS, #ARGV, ARGV[1], ARGV[2]}';
+
+  it('are separate objects whose source is the bare body, and their SHA matches SCRIPT LOAD', async () => {
+    const bare = redisScript(ECHO, { deadline: false });
+    expect(bare).toBe(redisScript(ECHO, { deadline: false }));
+    expect(bare).not.toBe(redisScript(ECHO));
+    expect(bare).toMatchObject({ body: ECHO, source: ECHO, deadline: false });
+    expect(redisScript(ECHO).deadline).toBe(true);
+    expect(await client.call('SCRIPT', 'LOAD', bare.source)).toBe(bare.sha);
+  });
+
+  it('receive exactly their arguments and run even when a deadline would have refused them', async () => {
+    // The skew allowance puts any deadline in the past: a prologue script would expire.
+    const runner = redisRunner(client, { commandTimeoutMs: 1_000, clockSkewMs: 5_000 });
+    const bare = redisScript(ECHO, { deadline: false });
+    expect(await runner.eval(bare, ['{a}'], ['x', 'y'])).toEqual([1, 2, 'x', 'y']);
+    const viaKey = (arg2: string | undefined) =>
+      runner.evalKey<unknown>(
+        bare,
+        '{a}',
+        'x',
+        arg2,
+        (r) => r,
+        (e) => e,
+      );
+    expect(await viaKey('y')).toEqual([1, 2, 'x', 'y']);
+    expect(await viaKey(undefined)).toEqual([1, 1, 'x']);
+    // NOSCRIPT fallback sends the same arguments.
+    await client.call('SCRIPT', 'FLUSH');
+    expect(await runner.eval(bare, ['{a}'], ['x'])).toEqual([1, 1, 'x']);
+    await client.call('SCRIPT', 'FLUSH');
+    expect(await viaKey('y')).toEqual([1, 2, 'x', 'y']);
+  });
+
+  it('a bad deadline option is an INVALID_ARGUMENT', () => {
+    expect(() => redisScript(ECHO, { deadline: 'no' as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+  });
+});
+
 describe('redisRunner', () => {
   it('falls back to EVAL after SCRIPT FLUSH (NOSCRIPT), in both call forms', async () => {
     const runner = redisRunner(client);
