@@ -1,3 +1,5 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import type { EventMap, EventSource } from '../../src/core/index.js';
 
 /** The next `event` whose payload passes `match` (default: any). */
@@ -36,3 +38,33 @@ export const aborted = (signal: AbortSignal) =>
     if (signal.aborted) resolve(signal.reason);
     else signal.addEventListener('abort', () => resolve(signal.reason), { once: true });
   });
+
+/** Worker processes printing one JSON object per line, collected in arrival order. */
+export function workerLines<L>() {
+  const lines: L[] = [];
+  const children: ChildProcess[] = [];
+  const waiters: (() => void)[] = [];
+  return {
+    lines,
+    children,
+    /** Start `node --import tsx script ...args`; its stdout lines join `lines`. */
+    spawn(script: string, args: string[]): ChildProcess {
+      const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      children.push(child);
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        lines.push(JSON.parse(line) as L);
+        for (const wake of waiters.splice(0)) wake();
+      });
+      return child;
+    },
+    /** Resolves once `predicate` holds (checked after every new line). */
+    async until(predicate: () => boolean): Promise<void> {
+      while (!predicate()) await new Promise<void>((resolve) => waiters.push(resolve));
+    },
+    killAll(): void {
+      for (const child of children) child.kill('SIGKILL');
+    },
+  };
+}

@@ -65,7 +65,8 @@ const lostReason = (lock: Lock) =>
 describe('redisLock under chaos', () => {
   it('a SIGKILLed holder keeps the key until its TTL runs out, then the next holder gets it', async () => {
     const prefix = uniquePrefix('lock chaos kill').slice(0, -1);
-    const holder = await startHolder(prefix, 600);
+    // A TTL long enough that a CPU-starved test still asks before it runs out.
+    const holder = await startHolder(prefix, 2_000);
     holder.child.kill('SIGKILL');
     await once(holder.child, 'exit');
     const locker = redisLock(client(server.url), { prefix, retry });
