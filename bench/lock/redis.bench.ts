@@ -1,9 +1,9 @@
 import { type Locker, redisLock } from 'girder/lock';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 // @ts-expect-error redlock 5's exports map hides its bundled types from NodeNext resolution.
 import RedlockModule from 'redlock';
-import { type RedisServer, startRedis } from '../../test/harness/redis.js';
 import type { BenchSuite, Runner } from '../harness.js';
+import { benchRedis } from '../redis-client.js';
 
 /**
  * Redis lock acquire + release on ONE ioredis client with `enableAutoPipelining`, one
@@ -38,7 +38,6 @@ const KEYS = Array.from({ length: 1_000 }, (_, i) => `order:${i}`);
 const IN_FLIGHT = 100;
 const TTL_MS = 30_000;
 
-let server: RedisServer | undefined;
 let client: Redis;
 let girder: Locker;
 let girderNoWatchdog: Locker;
@@ -84,13 +83,8 @@ const ceilingOp: Op = async (key) => {
 };
 
 async function setup() {
-  let url = process.env.REDIS_URL?.trim();
-  if (!url) {
-    server = await startRedis();
-    url = server.url;
-  }
-  client = new Redis(url, { enableAutoPipelining: true });
-  await client.flushdb();
+  const redis = await benchRedis();
+  client = redis.client;
   girder = redisLock(client, { prefix: 'bench:girder', ttlMs: TTL_MS });
   girderNoWatchdog = redisLock(client, {
     prefix: 'bench:girder0',
@@ -107,8 +101,7 @@ async function setup() {
   return async () => {
     await girder.close();
     await girderNoWatchdog.close();
-    client.disconnect();
-    await server?.stop();
+    await redis.stop();
   };
 }
 

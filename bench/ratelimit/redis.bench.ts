@@ -1,9 +1,9 @@
 import { redisScript } from 'girder/core';
 import { fixedWindow, type RateLimiter, redisStore } from 'girder/ratelimit';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
-import { type RedisServer, startRedis } from '../../test/harness/redis.js';
 import type { BenchSuite, Runner } from '../harness.js';
+import { benchRedis } from '../redis-client.js';
 
 /**
  * Redis-backed limiters on ONE shared ioredis client with `enableAutoPipelining`, the
@@ -30,7 +30,6 @@ const HIGH = 1_000_000_000;
 const BATCH = 64;
 const LANES = 4;
 
-let server: RedisServer | undefined;
 let client: Redis;
 let girder: RateLimiter;
 let girderNoTimeout: RateLimiter;
@@ -62,13 +61,8 @@ const ceilingRunner = concurrent((key) =>
 );
 
 async function setup() {
-  let url = process.env.REDIS_URL?.trim();
-  if (!url) {
-    server = await startRedis();
-    url = server.url;
-  }
-  client = new Redis(url, { enableAutoPipelining: true });
-  await client.flushdb();
+  const redis = await benchRedis();
+  client = redis.client;
   girder = fixedWindow({
     limit: HIGH,
     windowMs: 60_000,
@@ -88,10 +82,7 @@ async function setup() {
   trivialSha = (await client.script('LOAD', 'return 1')) as string;
   await girder.limit('warm-up'); // loads girder's script into the server's cache
   scriptSha = (await client.script('LOAD', SCRIPT_SOURCE())) as string;
-  return async () => {
-    client.disconnect();
-    await server?.stop();
-  };
+  return () => redis.stop();
 }
 
 export const suite: BenchSuite = {

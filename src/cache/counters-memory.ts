@@ -6,11 +6,11 @@ import {
   type CounterInitOptions,
   type Counters,
   CountersClosedError,
-  checkCounterBy,
-  checkCounterFieldList,
-  checkCounterFields,
-  checkCounterInit,
   checkCounterKey,
+  checkGetArgs,
+  checkGetManyArgs,
+  checkIncrArgs,
+  checkInitArgs,
   counterTtlSchema,
 } from './counters.js';
 
@@ -79,9 +79,7 @@ class MemoryCounters implements Counters {
   }
 
   async incr(key: string, field: string, by = 1): Promise<number | undefined> {
-    checkCounterKey(key);
-    checkCounterKey(field, 'field');
-    checkCounterBy(by);
+    checkIncrArgs(key, field, by);
     const entry = this.#live(key);
     if (entry === undefined) {
       this.events.emit('miss', { name: this.name, key });
@@ -97,9 +95,7 @@ class MemoryCounters implements Counters {
     fields: Readonly<Record<string, number>>,
     options?: CounterInitOptions,
   ): Promise<boolean> {
-    checkCounterKey(key);
-    const pairs = checkCounterFields(fields);
-    const { ttlMs = this.#ttlMs, replace = false } = checkCounterInit(options);
+    const { pairs, ttlMs, replace } = checkInitArgs(key, fields, options, this.#ttlMs);
     if (this.#live(key) !== undefined && !replace) return false;
     this.#entries.delete(key); // re-inserted last: the newest load is evicted last
     while (this.#entries.size >= this.#maxKeys) {
@@ -111,14 +107,12 @@ class MemoryCounters implements Counters {
   }
 
   async get(key: string, field: string): Promise<number | undefined> {
-    checkCounterKey(key);
-    checkCounterKey(field, 'field');
+    checkGetArgs(key, field);
     return this.#live(key)?.fields.get(field);
   }
 
   async getMany(key: string, fields: readonly string[]): Promise<(number | undefined)[]> {
-    checkCounterKey(key);
-    checkCounterFieldList(fields);
+    checkGetManyArgs(key, fields);
     const entry = this.#live(key);
     return fields.map((field) => entry?.fields.get(field));
   }

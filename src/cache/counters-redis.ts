@@ -17,11 +17,11 @@ import {
   type CounterInitOptions,
   type Counters,
   CountersClosedError,
-  checkCounterBy,
-  checkCounterFieldList,
-  checkCounterFields,
-  checkCounterInit,
   checkCounterKey,
+  checkGetArgs,
+  checkGetManyArgs,
+  checkIncrArgs,
+  checkInitArgs,
   counterTtlSchema,
 } from './counters.js';
 
@@ -107,9 +107,7 @@ class RedisCounters implements Counters {
   }
 
   async incr(key: string, field: string, by = 1): Promise<number | undefined> {
-    checkCounterKey(key);
-    checkCounterKey(field, 'field');
-    checkCounterBy(by);
+    checkIncrArgs(key, field, by);
     const reply = await this.#run('incr', key, () =>
       this.#runner.eval(INCR, [redisKey(this.#prefix, key)], [field, by]),
     );
@@ -122,9 +120,7 @@ class RedisCounters implements Counters {
     fields: Readonly<Record<string, number>>,
     options?: CounterInitOptions,
   ): Promise<boolean> {
-    checkCounterKey(key);
-    const pairs = checkCounterFields(fields);
-    const { ttlMs = this.#ttlMs, replace = false } = checkCounterInit(options);
+    const { pairs, ttlMs, replace } = checkInitArgs(key, fields, options, this.#ttlMs);
     const args: (string | number)[] = [ttlMs, replace ? '1' : '0'];
     for (const [field, value] of pairs) args.push(field, value);
     const reply = await this.#run('init', key, () =>
@@ -134,8 +130,7 @@ class RedisCounters implements Counters {
   }
 
   async get(key: string, field: string): Promise<number | undefined> {
-    checkCounterKey(key);
-    checkCounterKey(field, 'field');
+    checkGetArgs(key, field);
     const reply = await this.#run('get', key, () =>
       this.#runner.command('HGET', redisKey(this.#prefix, key), field),
     );
@@ -143,8 +138,7 @@ class RedisCounters implements Counters {
   }
 
   async getMany(key: string, fields: readonly string[]): Promise<(number | undefined)[]> {
-    checkCounterKey(key);
-    checkCounterFieldList(fields);
+    checkGetManyArgs(key, fields);
     const reply = await this.#run('getMany', key, () =>
       this.#runner.command('HMGET', redisKey(this.#prefix, key), ...fields),
     );

@@ -218,3 +218,37 @@ export function checkCounterInit(options: unknown): CounterInitOptions {
   }
   return parsed.data;
 }
+
+// One check per operation, so both backends refuse exactly the same input the same way.
+
+/** @internal `incr(key, field, by)`'s arguments, checked. */
+export function checkIncrArgs(key: unknown, field: unknown, by: unknown): void {
+  checkCounterKey(key);
+  checkCounterKey(field, 'field');
+  checkCounterBy(by);
+}
+
+/** @internal `get(key, field)`'s arguments, checked. */
+export function checkGetArgs(key: unknown, field: unknown): void {
+  checkCounterKey(key);
+  checkCounterKey(field, 'field');
+}
+
+/** @internal `getMany(key, fields)`'s arguments, checked. */
+export function checkGetManyArgs(key: unknown, fields: unknown): void {
+  checkCounterKey(key);
+  checkCounterFieldList(fields);
+}
+
+/** @internal `init(key, fields, options)`'s arguments, checked, with the backend's default TTL filled in. */
+export function checkInitArgs(
+  key: unknown,
+  fields: unknown,
+  options: unknown,
+  defaultTtlMs: number,
+): { pairs: [string, number][]; ttlMs: number; replace: boolean } {
+  checkCounterKey(key);
+  const pairs = checkCounterFields(fields);
+  const { ttlMs = defaultTtlMs, replace = false } = checkCounterInit(options);
+  return { pairs, ttlMs, replace };
+}

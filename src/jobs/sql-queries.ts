@@ -28,8 +28,38 @@ export function selectClaimable(
     .execute() as Promise<JobRow[]>;
 }
 
+/** The columns a compare-and-set may change besides `version` and `updated_at`. */
+type CasColumns = {
+  status?: 'running' | 'waiting';
+  holder?: string | null;
+  lease_until?: number;
+  next_run_at?: number;
+  failures?: number;
+  last_result?: string;
+};
+
+/**
+ * The one compare-and-set UPDATE: apply `set` to `name` only while its row is at
+ * `version` (and, when given, held by `holder`), bumping the version. True when this
+ * call changed the row, i.e. this worker won.
+ */
+async function casUpdate(
+  db: JobDb,
+  table: string,
+  row: { name: string; version: number; holder?: string; now: number },
+  set: CasColumns,
+): Promise<boolean> {
+  let query = db
+    .updateTable(table)
+    .set({ ...set, version: row.version + 1, updated_at: row.now })
+    .where('name', '=', row.name)
+    .where('version', '=', row.version);
+  if (row.holder !== undefined) query = query.where('holder', '=', row.holder);
+  return (await query.returning('name').executeTakeFirst()) !== undefined;
+}
+
 /** @internal Claim `name` at `version`; true when this worker won. */
-export async function claim(
+export function claim(
   db: JobDb,
   table: string,
   name: string,
@@ -38,24 +68,16 @@ export async function claim(
   now: number,
   leaseUntil: number,
 ): Promise<boolean> {
-  const row = await db
-    .updateTable(table)
-    .set({
-      status: 'running',
-      holder,
-      lease_until: leaseUntil,
-      version: version + 1,
-      updated_at: now,
-    })
-    .where('name', '=', name)
-    .where('version', '=', version)
-    .returning('name')
-    .executeTakeFirst();
-  return row !== undefined;
+  return casUpdate(
+    db,
+    table,
+    { name, version, now },
+    { status: 'running', holder, lease_until: leaseUntil },
+  );
 }
 
 /** @internal Extend our lease; true when the row was still ours at `version`. */
-export async function renew(
+export function renew(
   db: JobDb,
   table: string,
   name: string,
@@ -64,19 +86,11 @@ export async function renew(
   now: number,
   leaseUntil: number,
 ): Promise<boolean> {
-  const row = await db
-    .updateTable(table)
-    .set({ lease_until: leaseUntil, version: version + 1, updated_at: now })
-    .where('name', '=', name)
-    .where('version', '=', version)
-    .where('holder', '=', holder)
-    .returning('name')
-    .executeTakeFirst();
-  return row !== undefined;
+  return casUpdate(db, table, { name, version, holder, now }, { lease_until: leaseUntil });
 }
 
 /** @internal Give the row back as waiting, due at `nextRunAt`; true when it was still ours. */
-export async function release(
+export function release(
   db: JobDb,
   table: string,
   name: string,
@@ -85,24 +99,19 @@ export async function release(
   now: number,
   update: { nextRunAt: number; failures: number; result: string },
 ): Promise<boolean> {
-  const row = await db
-    .updateTable(table)
-    .set({
+  return casUpdate(
+    db,
+    table,
+    { name, version, holder, now },
+    {
       status: 'waiting',
       holder: null,
       lease_until: 0,
       next_run_at: update.nextRunAt,
       failures: update.failures,
       last_result: update.result,
-      version: version + 1,
-      updated_at: now,
-    })
-    .where('name', '=', name)
-    .where('version', '=', version)
-    .where('holder', '=', holder)
-    .returning('name')
-    .executeTakeFirst();
-  return row !== undefined;
+    },
+  );
 }
 
 /** @internal Insert the row of a new job unless another worker already did. */
