@@ -2,15 +2,8 @@
 // run on one instance only (girder/jobs leader election over redisLock) and move to the
 // other when the leader closes; the catalog cache (girder/cache, L1 + Redis L2 + bus)
 // shows a write made on one instance to reads on the other right after.
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type PostgresServer,
-  sharedRedisUrl,
-  startPostgres,
-  uniquePrefix,
-} from '../../../test/harness/index.js';
+import { sharedRedisUrl, uniquePrefix } from '../../../test/harness/index.js';
 import {
   adminLogin,
   newProduct,
@@ -20,23 +13,12 @@ import {
   startShop,
   type TestShop,
 } from './helpers.js';
+import { type ThrowawayDatabase, throwawayDatabase } from './pg-database.js';
 
-const name = `shop_cluster_${randomBytes(6).toString('hex')}`;
-let server: PostgresServer | undefined;
-let serverUrl: string;
+let database: ThrowawayDatabase | undefined;
 let a: TestShop;
 let b: TestShop;
 let admin: SignedIn;
-
-const onServer = async (sql: string) => {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-};
 
 /** Runs started per job on one instance, from now on. */
 const countRuns = (t: TestShop) => {
@@ -50,17 +32,9 @@ const countRuns = (t: TestShop) => {
 };
 
 beforeAll(async () => {
-  const external = process.env.SHOP_TEST_DATABASE_URL?.trim();
-  if (external) serverUrl = external;
-  else {
-    server = await startPostgres();
-    serverUrl = server.url;
-  }
-  await onServer(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
+  database = await throwawayDatabase('shop_cluster');
   const env = {
-    DATABASE_URL: url.toString(),
+    DATABASE_URL: database.url,
     REDIS_URL: sharedRedisUrl(),
     SHOP_REDIS_PREFIX: uniquePrefix('shop'),
     SHOP_SWEEP_INTERVAL: '200ms',
@@ -76,8 +50,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await a?.close();
   await b?.close();
-  if (serverUrl) await onServer(`DROP DATABASE IF EXISTS ${name}`).catch(() => {});
-  await server?.stop();
+  await database?.drop();
 });
 
 describe('catalog cache across instances', () => {

@@ -4,11 +4,8 @@
 // with apt-get when missing and allowed), or on SHOP_TEST_DATABASE_URL when set, e.g.
 // SHOP_TEST_DATABASE_URL=postgres://user@host:port/postgres npx vitest run examples/shop
 // Either way the test creates a throwaway database and drops it afterwards.
-import { randomBytes } from 'node:crypto';
 import { manualClock } from 'girder/core';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PostgresServer, startPostgres } from '../../../test/harness/index.js';
 import {
   adminLogin,
   newProduct,
@@ -19,44 +16,24 @@ import {
   stockOf,
   type TestShop,
 } from './helpers.js';
+import { type ThrowawayDatabase, throwawayDatabase } from './pg-database.js';
 
 describe('on PostgreSQL', () => {
-  const name = `shop_test_${randomBytes(6).toString('hex')}`;
   const clock = manualClock(Date.now());
   let t: TestShop;
   let admin: SignedIn;
 
-  let server: PostgresServer | undefined;
-  let serverUrl: string;
-
-  const admin_ = async (sql: string) => {
-    const client = new pg.Client({ connectionString: serverUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
+  let database: ThrowawayDatabase | undefined;
 
   beforeAll(async () => {
-    const external = process.env.SHOP_TEST_DATABASE_URL?.trim();
-    if (external) serverUrl = external;
-    else {
-      server = await startPostgres();
-      serverUrl = server.url;
-    }
-    await admin_(`CREATE DATABASE ${name}`);
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    t = await startShop({ DATABASE_URL: url.toString(), SHOP_ORDER_TIMEOUT: '10m' }, { clock });
+    database = await throwawayDatabase('shop_test');
+    t = await startShop({ DATABASE_URL: database.url, SHOP_ORDER_TIMEOUT: '10m' }, { clock });
     admin = await adminLogin(t.client);
   }, 60_000);
 
   afterAll(async () => {
     await t?.close();
-    if (serverUrl) await admin_(`DROP DATABASE IF EXISTS ${name}`);
-    await server?.stop();
+    await database?.drop();
   });
 
   it('runs the migrations and seeds', async () => {
