@@ -88,10 +88,12 @@ describe('scripts without the deadline prologue ({ deadline: false })', () => {
     expect(await viaKey('y')).toEqual([1, 2, 'x', 'y']);
   });
 
-  it('a bad deadline option is an INVALID_ARGUMENT', () => {
-    expect(() => redisScript(ECHO, { deadline: 'no' as never })).toThrow(
-      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
-    );
+  it('bad options are an INVALID_ARGUMENT', () => {
+    for (const bad of [{ deadline: 'no' }, { deadlin: false }, null, 'x']) {
+      expect(() => redisScript(ECHO, bad as never)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    }
   });
 });
 

@@ -88,6 +88,16 @@ const NO_DEADLINE = '\0nodeadline\0';
  * ```
  */
 export function redisScript(body: string, options?: RedisScriptOptions): RedisScript {
+  if (options !== undefined) {
+    if (options === null || typeof options !== 'object') {
+      throw new InvalidArgumentError('options', 'must be an object');
+    }
+    for (const field of Object.keys(options)) {
+      if (field !== 'deadline') {
+        throw new InvalidArgumentError(`options.${field}`, 'is not a known option');
+      }
+    }
+  }
   const deadline = options?.deadline ?? true;
   if (typeof deadline !== 'boolean') {
     throw new InvalidArgumentError('options.deadline', 'must be a boolean');
