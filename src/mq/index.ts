@@ -6,6 +6,10 @@
  * @module mq
  */
 
+// --- queue contract and backends (mq engineer) ---
+export { DEAD_LETTER_HEADERS } from './dead-letter.js';
+export { QueueClosedError } from './errors.js';
+export { type MemoryQueueOptions, memoryQueue } from './memory-queue.js';
 export type {
   BatchHandler,
   ConsumeOptions,
