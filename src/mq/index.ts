@@ -10,6 +10,7 @@
 export { DEAD_LETTER_HEADERS } from './dead-letter.js';
 export { QueueClosedError } from './errors.js';
 export { type MemoryQueueOptions, memoryQueue } from './memory-queue.js';
+export { type RedisStreamsQueueOptions, redisStreamsQueue } from './redis-streams-queue.js';
 export type {
   BatchHandler,
   ConsumeOptions,
