@@ -21,9 +21,10 @@ export interface QueueEnv {
 /** A backend of the queue contract. */
 export interface QueueBackend extends ContractBackend<QueueEnv> {
   /**
-   * Whether the backend hands what a stopped member left pending to another member after
-   * `claimIdleMs` (memory, Redis). Kafka re-reads from the committed offset instead, after
-   * a rebalance, so the claim specs are not registered for it.
+   * Whether the backend keeps a pending list (delivered, unacknowledged) and hands what a
+   * stopped member left there to another member after `claimIdleMs` (memory, Redis).
+   * Kafka re-reads from the committed offset after a rebalance instead and reports
+   * unacknowledged messages as lag, so the claim specs are not registered for it.
    */
   readonly claims: boolean;
 }
@@ -181,8 +182,10 @@ export function describeQueueContract(backends: readonly QueueBackend[]): void {
         { group, retry: { maxAttempts: 3, backoff: constant({ delayMs: 10 }) } },
       );
       await eventually(() => expect(attempts).toEqual([1, 2]));
-      // Handled twice, still running: not acknowledged yet.
-      expect(await q.lag(topic, group)).toMatchObject({ pending: 1, lag: 0 });
+      // Handled twice, still running: not acknowledged yet (Kafka counts it as lag).
+      const during = await q.lag(topic, group);
+      expect(during.pending + during.lag).toBe(1);
+      if (claims) expect(during.pending).toBe(1);
       hold.open();
       await sub.stop();
       expect(await q.lag(topic, group)).toMatchObject({ pending: 0, lag: 0 });
@@ -318,7 +321,7 @@ export function describeQueueContract(backends: readonly QueueBackend[]): void {
         expect(calls).toBe(1);
         const l = await q.lag(topic, group);
         expect(l.pending + l.lag).toBe(5);
-        expect(l.pending).toBeGreaterThanOrEqual(2);
+        if (claims) expect(l.pending).toBeGreaterThanOrEqual(2);
       });
       hold.open();
       await eventually(async () =>
