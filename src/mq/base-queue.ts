@@ -85,10 +85,14 @@ export abstract class BaseQueue implements Queue {
       events: this.events,
       send: (t, m) => this.#send(t, m, true),
       fetchErrorDelayMs: this.fetchErrorDelayMs,
-      onStopped: (l) => this.#subscriptions.delete(l),
+      onStopped: (l) => {
+        this.#subscriptions.delete(l);
+        this.events.emit('unsubscribed', { topic, group: parsed.group });
+      },
     });
     this.#subscriptions.add(loop);
     loop.start();
+    this.events.emit('subscribed', { topic, group: parsed.group });
     return loop;
   }
 

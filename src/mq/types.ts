@@ -189,6 +189,10 @@ export type QueueEvents = {
   retried: { topic: string; group: string; count: number; attempt: number; delayMs: number };
   /** Messages went to the dead-letter topic. */
   deadLettered: { topic: string; group: string; count: number; deadLetter: string; error: unknown };
+  /** A subscription started (girder/observability reads lag for every pair it saw). */
+  subscribed: { topic: string; group: string };
+  /** A subscription stopped. */
+  unsubscribed: { topic: string; group: string };
   /** A backend error outside a handler (fetch, ack, claim). */
   error: { topic: string; group: string; error: unknown };
 };
