@@ -119,7 +119,11 @@ class RedisStreamsQueue extends BaseQueue {
     const o = this.#o;
     // XREADGROUP BLOCK holds its connection for up to blockMs: it gets its own, so the
     // caller's client keeps serving producers and acks meanwhile.
-    return new StreamsSource(this.#runner, this.#client.duplicate(), {
+    const blocking = this.#client.duplicate();
+    // Connection errors of this connection surface as failed reads (`error` events);
+    // without a listener ioredis would also print each one as unhandled.
+    blocking.on?.('error', () => {});
+    return new StreamsSource(this.#runner, blocking, {
       topic,
       stream,
       group: options.group,

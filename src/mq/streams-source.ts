@@ -16,6 +16,8 @@ export interface DuplicableClient extends RedisClient {
   duplicate(): DuplicableClient;
   /** Close the connection at once (blocked commands reject). */
   disconnect(): void;
+  /** ioredis' event subscription (girder listens for `error` on the connections it opens). */
+  on?(event: 'error', listener: (error: unknown) => void): unknown;
 }
 
 /** @internal Settings of one subscription. */
