@@ -155,6 +155,7 @@ async function bareMover(topic: string, batched: boolean): Promise<Mover> {
 
 async function bullMover(topic: string, batched: boolean): Promise<Mover> {
   const connection = new Redis(url, { maxRetriesPerRequest: null });
+  const workerConnection = new Redis(url, { maxRetriesPerRequest: null });
   const queue = new BullQueue(topic, { connection, prefix: 'bench:bull' });
   const tally = new Tally();
   const worker = new BullWorker(
@@ -163,7 +164,7 @@ async function bullMover(topic: string, batched: boolean): Promise<Mover> {
       tally.add(1);
     },
     {
-      connection: new Redis(url, { maxRetriesPerRequest: null }),
+      connection: workerConnection,
       prefix: 'bench:bull',
       concurrency: batched ? BATCH : 1,
       removeOnComplete: { count: 0 },
@@ -189,6 +190,7 @@ async function bullMover(topic: string, batched: boolean): Promise<Mover> {
       await worker.close();
       await queue.close();
       connection.disconnect();
+      workerConnection.disconnect();
     },
   };
 }

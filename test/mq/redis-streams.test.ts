@@ -1,30 +1,4 @@
-import { redisStreamsQueue } from '../../src/mq/index.js';
-import { openRedisClient, type RedisBackendClient } from '../harness/store-contract.js';
-import { uniquePrefix } from '../harness/unique-prefix.js';
-import { describeQueueContract, type QueueEnv } from './contract.js';
+import { describeQueueContract } from './contract.js';
+import { streamsBackend } from './streams-backend.js';
 
-function backend(name: 'redis' | 'redis-cluster') {
-  let client: RedisBackendClient;
-  return {
-    name,
-    claims: true,
-    async open(): Promise<QueueEnv> {
-      client = await openRedisClient(name);
-      return {
-        makeQueue: ({ claimIdleMs }) =>
-          redisStreamsQueue(client, {
-            prefix: uniquePrefix('mq').replace(/:$/, ''),
-            claimIdleMs,
-            claimIntervalMs: 50,
-            blockMs: 100,
-            fetchErrorDelayMs: 50,
-          }),
-      };
-    },
-    async close() {
-      client.disconnect();
-    },
-  };
-}
-
-describeQueueContract([backend('redis'), backend('redis-cluster')]);
+describeQueueContract([streamsBackend('redis')]);
