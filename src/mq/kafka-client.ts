@@ -121,14 +121,35 @@ export interface KafkaLikeAdmin {
   /** Close connections. */
   disconnect(): Promise<void>;
   /** High and low watermarks per partition. */
-  fetchTopicOffsets(topic: string): Promise<{ partition: number; high: string; low: string }[]>;
+  fetchTopicOffsets(topic: string): Promise<
+    {
+      /** The partition. */
+      partition: number;
+      /** Offset of the next message to be written. */
+      high: string;
+      /** Earliest retained offset. */
+      low: string;
+    }[]
+  >;
   /** A group's committed offsets (`-1` when none). */
   fetchOffsets(options: {
     /** The group. */
     groupId: string;
     /** Topics to read. */
     topics: string[];
-  }): Promise<{ topic: string; partitions: { partition: number; offset: string }[] }[]>;
+  }): Promise<
+    {
+      /** The topic. */
+      topic: string;
+      /** Committed offset per partition. */
+      partitions: {
+        /** The partition. */
+        partition: number;
+        /** The committed offset, `-1` when none. */
+        offset: string;
+      }[];
+    }[]
+  >;
 }
 
 /**
