@@ -87,13 +87,23 @@ export interface ConsumeOptions {
   /** Consumer group: each message goes to one member of the group. */
   group: string;
   /** Hand the handler up to `size` messages, waiting up to `waitMs` to fill a batch. Default `{ size: 1, waitMs: 0 }`. */
-  batch?: { size?: number; waitMs?: number };
+  batch?: {
+    /** Most messages per batch. Default 1. */
+    size?: number;
+    /** Longest wait for a batch to fill, from its first message, ms. Default 0. */
+    waitMs?: number;
+  };
   /** Batches handled at once. Messages with one key never run concurrently or out of order. Default 1. */
   concurrency?: number;
   /** Retries before dead-lettering. */
   retry?: RetryPolicy;
   /** Where a message goes after its attempts are spent, with the error in its headers. Default: none (it stays pending and is logged). */
   deadLetter?: string;
+  /**
+   * How long `stop()` lets in-flight batches run before aborting their handler signal;
+   * batches still unfinished then are left unacknowledged (redelivered later). Default 30 000.
+   */
+  drainTimeoutMs?: number;
   /** Aborting stops the subscription gracefully, as `Subscription.stop()`. */
   signal?: AbortSignal;
 }
@@ -149,7 +159,7 @@ export interface Consumer {
  *
  * @example
  * ```ts
- * const [lag] = await queue.lag('orders', 'mailer');
+ * const { pending, lag } = await queue.lag('orders', 'mailer');
  * ```
  */
 export interface GroupLag {
@@ -173,19 +183,96 @@ export interface GroupLag {
  */
 export type QueueEvents = {
   /** Messages were published. */
-  sent: { topic: string; count: number; durationMs: number };
-  /** A batch was handed to a handler. */
-  consumed: { topic: string; group: string; count: number };
+  sent: {
+    /** The topic. */
+    topic: string;
+    /** Messages concerned. */
+    count: number;
+    /** How long it took, ms. */
+    durationMs: number;
+  };
+  /** A batch was handed to a handler (first attempt). */
+  consumed: {
+    /** The topic. */
+    topic: string;
+    /** The consumer group. */
+    group: string;
+    /** Messages concerned. */
+    count: number;
+  };
   /** A batch's handler succeeded and the batch was acknowledged. */
-  processed: { topic: string; group: string; count: number; durationMs: number };
+  processed: {
+    /** The topic. */
+    topic: string;
+    /** The consumer group. */
+    group: string;
+    /** Messages concerned. */
+    count: number;
+    /** Handler time, ms. */
+    durationMs: number;
+  };
   /** A batch's handler failed. */
-  failed: { topic: string; group: string; count: number; durationMs: number; error: unknown };
+  failed: {
+    /** The topic. */
+    topic: string;
+    /** The consumer group. */
+    group: string;
+    /** Messages concerned. */
+    count: number;
+    /** Handler time, ms. */
+    durationMs: number;
+    /** The handler's (or backend's) error. */
+    error: unknown;
+  };
   /** A failed batch will be tried again after `delayMs`. */
-  retried: { topic: string; group: string; count: number; attempt: number; delayMs: number };
+  retried: {
+    /** The topic. */
+    topic: string;
+    /** The consumer group. */
+    group: string;
+    /** Messages concerned. */
+    count: number;
+    /** The attempt about to be made. */
+    attempt: number;
+    /** Backoff before it, ms. */
+    delayMs: number;
+  };
   /** Messages went to the dead-letter topic. */
-  deadLettered: { topic: string; group: string; count: number; deadLetter: string; error: unknown };
-  /** A backend error outside a handler (fetch, ack, claim). */
-  error: { topic: string; group: string; error: unknown };
+  deadLettered: {
+    /** The topic. */
+    topic: string;
+    /** The consumer group. */
+    group: string;
+    /** Messages concerned. */
+    count: number;
+    /** The dead-letter topic. */
+    deadLetter: string;
+    /** The last error. */
+    error: unknown;
+  };
+  /** A subscription started (girder/observability reads lag for every pair it saw). */
+  subscribed: {
+    /** The topic. */
+    topic: string;
+    /** The consumer group. */
+    group: string;
+  };
+  /** A subscription stopped. */
+  unsubscribed: {
+    /** The topic. */
+    topic: string;
+    /** The consumer group. */
+    group: string;
+  };
+  /** A backend error outside a handler (fetch, ack, claim, dead-letter publish). */
+  error: {
+    /** The topic. */
+    topic: string;
+    /** The consumer group. */
+    group: string;
+    /** The error. */
+    error: unknown;
+  };
 };
 
 /**
@@ -201,6 +288,8 @@ export type QueueEvents = {
 export interface Queue extends AsyncDisposable {
   /** The name given at construction, for metrics. */
   readonly name: string;
+  /** The backend. */
+  readonly kind: 'memory' | 'redis-streams' | 'kafka';
   /** Publishes. */
   readonly producer: Producer;
   /** Consumes. */

@@ -28,12 +28,14 @@ import type { DeadlineEvents, FailoverEvents, RetryEvents } from '../failover/in
 import type { ScheduledJobEvents, SqlSchedulerEvents } from '../jobs/index.js';
 import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
 import type { LockEvents } from '../lock/index.js';
+import type { Queue } from '../mq/index.js';
 import type { RateLimiter, RateLimiterEvents } from '../ratelimit/index.js';
 import { kindOf, ownName, type WatchableBlock } from './block.js';
 import type { WatchOptions } from './metrics.js';
 import { subscribe } from './scope.js';
 import type { CacheEventsRead, RankingEventsRead } from './watch-cache.js';
 import { traceLock } from './watch-lock.js';
+import { traceQueue } from './watch-mq.js';
 import { WatchSet } from './watch-set.js';
 import { type SmsBlockKind, traceSms } from './watch-sms.js';
 
@@ -320,6 +322,8 @@ export function tracing(options: TracingOptions): Tracing {
         });
       case 'lock':
         return traceLock(tracer, b.events as EventSource<LockEvents>, named, event);
+      case 'queue':
+        return traceQueue(tracer, block as Queue, name);
       case 'smsProvider':
       case 'smsTokenAuth':
       case 'codes':
