@@ -19,3 +19,28 @@ export type {
   RetryPolicy,
   Subscription,
 } from './types.js';
+
+// outbox and idempotency
+export { memoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './idem-memory.js';
+export { type RedisIdempotencyStoreOptions, redisIdempotencyStore } from './idem-redis.js';
+export {
+  createIdempotencyTable,
+  type IdempotencyTableOptions,
+  type SqlIdempotencyContext,
+  type SqlIdempotencyStore,
+  type SqlIdempotencyStoreOptions,
+  sqlIdempotencyStore,
+} from './idem-sql.js';
+export {
+  IdempotencyBusyError,
+  type IdempotencyContext,
+  type IdempotencyStore,
+  MAX_IDEMPOTENCY_KEY_LENGTH,
+} from './idem-store.js';
+export {
+  type IdempotentEvents,
+  type IdempotentHandler,
+  type IdempotentOptions,
+  idempotent,
+  type MessageHandler,
+} from './idempotent.js';
