@@ -2,7 +2,14 @@
 // in a Map, with the injected clock for both TTLs. For tests and single-process apps.
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { type Clock, checkSignal, clockSchema, parseOptions, systemClock, throwIfAborted } from '../core/index.js';
+import {
+  type Clock,
+  checkSignal,
+  clockSchema,
+  parseOptions,
+  systemClock,
+  throwIfAborted,
+} from '../core/index.js';
 import {
   checkIdempotencyKey,
   checkWork,
@@ -35,7 +42,12 @@ export interface MemoryIdempotencyStoreOptions {
 const MAX_MS = 2 ** 31 - 1;
 /** @internal TTL options shared by the memory and Redis stores. */
 export const ttlSchemas = {
-  ttlMs: z.number().int().min(1).max(MAX_MS * 16).default(7 * 24 * 3_600_000),
+  ttlMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_MS * 16)
+    .default(7 * 24 * 3_600_000),
   processingTtlMs: z.number().int().min(1).max(MAX_MS).default(60_000),
 };
 

@@ -136,7 +136,10 @@ const storeSchema = z.custom<IdempotencyStore<IdempotencyContext>>(
     v !== null &&
     typeof (v as IdempotencyStore).once === 'function' &&
     typeof (v as IdempotencyStore).kind === 'string',
-  { message: 'must be an IdempotencyStore (memoryIdempotencyStore, redisIdempotencyStore, sqlIdempotencyStore)' },
+  {
+    message:
+      'must be an IdempotencyStore (memoryIdempotencyStore, redisIdempotencyStore, sqlIdempotencyStore)',
+  },
 );
 
 const schema = z.strictObject({
@@ -193,7 +196,12 @@ export function idempotent<C extends IdempotencyContext>(
       key = checkIdempotencyKey(o.key(message), 'key(message)');
       const ran = await store.once(key, (context) => handler(message, context, signal), signal);
       if (ran) {
-        events.emit('processed', { name, topic: message.topic, key, durationMs: clock.now() - started });
+        events.emit('processed', {
+          name,
+          topic: message.topic,
+          key,
+          durationMs: clock.now() - started,
+        });
       } else {
         events.emit('duplicate', { name, topic: message.topic, key });
       }
@@ -209,7 +217,8 @@ export function idempotent<C extends IdempotencyContext>(
   };
 
   const batchHandler = async (batch: readonly ReceivedMessage[], signal: AbortSignal) => {
-    if (!Array.isArray(batch)) throw new InvalidArgumentError('batch', 'must be an array of messages');
+    if (!Array.isArray(batch))
+      throw new InvalidArgumentError('batch', 'must be an array of messages');
     for (const message of batch) await handleOne(message, signal);
   };
   return Object.assign(batchHandler, { handlerName: name, events }) as IdempotentHandler;

@@ -6,22 +6,8 @@
  * @module mq
  */
 
-export type {
-  BatchHandler,
-  ConsumeOptions,
-  Consumer,
-  GroupLag,
-  OutgoingMessage,
-  Producer,
-  Queue,
-  QueueEvents,
-  ReceivedMessage,
-  RetryPolicy,
-  Subscription,
-} from './types.js';
-
 // outbox and idempotency
-export { memoryIdempotencyStore, type MemoryIdempotencyStoreOptions } from './idem-memory.js';
+export { type MemoryIdempotencyStoreOptions, memoryIdempotencyStore } from './idem-memory.js';
 export { type RedisIdempotencyStoreOptions, redisIdempotencyStore } from './idem-redis.js';
 export {
   createIdempotencyTable,
@@ -44,3 +30,16 @@ export {
   idempotent,
   type MessageHandler,
 } from './idempotent.js';
+export type {
+  BatchHandler,
+  ConsumeOptions,
+  Consumer,
+  GroupLag,
+  OutgoingMessage,
+  Producer,
+  Queue,
+  QueueEvents,
+  ReceivedMessage,
+  RetryPolicy,
+  Subscription,
+} from './types.js';
