@@ -1,7 +1,7 @@
 // idempotent() and the memory store: the wrapper's batch semantics and events, and the
 // claim / mark / release states driven by a manual clock.
 import { describe, expect, it } from 'vitest';
-import { manualClock } from '../../src/core/index.js';
+import { type EventSource, manualClock } from '../../src/core/index.js';
 import {
   IdempotencyBusyError,
   type IdempotentEvents,
@@ -98,12 +98,10 @@ describe('memoryIdempotencyStore', () => {
 });
 
 describe('idempotent', () => {
-  const collect = (events: {
-    on: (e: keyof IdempotentEvents, l: (p: never) => void) => unknown;
-  }) => {
+  const collect = (events: EventSource<IdempotentEvents>) => {
     const seen: string[] = [];
     for (const e of ['processed', 'duplicate', 'busy', 'failed'] as const) {
-      events.on(e, (p: { key: string }) => seen.push(`${e}:${p.key}`));
+      events.on(e, (p) => seen.push(`${e}:${p.key}`));
     }
     return seen;
   };
