@@ -30,6 +30,9 @@ export {
   idempotent,
   type MessageHandler,
 } from './idempotent.js';
+export { outbox } from './outbox.js';
+export { createOutboxTable, type OutboxTableOptions } from './outbox-table.js';
+export type { Outbox, OutboxEvents, OutboxOptions } from './outbox-types.js';
 export type {
   BatchHandler,
   ConsumeOptions,
