@@ -3,7 +3,6 @@
 // each retried until it succeeds; every id must be booked exactly once.
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import { KyselyPGlite } from 'kysely-pglite';
 import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
 import {
@@ -23,6 +22,7 @@ import {
   uniquePrefix,
 } from '../harness/index.js';
 import { received, redeliveryStorm } from './idempotent-helpers.js';
+import { serialPglite } from './outbox-helpers.js';
 
 const signal = new AbortController().signal;
 const KEYS = Array.from({ length: 200 }, (_, i) => `order-${i}`);
@@ -122,7 +122,7 @@ const sqlBackends: ContractBackend<AnyDb>[] = [
     async open() {
       const client = new PGlite();
       await client.waitReady;
-      const db: AnyDb = new Kysely({ dialect: new KyselyPGlite(client).dialect });
+      const db: AnyDb = new Kysely({ dialect: serialPglite(client) });
       opened.push(db);
       return db;
     },
