@@ -124,8 +124,8 @@ export interface IdempotentOptions<C extends IdempotencyContext> {
  * ```
  */
 export interface IdempotentHandler extends BatchHandler {
-  /** The name given in the options. */
-  readonly handlerName: string;
+  /** The name given in the options (the function's own `name`). */
+  readonly name: string;
   /** Typed events: processed, duplicate, busy, failed. */
   readonly events: EventSource<IdempotentEvents>;
 }
@@ -221,5 +221,6 @@ export function idempotent<C extends IdempotencyContext>(
       throw new InvalidArgumentError('batch', 'must be an array of messages');
     for (const message of batch) await handleOne(message, signal);
   };
-  return Object.assign(batchHandler, { handlerName: name, events }) as IdempotentHandler;
+  Object.defineProperty(batchHandler, 'name', { value: name });
+  return Object.assign(batchHandler, { events }) as IdempotentHandler;
 }

@@ -19,6 +19,7 @@ import type {
 import type { Election, ScheduledJob, SqlScheduler } from '../jobs/index.js';
 import type { Authorizer, TokenService } from '../jwt/index.js';
 import type { Locker } from '../lock/index.js';
+import type { IdempotentHandler, Outbox } from '../mq/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
 import type {
   AsyncFallbackSms,
@@ -28,6 +29,7 @@ import type {
   TokenAuthSms,
 } from '../sms/index.js';
 import { type JobsBlockKind, jobsKindOf } from './watch-jobs.js';
+import { type OutboxBlockKind, outboxKindOf } from './watch-outbox.js';
 import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
 
 /**
@@ -67,6 +69,8 @@ export type WatchableBlock =
   | Cache<unknown>
   | Counters
   | RankingJob<unknown>
+  | Outbox
+  | IdempotentHandler
   | {
       /** The decorator's typed events. */
       readonly events:
@@ -102,6 +106,7 @@ export type BlockKind =
   | 'ranking'
   | 'counters'
   | JobsBlockKind
+  | OutboxBlockKind
   | 'smsQueue';
 
 type Bag = Record<string, unknown>;
@@ -115,6 +120,8 @@ const hasEvents = (b: Bag): boolean => {
 export function kindOf(block: unknown): BlockKind {
   const jobsKind = jobsKindOf(block);
   if (jobsKind !== undefined) return jobsKind;
+  const outboxKind = outboxKindOf(block);
+  if (outboxKind !== undefined) return outboxKind;
   if ((typeof block === 'object' || typeof block === 'function') && block !== null) {
     const b = block as Bag;
     const control = b.control as Bag | undefined;

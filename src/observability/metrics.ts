@@ -36,6 +36,7 @@ import {
 import { watchElection, watchScheduledJob, watchSqlScheduler } from './watch-jobs.js';
 import { watchAuthorizer, watchTokens } from './watch-jwt.js';
 import { watchLock } from './watch-lock.js';
+import { watchOutboxBlock } from './watch-outbox.js';
 import { watchLimiter } from './watch-ratelimit.js';
 import { WatchSet } from './watch-set.js';
 import { watchSms } from './watch-sms.js';
@@ -261,6 +262,9 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchSqlScheduler(scope, block as SqlScheduler);
       case 'lock':
         return watchLock(scope, b.events as EventSource<LockEvents>);
+      case 'outbox':
+      case 'idempotent':
+        return watchOutboxBlock(scope, kind, block);
       case 'smsQueue':
         return watchSmsQueue(scope, block as unknown as SmsQueueBlock);
       case 'smsProvider':

@@ -34,6 +34,7 @@ import type { WatchOptions } from './metrics.js';
 import { subscribe } from './scope.js';
 import type { CacheEventsRead, RankingEventsRead } from './watch-cache.js';
 import { traceLock } from './watch-lock.js';
+import { type OutboxBlockKind, traceOutbox } from './watch-outbox.js';
 import { WatchSet } from './watch-set.js';
 import { type SmsBlockKind, traceSms } from './watch-sms.js';
 
@@ -320,6 +321,9 @@ export function tracing(options: TracingOptions): Tracing {
         });
       case 'lock':
         return traceLock(tracer, b.events as EventSource<LockEvents>, named, event);
+      case 'outbox':
+      case 'idempotent':
+        return traceOutbox(tracer, kindOf(block) as OutboxBlockKind, b.events, name);
       case 'smsProvider':
       case 'smsTokenAuth':
       case 'codes':

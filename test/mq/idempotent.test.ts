@@ -131,7 +131,7 @@ describe('idempotent', () => {
       'processed:c',
     ]);
     expect(duration).toBeGreaterThanOrEqual(0);
-    expect(handler.handlerName).toBe('ledger');
+    expect(handler.name).toBe('ledger');
   });
 
   it('a batch failing half-way is retried without re-running the messages before the failure', async () => {
