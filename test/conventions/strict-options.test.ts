@@ -26,6 +26,7 @@ import * as jobs from '../../src/jobs/index.js';
 import * as jwt from '../../src/jwt/index.js';
 import * as lock from '../../src/lock/index.js';
 import * as logger from '../../src/logger/index.js';
+import * as mq from '../../src/mq/index.js';
 import * as observability from '../../src/observability/index.js';
 import * as ratelimit from '../../src/ratelimit/index.js';
 import * as sms from '../../src/sms/index.js';
@@ -44,6 +45,7 @@ const modules = {
   jobs,
   cache,
   sms,
+  mq,
 } as const;
 
 /** The misspelt option every factory gets. */
@@ -254,6 +256,17 @@ const factories: Record<string, Record<string, Call>> = {
       }
     },
   },
+  mq: {
+    // outbox and idempotency
+    memoryIdempotencyStore: (t) => mq.memoryIdempotencyStore(t),
+    redisIdempotencyStore: (t) => mq.redisIdempotencyStore(redis, t),
+    sqlIdempotencyStore: (t) => mq.sqlIdempotencyStore(dummyDb, t),
+    createIdempotencyTable: (t) => mq.createIdempotencyTable(dummyDb, t),
+    idempotent: (t) =>
+      mq.idempotent(async () => {}, { store: mq.memoryIdempotencyStore(), key: () => 'k', ...t }),
+    createOutboxTable: (t) => mq.createOutboxTable(dummyDb, t),
+    outbox: (t) => mq.outbox(dummyDb, { producer: { async send() {} }, ...t }),
+  },
 };
 
 /** Exports that take no options object, and why. */
@@ -327,6 +340,7 @@ const notFactories: Record<string, Record<string, string>> = {
     // sync-to-async
     isQueued: 'predicate',
   },
+  mq: {},
 };
 
 describe('every exported function is classified', () => {
