@@ -6,6 +6,9 @@
  * @module mq
  */
 
+// --- queue contract and backends (mq engineer) ---
+export { DEAD_LETTER_HEADERS } from './dead-letter.js';
+export { QueueClosedError } from './errors.js';
 // outbox and idempotency
 export { type MemoryIdempotencyStoreOptions, memoryIdempotencyStore } from './idem-memory.js';
 export { type RedisIdempotencyStoreOptions, redisIdempotencyStore } from './idem-redis.js';
@@ -30,9 +33,20 @@ export {
   idempotent,
   type MessageHandler,
 } from './idempotent.js';
+export type {
+  KafkaLike,
+  KafkaLikeAdmin,
+  KafkaLikeBatchPayload,
+  KafkaLikeConsumer,
+  KafkaLikeMessage,
+  KafkaLikeProducer,
+} from './kafka-client.js';
+export { type KafkaQueueOptions, kafkaQueue } from './kafka-queue.js';
+export { type MemoryQueueOptions, memoryQueue } from './memory-queue.js';
 export { outbox } from './outbox.js';
 export { createOutboxTable, type OutboxTableOptions } from './outbox-table.js';
 export type { Outbox, OutboxEvents, OutboxOptions } from './outbox-types.js';
+export { type RedisStreamsQueueOptions, redisStreamsQueue } from './redis-streams-queue.js';
 export type {
   BatchHandler,
   ConsumeOptions,

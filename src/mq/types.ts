@@ -94,6 +94,11 @@ export interface ConsumeOptions {
   retry?: RetryPolicy;
   /** Where a message goes after its attempts are spent, with the error in its headers. Default: none (it stays pending and is logged). */
   deadLetter?: string;
+  /**
+   * How long `stop()` lets in-flight batches run before aborting their handler signal;
+   * batches still unfinished then are left unacknowledged (redelivered later). Default 30 000.
+   */
+  drainTimeoutMs?: number;
   /** Aborting stops the subscription gracefully, as `Subscription.stop()`. */
   signal?: AbortSignal;
 }
@@ -149,7 +154,7 @@ export interface Consumer {
  *
  * @example
  * ```ts
- * const [lag] = await queue.lag('orders', 'mailer');
+ * const { pending, lag } = await queue.lag('orders', 'mailer');
  * ```
  */
 export interface GroupLag {
@@ -184,6 +189,10 @@ export type QueueEvents = {
   retried: { topic: string; group: string; count: number; attempt: number; delayMs: number };
   /** Messages went to the dead-letter topic. */
   deadLettered: { topic: string; group: string; count: number; deadLetter: string; error: unknown };
+  /** A subscription started (girder/observability reads lag for every pair it saw). */
+  subscribed: { topic: string; group: string };
+  /** A subscription stopped. */
+  unsubscribed: { topic: string; group: string };
   /** A backend error outside a handler (fetch, ack, claim). */
   error: { topic: string; group: string; error: unknown };
 };
@@ -201,6 +210,8 @@ export type QueueEvents = {
 export interface Queue extends AsyncDisposable {
   /** The name given at construction, for metrics. */
   readonly name: string;
+  /** The backend. */
+  readonly kind: 'memory' | 'redis-streams' | 'kafka';
   /** Publishes. */
   readonly producer: Producer;
   /** Consumes. */

@@ -19,7 +19,7 @@ import type {
 import type { Election, ScheduledJob, SqlScheduler } from '../jobs/index.js';
 import type { Authorizer, TokenService } from '../jwt/index.js';
 import type { Locker } from '../lock/index.js';
-import type { IdempotentHandler, Outbox } from '../mq/index.js';
+import type { IdempotentHandler, Outbox, Queue } from '../mq/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
 import type {
   AsyncFallbackSms,
@@ -29,6 +29,7 @@ import type {
   TokenAuthSms,
 } from '../sms/index.js';
 import { type JobsBlockKind, jobsKindOf } from './watch-jobs.js';
+import { mqKindOf } from './watch-mq.js';
 import { type OutboxBlockKind, outboxKindOf } from './watch-outbox.js';
 import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
 
@@ -41,7 +42,7 @@ import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
  * `scheduledJob` or a `sqlScheduler`; any `Locker` (`memoryLock`, `redisLock`,
  * `etcdLock`); from girder/sms, a provider, `tokenAuthSms`, `codeService`,
  * `asyncFallback` or `smsQueueWorker`; from girder/cache, a cache, counters or a
- * `rankingJob`.
+ * `rankingJob`; a girder/mq queue (`memoryQueue`, `redisStreamsQueue`, `kafkaQueue`).
  *
  * @example
  * ```ts
@@ -71,6 +72,7 @@ export type WatchableBlock =
   | RankingJob<unknown>
   | Outbox
   | IdempotentHandler
+  | Queue
   | {
       /** The decorator's typed events. */
       readonly events:
@@ -107,7 +109,8 @@ export type BlockKind =
   | 'counters'
   | JobsBlockKind
   | OutboxBlockKind
-  | 'smsQueue';
+  | 'smsQueue'
+  | 'queue';
 
 type Bag = Record<string, unknown>;
 const isFn = (v: unknown): boolean => typeof v === 'function';
@@ -122,6 +125,8 @@ export function kindOf(block: unknown): BlockKind {
   if (jobsKind !== undefined) return jobsKind;
   const outboxKind = outboxKindOf(block);
   if (outboxKind !== undefined) return outboxKind;
+  const mqKind = mqKindOf(block);
+  if (mqKind !== undefined) return mqKind;
   if ((typeof block === 'object' || typeof block === 'function') && block !== null) {
     const b = block as Bag;
     const control = b.control as Bag | undefined;
@@ -154,7 +159,7 @@ export function kindOf(block: unknown): BlockKind {
   }
   throw new InvalidArgumentError(
     'block',
-    'is not a block girder/observability knows (a limiter, breaker, failover/retry/deadline decorator, retry budget, token service, authorizer, locker, election, scheduled job, SQL scheduler, SMS provider, token-auth SMS, code service, asyncFallback, smsQueueWorker, cache, counters or ranking job)',
+    'is not a block girder/observability knows (a limiter, breaker, failover/retry/deadline decorator, retry budget, token service, authorizer, locker, election, scheduled job, SQL scheduler, SMS provider, token-auth SMS, code service, asyncFallback, smsQueueWorker, cache, counters, ranking job or message queue)',
   );
 }
 

@@ -13,6 +13,7 @@ import type {
 import type { Election, ScheduledJob, SqlScheduler } from '../jobs/index.js';
 import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
 import type { LockEvents } from '../lock/index.js';
+import type { Queue } from '../mq/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
 import { kindOf, ownName, type WatchableBlock } from './block.js';
 import { Scope } from './scope.js';
@@ -36,6 +37,7 @@ import {
 import { watchElection, watchScheduledJob, watchSqlScheduler } from './watch-jobs.js';
 import { watchAuthorizer, watchTokens } from './watch-jwt.js';
 import { watchLock } from './watch-lock.js';
+import { watchQueue } from './watch-mq.js';
 import { watchOutboxBlock } from './watch-outbox.js';
 import { watchLimiter } from './watch-ratelimit.js';
 import { WatchSet } from './watch-set.js';
@@ -283,6 +285,8 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchRanking(scope, b.events as EventSource<RankingEventsRead>);
       case 'counters':
         return watchCounters(scope, b.events as EventSource<CounterEventsRead>);
+      case 'queue':
+        return watchQueue(scope, block as Queue);
       default:
         return watchFailover(scope, b.events as EventSource<FailoverEvents>, b.control);
     }

@@ -28,12 +28,14 @@ import type { DeadlineEvents, FailoverEvents, RetryEvents } from '../failover/in
 import type { ScheduledJobEvents, SqlSchedulerEvents } from '../jobs/index.js';
 import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
 import type { LockEvents } from '../lock/index.js';
+import type { Queue } from '../mq/index.js';
 import type { RateLimiter, RateLimiterEvents } from '../ratelimit/index.js';
 import { kindOf, ownName, type WatchableBlock } from './block.js';
 import type { WatchOptions } from './metrics.js';
 import { subscribe } from './scope.js';
 import type { CacheEventsRead, RankingEventsRead } from './watch-cache.js';
 import { traceLock } from './watch-lock.js';
+import { traceQueue } from './watch-mq.js';
 import { type OutboxBlockKind, traceOutbox } from './watch-outbox.js';
 import { WatchSet } from './watch-set.js';
 import { type SmsBlockKind, traceSms } from './watch-sms.js';
@@ -324,6 +326,8 @@ export function tracing(options: TracingOptions): Tracing {
       case 'outbox':
       case 'idempotent':
         return traceOutbox(tracer, kindOf(block) as OutboxBlockKind, b.events, name);
+      case 'queue':
+        return traceQueue(tracer, block as Queue, name);
       case 'smsProvider':
       case 'smsTokenAuth':
       case 'codes':

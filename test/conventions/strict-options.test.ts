@@ -266,6 +266,10 @@ const factories: Record<string, Record<string, Call>> = {
       mq.idempotent(async () => {}, { store: mq.memoryIdempotencyStore(), key: () => 'k', ...t }),
     createOutboxTable: (t) => mq.createOutboxTable(dummyDb, t),
     outbox: (t) => mq.outbox(dummyDb, { producer: { async send() {} }, ...t }),
+    // queue backends (mq engineer)
+    memoryQueue: (t) => mq.memoryQueue(t),
+    redisStreamsQueue: (t) => mq.redisStreamsQueue(redis, t),
+    kafkaQueue: (t) => mq.kafkaQueue({ producer() {}, consumer() {}, admin() {} } as never, t),
   },
 };
 
