@@ -19,7 +19,7 @@ import type {
 import type { Election, ScheduledJob, SqlScheduler } from '../jobs/index.js';
 import type { Authorizer, TokenService } from '../jwt/index.js';
 import type { Locker } from '../lock/index.js';
-import type { Queue } from '../mq/index.js';
+import type { IdempotentHandler, Outbox, Queue } from '../mq/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
 import type {
   AsyncFallbackSms,
@@ -30,6 +30,7 @@ import type {
 } from '../sms/index.js';
 import { type JobsBlockKind, jobsKindOf } from './watch-jobs.js';
 import { mqKindOf } from './watch-mq.js';
+import { type OutboxBlockKind, outboxKindOf } from './watch-outbox.js';
 import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
 
 /**
@@ -69,6 +70,8 @@ export type WatchableBlock =
   | Cache<unknown>
   | Counters
   | RankingJob<unknown>
+  | Outbox
+  | IdempotentHandler
   | Queue
   | {
       /** The decorator's typed events. */
@@ -105,6 +108,7 @@ export type BlockKind =
   | 'ranking'
   | 'counters'
   | JobsBlockKind
+  | OutboxBlockKind
   | 'smsQueue'
   | 'queue';
 
@@ -119,6 +123,8 @@ const hasEvents = (b: Bag): boolean => {
 export function kindOf(block: unknown): BlockKind {
   const jobsKind = jobsKindOf(block);
   if (jobsKind !== undefined) return jobsKind;
+  const outboxKind = outboxKindOf(block);
+  if (outboxKind !== undefined) return outboxKind;
   const mqKind = mqKindOf(block);
   if (mqKind !== undefined) return mqKind;
   if ((typeof block === 'object' || typeof block === 'function') && block !== null) {

@@ -38,6 +38,7 @@ import { watchElection, watchScheduledJob, watchSqlScheduler } from './watch-job
 import { watchAuthorizer, watchTokens } from './watch-jwt.js';
 import { watchLock } from './watch-lock.js';
 import { watchQueue } from './watch-mq.js';
+import { watchOutboxBlock } from './watch-outbox.js';
 import { watchLimiter } from './watch-ratelimit.js';
 import { WatchSet } from './watch-set.js';
 import { watchSms } from './watch-sms.js';
@@ -263,6 +264,9 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchSqlScheduler(scope, block as SqlScheduler);
       case 'lock':
         return watchLock(scope, b.events as EventSource<LockEvents>);
+      case 'outbox':
+      case 'idempotent':
+        return watchOutboxBlock(scope, kind, block);
       case 'smsQueue':
         return watchSmsQueue(scope, block as unknown as SmsQueueBlock);
       case 'smsProvider':

@@ -36,6 +36,7 @@ import { subscribe } from './scope.js';
 import type { CacheEventsRead, RankingEventsRead } from './watch-cache.js';
 import { traceLock } from './watch-lock.js';
 import { traceQueue } from './watch-mq.js';
+import { type OutboxBlockKind, traceOutbox } from './watch-outbox.js';
 import { WatchSet } from './watch-set.js';
 import { type SmsBlockKind, traceSms } from './watch-sms.js';
 
@@ -322,6 +323,9 @@ export function tracing(options: TracingOptions): Tracing {
         });
       case 'lock':
         return traceLock(tracer, b.events as EventSource<LockEvents>, named, event);
+      case 'outbox':
+      case 'idempotent':
+        return traceOutbox(tracer, kindOf(block) as OutboxBlockKind, b.events, name);
       case 'queue':
         return traceQueue(tracer, block as Queue, name);
       case 'smsProvider':

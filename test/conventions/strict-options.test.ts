@@ -257,11 +257,19 @@ const factories: Record<string, Record<string, Call>> = {
     },
   },
   mq: {
+    // outbox and idempotency
+    memoryIdempotencyStore: (t) => mq.memoryIdempotencyStore(t),
+    redisIdempotencyStore: (t) => mq.redisIdempotencyStore(redis, t),
+    sqlIdempotencyStore: (t) => mq.sqlIdempotencyStore(dummyDb, t),
+    createIdempotencyTable: (t) => mq.createIdempotencyTable(dummyDb, t),
+    idempotent: (t) =>
+      mq.idempotent(async () => {}, { store: mq.memoryIdempotencyStore(), key: () => 'k', ...t }),
+    createOutboxTable: (t) => mq.createOutboxTable(dummyDb, t),
+    outbox: (t) => mq.outbox(dummyDb, { producer: { async send() {} }, ...t }),
     // queue backends (mq engineer)
     memoryQueue: (t) => mq.memoryQueue(t),
     redisStreamsQueue: (t) => mq.redisStreamsQueue(redis, t),
-    kafkaQueue: (t) =>
-      mq.kafkaQueue({ producer() {}, consumer() {}, admin() {} } as never, t),
+    kafkaQueue: (t) => mq.kafkaQueue({ producer() {}, consumer() {}, admin() {} } as never, t),
   },
 };
 
