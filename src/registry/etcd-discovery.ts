@@ -1,8 +1,13 @@
 // Discovery on etcd: list the service's keys once, then watch from the listing's
-// revision + 1, so no change between the two is missed. Whenever the watch breaks
-// (connection lost, or etcd compacted the revision we need), we drop it, list again and
-// watch again: one recovery path for every failure. Until a listing succeeds the last
-// list is served and marked stale; it is never emptied because etcd is unreachable.
+// revision + 1, so no change between the two is missed.
+//
+// When the connection drops, the list is kept and marked stale (never emptied because
+// etcd is unreachable) while etcd3 re-attaches the watch from the last revision seen.
+// Once it is attached again we still list afresh and watch from there: a resumed watch
+// cannot tell that etcd's data was wiped or restored from an older snapshot (revisions
+// start again below ours), and one range per reconnect is cheap. When etcd cancels the
+// watch (typically: the revision it needs was compacted, for a watcher that fell too far
+// behind or one created just after a compaction), it ends in the same fresh listing.
 import type { IKeyValue, IWatchResponse, Namespace, Watcher } from 'etcd3';
 import {
   type Backoff,
@@ -121,12 +126,15 @@ export class EtcdDiscovery extends DiscoveryState {
       }
       this.apply(puts, deletes);
     });
-    // Lost connection: serve the last list as stale, list again when etcd answers.
+    // Lost connection: serve the last list as stale; etcd3 re-attaches the watch.
     watcher.on('disconnected', (error: unknown) => {
       if (this.#watcher !== watcher) return;
       this.markStale(error);
-      this.#stopWatching();
-      this.#retryLater();
+    });
+    // Re-attached after a disconnection: list afresh (see the top of this file).
+    watcher.on('connected', () => {
+      if (this.#watcher !== watcher || !this.stale) return;
+      void this.#sync();
     });
     // Canceled by etcd (typically: the revision we resume from was compacted away):
     // a fresh listing is the only way to be sure of the state.
