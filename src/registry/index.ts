@@ -6,6 +6,7 @@
  * @module registry
  */
 
+export { type MemoryConfigStore, memoryConfigStore } from './config-store.js';
 export { ClockMovedBackwardsError, NoFreeWorkerIdError, RegistryClosedError } from './errors.js';
 export { type EtcdRegistryOptions, etcdRegistry } from './etcd.js';
 export {
@@ -25,3 +26,9 @@ export type {
   RegistryBackend,
   RegistryEvents,
 } from './types.js';
+export {
+  type LiveConfig,
+  type LiveConfigEvents,
+  type WatchConfigOptions,
+  watchConfig,
+} from './watch-config.js';
