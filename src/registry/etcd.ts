@@ -89,6 +89,15 @@ const schema = z
     message: 'must be below leaseTtlS in ms, or the lease expires between keepalives',
   });
 
+/** @internal Where an etcd registry lives, for `workerId(registry)`. */
+export const etcdSourceOf = Symbol('girder.registry.etcdSource');
+
+/** @internal */
+export interface EtcdSource {
+  readonly client: Namespace;
+  readonly prefix: string;
+}
+
 /** @internal */
 export const defaultRegistryRetry = (): Backoff =>
   exponential({ initialMs: 100, maxMs: 5_000, jitter: 'full' });
@@ -197,5 +206,7 @@ export function etcdRegistry(
       return registry.close();
     },
   };
+  const source: EtcdSource = { client: namespace, prefix: parsed.prefix };
+  Object.defineProperty(registry, etcdSourceOf, { value: source });
   return registry;
 }

@@ -15,6 +15,12 @@ export {
   memoryRegistry,
   memoryRegistryStore,
 } from './memory.js';
+export {
+  type Snowflake,
+  type SnowflakeOptions,
+  snowflake,
+  WorkerIdLostError,
+} from './snowflake.js';
 export type {
   Discovery,
   DiscoveryEvents,
@@ -32,3 +38,9 @@ export {
   type WatchConfigOptions,
   watchConfig,
 } from './watch-config.js';
+export {
+  type WorkerId,
+  type WorkerIdEvents,
+  type WorkerIdOptions,
+  workerId,
+} from './worker-id.js';
