@@ -6,6 +6,21 @@
  * @module registry
  */
 
+export { type MemoryConfigStore, memoryConfigStore } from './config-store.js';
+export { ClockMovedBackwardsError, NoFreeWorkerIdError, RegistryClosedError } from './errors.js';
+export { type EtcdRegistryOptions, etcdRegistry } from './etcd.js';
+export {
+  type MemoryRegistryOptions,
+  type MemoryRegistryStore,
+  memoryRegistry,
+  memoryRegistryStore,
+} from './memory.js';
+export {
+  type Snowflake,
+  type SnowflakeOptions,
+  snowflake,
+  WorkerIdLostError,
+} from './snowflake.js';
 export type {
   Discovery,
   DiscoveryEvents,
@@ -14,4 +29,18 @@ export type {
   Registration,
   RegistrationEvents,
   Registry,
+  RegistryBackend,
+  RegistryEvents,
 } from './types.js';
+export {
+  type LiveConfig,
+  type LiveConfigEvents,
+  type WatchConfigOptions,
+  watchConfig,
+} from './watch-config.js';
+export {
+  type WorkerId,
+  type WorkerIdEvents,
+  type WorkerIdOptions,
+  workerId,
+} from './worker-id.js';
