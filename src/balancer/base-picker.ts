@@ -80,5 +80,5 @@ export function carry<A extends Float64Array | Int32Array>(
 /** Uniform integer in [0, n) from `random`, clamped so a random() of exactly 1 stays in range. @internal */
 export function randomIndex(random: () => number, n: number): number {
   const i = Math.floor(random() * n);
-  return i >= n ? n - 1 : i < 0 ? 0 : i;
+  return i >= n ? n - 1 : Math.max(i, 0);
 }

@@ -123,7 +123,7 @@ class P2c<T extends Instance> extends BasePicker<T> implements P2cEwma<T> {
 
   #cost(i: number): number {
     let latency = this.#ewma[i] as number;
-    if (latency !== latency) {
+    if (Number.isNaN(latency)) {
       latency = this.s.coldStartLatencyMs ?? (this.#measured > 0 ? this.#sum / this.#measured : 0);
     }
     // +1 ms keeps zero-latency instances comparable by their in-flight counts.
@@ -153,7 +153,7 @@ class P2c<T extends Instance> extends BasePicker<T> implements P2cEwma<T> {
     const i = this.table.indexOf(instance);
     if (i < 0) return undefined;
     const v = this.#ewma[i] as number;
-    return v === v ? v : undefined;
+    return !Number.isNaN(v) ? v : undefined;
   }
 
   protected record(i: number, report: CallReport): void {
@@ -166,7 +166,7 @@ class P2c<T extends Instance> extends BasePicker<T> implements P2cEwma<T> {
       : Math.max(report.latencyMs, this.s.failurePenaltyMs);
     const old = this.#ewma[i] as number;
     let next: number;
-    if (old !== old) {
+    if (Number.isNaN(old)) {
       next = sample;
       this.#measured++;
       this.#sum += sample;
@@ -187,7 +187,7 @@ class P2c<T extends Instance> extends BasePicker<T> implements P2cEwma<T> {
     let measured = 0;
     let sum = 0;
     for (const v of this.#ewma) {
-      if (v === v) {
+      if (!Number.isNaN(v)) {
         measured++;
         sum += v;
       }
