@@ -11,6 +11,12 @@ export {
   type ConsistentHashOptions,
   consistentHash,
 } from './consistent-hash.js';
+export {
+  type EjectingPicker,
+  type EjectionEvents,
+  type EjectionOptions,
+  withEjection,
+} from './ejection.js';
 export { hash32 } from './hash.js';
 export { type LeastActiveOptions, leastActive } from './least-active.js';
 export { type P2cEwma, type P2cEwmaOptions, p2cEwma } from './p2c-ewma.js';
