@@ -144,7 +144,10 @@ describe('balanced', () => {
     const picker = roundRobin();
     const spy = {
       kind: 'spy',
-      pick: (ctx?: { key?: string }) => (keys.push(ctx?.key), picker.pick()),
+      pick: (ctx?: { key?: string }) => {
+        keys.push(ctx?.key);
+        return picker.pick();
+      },
       report: picker.report.bind(picker),
       update: picker.update.bind(picker),
     };
