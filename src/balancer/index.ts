@@ -6,4 +6,16 @@
  * @module balancer
  */
 
-export type { CallReport, PickContext, Picker } from './types.js';
+export {
+  type SmoothWeightedRoundRobin,
+  type SmoothWeightedRoundRobinOptions,
+  smoothWeightedRoundRobin,
+} from './swrr.js';
+export type {
+  BalancerPicker,
+  CallReport,
+  InstanceStats,
+  PickContext,
+  Picker,
+  PickerEvents,
+} from './types.js';

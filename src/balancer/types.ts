@@ -1,5 +1,6 @@
 // The picker contract every balancing algorithm implements; girder/grpc adapts it to
 // grpc-js load-balancing policies, `balanced` to any client.
+import type { EventSource } from '../core/index.js';
 import type { Instance } from '../registry/types.js';
 
 /**
@@ -56,4 +57,55 @@ export interface Picker<T extends Instance = Instance> {
   report(instance: T, report: CallReport): void;
   /** Replaces the instance set, keeping per-instance state of instances that stay (matched by `id`). */
   update(instances: readonly T[]): void;
+}
+
+/**
+ * One instance's pick count, as {@link BalancerPicker.stats} reports it.
+ *
+ * @example
+ * ```ts
+ * for (const { id, picks } of picker.stats()) console.log(id, picks);
+ * ```
+ */
+export interface InstanceStats {
+  /** Instance id. */
+  id: string;
+  /** Instance address. */
+  address: string;
+  /** Picks since the instance joined (kept across updates while it stays). */
+  picks: number;
+}
+
+/**
+ * Events of every girder picker. Picks themselves emit nothing (the hot path stays
+ * allocation-free); their counts are read with {@link BalancerPicker.stats}.
+ *
+ * @example
+ * ```ts
+ * picker.events.on('updated', ({ instances }) => console.log(`${instances} instances`));
+ * ```
+ */
+export type PickerEvents = {
+  /** `update` replaced the instance set. */
+  updated: { name: string | undefined; instances: number; added: number; removed: number };
+};
+
+/**
+ * What girder's picker factories return: a {@link Picker} plus its name, events and
+ * per-instance pick counts.
+ *
+ * @example
+ * ```ts
+ * const picker = smoothWeightedRoundRobin({ name: 'orders' });
+ * picker.update(discovery.instances());
+ * console.log(picker.pick()?.address, picker.stats());
+ * ```
+ */
+export interface BalancerPicker<T extends Instance = Instance> extends Picker<T> {
+  /** The `name` option. */
+  readonly name: string | undefined;
+  /** Typed events. */
+  readonly events: EventSource<PickerEvents>;
+  /** Pick counts per current instance. Allocates: meant for scrapes, not the hot path. */
+  stats(): InstanceStats[];
 }

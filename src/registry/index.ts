@@ -6,6 +6,13 @@
  * @module registry
  */
 
+export { ClockMovedBackwardsError, NoFreeWorkerIdError, RegistryClosedError } from './errors.js';
+export {
+  type MemoryRegistryOptions,
+  type MemoryRegistryStore,
+  memoryRegistry,
+  memoryRegistryStore,
+} from './memory.js';
 export type {
   Discovery,
   DiscoveryEvents,
@@ -14,4 +21,6 @@ export type {
   Registration,
   RegistrationEvents,
   Registry,
+  RegistryBackend,
+  RegistryEvents,
 } from './types.js';

@@ -142,3 +142,50 @@ export interface Registry extends AsyncDisposable {
   /** Deregisters everything it registered and stops every discovery. */
   close(): Promise<void>;
 }
+
+/**
+ * Events of a whole registry: every registration's and discovery's events in one place,
+ * which `girder/observability` turns into metrics.
+ *
+ * @example
+ * ```ts
+ * registry.events.on('leaseLost', ({ service, id }) => console.warn(`${service}/${id} lost its lease`));
+ * ```
+ */
+export type RegistryEvents = {
+  /** An instance was registered through this registry. */
+  registered: { service: string; id: string };
+  /** An instance registered through this registry left it. */
+  deregistered: { service: string; id: string };
+  /** A registration's lease is gone; it re-registers by itself. */
+  leaseLost: RegistrationEvents['leaseLost'];
+  /** A registration was written again under a new lease. */
+  reregistered: RegistrationEvents['reregistered'];
+  /** A keepalive or re-registration attempt failed; it will be retried. */
+  registrationError: RegistrationEvents['error'];
+  /** A discovery's instance list changed; `count` is its new length. */
+  changed: { service: string; count: number };
+  /** A discovery lost the backend and serves its last list. */
+  stale: DiscoveryEvents['stale'];
+  /** A discovery is fresh again. */
+  fresh: DiscoveryEvents['fresh'];
+};
+
+/**
+ * A {@link Registry} as the girder backends return it: with its `kind`, `name` and the
+ * registry-wide {@link RegistryEvents}.
+ *
+ * @example
+ * ```ts
+ * const registry: RegistryBackend = memoryRegistry({ name: 'local' });
+ * console.log(registry.kind, registry.name); // 'memory' 'local'
+ * ```
+ */
+export interface RegistryBackend extends Registry {
+  /** `'memory'` or `'etcd'`. */
+  readonly kind: 'memory' | 'etcd';
+  /** The `name` option, for metrics and logs. */
+  readonly name: string;
+  /** Every registration's and discovery's events. */
+  readonly events: EventSource<RegistryEvents>;
+}
