@@ -22,7 +22,8 @@ export const INSTANCES_ATTRIBUTE = 'girder.instances';
 export function toSubchannelAddress(address: string): experimental.SubchannelAddress | undefined {
   const hostPort = experimental.splitHostPort(address);
   if (!hostPort || !hostPort.host || hostPort.port === undefined) return undefined;
-  if (!Number.isInteger(hostPort.port) || hostPort.port < 1 || hostPort.port > 65_535) return undefined;
+  if (!Number.isInteger(hostPort.port) || hostPort.port < 1 || hostPort.port > 65_535)
+    return undefined;
   return { host: hostPort.host, port: hostPort.port };
 }
 

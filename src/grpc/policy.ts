@@ -3,7 +3,13 @@
 // that endpoint connected and reconnects with backoff; the policy hands the girder
 // picker the READY leaves and turns its choice into the leaf's pick result, with
 // call-started / call-ended hooks feeding `start()` / `report()`.
-import { type ChannelOptions, connectivityState, experimental, Metadata, status } from '@grpc/grpc-js';
+import {
+  type ChannelOptions,
+  connectivityState,
+  experimental,
+  Metadata,
+  status,
+} from '@grpc/grpc-js';
 import type { CallReport, Picker } from '../balancer/types.js';
 import type { Clock } from '../core/index.js';
 import type { Instance } from '../registry/types.js';
@@ -54,7 +60,12 @@ interface Child {
 }
 
 function sameInstance(a: Instance, b: Instance): boolean {
-  if (a.id !== b.id || a.weight !== b.weight || a.service !== b.service || a.address !== b.address) {
+  if (
+    a.id !== b.id ||
+    a.weight !== b.weight ||
+    a.service !== b.service ||
+    a.address !== b.address
+  ) {
     return false;
   }
   const ka = Object.keys(a.metadata);
@@ -68,7 +79,11 @@ class GirderGrpcPicker implements experimental.Picker {
   readonly #settings: PolicySettings;
   readonly #header: string | undefined;
 
-  constructor(picker: Picker<EndpointTarget>, settings: PolicySettings, header: string | undefined) {
+  constructor(
+    picker: Picker<EndpointTarget>,
+    settings: PolicySettings,
+    header: string | undefined,
+  ) {
     this.#picker = picker;
     this.#settings = settings;
     this.#header = header;
@@ -142,7 +157,9 @@ export class PickerLoadBalancer implements experimental.LoadBalancer {
   readonly #helper: experimental.ChannelControlHelper;
   readonly #childHelper: experimental.ChannelControlHelper;
   readonly #settings: PolicySettings;
-  readonly #configType: abstract new (...args: never[]) => experimental.TypedLoadBalancingConfig;
+  readonly #configType: abstract new (
+    ...args: never[]
+  ) => experimental.TypedLoadBalancingConfig;
   readonly #children = new Map<string, Child>();
   #picker: Picker<EndpointTarget> | undefined;
   #header: string | undefined;
@@ -180,7 +197,11 @@ export class PickerLoadBalancer implements experimental.LoadBalancer {
     if (!endpoints.ok) {
       // Keep serving the endpoints we have: a failed resolution is not a dead server.
       if (this.#children.size === 0) {
-        this.#publish(TRANSIENT_FAILURE, new experimental.UnavailablePicker(endpoints.error), endpoints.error.details);
+        this.#publish(
+          TRANSIENT_FAILURE,
+          new experimental.UnavailablePicker(endpoints.error),
+          endpoints.error.details,
+        );
       }
       return true;
     }
@@ -198,7 +219,12 @@ export class PickerLoadBalancer implements experimental.LoadBalancer {
       const registered = instances?.get(key);
       let child = this.#children.get(key);
       if (child === undefined) {
-        const leaf = new experimental.LeafLoadBalancer(endpoint, this.#childHelper, childOptions, resolutionNote);
+        const leaf = new experimental.LeafLoadBalancer(
+          endpoint,
+          this.#childHelper,
+          childOptions,
+          resolutionNote,
+        );
         child = { key, leaf, target: makeTarget(key, registered, leaf), wasReady: false };
         this.#children.set(key, child);
         created.push(child);
@@ -222,7 +248,11 @@ export class PickerLoadBalancer implements experimental.LoadBalancer {
       const message = `${this.#settings.policy}: no addresses resolved${resolutionNote ? ` (${resolutionNote})` : ''}`;
       this.#picker.update([]);
       this.#readyKeys = '';
-      this.#publish(TRANSIENT_FAILURE, new experimental.UnavailablePicker({ details: message }), message);
+      this.#publish(
+        TRANSIENT_FAILURE,
+        new experimental.UnavailablePicker({ details: message }),
+        message,
+      );
       return true;
     }
     this.#recompute();
@@ -278,7 +308,11 @@ export class PickerLoadBalancer implements experimental.LoadBalancer {
       this.#publish(CONNECTING, new experimental.QueuePicker(this), null);
     } else if (failing > 0) {
       const message = `${this.#settings.policy}: no connection established; last error: ${this.#lastError}`;
-      this.#publish(TRANSIENT_FAILURE, new experimental.UnavailablePicker({ details: message }), message);
+      this.#publish(
+        TRANSIENT_FAILURE,
+        new experimental.UnavailablePicker({ details: message }),
+        message,
+      );
     } else {
       this.#publish(IDLE, new experimental.QueuePicker(this), null);
     }
@@ -288,7 +322,11 @@ export class PickerLoadBalancer implements experimental.LoadBalancer {
     }
   }
 
-  #publish(state: connectivityState, picker: experimental.Picker, errorMessage: string | null): void {
+  #publish(
+    state: connectivityState,
+    picker: experimental.Picker,
+    errorMessage: string | null,
+  ): void {
     this.#state = state;
     this.#helper.updateState(state, picker, errorMessage);
   }
@@ -299,7 +337,11 @@ export class PickerLoadBalancer implements experimental.LoadBalancer {
   }
 }
 
-function makeTarget(key: string, registered: Instance | undefined, leaf: experimental.LeafLoadBalancer): EndpointTarget {
+function makeTarget(
+  key: string,
+  registered: Instance | undefined,
+  leaf: experimental.LeafLoadBalancer,
+): EndpointTarget {
   if (registered === undefined) {
     return { service: '', id: key, address: key, metadata: {}, weight: 1, leaf };
   }

@@ -3,13 +3,13 @@
 // discovery pushes changes (a watch on etcd), so resolution is a read of its cache;
 // re-resolution requests from the channel (sent whenever a connection drops) are
 // rate-limited so a flapping server cannot turn into a stream of listener calls.
-import { experimental, Metadata, type ChannelOptions, status } from '@grpc/grpc-js';
+import { type ChannelOptions, experimental, Metadata, status } from '@grpc/grpc-js';
 import { z } from 'zod';
 import {
   type Clock,
   clockSchema,
-  InvalidArgumentError,
   type EventSource,
+  InvalidArgumentError,
   parseOptions,
   systemClock,
   type TimerHandle,
@@ -141,7 +141,7 @@ class RegistryResolver implements experimental.Resolver {
   readonly #shared: Shared;
   readonly #listener: experimental.ResolverListener;
   readonly #service: string;
-  readonly #policyError: string | undefined;
+  readonly #channelOptions: Record<string, unknown>;
   #discovery: Discovery | undefined;
   #unsubscribe: Array<() => void> = [];
   #timer: TimerHandle | undefined;
@@ -159,12 +159,7 @@ class RegistryResolver implements experimental.Resolver {
     this.#shared = shared;
     this.#listener = listener;
     this.#service = target.path.replace(/^\/+/, '');
-    if (shared.settings.checkPolicy) {
-      const names = unusablePolicies(channelOptions as Record<string, unknown>);
-      if (names) {
-        this.#policyError = `girder: none of the load-balancing policies [${names.join(', ')}] in the service config is registered with @grpc/grpc-js (call registerBalancers() before creating the channel); refusing to fall back to pick_first`;
-      }
-    }
+    this.#channelOptions = channelOptions as Record<string, unknown>;
   }
 
   updateResolution(): void {
@@ -188,11 +183,16 @@ class RegistryResolver implements experimental.Resolver {
   }
 
   #refusal(): string | undefined {
-    if (this.#shared.closed) return `girder: the ${this.#shared.settings.scheme} resolver is closed`;
+    if (this.#shared.closed)
+      return `girder: the ${this.#shared.settings.scheme} resolver is closed`;
     if (this.#service === '' || this.#service.includes('/')) {
       return `girder: target must look like ${this.#shared.settings.scheme}:///<service>, got path "${this.#service}"`;
     }
-    return this.#policyError;
+    if (!this.#shared.settings.checkPolicy) return undefined;
+    // Checked at every answer: a policy registered after the channel was built is fine.
+    const names = unusablePolicies(this.#channelOptions);
+    if (names === undefined) return undefined;
+    return `girder: none of the load-balancing policies [${names.join(', ')}] in the service config is registered with @grpc/grpc-js (call registerBalancers() before creating the channel); refusing to fall back to pick_first`;
   }
 
   #start(): void {
@@ -217,7 +217,8 @@ class RegistryResolver implements experimental.Resolver {
         if (this.#discovery === discovery) this.#report();
       },
       (err: unknown) => {
-        if (this.#discovery === discovery) this.#fail(err instanceof Error ? err : new Error(String(err)));
+        if (this.#discovery === discovery)
+          this.#fail(err instanceof Error ? err : new Error(String(err)));
       },
     );
   }
@@ -264,7 +265,9 @@ class RegistryResolver implements experimental.Resolver {
     if (!(instances.length === 0 && discovery.stale && this.#lastEndpoints.length > 0)) {
       this.#rebuild(instances);
     }
-    const note = discovery.stale ? `${this.#service}: registry unreachable, serving the last known instances` : '';
+    const note = discovery.stale
+      ? `${this.#service}: registry unreachable, serving the last known instances`
+      : '';
     this.#listener(
       experimental.statusOrFromValue(this.#lastEndpoints),
       { [INSTANCES_ATTRIBUTE]: this.#lastInstances },
@@ -288,7 +291,9 @@ class RegistryResolver implements experimental.Resolver {
         this.#shared.events.emit('error', {
           name: this.#shared.settings.name,
           service: this.#service,
-          error: new Error(`instance ${instance.id} has an address grpc cannot dial: "${instance.address}"`),
+          error: new Error(
+            `instance ${instance.id} has an address grpc cannot dial: "${instance.address}"`,
+          ),
         });
         continue;
       }
@@ -302,7 +307,11 @@ class RegistryResolver implements experimental.Resolver {
   }
 
   #fail(error: Error): void {
-    this.#shared.events.emit('error', { name: this.#shared.settings.name, service: this.#service, error });
+    this.#shared.events.emit('error', {
+      name: this.#shared.settings.name,
+      service: this.#service,
+      error,
+    });
     // Not synchronously with updateResolution: grpc-js forbids it.
     queueMicrotask(() => {
       if (this.#destroyed) return;
@@ -342,7 +351,10 @@ class RegistryResolver implements experimental.Resolver {
  * const client = new OrdersClient('etcd:///orders', credentials.createInsecure(), girderChannelOptions('girder_swrr'));
  * ```
  */
-export function registerEtcdResolver(registry: Registry, opts: EtcdResolverOptions = {}): EtcdResolver {
+export function registerEtcdResolver(
+  registry: Registry,
+  opts: EtcdResolverOptions = {},
+): EtcdResolver {
   const settings = parseOptions('registerEtcdResolver', optionsSchema, opts);
   if (
     typeof registry !== 'object' ||
@@ -360,7 +372,11 @@ export function registerEtcdResolver(registry: Registry, opts: EtcdResolverOptio
     closed: false,
   };
   class Resolver extends RegistryResolver {
-    constructor(target: experimental.GrpcUri, listener: experimental.ResolverListener, options: ChannelOptions) {
+    constructor(
+      target: experimental.GrpcUri,
+      listener: experimental.ResolverListener,
+      options: ChannelOptions,
+    ) {
       super(shared, target, listener, options);
     }
     static getDefaultAuthority(target: experimental.GrpcUri): string {

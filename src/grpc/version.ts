@@ -64,7 +64,12 @@ export function assertSupportedGrpc(): void {
   const version = installedGrpcVersion();
   checkGrpcVersion(version);
   const api = experimental as unknown as Record<string, unknown>;
-  for (const name of ['registerResolver', 'registerLoadBalancerType', 'LeafLoadBalancer', 'statusOrFromValue']) {
+  for (const name of [
+    'registerResolver',
+    'registerLoadBalancerType',
+    'LeafLoadBalancer',
+    'statusOrFromValue',
+  ]) {
     if (typeof api[name] !== 'function') {
       throw new GrpcUnsupportedError(version, SUPPORTED_GRPC_JS, `experimental.${name} is missing`);
     }
