@@ -4,7 +4,6 @@
 // into the channel options it gives the policy, which strips the key again before
 // creating subchannels (a fresh Map per resolution would defeat subchannel reuse).
 import { experimental } from '@grpc/grpc-js';
-import type { Instance } from '../registry/types.js';
 
 /**
  * Resolver attribute holding a `Map<address, Instance>`.
@@ -21,7 +20,7 @@ export const INSTANCES_ATTRIBUTE = 'girder.instances';
  */
 export function toSubchannelAddress(address: string): experimental.SubchannelAddress | undefined {
   const hostPort = experimental.splitHostPort(address);
-  if (!hostPort || !hostPort.host || hostPort.port === undefined) return undefined;
+  if (!hostPort?.host || hostPort.port === undefined) return undefined;
   if (!Number.isInteger(hostPort.port) || hostPort.port < 1 || hostPort.port > 65_535)
     return undefined;
   return { host: hostPort.host, port: hostPort.port };

@@ -7,7 +7,6 @@ import type { Picker } from '../balancer/types.js';
 import {
   clockSchema,
   type EventSource,
-  functionSchema,
   InvalidArgumentError,
   parseOptions,
   systemClock,
