@@ -7,6 +7,20 @@
  */
 
 export {
+  type ConsistentHash,
+  type ConsistentHashOptions,
+  consistentHash,
+} from './consistent-hash.js';
+export { hash32 } from './hash.js';
+export { type LeastActiveOptions, leastActive } from './least-active.js';
+export { type P2cEwma, type P2cEwmaOptions, p2cEwma } from './p2c-ewma.js';
+export {
+  type RandomOptions,
+  type RoundRobinOptions,
+  random,
+  roundRobin,
+} from './round-robin.js';
+export {
   type SmoothWeightedRoundRobin,
   type SmoothWeightedRoundRobinOptions,
   smoothWeightedRoundRobin,
@@ -19,3 +33,4 @@ export type {
   Picker,
   PickerEvents,
 } from './types.js';
+export { type WeightedRandomOptions, weightedRandom } from './weighted-random.js';

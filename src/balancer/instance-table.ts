@@ -81,4 +81,7 @@ export function checkReport(report: CallReport): void {
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
     throw new InvalidArgumentError('report.latencyMs', 'must be a finite number >= 0');
   }
+  if (report.cancelled !== undefined && typeof report.cancelled !== 'boolean') {
+    throw new InvalidArgumentError('report.cancelled', 'must be a boolean when given');
+  }
 }

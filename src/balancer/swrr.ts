@@ -130,7 +130,7 @@ class Swrr<T extends Instance> implements SmoothWeightedRoundRobin<T> {
   report(instance: T, report: CallReport): void {
     checkReport(report);
     const i = this.#table.indexOf(instance);
-    if (i < 0) return;
+    if (i < 0 || report.cancelled === true) return;
     const weight = this.#weight[i] as number;
     const before = this.#effective[i] as number;
     const after = report.ok

@@ -30,6 +30,12 @@ export interface CallReport {
   ok: boolean;
   /** How long it took. */
   latencyMs: number;
+  /**
+   * The caller gave up (its own abort or deadline): the instance is not to blame, so
+   * pickers only release the in-flight slot and learn nothing about health or latency.
+   * Default false.
+   */
+  cancelled?: boolean;
 }
 
 /**

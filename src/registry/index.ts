@@ -7,6 +7,7 @@
  */
 
 export { ClockMovedBackwardsError, NoFreeWorkerIdError, RegistryClosedError } from './errors.js';
+export { type EtcdRegistryOptions, etcdRegistry } from './etcd.js';
 export {
   type MemoryRegistryOptions,
   type MemoryRegistryStore,
