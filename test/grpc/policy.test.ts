@@ -19,7 +19,7 @@ import {
   type TestServer,
   uniqueScheme,
   untilAllAnswer,
-} from './fixtures.js';
+} from './fixtures/grpc.js';
 
 const servers: TestServer[] = [];
 const clients: Client[] = [];

@@ -15,7 +15,7 @@ import {
   memoryRegistry,
   type Registry,
 } from '../../src/registry/index.js';
-import { uniqueScheme } from './fixtures.js';
+import { uniqueScheme } from './fixtures/grpc.js';
 
 const { experimental } = grpc;
 
