@@ -96,21 +96,18 @@ describe('gRPC end to end on real etcd', () => {
     ]);
     const client = makeClient(`${scheme}:///svc`, girderChannelOptions('girder_swrr'));
     try {
-      console.error('T started', Date.now());
       await untilAllAnswer(client, ['a', 'b', 'c']);
-      console.error('T all answer', Date.now());
 
       // 1. The split follows the registry weights.
-      const split = await hammer(client, { total: 7_000 });
+      const split = await hammer(client, { total: 3_500 });
       expect(split.failures).toEqual([]);
-      const share = (id: string) => (split.counts.get(id) ?? 0) / 7_000;
+      const share = (id: string) => (split.counts.get(id) ?? 0) / 3_500;
       expect(Math.abs(share('a') - 5 / 7)).toBeLessThan(0.02);
       expect(Math.abs(share('b') - 1 / 7)).toBeLessThan(0.02);
       expect(Math.abs(share('c') - 1 / 7)).toBeLessThan(0.02);
 
       // 2. b is SIGKILLed. Its connection drops at once; its lease expires within the TTL
       // and discovery removes it. Calls keep flowing meanwhile.
-      console.error('T split done', Date.now(), split.counts);
       const discovery = registry.discover('svc');
       await discovery.ready;
       const killedAt = Date.now();
@@ -136,8 +133,6 @@ describe('gRPC end to end on real etcd', () => {
       const a = afterKill.counts.get('a') ?? 0;
       const c = afterKill.counts.get('c') ?? 0;
       expect(a).toBeGreaterThan(3 * c);
-
-      console.error('T kill done', Date.now(), afterKill.counts, afterKill.failures.length, goneAt - killedAt);
       // 3. A new server d (weight 1) registers and gets traffic.
       await startServerProcess(prefix, 'd', 1);
       await untilAllAnswer(client, ['d']);

@@ -111,6 +111,41 @@ describe('girder_swrr over real grpc-js servers', () => {
   });
 });
 
+describe('every built-in policy over real servers', () => {
+  it('girder_hash sends one key to one server, keyed by the x-girder-hash-key metadata', async () => {
+    await setUp([1, 1, 1]);
+    const c = client('girder_hash');
+    await untilAllAnswer(c, ['s0', 's1', 's2']);
+    const owners = new Map<string, Set<string>>();
+    for (let i = 0; i < 60; i++) {
+      const key = `user-${i % 12}`;
+      const md = new grpc.Metadata();
+      md.set('x-girder-hash-key', key);
+      const { id, error } = await callWho(c, { metadata: md });
+      expect(error).toBeUndefined();
+      owners.set(key, (owners.get(key) ?? new Set()).add(id!));
+    }
+    for (const servedBy of owners.values()) expect(servedBy.size).toBe(1);
+    // 12 keys over 3 servers: more than one server owns keys.
+    expect(new Set([...owners.values()].map((set) => [...set][0])).size).toBeGreaterThan(1);
+  });
+
+  it.each([
+    'girder_rr',
+    'girder_random',
+    'girder_weighted_random',
+    'girder_p2c',
+    'girder_least_active',
+  ])('%s serves calls over every ready server', async (policy) => {
+    await setUp([1, 1]);
+    const c = client(policy);
+    await untilAllAnswer(c, ['s0', 's1']);
+    const { counts, failures } = await countCalls(c, 40);
+    expect(failures).toEqual([]);
+    expect([...counts.values()].reduce((a, b) => a + b, 0)).toBe(40);
+  });
+});
+
 /** A picker recording what the policy feeds it. */
 function recordingPicker(log: {
   reports: Array<[string, CallReport]>;
