@@ -86,18 +86,19 @@ const sequential =
   };
 
 const IN_FLIGHT = 100;
+/** Exactly `n` calls, by up to IN_FLIGHT callers sharing one counter. */
 const concurrent =
   (policy: string): Runner =>
   async (n) => {
-    const per = Math.max(1, Math.ceil(n / IN_FLIGHT));
+    let left = n;
+    const lane = async () => {
+      while (left > 0) {
+        left--;
+        await call(policy);
+      }
+    };
     const lanes: Promise<void>[] = [];
-    for (let l = 0; l < IN_FLIGHT; l++) {
-      lanes.push(
-        (async () => {
-          for (let i = 0; i < per; i++) await call(policy);
-        })(),
-      );
-    }
+    for (let l = 0; l < Math.min(IN_FLIGHT, n); l++) lanes.push(lane());
     await Promise.all(lanes);
   };
 
