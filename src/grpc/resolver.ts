@@ -207,7 +207,8 @@ class RegistryResolver implements experimental.Resolver {
     }
     this.#discovery = discovery;
     this.#unsubscribe = [
-      discovery.events.on('changed', () => this.#report()),
+      // Deferred: a backend may emit during discover(), inside updateResolution().
+      discovery.events.on('changed', () => queueMicrotask(() => this.#report())),
       discovery.events.on('stale', ({ error }) =>
         events.emit('stale', { name: settings.name, service: this.#service, error }),
       ),

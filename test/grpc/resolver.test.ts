@@ -214,14 +214,17 @@ describe('during a registry outage', () => {
     expect(answers.at(-1)?.endpoints).toEqual(['127.0.0.1:5001', '127.0.0.1:5002']);
     // A stale discovery still serving its list: served as is.
     discovery.set(discovery.list, true);
+    await flush();
     expect(answers.at(-1)?.endpoints).toEqual(['127.0.0.1:5001', '127.0.0.1:5002']);
     expect(answers.at(-1)?.note).toContain('unreachable');
     expect(stale).toHaveLength(1);
     // Even a stale empty list does not take the endpoints away.
     discovery.set([], true);
+    await flush();
     expect(answers.at(-1)?.endpoints).toEqual(['127.0.0.1:5001', '127.0.0.1:5002']);
     // Fresh again: an empty list is the truth and is passed on.
     discovery.set([], false);
+    await flush();
     expect(answers.at(-1)?.endpoints).toEqual([]);
     resolver.destroy();
   });
