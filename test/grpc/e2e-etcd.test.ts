@@ -18,7 +18,9 @@ import { type Client, callWho, makeClient, uniqueScheme, untilAllAnswer } from '
 
 const SERVER = fileURLToPath(new URL('./fixtures/server-process.ts', import.meta.url));
 const LEASE_TTL_S = 2;
-const LANES = 4; // concurrent callers: at most this many calls are in flight
+// Concurrent callers: at most this many calls are in flight (so at most this many can
+// fail when a server dies). Several lanes keep the test short on a busy machine.
+const LANES = 16;
 
 const children = new Map<string, ChildProcess>();
 afterAll(() => {
@@ -97,11 +99,10 @@ describe('gRPC end to end on real etcd', () => {
     const client = makeClient(`${scheme}:///svc`, girderChannelOptions('girder_swrr'));
     try {
       await untilAllAnswer(client, ['a', 'b', 'c']);
-
       // 1. The split follows the registry weights.
-      const split = await hammer(client, { total: 3_500 });
+      const split = await hammer(client, { total: 2_100 });
       expect(split.failures).toEqual([]);
-      const share = (id: string) => (split.counts.get(id) ?? 0) / 3_500;
+      const share = (id: string) => (split.counts.get(id) ?? 0) / 2_100;
       expect(Math.abs(share('a') - 5 / 7)).toBeLessThan(0.02);
       expect(Math.abs(share('b') - 1 / 7)).toBeLessThan(0.02);
       expect(Math.abs(share('c') - 1 / 7)).toBeLessThan(0.02);
@@ -146,5 +147,5 @@ describe('gRPC end to end on real etcd', () => {
       await registry.close();
       etcd.close();
     }
-  }, 60_000);
+  }, 120_000);
 });
