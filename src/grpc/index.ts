@@ -6,5 +6,23 @@
  * @module grpc
  */
 
-/** The lowest @grpc/grpc-js version girder/grpc supports (its resolver API). */
-export const SUPPORTED_GRPC_JS = '1.14.0';
+// Resolver and load-balancing policies (grpc engineer).
+export {
+  type BalancerPolicies,
+  type BalancerPolicyEvents,
+  type BalancersOptions,
+  builtInPolicies,
+  DEFAULT_HASH_HEADER,
+  type PickerPolicyOptions,
+  registerBalancers,
+  registerPickerPolicy,
+} from './balancers.js';
+export { type GirderChannelOptionsOptions, girderChannelOptions } from './channel-options.js';
+export { GrpcUnsupportedError, PolicyNotRegisteredError } from './errors.js';
+export {
+  type EtcdResolver,
+  type EtcdResolverEvents,
+  type EtcdResolverOptions,
+  registerEtcdResolver,
+} from './resolver.js';
+export { SUPPORTED_GRPC_JS } from './version.js';

@@ -21,6 +21,7 @@ import * as breaker from '../../src/breaker/index.js';
 import * as cache from '../../src/cache/index.js';
 import * as core from '../../src/core/index.js';
 import * as failover from '../../src/failover/index.js';
+import * as grpc from '../../src/grpc/index.js';
 import * as http from '../../src/http/index.js';
 import * as jobs from '../../src/jobs/index.js';
 import * as jwt from '../../src/jwt/index.js';
@@ -29,6 +30,7 @@ import * as logger from '../../src/logger/index.js';
 import * as mq from '../../src/mq/index.js';
 import * as observability from '../../src/observability/index.js';
 import * as ratelimit from '../../src/ratelimit/index.js';
+import { memoryRegistry as grpcTestRegistry } from '../../src/registry/index.js';
 import * as sms from '../../src/sms/index.js';
 import { sharedEtcdEndpoints, sharedRedisUrl } from '../harness/index.js';
 
@@ -46,6 +48,7 @@ const modules = {
   cache,
   sms,
   mq,
+  grpc,
 } as const;
 
 /** The misspelt option every factory gets. */
@@ -191,6 +194,18 @@ const factories: Record<string, Record<string, Call>> = {
     memorySmsQueue: (t) => sms.memorySmsQueue(t),
     smsQueueWorker: (t) => sms.smsQueueWorker(smsTarget, { queue: sms.memorySmsQueue(), ...t }),
     sqlSmsQueue: (t) => sms.sqlSmsQueue(smsDb, t),
+  },
+  grpc: {
+    registerEtcdResolver: (t) =>
+      grpc.registerEtcdResolver(grpcTestRegistry(), { scheme: 'girderconventions', ...t }),
+    registerBalancers: (t) => grpc.registerBalancers(t),
+    registerPickerPolicy: (t) =>
+      grpc.registerPickerPolicy(
+        'girder_conventions',
+        () => ({ kind: 'none', pick: () => undefined, report() {}, update() {} }),
+        t,
+      ),
+    girderChannelOptions: (t) => grpc.girderChannelOptions('round_robin', t),
   },
   observability: {
     metrics: (t) => observability.metrics({ registry: new Registry(), ...t }),
@@ -339,6 +354,7 @@ const notFactories: Record<string, Record<string, string>> = {
   },
   observability: {},
   cache: { memoryBus: 'no options' },
+  grpc: { builtInPolicies: 'lists the policy names registerBalancers registers' },
   sms: {
     isE164: 'predicate',
     // sync-to-async
