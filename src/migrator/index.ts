@@ -5,4 +5,44 @@
  * @module migrator
  */
 
+// --- dual write, phase stores, repair log, fixer, control (migrator engineer) ---
+export {
+  type DualWriteEvents,
+  type DualWriteOp,
+  type DualWriteOptions,
+  type DualWriter,
+  type DualWriteSide,
+  type DualWriteWriter,
+  dualWrite,
+  type RepairLogOptions,
+  type SecondaryFailure,
+} from './dual-write.js';
+export {
+  InvalidPhaseError,
+  MigratorBusyError,
+  PhaseGateError,
+  type PhaseGateReason,
+} from './errors.js';
+export {
+  type LivePhaseStoreOptions,
+  type LiveValue,
+  livePhaseStore,
+  type MemoryPhaseStoreOptions,
+  memoryPhaseStore,
+  type PhaseStore,
+  type PhaseStoreEvents,
+} from './phase-store.js';
+export {
+  type CreateRepairLogTableOptions,
+  createRepairLogTable,
+  DEFAULT_REPAIR_LOG_TABLE,
+} from './repair-log.js';
+export {
+  type CreatePhaseTableOptions,
+  createPhaseTable,
+  DEFAULT_PHASE_TABLE,
+  type SqlPhaseStoreOptions,
+  sqlPhaseStore,
+} from './sql-phase-store.js';
 export { type Inconsistency, PHASES, type Phase } from './types.js';
+// --- end migrator engineer ---
