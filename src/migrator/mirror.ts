@@ -37,7 +37,7 @@ export async function upsertIfNotNewer(
   return written !== undefined;
 }
 
-/** Deletes the row keyed `value`; with `onlyVersion` (defined), only while it still has that version. */
+/** Deletes the row keyed `value`; with `version`, only while it still has that version. */
 export async function deleteRow(
   db: AnyDb,
   table: string,
@@ -52,8 +52,9 @@ export async function deleteRow(
         ? query.where(version.column, 'is', null)
         : query.where(version.column, '=', version.value);
   }
-  const result = await query.executeTakeFirst();
-  return Number(result.numDeletedRows) > 0;
+  // RETURNING rather than the affected-row count, which not every driver reports.
+  const deleted = await query.returning(key).execute();
+  return deleted.length > 0;
 }
 
 /** Reads the row keyed `value`, or undefined. */

@@ -165,7 +165,8 @@ export interface LiveValue {
   /** Emits `changed` whenever `value` changes. */
   readonly events: {
     /** Subscribe; may return an unsubscribe function. */
-    on(event: 'changed', listener: (payload: never) => void): unknown;
+    // biome-ignore lint/suspicious/noExplicitAny: the payload is ignored; `value` is re-read.
+    on(event: 'changed', listener: (payload: any) => void): unknown;
   };
 }
 
