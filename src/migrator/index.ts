@@ -24,6 +24,16 @@ export {
   type PhaseGateReason,
 } from './errors.js';
 export {
+  type FixAction,
+  type Fixer,
+  type FixerEvents,
+  type FixerOptions,
+  type FixOutcome,
+  type FixSkipReason,
+  type FixSummary,
+  fixer,
+} from './fixer.js';
+export {
   type LivePhaseStoreOptions,
   type LiveValue,
   livePhaseStore,
