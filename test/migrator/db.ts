@@ -31,6 +31,14 @@ export async function pglitePair(): Promise<DbPair> {
   };
 }
 
+/** One PGlite as both sides: tests that name a separate target table. */
+export async function pgliteOne(): Promise<DbPair> {
+  const client = new PGlite();
+  await client.waitReady;
+  const db = new Kysely<never>({ dialect: new KyselyPGlite(client).dialect }) as unknown as AnyDb;
+  return { kind: 'pglite', source: db, target: db, close: () => db.destroy() };
+}
+
 let server: PostgresServer | undefined;
 let counter = 0;
 
