@@ -6,3 +6,23 @@
  */
 
 export { type Inconsistency, PHASES, type Phase } from './types.js';
+export { validator } from './validator.js';
+// validator
+export {
+  type CreateValidatorStateTableOptions,
+  createValidatorStateTable,
+} from './validator-state.js';
+export type {
+  AnyKysely,
+  ChecksumDialect,
+  ChunkReport,
+  StartOptions,
+  ValidationProgress,
+  ValidationResult,
+  ValidationRun,
+  ValidationStatus,
+  Validator,
+  ValidatorEvents,
+  ValidatorOptions,
+  ValidatorStateStore,
+} from './validator-types.js';
