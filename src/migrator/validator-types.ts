@@ -99,7 +99,7 @@ export interface ValidatorOptions {
    * sides and compared in the process (slower; `targetColumns` names what to read there).
    */
   readonly transform?: (row: Record<string, unknown>) => Record<string, unknown>;
-  /** Target columns compared with `transform`. Default: the keys of the first transformed row. */
+  /** Target columns compared with `transform` (the transformed row's fields). Default: `columns`. */
   readonly targetColumns?: readonly string[];
   /** SQL dialect of both databases. Default `postgres` (also PGlite). */
   readonly dialect?: ChecksumDialect;
