@@ -12,33 +12,49 @@ export type Db = Kysely<any>;
 export interface DbPair {
   readonly source: Db;
   readonly target: Db;
+  /** Table on each side (PGlite: one database, two schemas; PostgreSQL: two databases). */
+  readonly sourceTable: string;
+  readonly targetTable: string;
   /** Connection URLs (PostgreSQL only), for child processes. */
   readonly urls?: { source: string; target: string };
-  close(): Promise<void>;
 }
 
 export type BackendName = 'pglite' | 'postgres';
 
-export async function pglitePair(): Promise<DbPair> {
-  const open = async () => {
-    const client = new PGlite();
-    await client.waitReady;
-    // biome-ignore lint/suspicious/noExplicitAny: see Db.
-    return new Kysely<any>({ dialect: new KyselyPGlite(client).dialect });
-  };
-  const [source, target] = await Promise.all([open(), open()]);
-  return {
-    source,
-    target,
-    close: async () => {
-      await Promise.all([source.destroy(), target.destroy()]);
-    },
-  };
+/** A backend for one test file: hands out fresh table pairs, closed in `afterAll`. */
+export interface Backend {
+  readonly name: BackendName;
+  pair(): Promise<DbPair>;
+  close(): Promise<void>;
 }
 
-let server: PostgresServer | undefined;
-let serverDb: Db | undefined;
-let databases = 0;
+let pairs = 0;
+
+/**
+ * One PGlite per file (start-up of its WebAssembly takes seconds on a loaded machine);
+ * each pair is two schemas in it.
+ */
+export async function pgliteBackend(): Promise<Backend> {
+  const client = new PGlite();
+  await client.waitReady;
+  // biome-ignore lint/suspicious/noExplicitAny: see Db.
+  const db = new Kysely<any>({ dialect: new KyselyPGlite(client).dialect });
+  return {
+    name: 'pglite',
+    async pair() {
+      const n = ++pairs;
+      await sql`create schema ${sql.id(`src_${n}`)}`.execute(db);
+      await sql`create schema ${sql.id(`tgt_${n}`)}`.execute(db);
+      return {
+        source: db,
+        target: db,
+        sourceTable: `src_${n}.items`,
+        targetTable: `tgt_${n}.items`,
+      };
+    },
+    close: () => db.destroy(),
+  };
+}
 
 export function postgresDb(url: string): Db {
   return new Kysely({
@@ -46,36 +62,33 @@ export function postgresDb(url: string): Db {
   });
 }
 
-/** Two fresh databases on the file's PostgreSQL server. */
-export async function postgresPair(): Promise<DbPair> {
-  server ??= await startPostgres();
-  serverDb ??= postgresDb(server.url);
-  const n = ++databases;
-  const names = [`validator_src_${n}`, `validator_tgt_${n}`];
-  for (const name of names) await sql`create database ${sql.id(name)}`.execute(serverDb);
-  const base = server.url.replace(/\/postgres$/, '');
-  const urls = { source: `${base}/${names[0]}`, target: `${base}/${names[1]}` };
-  const source = postgresDb(urls.source);
-  const target = postgresDb(urls.target);
+/** One PostgreSQL server per file; each pair is two databases on it. */
+export async function postgresBackend(): Promise<Backend> {
+  const server: PostgresServer = await startPostgres();
+  const admin = postgresDb(server.url);
+  const opened: Db[] = [];
   return {
-    source,
-    target,
-    urls,
-    close: async () => {
-      await Promise.all([source.destroy(), target.destroy()]);
+    name: 'postgres',
+    async pair() {
+      const n = ++pairs;
+      const names = [`validator_src_${n}`, `validator_tgt_${n}`] as const;
+      for (const name of names) await sql`create database ${sql.id(name)}`.execute(admin);
+      const base = server.url.replace(/\/postgres$/, '');
+      const urls = { source: `${base}/${names[0]}`, target: `${base}/${names[1]}` };
+      const source = postgresDb(urls.source);
+      const target = postgresDb(urls.target);
+      opened.push(source, target);
+      return { source, target, sourceTable: 'items', targetTable: 'items', urls };
+    },
+    async close() {
+      await Promise.all([admin, ...opened].map((db) => db.destroy()));
+      await server.stop();
     },
   };
 }
 
-export async function stopServer(): Promise<void> {
-  await serverDb?.destroy();
-  serverDb = undefined;
-  await server?.stop();
-  server = undefined;
-}
-
-export const openPair = (backend: BackendName) =>
-  backend === 'pglite' ? pglitePair() : postgresPair();
+export const openBackend = (name: BackendName) =>
+  name === 'pglite' ? pgliteBackend() : postgresBackend();
 
 /** The table every validator test uses: one column of each supported type. */
 export async function createItems(db: Db, table = 'items'): Promise<void> {
