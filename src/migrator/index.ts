@@ -6,8 +6,9 @@
  */
 
 export { type Inconsistency, PHASES, type Phase } from './types.js';
-export { validator } from './validator.js';
+
 // validator
+export { validator } from './validator.js';
 export {
   type CreateValidatorStateTableOptions,
   createValidatorStateTable,
