@@ -55,4 +55,26 @@ export {
   sqlPhaseStore,
 } from './sql-phase-store.js';
 export { type Inconsistency, PHASES, type Phase } from './types.js';
+
+// validator
+export { validator } from './validator.js';
+export {
+  type CreateValidatorStateTableOptions,
+  createValidatorStateTable,
+} from './validator-state.js';
+export type {
+  AnyKysely,
+  ChecksumDialect,
+  ChunkReport,
+  StartOptions,
+  ValidationProgress,
+  ValidationResult,
+  ValidationRun,
+  ValidationStatus,
+  Validator,
+  ValidatorEvents,
+  ValidatorOptions,
+  ValidatorStateStore,
+} from './validator-types.js';
+
 // --- end migrator engineer ---

@@ -26,6 +26,7 @@ import * as jobs from '../../src/jobs/index.js';
 import * as jwt from '../../src/jwt/index.js';
 import * as lock from '../../src/lock/index.js';
 import * as logger from '../../src/logger/index.js';
+import * as migrator from '../../src/migrator/index.js';
 import * as observability from '../../src/observability/index.js';
 import * as ratelimit from '../../src/ratelimit/index.js';
 import * as sms from '../../src/sms/index.js';
@@ -44,6 +45,7 @@ const modules = {
   jobs,
   cache,
   sms,
+  migrator,
 } as const;
 
 /** The misspelt option every factory gets. */
@@ -253,6 +255,19 @@ const factories: Record<string, Record<string, Call>> = {
         await election.close();
       }
     },
+  },
+  migrator: {
+    // validator
+    validator: (t) =>
+      void migrator.validator({
+        source: dummyDb,
+        target: dummyDb,
+        table: 't',
+        key: 'id',
+        columns: [],
+        ...t,
+      }),
+    createValidatorStateTable: (t) => migrator.createValidatorStateTable(dummyDb, t),
   },
 };
 
