@@ -27,6 +27,7 @@ import * as jobs from '../../src/jobs/index.js';
 import * as jwt from '../../src/jwt/index.js';
 import * as lock from '../../src/lock/index.js';
 import * as logger from '../../src/logger/index.js';
+import * as migrator from '../../src/migrator/index.js';
 import * as mq from '../../src/mq/index.js';
 import * as observability from '../../src/observability/index.js';
 import * as ratelimit from '../../src/ratelimit/index.js';
@@ -49,6 +50,7 @@ const modules = {
   sms,
   mq,
   grpc,
+  migrator,
 } as const;
 
 /** The misspelt option every factory gets. */
@@ -285,6 +287,19 @@ const factories: Record<string, Record<string, Call>> = {
     memoryQueue: (t) => mq.memoryQueue(t),
     redisStreamsQueue: (t) => mq.redisStreamsQueue(redis, t),
     kafkaQueue: (t) => mq.kafkaQueue({ producer() {}, consumer() {}, admin() {} } as never, t),
+  },
+  migrator: {
+    // validator
+    validator: (t) =>
+      void migrator.validator({
+        source: dummyDb,
+        target: dummyDb,
+        table: 't',
+        key: 'id',
+        columns: [],
+        ...t,
+      }),
+    createValidatorStateTable: (t) => migrator.createValidatorStateTable(dummyDb, t),
   },
 };
 

@@ -1,0 +1,3 @@
+import { describeValidator } from './validator-suite.js';
+
+describeValidator('postgres');
