@@ -340,7 +340,10 @@ export interface Validator {
   readonly name: string;
   /** Events of every run of this validator. */
   readonly events: EventSource<ValidatorEvents>;
-  /** Start a new run. With a `state` store the run id must not exist yet. */
+  /**
+   * Start a new run. With a `state` store the run id must not exist yet (else `result`
+   * rejects with `INVALID_ARGUMENT`: resume that run instead).
+   */
   start(options?: StartOptions): ValidationRun;
   /**
    * Continue a run from its last chunk done, as recorded in the state table (after a
