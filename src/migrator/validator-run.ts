@@ -1,6 +1,13 @@
 // One validation run: walks the key space chunk by chunk, saves its position after every
 // chunk, honours pause/stop and the maxLoad hook, and reports progress.
-import { AbortedError, type Backoff, type Clock, sleep, type TypedEmitter } from '../core/index.js';
+import {
+  AbortedError,
+  type Backoff,
+  type Clock,
+  InvalidArgumentError,
+  sleep,
+  type TypedEmitter,
+} from '../core/index.js';
 import { keyObject } from './chunk-key.js';
 import type { ChunkSizer } from './chunk-size.js';
 import type { Inconsistency } from './types.js';
@@ -106,8 +113,15 @@ export class Run implements ValidationRun {
   async #run(isNew: boolean): Promise<ValidationResult> {
     const ctx = this.#ctx;
     try {
-      if (isNew) await ctx.store.create(this.#saved);
-      else await ctx.store.setStatus(this.id, 'running', ctx.clock.now());
+      if (isNew) {
+        if ((await ctx.store.load(this.id)) !== undefined) {
+          throw new InvalidArgumentError(
+            'runId',
+            `run ${this.id} exists: resume it or pick another id`,
+          );
+        }
+        await ctx.store.create(this.#saved);
+      } else await ctx.store.setStatus(this.id, 'running', ctx.clock.now());
       this.#estimatedRows = await ctx.estimate();
       let finished = false;
       while (!finished) {

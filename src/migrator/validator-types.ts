@@ -258,10 +258,19 @@ export type ValidatorEvents = {
   /** One chunk checked. */
   chunk: ChunkReport;
   /** One differing row found. */
-  diff: { readonly runId: string; readonly name: string; readonly inconsistency: Inconsistency };
+  diff: {
+    /** Run id. */
+    readonly runId: string;
+    /** Validator name. */
+    readonly name: string;
+    /** The differing row. */
+    readonly inconsistency: Inconsistency;
+  };
   /** `maxLoad` reported busy (or the run was paused): the run waits. */
   throttled: {
+    /** Run id. */
     readonly runId: string;
+    /** Validator name. */
     readonly name: string;
     /** `load`: the `maxLoad` hook said busy; `paused`: {@link ValidationRun.pause}. */
     readonly reason: 'load' | 'paused';
@@ -269,9 +278,23 @@ export type ValidatorEvents = {
     readonly waitMs: number;
   };
   /** The run finished or was stopped. */
-  done: { readonly runId: string; readonly name: string; readonly result: ValidationResult };
+  done: {
+    /** Run id. */
+    readonly runId: string;
+    /** Validator name. */
+    readonly name: string;
+    /** What the run found. */
+    readonly result: ValidationResult;
+  };
   /** A query failed; the run is `failed` and can be resumed from its last chunk. */
-  error: { readonly runId: string; readonly name: string; readonly error: unknown };
+  error: {
+    /** Run id. */
+    readonly runId: string;
+    /** Validator name. */
+    readonly name: string;
+    /** The error the query threw. */
+    readonly error: unknown;
+  };
 };
 
 /**
@@ -317,7 +340,10 @@ export interface Validator {
   readonly name: string;
   /** Events of every run of this validator. */
   readonly events: EventSource<ValidatorEvents>;
-  /** Start a new run. With a `state` store the run id must not exist yet. */
+  /**
+   * Start a new run. With a `state` store the run id must not exist yet (else `result`
+   * rejects with `INVALID_ARGUMENT`: resume that run instead).
+   */
   start(options?: StartOptions): ValidationRun;
   /**
    * Continue a run from its last chunk done, as recorded in the state table (after a
