@@ -10,6 +10,7 @@ import {
   clockSchema,
   exponential,
   InvalidArgumentError,
+  isGirderError,
   parseOptions,
   sleep,
   systemClock,
@@ -241,6 +242,8 @@ export function outbox<DB>(db: Kysely<DB>, options: OutboxOptions): Outbox {
       } catch (error) {
         if (stop.signal.aborted || error instanceof AbortedError) continue;
         events.emit('failed', { name, error, attempt: 1, delayMs: o.pollMs });
+        // A closed election never leads again: this relay is done.
+        if (isGirderError(error, 'INVALID_ARGUMENT')) return;
         await sleep(o.pollMs, { clock, signal: stop.signal }).catch(() => undefined);
       }
     }

@@ -19,6 +19,9 @@ import {
 
 afterAll(closeDatabases);
 
+// Generous: the relay runs on real databases, on machines that may be busy.
+const WAIT = { timeout: 10_000, interval: 20 };
+
 const newTable = async (db: AnyDb) => {
   const table = tableName('outbox');
   await createOutboxTable(db, { table });
@@ -154,24 +157,26 @@ describeBackends(sqlBackends, (_name, env) => {
     await addCommitted(db, box, 't', ['x']);
     box.start();
     box.start(); // idempotent
-    await vi.waitFor(() => expect(failed).toHaveLength(1));
+    await vi.waitFor(() => expect(failed).toHaveLength(1), WAIT);
     await clock.advanceAsync(4_999);
     expect(failed).toHaveLength(1);
     await clock.advanceAsync(1);
-    await vi.waitFor(() =>
-      expect(failed).toEqual([
-        { attempt: 1, delayMs: 5_000 },
-        { attempt: 2, delayMs: 5_000 },
-      ]),
+    await vi.waitFor(
+      () =>
+        expect(failed).toEqual([
+          { attempt: 1, delayMs: 5_000 },
+          { attempt: 2, delayMs: 5_000 },
+        ]),
+      WAIT,
     );
     await clock.advanceAsync(5_000);
-    await vi.waitFor(() => expect(producer.texts()).toEqual(['x']));
+    await vi.waitFor(() => expect(producer.texts()).toEqual(['x']), WAIT);
     await addCommitted(db, box, 't', ['y']);
     // Drained: the next look is pollMs later.
     await vi.waitFor(async () => {
       await clock.advanceAsync(1_000);
       expect(producer.texts()).toEqual(['x', 'y']);
-    });
+    }, WAIT);
     await box.close();
     await addCommitted(db, box, 't', ['after close']);
     await clock.advanceAsync(10_000);
@@ -191,14 +196,14 @@ describeBackends(sqlBackends, (_name, env) => {
       make(table, producer, { election: elections[i], pollMs: 10 }),
     );
     relays[0]!.start();
-    await vi.waitFor(() => expect(elections[0]!.isLeader).toBe(true));
+    await vi.waitFor(() => expect(elections[0]!.isLeader).toBe(true), WAIT);
     relays[1]!.start();
     await addCommitted(db, relays[0]!, 't', ['1', '2']);
-    await vi.waitFor(() => expect(producers[0]!.texts()).toEqual(['1', '2']));
+    await vi.waitFor(() => expect(producers[0]!.texts()).toEqual(['1', '2']), WAIT);
     await elections[0]!.close();
-    await vi.waitFor(() => expect(elections[1]!.isLeader).toBe(true), { timeout: 5_000 });
+    await vi.waitFor(() => expect(elections[1]!.isLeader).toBe(true), { timeout: 10_000 });
     await addCommitted(db, relays[0]!, 't', ['3']);
-    await vi.waitFor(() => expect(producers[1]!.texts()).toEqual(['3']));
+    await vi.waitFor(() => expect(producers[1]!.texts()).toEqual(['3']), WAIT);
     expect(producers[0]!.texts()).toEqual(['1', '2']);
     await Promise.all(relays.map((r) => r.close()));
     await elections[1]!.close();

@@ -2,12 +2,15 @@
 // added and published, failed relay rounds, the backlog gauge read on scrape, and
 // idempotent outcomes (processed, duplicate, busy, failed).
 import { PGlite } from '@electric-sql/pglite';
+import { trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { Kysely } from 'kysely';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { memoryIdempotencyStore } from '../../src/mq/idem-memory.js';
 import { createOutboxTable, idempotent, outbox } from '../../src/mq/index.js';
-import { metrics } from '../../src/observability/index.js';
+import { metrics, tracing } from '../../src/observability/index.js';
 import { received } from '../mq/idempotent-helpers.js';
 import { type AnyDb, recordingProducer, serialPglite } from '../mq/outbox-helpers.js';
 import { nonZero, series } from './helpers.js';
@@ -108,5 +111,56 @@ describe('metrics: idempotent', () => {
     expect(await nonZero(registry, 'girder_idempotent_process_duration_seconds')).toEqual({
       'name=ledger': 2,
     });
+  });
+});
+
+describe('tracing: outbox and idempotent', () => {
+  it('a span per published round and per processed message, an event per duplicate', async () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new NodeTracerProvider({
+      spanProcessors: [new SimpleSpanProcessor(exporter)],
+    });
+    // register() installs the context manager, so the consumer's span is the active one.
+    provider.register();
+    const tracer = trace.getTracer('girder-test');
+    try {
+      await createOutboxTable(db, { table: 'obs_outbox_trace' });
+      const box = outbox(db, {
+        table: 'obs_outbox_trace',
+        producer: recordingProducer(),
+        name: 'pay',
+      });
+      const handler = idempotent(async () => {}, {
+        store: memoryIdempotencyStore(),
+        key: (m) => m.key!,
+        name: 'ledger',
+      });
+      const t = tracing({ tracer, redis: false });
+      t.watch(box);
+      t.watch(handler);
+      await db
+        .transaction()
+        .execute((trx) => box.add(trx, 'paid', [{ value: 'a' }, { value: 'b' }]));
+      await box.relayOnce();
+      await tracer.startActiveSpan('consume', async (parent) => {
+        await handler([received('paid', 'k'), received('paid', 'k')], new AbortController().signal);
+        parent.end();
+      });
+      const spans = exporter.getFinishedSpans();
+      const publish = spans.find((s) => s.name === 'girder.outbox.publish');
+      expect(publish?.attributes).toMatchObject({
+        'girder.name': 'pay',
+        'messaging.batch.message_count': 2,
+      });
+      const processed = spans.filter((s) => s.name === 'girder.idempotent.process');
+      expect(processed).toHaveLength(1);
+      expect(processed[0]!.attributes).toMatchObject({ 'girder.idempotent.key': 'k' });
+      const consume = spans.find((s) => s.name === 'consume');
+      expect(consume?.events.map((e) => e.name)).toEqual(['girder.idempotent.duplicate']);
+      t.close();
+      await box.close();
+    } finally {
+      await provider.shutdown();
+    }
   });
 });
