@@ -2,19 +2,12 @@
 // signed with HMAC-SHA1 (see aliyun-sign.ts).
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import {
-  type Clock,
-  clockSchema,
-  InvalidArgumentError,
-  parseOptions,
-  systemClock,
-} from '../core/index.js';
+import { type Clock, InvalidArgumentError, parseOptions } from '../core/index.js';
 import { aliyunPercentEncode, aliyunSignature } from './aliyun-sign.js';
 import { SmsProviderError } from './errors.js';
 import type { SmsProvider } from './events.js';
 import { callProvider, httpError, retryableStatus } from './http-call.js';
-import { templatesSchema, timeoutSchema } from './options.js';
-import { createProvider } from './provider.js';
+import { cloudProviderFields, createProvider } from './provider.js';
 import type { ValidMessage } from './validate.js';
 
 /**
@@ -53,13 +46,8 @@ export interface AliyunSmsOptions {
 const schema = z.strictObject({
   accessKeyId: z.string().min(1),
   accessKeySecret: z.string().min(1),
-  signName: z.string().min(1).optional(),
-  endpoint: z.string().url().default('https://dysmsapi.aliyuncs.com/'),
   regionId: z.string().min(1).default('cn-hangzhou'),
-  timeoutMs: timeoutSchema(5_000),
-  name: z.string().min(1).default('aliyun'),
-  templates: templatesSchema,
-  clock: clockSchema.default(systemClock),
+  ...cloudProviderFields({ endpoint: 'https://dysmsapi.aliyuncs.com/', name: 'aliyun' }),
 });
 
 /** Aliyun's most recipients in one SendSms call. */

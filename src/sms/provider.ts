@@ -1,19 +1,40 @@
 // The send path every girder provider shares: validate, honour the caller's signal and
 // the provider's timeout, time the call and report it on `.events`. A provider only
 // writes its `deliver` step.
+import { z } from 'zod';
 import {
   AbortedError,
   type Clock,
   checkSignal,
+  clockSchema,
   isGirderError,
+  systemClock,
   TimeoutError,
   TypedEmitter,
   withTimeout,
 } from '../core/index.js';
 import { SmsProviderError } from './errors.js';
 import type { SmsEvents, SmsProvider } from './events.js';
+import { templatesSchema, timeoutSchema } from './options.js';
 import type { SmsMessage, SmsResult } from './types.js';
 import { type ValidateMessageOptions, type ValidMessage, validateMessage } from './validate.js';
+
+/**
+ * @internal
+ * The option fields every cloud provider (Aliyun, Tencent) shares: default signature,
+ * endpoint, timeout, name, declared templates and clock. Each spreads them into its own
+ * strict schema next to its credentials and region.
+ */
+export function cloudProviderFields(defaults: { endpoint: string; name: string }) {
+  return {
+    signName: z.string().min(1).optional(),
+    endpoint: z.string().url().default(defaults.endpoint),
+    timeoutMs: timeoutSchema(5_000),
+    name: z.string().min(1).default(defaults.name),
+    templates: templatesSchema,
+    clock: clockSchema.default(systemClock),
+  };
+}
 
 /** @internal One provider's delivery step: resolves the provider's message ids. */
 export type Deliver = (message: ValidMessage, signal: AbortSignal | undefined) => Promise<string[]>;

@@ -1,18 +1,11 @@
 // Tencent Cloud SMS (API 3.0, SendSms 2021-01-11): a JSON POST signed with
 // TC3-HMAC-SHA256 (see tencent-sign.ts).
 import { z } from 'zod';
-import {
-  type Clock,
-  clockSchema,
-  InvalidArgumentError,
-  parseOptions,
-  systemClock,
-} from '../core/index.js';
+import { type Clock, InvalidArgumentError, parseOptions } from '../core/index.js';
 import { SmsProviderError } from './errors.js';
 import type { SmsProvider } from './events.js';
 import { callProvider, httpError, retryableStatus } from './http-call.js';
-import { templatesSchema, timeoutSchema } from './options.js';
-import { createProvider } from './provider.js';
+import { cloudProviderFields, createProvider } from './provider.js';
 import { tc3Authorization } from './tencent-sign.js';
 import type { ValidMessage } from './validate.js';
 
@@ -60,13 +53,8 @@ const schema = z.strictObject({
   secretId: z.string().min(1),
   secretKey: z.string().min(1),
   sdkAppId: z.string().min(1),
-  signName: z.string().min(1).optional(),
-  endpoint: z.string().url().default('https://sms.tencentcloudapi.com/'),
   region: z.string().min(1).default('ap-guangzhou'),
-  timeoutMs: timeoutSchema(5_000),
-  name: z.string().min(1).default('tencent'),
-  templates: templatesSchema,
-  clock: clockSchema.default(systemClock),
+  ...cloudProviderFields({ endpoint: 'https://sms.tencentcloudapi.com/', name: 'tencent' }),
 });
 
 const SERVICE = 'sms';
