@@ -1,6 +1,5 @@
 // The ops page's view of the jobs, locks and caches: this instance's leadership, the
-// locks it holds (followed through the locker's events: a Locker has no list of its
-// locks), each scheduled job's last run and next one, and each cache layer's hit ratio
+// locks it holds (`locker.held()`), each scheduled job's last run and next one, and each cache layer's hit ratio
 // (girder/observability's `cache_lookups_total`, read from the shop's registry).
 import type { Clock } from 'girder/core';
 import type { Election, ScheduledJob } from 'girder/jobs';
@@ -57,26 +56,13 @@ export interface JobsOpsSnapshot {
 }
 
 /**
- * Follows a locker (from now: create it before the first acquire), then elections and
- * scheduled jobs given to `follow`, through their events.
+ * Lists the locker's held locks on each snapshot, and follows the elections and
+ * scheduled jobs given to `follow` through their events.
  */
 export function jobsOps(clock: Clock, locker: Locker) {
   const stops: Array<() => void> = [];
   const parts = { elections: [] as Election[], jobs: [] as ScheduledJob[] };
   const since = new Map<string, number>();
-  const held = new Map<string, HeldLockView>();
-  const { events } = locker;
-  stops.push(
-    events.on('acquired', ({ key, fence }) =>
-      held.set(key, { key, fence, since: clock.now(), renewals: 0 }),
-    ),
-    events.on('extended', ({ key }) => {
-      const h = held.get(key);
-      if (h) h.renewals++;
-    }),
-    events.on('released', ({ key }) => held.delete(key)),
-    events.on('lost', ({ key }) => held.delete(key)),
-  );
   const runs = new Map<string, { counts: Record<string, number>; at: number | null }>();
   const followElection = (e: Election) => {
     parts.elections.push(e);
@@ -113,7 +99,12 @@ export function jobsOps(clock: Clock, locker: Locker) {
           term: e.term ?? null,
           since: e.isLeader ? (since.get(e.name) ?? null) : null,
         })),
-        locks: [...held.values()].map((h) => ({ ...h })),
+        locks: locker.held().map((h) => ({
+          key: h.key,
+          fence: h.fence,
+          since: h.acquiredAt,
+          renewals: h.renewals,
+        })),
         jobs: parts.jobs.map((j) => ({
           name: j.name,
           running: j.running,
