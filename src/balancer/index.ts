@@ -7,10 +7,24 @@
  */
 
 export {
+  type Balanced,
+  type BalancedCallContext,
+  type BalancedEvents,
+  type BalancedOptions,
+  balanced,
+} from './balanced.js';
+export {
   type ConsistentHash,
   type ConsistentHashOptions,
   consistentHash,
 } from './consistent-hash.js';
+export {
+  type EjectingPicker,
+  type EjectionEvents,
+  type EjectionOptions,
+  withEjection,
+} from './ejection.js';
+export { NoInstanceError } from './errors.js';
 export { hash32 } from './hash.js';
 export { type LeastActiveOptions, leastActive } from './least-active.js';
 export { type P2cEwma, type P2cEwmaOptions, p2cEwma } from './p2c-ewma.js';

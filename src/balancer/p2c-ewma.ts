@@ -123,19 +123,22 @@ class P2c<T extends Instance> extends BasePicker<T> implements P2cEwma<T> {
 
   #cost(i: number): number {
     let latency = this.#ewma[i] as number;
-    if (Number.isNaN(latency)) {
-      latency = this.s.coldStartLatencyMs ?? (this.#measured > 0 ? this.#sum / this.#measured : 0);
-    }
+    if (Number.isNaN(latency)) latency = this.#coldLatency(); // unmeasured
     // +1 ms keeps zero-latency instances comparable by their in-flight counts.
     return (latency + 1) * ((this.#active[i] as number) + 1);
+  }
+
+  #coldLatency(): number {
+    return this.s.coldStartLatencyMs ?? (this.#measured > 0 ? this.#sum / this.#measured : 0);
   }
 
   pick(): T | undefined {
     const n = this.table.size;
     if (n === 0) return undefined;
     if (n === 1) return this.chosen(0);
-    const a = randomIndex(this.s.random, n);
-    let b = randomIndex(this.s.random, n - 1);
+    const random = this.s.random;
+    const a = randomIndex(random, n);
+    let b = randomIndex(random, n - 1);
     if (b >= a) b++;
     const ca = this.#cost(a);
     const cb = this.#cost(b);

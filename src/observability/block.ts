@@ -1,6 +1,8 @@
 // What `watch` accepts, and how it tells one block from another: by shape, never by
 // class, so blocks behind girder's decorators (which keep their targets' types) and
 // blocks from another copy of the package are recognised alike.
+
+import type { Balanced, BalancerPicker, EjectingPicker } from '../balancer/index.js';
 import type { Breaker } from '../breaker/index.js';
 import type { Cache, Counters, RankingJob } from '../cache/index.js';
 import { type EventSource, InvalidArgumentError } from '../core/index.js';
@@ -27,6 +29,7 @@ import type {
   SmsQueueWorker,
   TokenAuthSms,
 } from '../sms/index.js';
+import { type BalancerBlockKind, balancerKindOf } from './watch-balancer.js';
 import { type JobsBlockKind, jobsKindOf } from './watch-jobs.js';
 import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
 
@@ -39,7 +42,8 @@ import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
  * `scheduledJob` or a `sqlScheduler`; any `Locker` (`memoryLock`, `redisLock`,
  * `etcdLock`); from girder/sms, a provider, `tokenAuthSms`, `codeService`,
  * `asyncFallback` or `smsQueueWorker`; from girder/cache, a cache, counters or a
- * `rankingJob`.
+ * `rankingJob`; from girder/balancer, a picker (plain or `withEjection`) or a `balanced`
+ * function.
  *
  * @example
  * ```ts
@@ -67,6 +71,9 @@ export type WatchableBlock =
   | Cache<unknown>
   | Counters
   | RankingJob<unknown>
+  | BalancerPicker
+  | EjectingPicker
+  | Balanced<unknown>
   | {
       /** The decorator's typed events. */
       readonly events:
@@ -102,6 +109,7 @@ export type BlockKind =
   | 'ranking'
   | 'counters'
   | JobsBlockKind
+  | BalancerBlockKind
   | 'smsQueue';
 
 type Bag = Record<string, unknown>;
@@ -115,6 +123,8 @@ const hasEvents = (b: Bag): boolean => {
 export function kindOf(block: unknown): BlockKind {
   const jobsKind = jobsKindOf(block);
   if (jobsKind !== undefined) return jobsKind;
+  const balancerKind = balancerKindOf(block);
+  if (balancerKind !== undefined) return balancerKind;
   if ((typeof block === 'object' || typeof block === 'function') && block !== null) {
     const b = block as Bag;
     const control = b.control as Bag | undefined;
