@@ -263,6 +263,8 @@ export function balanced<R, T extends Instance = Instance>(
     unsubscribe();
   };
   return Object.defineProperties(run, {
+    // Observability labels a block by its `name`: the option, not the function's own name.
+    name: { value: name },
     events: { value: events, enumerable: true },
     picker: { value: picker, enumerable: true },
     close: { value: close, enumerable: true },

@@ -31,7 +31,15 @@ const DEFAULT_FAILURE_CODES = [
   status.DATA_LOSS,
 ];
 
-/** Default metadata key read for hash-keyed policies. */
+/**
+ * Default metadata key read for hash-keyed policies (`girder_hash`).
+ *
+ * @example
+ * ```ts
+ * const metadata = new Metadata();
+ * metadata.set(DEFAULT_HASH_HEADER, `cart:${userId}`);
+ * ```
+ */
 export const DEFAULT_HASH_HEADER = 'x-girder-hash-key';
 
 const POLICY_NAME = /^[a-z][a-z0-9_]*$/;
@@ -286,7 +294,15 @@ export function registerBalancers(opts: BalancersOptions = {}): BalancerPolicies
   return register(registrations, { ...settings, keyed: false });
 }
 
-/** Names of the policies {@link registerBalancers} registers (those whose picker exists). */
+/**
+ * Names of the policies {@link registerBalancers} registers (those whose picker exists
+ * in girder/balancer).
+ *
+ * @example
+ * ```ts
+ * console.log(builtInPolicies()); // ['girder_swrr', 'girder_rr', ..., 'girder_least_active']
+ * ```
+ */
 export function builtInPolicies(): string[] {
   const factories = balancer as unknown as Record<string, unknown>;
   return BUILT_IN.filter(({ factory }) => typeof factories[factory] === 'function').map(

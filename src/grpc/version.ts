@@ -8,7 +8,14 @@ import { dirname, join } from 'node:path';
 import { experimental } from '@grpc/grpc-js';
 import { GrpcUnsupportedError } from './errors.js';
 
-/** The lowest @grpc/grpc-js version girder/grpc supports (its resolver API). */
+/**
+ * The lowest @grpc/grpc-js version girder/grpc supports (its resolver API).
+ *
+ * @example
+ * ```ts
+ * console.log(`girder/grpc needs @grpc/grpc-js >= ${SUPPORTED_GRPC_JS}`);
+ * ```
+ */
 export const SUPPORTED_GRPC_JS = '1.14.0';
 
 function parse(version: string): [number, number, number] | undefined {

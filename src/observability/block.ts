@@ -1,6 +1,8 @@
 // What `watch` accepts, and how it tells one block from another: by shape, never by
 // class, so blocks behind girder's decorators (which keep their targets' types) and
 // blocks from another copy of the package are recognised alike.
+
+import type { Balanced, BalancerPicker, EjectingPicker } from '../balancer/index.js';
 import type { Breaker } from '../breaker/index.js';
 import type { Cache, Counters, RankingJob } from '../cache/index.js';
 import { type EventSource, InvalidArgumentError } from '../core/index.js';
@@ -28,6 +30,7 @@ import type {
   SmsQueueWorker,
   TokenAuthSms,
 } from '../sms/index.js';
+import { type BalancerBlockKind, balancerKindOf } from './watch-balancer.js';
 import { type JobsBlockKind, jobsKindOf } from './watch-jobs.js';
 import { mqKindOf } from './watch-mq.js';
 import { type OutboxBlockKind, outboxKindOf } from './watch-outbox.js';
@@ -42,7 +45,9 @@ import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
  * `scheduledJob` or a `sqlScheduler`; any `Locker` (`memoryLock`, `redisLock`,
  * `etcdLock`); from girder/sms, a provider, `tokenAuthSms`, `codeService`,
  * `asyncFallback` or `smsQueueWorker`; from girder/cache, a cache, counters or a
- * `rankingJob`; a girder/mq queue (`memoryQueue`, `redisStreamsQueue`, `kafkaQueue`).
+ * `rankingJob`; a girder/mq queue (`memoryQueue`, `redisStreamsQueue`, `kafkaQueue`),
+ * an `outbox` or an `idempotent` handler; from girder/balancer, a picker (plain or
+ * `withEjection`) or a `balanced` function.
  *
  * @example
  * ```ts
@@ -73,6 +78,9 @@ export type WatchableBlock =
   | Outbox
   | IdempotentHandler
   | Queue
+  | BalancerPicker
+  | EjectingPicker
+  | Balanced<unknown>
   | {
       /** The decorator's typed events. */
       readonly events:
@@ -109,6 +117,7 @@ export type BlockKind =
   | 'counters'
   | JobsBlockKind
   | OutboxBlockKind
+  | BalancerBlockKind
   | 'smsQueue'
   | 'queue';
 
@@ -127,6 +136,8 @@ export function kindOf(block: unknown): BlockKind {
   if (outboxKind !== undefined) return outboxKind;
   const mqKind = mqKindOf(block);
   if (mqKind !== undefined) return mqKind;
+  const balancerKind = balancerKindOf(block);
+  if (balancerKind !== undefined) return balancerKind;
   if ((typeof block === 'object' || typeof block === 'function') && block !== null) {
     const b = block as Bag;
     const control = b.control as Bag | undefined;
@@ -159,7 +170,7 @@ export function kindOf(block: unknown): BlockKind {
   }
   throw new InvalidArgumentError(
     'block',
-    'is not a block girder/observability knows (a limiter, breaker, failover/retry/deadline decorator, retry budget, token service, authorizer, locker, election, scheduled job, SQL scheduler, SMS provider, token-auth SMS, code service, asyncFallback, smsQueueWorker, cache, counters, ranking job or message queue)',
+    'is not a block girder/observability knows (a limiter, breaker, failover/retry/deadline decorator, retry budget, token service, authorizer, locker, election, scheduled job, SQL scheduler, SMS provider, token-auth SMS, code service, asyncFallback, smsQueueWorker, cache, counters, ranking job, message queue, outbox, idempotent handler, balancer picker or balanced function)',
   );
 }
 

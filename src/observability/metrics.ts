@@ -1,6 +1,7 @@
 // `metrics()`: girder blocks to Prometheus series in a registry the caller owns.
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
+import type { BalancedEvents } from '../balancer/index.js';
 import type { Breaker } from '../breaker/index.js';
 import { type EventSource, InvalidArgumentError, parseOptions } from '../core/index.js';
 import type {
@@ -18,6 +19,7 @@ import type { Decision, RateLimiter } from '../ratelimit/index.js';
 import { kindOf, ownName, type WatchableBlock } from './block.js';
 import { Scope } from './scope.js';
 import type { Tracing } from './tracing.js';
+import { type PickerBlock, watchBalanced, watchPicker } from './watch-balancer.js';
 import { watchBreaker } from './watch-breaker.js';
 import {
   type CacheEventsRead,
@@ -287,6 +289,10 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchCounters(scope, b.events as EventSource<CounterEventsRead>);
       case 'queue':
         return watchQueue(scope, block as Queue);
+      case 'picker':
+        return watchPicker(scope, block as unknown as PickerBlock);
+      case 'balanced':
+        return watchBalanced(scope, b.events as EventSource<BalancedEvents>);
       default:
         return watchFailover(scope, b.events as EventSource<FailoverEvents>, b.control);
     }

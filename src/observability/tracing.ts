@@ -33,6 +33,7 @@ import type { RateLimiter, RateLimiterEvents } from '../ratelimit/index.js';
 import { kindOf, ownName, type WatchableBlock } from './block.js';
 import type { WatchOptions } from './metrics.js';
 import { subscribe } from './scope.js';
+import { type BalancerBlockKind, traceBalancer } from './watch-balancer.js';
 import type { CacheEventsRead, RankingEventsRead } from './watch-cache.js';
 import { traceLock } from './watch-lock.js';
 import { traceQueue } from './watch-mq.js';
@@ -332,6 +333,9 @@ export function tracing(options: TracingOptions): Tracing {
       case 'smsTokenAuth':
       case 'codes':
         return traceSms(tracer, kindOf(block) as SmsBlockKind, b.events, name);
+      case 'picker':
+      case 'balanced':
+        return traceBalancer(tracer, kindOf(block) as BalancerBlockKind, b.events, name);
       case 'cache': {
         // A loader call becomes a span back-dated to its start (the event comes at its end).
         const loadSpan = (e: CacheEventsRead['load'] & { key?: string; error?: unknown }) => {

@@ -17,6 +17,7 @@ import {
 import { KyselyPGlite } from 'kysely-pglite';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as balancer from '../../src/balancer/index.js';
 import * as breaker from '../../src/breaker/index.js';
 import * as cache from '../../src/cache/index.js';
 import * as core from '../../src/core/index.js';
@@ -51,6 +52,7 @@ const modules = {
   mq,
   grpc,
   migrator,
+  balancer,
 } as const;
 
 /** The misspelt option every factory gets. */
@@ -257,6 +259,24 @@ const factories: Record<string, Record<string, Call>> = {
     },
     topN: (t) => cache.topN(() => ({ items: [] }), { n: 1, score: () => 0, ...t }),
   },
+  balancer: {
+    smoothWeightedRoundRobin: (t) => balancer.smoothWeightedRoundRobin(t),
+    roundRobin: (t) => balancer.roundRobin(t),
+    random: (t) => balancer.random(t),
+    weightedRandom: (t) => balancer.weightedRandom(t),
+    leastActive: (t) => balancer.leastActive(t),
+    p2cEwma: (t) => balancer.p2cEwma(t),
+    consistentHash: (t) => balancer.consistentHash(t),
+    withEjection: (t) => balancer.withEjection(balancer.roundRobin(), t),
+    balanced: (t) => {
+      const discovery = {
+        service: 's',
+        instances: () => [],
+        events: { on: () => () => {} },
+      } as unknown as Parameters<typeof balancer.balanced>[0];
+      return balancer.balanced(discovery, balancer.roundRobin(), async () => 1, t).close();
+    },
+  },
   jobs: {
     sqlScheduler: (t) => jobs.sqlScheduler(dummyDb, t),
     createJobTable: (t) => jobs.createJobTable(dummyDb, t),
@@ -370,6 +390,9 @@ const notFactories: Record<string, Record<string, string>> = {
   observability: {},
   cache: { memoryBus: 'no options' },
   grpc: { builtInPolicies: 'lists the policy names registerBalancers registers' },
+  balancer: {
+    hash32: 'pure hash function',
+  },
   sms: {
     isE164: 'predicate',
     // sync-to-async

@@ -74,6 +74,20 @@ describe('girder_swrr over real grpc-js servers', () => {
     expect(Object.fromEntries(counts)).toEqual({ s0: 250, s1: 50, s2: 50 });
   });
 
+  it('feeds failures back: a server answering UNAVAILABLE loses most of its share', async () => {
+    const [s0] = await setUp([10, 10]);
+    const c = client('girder_swrr');
+    await untilAllAnswer(c, ['s0', 's1']);
+    s0!.failWith = grpc.status.UNAVAILABLE;
+    const before = s0!.served;
+    const { counts, failures } = await countCalls(c, 200);
+    const toS0 = s0!.served - before;
+    expect(failures).toHaveLength(toS0);
+    expect(counts.get('s1')).toBe(200 - toS0);
+    // Equal weights would give s0 100 calls; its effective weight collapses instead.
+    expect(toS0).toBeLessThan(40);
+  });
+
   it('follows the registry: an instance added gets traffic, one removed gets none', async () => {
     const [, ,] = await setUp([1, 1]);
     const c = client('girder_swrr');
