@@ -201,6 +201,18 @@ class MemorySource implements ConsumerSource {
     }
   }
 
+  get touchIntervalMs(): number {
+    return Math.max(1, Math.floor(this.o.claimIdleMs / 3));
+  }
+
+  async touch(messages: readonly Delivery[]): Promise<void> {
+    const now = this.clock.now();
+    for (const m of messages) {
+      const p = this.group.pending.get(m.ref as number);
+      if (p !== undefined && p.owner === this.member) p.deliveredAt = now;
+    }
+  }
+
   async close(): Promise<void> {}
 }
 
