@@ -21,8 +21,9 @@ export interface MemoryQueueOptions {
   /** Name for metrics. Default `memory`. */
   name?: string;
   /**
-   * A message delivered but not acknowledged for this long (its member stopped without
-   * finishing, or gave up on it) is handed to the next member that fetches. Default 30 000.
+   * A message delivered, not acknowledged and untouched for this long (its member stopped
+   * without finishing, or gave up on it) is handed to the next member that fetches. Live
+   * members touch what they hold every `claimIdleMs / 3`. Default 30 000.
    */
   claimIdleMs?: number;
   /** How long an idle fetch waits before looking for claimable messages again. Default 1 000. */
