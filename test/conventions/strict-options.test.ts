@@ -260,8 +260,7 @@ const factories: Record<string, Record<string, Call>> = {
     // queue backends (mq engineer)
     memoryQueue: (t) => mq.memoryQueue(t),
     redisStreamsQueue: (t) => mq.redisStreamsQueue(redis, t),
-    kafkaQueue: (t) =>
-      mq.kafkaQueue({ producer() {}, consumer() {}, admin() {} } as never, t),
+    kafkaQueue: (t) => mq.kafkaQueue({ producer() {}, consumer() {}, admin() {} } as never, t),
   },
 };
 
