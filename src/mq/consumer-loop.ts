@@ -27,6 +27,14 @@ export interface ConsumerSource {
    * later (memory and Redis: claimable after `claimIdleMs`; Kafka: after a re-seek).
    */
   release(messages: readonly Delivery[]): Promise<void>;
+  /**
+   * Tell the backend this member still holds these messages (handling, waiting in a lane
+   * or in a retry backoff), so they are not handed to another member as idle. Called
+   * every `touchIntervalMs` while any are held.
+   */
+  touch?(messages: readonly Delivery[]): Promise<void>;
+  /** How often to `touch` held messages, ms (a fraction of the backend's claim idle time). */
+  readonly touchIntervalMs?: number;
   /** Called once after the drain: release connections. */
   close(): Promise<void>;
 }
@@ -83,8 +91,13 @@ export class ConsumerLoop implements Subscription {
   #abandoned = false;
   #fetchDone: Promise<void> = Promise.resolve();
   #stopped: Promise<void> | undefined;
+  /** Set at the end of stop(): no more touches. */
+  #finished = false;
   #waiters: (() => void)[] = [];
   #offSignal = noop;
+  /** Fetched and not yet settled, for `touch`. */
+  readonly #held = new Set<Delivery>();
+  #touchTimer: TimerHandle | undefined;
 
   constructor(
     source: ConsumerSource,
@@ -116,6 +129,23 @@ export class ConsumerLoop implements Subscription {
       this.#offSignal = () => signal.removeEventListener('abort', onAbort);
     }
     this.#fetchDone = this.#fetchLoop();
+    this.#armTouch();
+  }
+
+  /** Keep held messages from looking idle to other members (see ConsumerSource.touch). */
+  #armTouch(): void {
+    const source = this.#source;
+    const every = source.touchIntervalMs;
+    if (source.touch === undefined || every === undefined) return;
+    this.#touchTimer = this.#ctx.clock.setTimeout(() => {
+      this.#touchTimer = undefined;
+      // Once stop() gave up on its batches, they must look idle so others take them.
+      if (this.#finished || this.#abandoned) return;
+      if (this.#held.size > 0) {
+        source.touch!([...this.#held]).catch((error: unknown) => this.#emitError(error));
+      }
+      this.#armTouch();
+    }, every);
   }
 
   stop(): Promise<void> {
@@ -154,6 +184,7 @@ export class ConsumerLoop implements Subscription {
   #accept(messages: readonly Delivery[]): void {
     if (messages.length === 0) return;
     this.#buffered += messages.length;
+    for (const m of messages) this.#held.add(m);
     const touched = new Set<Lane>();
     for (const m of messages) {
       const lane = this.#laneFor(m);
@@ -198,6 +229,7 @@ export class ConsumerLoop implements Subscription {
       await this.#process(batch);
     } finally {
       this.#buffered -= batch.length;
+      for (const m of batch) this.#held.delete(m);
       lane.running = false;
       // Messages that arrived during the batch have waited already: run them at once.
       if (!this.#abandoned && lane.queue.length > 0) {
@@ -359,6 +391,9 @@ export class ConsumerLoop implements Subscription {
       }
       if (unstarted.length > 0) await this.#release(unstarted);
     }
+    this.#finished = true;
+    if (this.#touchTimer !== undefined) clock.clearTimeout(this.#touchTimer);
+    this.#touchTimer = undefined;
     try {
       await this.#source.close();
     } catch (error) {

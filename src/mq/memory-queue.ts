@@ -21,8 +21,9 @@ export interface MemoryQueueOptions {
   /** Name for metrics. Default `memory`. */
   name?: string;
   /**
-   * A message delivered but not acknowledged for this long (its member stopped without
-   * finishing, or gave up on it) is handed to the next member that fetches. Default 30 000.
+   * A message delivered, not acknowledged and untouched for this long (its member stopped
+   * without finishing, or gave up on it) is handed to the next member that fetches. Live
+   * members touch what they hold every `claimIdleMs / 3`. Default 30 000.
    */
   claimIdleMs?: number;
   /** How long an idle fetch waits before looking for claimable messages again. Default 1 000. */
@@ -198,6 +199,18 @@ class MemorySource implements ConsumerSource {
     for (const m of messages) {
       const p = this.group.pending.get(m.ref as number);
       if (p !== undefined && p.owner === this.member) p.attempts = Math.max(p.attempts, m.attempt);
+    }
+  }
+
+  get touchIntervalMs(): number {
+    return Math.max(1, Math.floor(this.o.claimIdleMs / 3));
+  }
+
+  async touch(messages: readonly Delivery[]): Promise<void> {
+    const now = this.clock.now();
+    for (const m of messages) {
+      const p = this.group.pending.get(m.ref as number);
+      if (p !== undefined && p.owner === this.member) p.deliveredAt = now;
     }
   }
 

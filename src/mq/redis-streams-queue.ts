@@ -42,9 +42,10 @@ export interface RedisStreamsQueueOptions {
    */
   maxLen?: number;
   /**
-   * A message pending (delivered, not acknowledged) this long is taken over by the next
-   * member that claims (XAUTOCLAIM): the way a dead consumer's messages are redelivered.
-   * Keep it well above your longest batch (handler time plus batch wait). Default 30 000.
+   * A message pending (delivered, not acknowledged) and untouched this long is taken over
+   * by the next member that claims (XAUTOCLAIM): the way a dead consumer's messages are
+   * redelivered. Live members touch what they hold every `claimIdleMs / 3` (XCLAIM
+   * JUSTID), so slow batches are not taken over. Default 30 000.
    */
   claimIdleMs?: number;
   /** How often a member looks for claimable messages, ms. Default 1 000. */

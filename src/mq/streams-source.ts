@@ -155,6 +155,25 @@ export class StreamsSource implements ConsumerSource {
     await this.#runner.command('XACK', this.#s.stream, this.#s.group, ...messages.map((m) => m.id));
   }
 
+  get touchIntervalMs(): number {
+    return Math.max(1, Math.floor(this.#s.claimIdleMs / 3));
+  }
+
+  /** XCLAIM to ourselves with JUSTID: resets the entries' idle time, not their delivery count. */
+  async touch(messages: readonly Delivery[]): Promise<void> {
+    if (messages.length === 0) return;
+    const s = this.#s;
+    await this.#runner.command(
+      'XCLAIM',
+      s.stream,
+      s.group,
+      s.consumer,
+      0,
+      ...messages.map((m) => m.id),
+      'JUSTID',
+    );
+  }
+
   async release(): Promise<void> {
     // Left in this consumer's pending list: XAUTOCLAIM hands them out after claimIdleMs.
   }
