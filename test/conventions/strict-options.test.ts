@@ -17,6 +17,7 @@ import {
 import { KyselyPGlite } from 'kysely-pglite';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import * as breaker from '../../src/breaker/index.js';
 import * as cache from '../../src/cache/index.js';
 import * as core from '../../src/core/index.js';
@@ -28,6 +29,7 @@ import * as lock from '../../src/lock/index.js';
 import * as logger from '../../src/logger/index.js';
 import * as observability from '../../src/observability/index.js';
 import * as ratelimit from '../../src/ratelimit/index.js';
+import * as registry from '../../src/registry/index.js';
 import * as sms from '../../src/sms/index.js';
 import { sharedEtcdEndpoints, sharedRedisUrl } from '../harness/index.js';
 
@@ -44,6 +46,7 @@ const modules = {
   jobs,
   cache,
   sms,
+  registry,
 } as const;
 
 /** The misspelt option every factory gets. */
@@ -254,6 +257,15 @@ const factories: Record<string, Record<string, Call>> = {
       }
     },
   },
+  registry: {
+    memoryRegistry: (t) => registry.memoryRegistry(t).close(),
+    etcdRegistry: (t) => registry.etcdRegistry(etcd, t).close(),
+    watchConfig: (t) =>
+      registry.watchConfig(registry.memoryConfigStore(), 'k', z.unknown(), t).close(),
+    workerId: async (t) =>
+      (await registry.workerId(registry.memoryRegistry(), { bits: 2, ...t })).close(),
+    snowflake: (t) => registry.snowflake({ workerId: 1, ...t }),
+  },
 };
 
 /** Exports that take no options object, and why. */
@@ -322,6 +334,10 @@ const notFactories: Record<string, Record<string, string>> = {
   },
   observability: {},
   cache: { memoryBus: 'no options' },
+  registry: {
+    memoryConfigStore: 'no options',
+    memoryRegistryStore: 'no options',
+  },
   sms: {
     isE164: 'predicate',
     // sync-to-async
