@@ -20,6 +20,7 @@ import type { Election, ScheduledJob, SqlScheduler } from '../jobs/index.js';
 import type { Authorizer, TokenService } from '../jwt/index.js';
 import type { Locker } from '../lock/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
+import type { RegistryBackend } from '../registry/index.js';
 import type {
   AsyncFallbackSms,
   CodeService,
@@ -28,6 +29,7 @@ import type {
   TokenAuthSms,
 } from '../sms/index.js';
 import { type JobsBlockKind, jobsKindOf } from './watch-jobs.js';
+import { type RegistryBlockKind, registryKindOf } from './watch-registry.js';
 import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
 
 /**
@@ -58,6 +60,7 @@ export type WatchableBlock =
   | Election
   | ScheduledJob
   | SqlScheduler
+  | RegistryBackend
   | Locker
   | AsyncFallbackSms
   | SmsQueueWorker
@@ -102,6 +105,7 @@ export type BlockKind =
   | 'ranking'
   | 'counters'
   | JobsBlockKind
+  | RegistryBlockKind
   | 'smsQueue';
 
 type Bag = Record<string, unknown>;
@@ -115,6 +119,8 @@ const hasEvents = (b: Bag): boolean => {
 export function kindOf(block: unknown): BlockKind {
   const jobsKind = jobsKindOf(block);
   if (jobsKind !== undefined) return jobsKind;
+  const registryKind = registryKindOf(block);
+  if (registryKind !== undefined) return registryKind;
   if ((typeof block === 'object' || typeof block === 'function') && block !== null) {
     const b = block as Bag;
     const control = b.control as Bag | undefined;

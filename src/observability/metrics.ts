@@ -14,6 +14,7 @@ import type { Election, ScheduledJob, SqlScheduler } from '../jobs/index.js';
 import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
 import type { LockEvents } from '../lock/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
+import type { RegistryBackend } from '../registry/index.js';
 import { kindOf, ownName, type WatchableBlock } from './block.js';
 import { Scope } from './scope.js';
 import type { Tracing } from './tracing.js';
@@ -37,6 +38,7 @@ import { watchElection, watchScheduledJob, watchSqlScheduler } from './watch-job
 import { watchAuthorizer, watchTokens } from './watch-jwt.js';
 import { watchLock } from './watch-lock.js';
 import { watchLimiter } from './watch-ratelimit.js';
+import { watchRegistry } from './watch-registry.js';
 import { WatchSet } from './watch-set.js';
 import { watchSms } from './watch-sms.js';
 import { type SmsQueueBlock, watchSmsQueue } from './watch-sms-queue.js';
@@ -253,6 +255,8 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchRetry(scope, b.events as EventSource<RetryEvents>);
       case 'deadline':
         return watchDeadline(scope, b.events as EventSource<DeadlineEvents>);
+      case 'registry':
+        return watchRegistry(scope, block as RegistryBackend);
       case 'election':
         return watchElection(scope, block as Election);
       case 'scheduledJob':
