@@ -23,6 +23,7 @@ import type { Authorizer, TokenService } from '../jwt/index.js';
 import type { Locker } from '../lock/index.js';
 import type { IdempotentHandler, Outbox, Queue } from '../mq/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
+import type { RegistryBackend } from '../registry/index.js';
 import type {
   AsyncFallbackSms,
   CodeService,
@@ -34,6 +35,7 @@ import { type BalancerBlockKind, balancerKindOf } from './watch-balancer.js';
 import { type JobsBlockKind, jobsKindOf } from './watch-jobs.js';
 import { mqKindOf } from './watch-mq.js';
 import { type OutboxBlockKind, outboxKindOf } from './watch-outbox.js';
+import { type RegistryBlockKind, registryKindOf } from './watch-registry.js';
 import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
 
 /**
@@ -66,6 +68,7 @@ export type WatchableBlock =
   | Election
   | ScheduledJob
   | SqlScheduler
+  | RegistryBackend
   | Locker
   | AsyncFallbackSms
   | SmsQueueWorker
@@ -118,6 +121,7 @@ export type BlockKind =
   | JobsBlockKind
   | OutboxBlockKind
   | BalancerBlockKind
+  | RegistryBlockKind
   | 'smsQueue'
   | 'queue';
 
@@ -138,6 +142,8 @@ export function kindOf(block: unknown): BlockKind {
   if (mqKind !== undefined) return mqKind;
   const balancerKind = balancerKindOf(block);
   if (balancerKind !== undefined) return balancerKind;
+  const registryKind = registryKindOf(block);
+  if (registryKind !== undefined) return registryKind;
   if ((typeof block === 'object' || typeof block === 'function') && block !== null) {
     const b = block as Bag;
     const control = b.control as Bag | undefined;

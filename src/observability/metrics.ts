@@ -16,6 +16,7 @@ import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
 import type { LockEvents } from '../lock/index.js';
 import type { Queue } from '../mq/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
+import type { RegistryBackend } from '../registry/index.js';
 import { kindOf, ownName, type WatchableBlock } from './block.js';
 import { Scope } from './scope.js';
 import type { Tracing } from './tracing.js';
@@ -42,6 +43,7 @@ import { watchLock } from './watch-lock.js';
 import { watchQueue } from './watch-mq.js';
 import { watchOutboxBlock } from './watch-outbox.js';
 import { watchLimiter } from './watch-ratelimit.js';
+import { watchRegistry } from './watch-registry.js';
 import { WatchSet } from './watch-set.js';
 import { watchSms } from './watch-sms.js';
 import { type SmsQueueBlock, watchSmsQueue } from './watch-sms-queue.js';
@@ -258,6 +260,8 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchRetry(scope, b.events as EventSource<RetryEvents>);
       case 'deadline':
         return watchDeadline(scope, b.events as EventSource<DeadlineEvents>);
+      case 'registry':
+        return watchRegistry(scope, block as RegistryBackend);
       case 'election':
         return watchElection(scope, block as Election);
       case 'scheduledJob':

@@ -18,6 +18,7 @@ export {
 export {
   type Snowflake,
   type SnowflakeOptions,
+  type SnowflakeParts,
   snowflake,
   WorkerIdLostError,
 } from './snowflake.js';

@@ -45,6 +45,23 @@ export interface SnowflakeOptions {
 }
 
 /**
+ * The parts of a snowflake id, from {@link Snowflake.parse}.
+ *
+ * @example
+ * ```ts
+ * const { timestampMs, workerId, sequence }: SnowflakeParts = ids.parse(id);
+ * ```
+ */
+export interface SnowflakeParts {
+  /** When it was issued, in milliseconds since the Unix epoch. */
+  timestampMs: number;
+  /** The worker id. */
+  workerId: number;
+  /** The sequence within that millisecond. */
+  sequence: number;
+}
+
+/**
  * A snowflake id generator.
  *
  * @example
@@ -60,7 +77,7 @@ export interface Snowflake {
   /** The next id as a decimal string (JSON-safe). */
   nextString(): Promise<string>;
   /** Split an id into its parts (timestamp in epoch ms, worker, sequence). */
-  parse(id: bigint | string): { timestampMs: number; workerId: number; sequence: number };
+  parse(id: bigint | string): SnowflakeParts;
 }
 
 /**

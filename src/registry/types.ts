@@ -54,11 +54,32 @@ export interface Instance {
  */
 export type RegistrationEvents = {
   /** The lease behind the registration is gone (etcd restarted, partition longer than the TTL). */
-  leaseLost: { service: string; id: string; error: unknown };
+  leaseLost: {
+    /** Service name. */
+    service: string;
+    /** Instance id. */
+    id: string;
+    /** The underlying error. */
+    error: unknown;
+  };
   /** A new lease was granted and the instance written again. */
-  reregistered: { service: string; id: string; downMs: number };
+  reregistered: {
+    /** Service name. */
+    service: string;
+    /** Instance id. */
+    id: string;
+    /** How long the instance was missing from etcd, in ms. */
+    downMs: number;
+  };
   /** A keepalive or re-registration attempt failed; it will be retried. */
-  error: { service: string; id: string; error: unknown };
+  error: {
+    /** Service name. */
+    service: string;
+    /** Instance id. */
+    id: string;
+    /** The underlying error. */
+    error: unknown;
+  };
 };
 
 /**
@@ -92,11 +113,24 @@ export interface Registration extends AsyncDisposable {
  */
 export type DiscoveryEvents = {
   /** The instance list changed. */
-  changed: { service: string; instances: readonly Instance[] };
+  changed: {
+    /** Service name. */
+    service: string;
+    /** The new list, sorted by id. */
+    instances: readonly Instance[];
+  };
   /** The backend is unreachable: the list is kept but may be out of date. */
-  stale: { service: string; error: unknown };
+  stale: {
+    /** Service name. */
+    service: string;
+    /** The underlying error. */
+    error: unknown;
+  };
   /** The backend is reachable again and the list is fresh. */
-  fresh: { service: string };
+  fresh: {
+    /** Service name. */
+    service: string;
+  };
 };
 
 /**
@@ -154,9 +188,19 @@ export interface Registry extends AsyncDisposable {
  */
 export type RegistryEvents = {
   /** An instance was registered through this registry. */
-  registered: { service: string; id: string };
+  registered: {
+    /** Service name. */
+    service: string;
+    /** Instance id. */
+    id: string;
+  };
   /** An instance registered through this registry left it. */
-  deregistered: { service: string; id: string };
+  deregistered: {
+    /** Service name. */
+    service: string;
+    /** Instance id. */
+    id: string;
+  };
   /** A registration's lease is gone; it re-registers by itself. */
   leaseLost: RegistrationEvents['leaseLost'];
   /** A registration was written again under a new lease. */
@@ -164,7 +208,12 @@ export type RegistryEvents = {
   /** A keepalive or re-registration attempt failed; it will be retried. */
   registrationError: RegistrationEvents['error'];
   /** A discovery's instance list changed; `count` is its new length. */
-  changed: { service: string; count: number };
+  changed: {
+    /** Service name. */
+    service: string;
+    /** Number of instances now listed. */
+    count: number;
+  };
   /** A discovery lost the backend and serves its last list. */
   stale: DiscoveryEvents['stale'];
   /** A discovery is fresh again. */

@@ -34,13 +34,35 @@ import { checkEtcdClient, isEtcdClient } from './etcd-client.js';
  */
 export type LiveConfigEvents<T> = {
   /** A new valid value replaced the previous one. */
-  changed: { key: string; value: T; previous: T | undefined };
+  changed: {
+    /** The key watched. */
+    key: string;
+    /** The new value. */
+    value: T;
+    /** The value before, if any. */
+    previous: T | undefined;
+  };
   /** An update failed the schema (or was not JSON); the last good value is kept. */
-  rejected: { key: string; raw: string; issues: readonly OptionIssue[] };
+  rejected: {
+    /** The key watched. */
+    key: string;
+    /** The text that was rejected. */
+    raw: string;
+    /** What the schema (or the JSON parser) reported. */
+    issues: readonly OptionIssue[];
+  };
   /** The key was deleted; the last good value is kept. */
-  removed: { key: string };
+  removed: {
+    /** The key watched. */
+    key: string;
+  };
   /** Reading or watching the key failed; it is retried. */
-  error: { key: string; error: unknown };
+  error: {
+    /** The key watched. */
+    key: string;
+    /** The underlying error. */
+    error: unknown;
+  };
 };
 
 /**

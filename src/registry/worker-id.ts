@@ -32,11 +32,22 @@ import type { RegistryBackend } from './types.js';
  */
 export type WorkerIdEvents = {
   /** An id was leased (first time, or after a loss). */
-  acquired: { id: number };
+  acquired: {
+    /** The worker id. */
+    id: number;
+  };
   /** The id's lease is gone or could not be renewed for a whole TTL: it must not be used. */
-  lost: { id: number; error: unknown };
+  lost: {
+    /** The worker id. */
+    id: number;
+    /** The underlying error. */
+    error: unknown;
+  };
   /** A renewal or acquisition attempt failed; it is retried. */
-  error: { error: unknown };
+  error: {
+    /** The underlying error. */
+    error: unknown;
+  };
 };
 
 /**

@@ -17,6 +17,7 @@ import {
 import { KyselyPGlite } from 'kysely-pglite';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import * as balancer from '../../src/balancer/index.js';
 import * as breaker from '../../src/breaker/index.js';
 import * as cache from '../../src/cache/index.js';
@@ -32,6 +33,7 @@ import * as migrator from '../../src/migrator/index.js';
 import * as mq from '../../src/mq/index.js';
 import * as observability from '../../src/observability/index.js';
 import * as ratelimit from '../../src/ratelimit/index.js';
+import * as registry from '../../src/registry/index.js';
 import { memoryRegistry as grpcTestRegistry } from '../../src/registry/index.js';
 import * as sms from '../../src/sms/index.js';
 import { sharedEtcdEndpoints, sharedRedisUrl } from '../harness/index.js';
@@ -53,6 +55,7 @@ const modules = {
   grpc,
   migrator,
   balancer,
+  registry,
 } as const;
 
 /** The misspelt option every factory gets. */
@@ -321,6 +324,15 @@ const factories: Record<string, Record<string, Call>> = {
       }),
     createValidatorStateTable: (t) => migrator.createValidatorStateTable(dummyDb, t),
   },
+  registry: {
+    memoryRegistry: (t) => registry.memoryRegistry(t).close(),
+    etcdRegistry: (t) => registry.etcdRegistry(etcd, t).close(),
+    watchConfig: (t) =>
+      registry.watchConfig(registry.memoryConfigStore(), 'k', z.unknown(), t).close(),
+    workerId: async (t) =>
+      (await registry.workerId(registry.memoryRegistry(), { bits: 2, ...t })).close(),
+    snowflake: (t) => registry.snowflake({ workerId: 1, ...t }),
+  },
 };
 
 /** Exports that take no options object, and why. */
@@ -392,6 +404,10 @@ const notFactories: Record<string, Record<string, string>> = {
   grpc: { builtInPolicies: 'lists the policy names registerBalancers registers' },
   balancer: {
     hash32: 'pure hash function',
+  },
+  registry: {
+    memoryConfigStore: 'no options',
+    memoryRegistryStore: 'no options',
   },
   sms: {
     isE164: 'predicate',
