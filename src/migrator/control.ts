@@ -57,7 +57,12 @@ export interface MigrationStatus {
   /** When this control last saw the phase change (epoch ms; its start if never). */
   phaseChangedAt: number;
   /** The validation running now, if any. */
-  running?: { runId: string; progress: ValidationProgress };
+  running?: {
+    /** Its run id. */
+    runId: string;
+    /** Its latest progress. */
+    progress: ValidationProgress;
+  };
   /** The last finished validation since the last phase change, without its diff list. */
   lastValidation?: Omit<ValidationResult, 'diffs'>;
   /** The last fix run's totals. */

@@ -204,7 +204,12 @@ export interface FixerOptions {
   /** Maps a target row to the source schema. */
   transformBack?: (row: Row) => Row;
   /** The repair log `drainRepairLog()` reads (see `createRepairLogTable`). */
-  repairLog?: { db: AnyDb; table?: string };
+  repairLog?: {
+    /** Database holding the repair log. */
+    db: AnyDb;
+    /** Its table. Default `girder_migration_repair_log`. */
+    table?: string;
+  };
   /** Repair log entries read per batch (1 to 10 000). Default 100. */
   batchSize?: number;
   /** Labels events, logs and metrics. Default `fixer`. */

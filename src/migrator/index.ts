@@ -58,6 +58,7 @@ export {
   createRepairLogTable,
   DEFAULT_REPAIR_LOG_TABLE,
 } from './repair-log.js';
+export type { AnyDb, Row, Side } from './shared.js';
 export {
   type CreatePhaseTableOptions,
   createPhaseTable,

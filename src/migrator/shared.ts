@@ -6,11 +6,25 @@ import type { Logger } from '../logger/index.js';
 import { InvalidPhaseError } from './errors.js';
 import { PHASES, type Phase } from './types.js';
 
-/** Any application database: tables are named at run time, so rows are loosely typed. */
+/**
+ * Any application database: tables are named at run time, so rows are loosely typed.
+ *
+ * @example
+ * ```ts
+ * const db: AnyDb = new Kysely<Database>({ dialect });
+ * ```
+ */
 // biome-ignore lint/suspicious/noExplicitAny: the caller's own database type, viewed loosely.
 export type AnyDb = Kysely<any>;
 
-/** A row as the database returns it. */
+/**
+ * A row (or patch) as column name → value.
+ *
+ * @example
+ * ```ts
+ * const row: Row = { id: 42, status: 'paid' };
+ * ```
+ */
 export type Row = Record<string, unknown>;
 
 /** Throws {@link InvalidPhaseError} unless `value` is one of the four phases. */
@@ -29,7 +43,14 @@ export const primaryOf = (phase: Phase): Side =>
 export const secondaryOf = (phase: Phase): Side | undefined =>
   phase === 'source-first' ? 'target' : phase === 'target-first' ? 'source' : undefined;
 
-/** One of the two databases. */
+/**
+ * One of the two databases of a migration.
+ *
+ * @example
+ * ```ts
+ * const side: Side = 'target';
+ * ```
+ */
 export type Side = 'source' | 'target';
 
 export const otherSide = (side: Side): Side => (side === 'source' ? 'target' : 'source');

@@ -323,6 +323,64 @@ const factories: Record<string, Record<string, Call>> = {
         ...t,
       }),
     createValidatorStateTable: (t) => migrator.createValidatorStateTable(dummyDb, t),
+    // dual write, phase stores, fixer, control
+    memoryPhaseStore: (t) => void migrator.memoryPhaseStore(t),
+    livePhaseStore: (t) =>
+      void migrator.livePhaseStore({ value: 'source-only', events: { on: () => () => {} } }, t),
+    createPhaseTable: (t) => migrator.createPhaseTable(smsDb as never, t),
+    sqlPhaseStore: async (t) => {
+      await migrator.createPhaseTable(smsDb as never);
+      await (await migrator.sqlPhaseStore(smsDb as never, t)).close();
+    },
+    createRepairLogTable: (t) => migrator.createRepairLogTable(dummyDb, t),
+    dualWrite: (t) =>
+      void migrator.dualWrite({
+        source: dummyDb,
+        target: dummyDb,
+        table: 't',
+        key: 'id',
+        phase: migrator.memoryPhaseStore(),
+        ...t,
+      }),
+    fixer: (t) =>
+      void migrator.fixer({
+        source: dummyDb,
+        target: dummyDb,
+        table: 't',
+        key: 'id',
+        version: 'version',
+        primary: 'source',
+        ...t,
+      }),
+    migrationControl: (t) =>
+      migrator
+        .migrationControl({
+          phaseStore: migrator.memoryPhaseStore(),
+          validator: migrator.validator({
+            source: dummyDb,
+            target: dummyDb,
+            table: 't',
+            key: 'id',
+            columns: [],
+          }),
+          ...t,
+        })
+        .close(),
+    migrationControlPlugin: (t) =>
+      void migrator.migrationControlPlugin({
+        control: migrator.migrationControl({
+          phaseStore: migrator.memoryPhaseStore(),
+          validator: migrator.validator({
+            source: dummyDb,
+            target: dummyDb,
+            table: 't',
+            key: 'id',
+            columns: [],
+          }),
+        }),
+        authorize: () => true,
+        ...t,
+      }),
   },
   registry: {
     memoryRegistry: (t) => registry.memoryRegistry(t).close(),
