@@ -2,11 +2,15 @@ import { defineConfig } from 'tsup';
 import pkg from './package.json' with { type: 'json' };
 
 /** One build entry per public subpath in package.json `exports`. */
-const entry = Object.fromEntries(
-  Object.keys(pkg.exports)
-    .filter((subpath) => subpath !== './package.json')
-    .map((subpath) => [`${subpath.slice(2)}/index`, `src/${subpath.slice(2)}/index.ts`]),
-);
+const entry = {
+  ...Object.fromEntries(
+    Object.keys(pkg.exports)
+      .filter((subpath) => subpath !== './package.json')
+      .map((subpath) => [`${subpath.slice(2)}/index`, `src/${subpath.slice(2)}/index.ts`]),
+  ),
+  // The `girder-migrate` command (package.json `bin`).
+  'migrator/cli': 'src/migrator/cli.ts',
+};
 
 export default defineConfig({
   entry,
