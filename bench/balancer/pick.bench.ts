@@ -106,7 +106,7 @@ const simpleSwrr1000 = simpleSwrr(thousand);
 
 const p2c = p2cEwma<Inst>();
 p2c.update(thousand);
-thousand.forEach((inst, i) => p2c.report(inst, { ok: true, latencyMs: 10 + (i % 7) }));
+for (const [i, inst] of thousand.entries()) p2c.report(inst, { ok: true, latencyMs: 10 + (i % 7) });
 const simpleP2c1000 = simpleP2c(thousand);
 
 const keys = Array.from({ length: 1_024 }, (_, i) => `user-${i}`);
