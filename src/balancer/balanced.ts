@@ -73,17 +73,26 @@ export interface BalancedCallContext {
 export type BalancedEvents = {
   /** One attempt ended. */
   call: {
+    /** The balanced function's name. */
     name: string;
+    /** The instance the attempt went to. */
     instance: Instance;
     /** 1 for the first attempt. */
     attempt: number;
     /** `'ok'`, `'failure'` (counted against the instance), `'rejected'` (not the instance's fault) or `'cancelled'`. */
     outcome: 'ok' | 'failure' | 'rejected' | 'cancelled';
+    /** How long the attempt took. */
     latencyMs: number;
+    /** What the attempt threw, when it failed. */
     error?: unknown;
   };
   /** A call found no instance. */
-  noInstance: { name: string; service: string };
+  noInstance: {
+    /** The balanced function's name. */
+    name: string;
+    /** The discovery's service. */
+    service: string;
+  };
 };
 
 /**

@@ -75,7 +75,9 @@ const schema = z
 export type EjectionEvents = PickerEvents & {
   /** An instance was taken out of rotation. */
   ejected: {
+    /** The picker's name. */
     name: string | undefined;
+    /** The instance ejected. */
     instance: Instance;
     /** How long it stays out. */
     forMs: number;
@@ -85,9 +87,23 @@ export type EjectionEvents = PickerEvents & {
     ejectedCount: number;
   };
   /** An ejected instance's time was up and it is back in rotation (seen at the next pick). */
-  restored: { name: string | undefined; instance: Instance; ejectedMs: number };
+  restored: {
+    /** The picker's name. */
+    name: string | undefined;
+    /** The instance restored. */
+    instance: Instance;
+    /** How long it was out. */
+    ejectedMs: number;
+  };
   /** An instance reached `consecutiveFailures` but the cap kept it in rotation. */
-  ejectionCapped: { name: string | undefined; instance: Instance; ejectedCount: number };
+  ejectionCapped: {
+    /** The picker's name. */
+    name: string | undefined;
+    /** The instance that stayed in rotation. */
+    instance: Instance;
+    /** Instances ejected now. */
+    ejectedCount: number;
+  };
 };
 
 /**

@@ -54,7 +54,10 @@ const schema = z.strictObject({ ties: tiesSchema, random: randomSchema, name: na
  */
 export function leastActive<T extends Instance = Instance>(
   options: LeastActiveOptions = {},
-): BalancerPicker<T> & { start(instance: T): void } {
+): BalancerPicker<T> & {
+  /** Counts a call starting on `instance`; pair it with `report`. */
+  start(instance: T): void;
+} {
   const opts = parseOptions('leastActive', schema, options);
   return new LeastActive<T>(opts.ties, opts.random, opts.name);
 }

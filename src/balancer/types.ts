@@ -93,7 +93,16 @@ export interface InstanceStats {
  */
 export type PickerEvents = {
   /** `update` replaced the instance set. */
-  updated: { name: string | undefined; instances: number; added: number; removed: number };
+  updated: {
+    /** The picker's name. */
+    name: string | undefined;
+    /** Instances now. */
+    instances: number;
+    /** Instances new in this update. */
+    added: number;
+    /** Instances gone in this update. */
+    removed: number;
+  };
 };
 
 /**
