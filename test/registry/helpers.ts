@@ -15,12 +15,21 @@ export function until(
       off();
       reject(new Error(`discovery never matched; last: ${JSON.stringify(discovery.instances())}`));
     }, timeoutMs);
-    const off = discovery.events.on('changed', ({ instances }) => {
+    const recheck = () => {
+      const instances = discovery.instances();
       if (!check(instances)) return;
       clearTimeout(timer);
       off();
       resolve(instances);
-    });
+    };
+    // A re-listing that finds the same instances emits only `fresh`, not `changed`, and
+    // a check may look at `stale` too: re-check on both.
+    const offChanged = discovery.events.on('changed', recheck);
+    const offFresh = discovery.events.on('fresh', recheck);
+    const off = () => {
+      offChanged();
+      offFresh();
+    };
   });
 }
 
