@@ -128,6 +128,8 @@ export interface IdempotentHandler extends BatchHandler {
   readonly name: string;
   /** Typed events: processed, duplicate, busy, failed. */
   readonly events: EventSource<IdempotentEvents>;
+  /** The store that remembers processed keys. */
+  readonly store: IdempotencyStore;
 }
 
 const storeSchema = z.custom<IdempotencyStore<IdempotencyContext>>(
@@ -222,5 +224,5 @@ export function idempotent<C extends IdempotencyContext>(
     for (const message of batch) await handleOne(message, signal);
   };
   Object.defineProperty(batchHandler, 'name', { value: name });
-  return Object.assign(batchHandler, { events }) as IdempotentHandler;
+  return Object.assign(batchHandler, { events, store }) as unknown as IdempotentHandler;
 }

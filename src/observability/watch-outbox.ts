@@ -21,8 +21,15 @@ export function outboxKindOf(block: unknown): OutboxBlockKind | undefined {
   const events = b.events as Bag | undefined;
   if (typeof events !== 'object' || events === null || !isFn(events.on)) return undefined;
   if (isFn(b.add) && isFn(b.relayOnce) && isFn(b.pending)) return 'outbox';
-  // An idempotent handler: a BatchHandler carrying its events (decorated functions carry a `control` too).
-  if (typeof block === 'function' && b.control === undefined) return 'idempotent';
+  // An idempotent handler: a BatchHandler carrying its events and its store.
+  const store = b.store as Bag | undefined;
+  if (
+    typeof block === 'function' &&
+    typeof store === 'object' &&
+    store !== null &&
+    isFn(store.once)
+  )
+    return 'idempotent';
   return undefined;
 }
 
