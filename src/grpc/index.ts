@@ -19,10 +19,26 @@ export {
 } from './balancers.js';
 export { type GirderChannelOptionsOptions, girderChannelOptions } from './channel-options.js';
 export { GrpcUnsupportedError, PolicyNotRegisteredError } from './errors.js';
+// interceptors (grpcx engineer).
+export {
+  type BreakerInterceptorOptions,
+  breakerInterceptor,
+  type ClientCallEvent,
+  type ClientCallEvents,
+  DEFAULT_BREAKER_FAILURE_CODES,
+  type DeadlineInterceptorOptions,
+  deadlineInterceptor,
+  type EventsInterceptor,
+  type EventsInterceptorOptions,
+  eventsInterceptor,
+  type RetryInterceptorOptions,
+  retryInterceptor,
+} from './interceptors-client.js';
 export {
   type EtcdResolver,
   type EtcdResolverEvents,
   type EtcdResolverOptions,
   registerEtcdResolver,
 } from './resolver.js';
+export { GIRDER_TO_GRPC_STATUS, girderCodeOf, grpcStatusOf } from './status-map.js';
 export { SUPPORTED_GRPC_JS } from './version.js';
