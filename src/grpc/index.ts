@@ -35,6 +35,23 @@ export {
   retryInterceptor,
 } from './interceptors-client.js';
 export {
+  type AccessVerifier,
+  type AuthInterceptorOptions,
+  authClaimsOf,
+  authInterceptor,
+  type DegradationInterceptorOptions,
+  degradationInterceptor,
+  loggingInterceptor,
+  type RateLimitInterceptorOptions,
+  rateLimitInterceptor,
+  type ServerCallEvent,
+  type ServerCallEvents,
+  type ServerCallInfo,
+  type ServerEventsInterceptor,
+  type ServerEventsInterceptorOptions,
+  serverEventsInterceptor,
+} from './interceptors-server.js';
+export {
   type EtcdResolver,
   type EtcdResolverEvents,
   type EtcdResolverOptions,
