@@ -132,6 +132,27 @@ describe('authInterceptor', () => {
     expect(s.claims).toEqual([undefined]);
   });
 
+  it('lets a later rate limiter key on the verified subject', async () => {
+    const limiter = fixedWindow({ limit: 1, windowMs: 60_000 });
+    const keys: string[] = [];
+    const s = await serve([
+      authInterceptor(tokens),
+      rateLimitInterceptor(limiter, {
+        key: (call) => {
+          const key = authClaimsOf(call)?.sub ?? 'anonymous';
+          keys.push(key);
+          return key;
+        },
+      }),
+    ]);
+    const { accessToken } = await tokens.issue('user-9');
+    const metadata = () => withMetadata({ authorization: `Bearer ${accessToken}` });
+    expect((await callWho(s.client, { metadata: metadata() })).id).toBe('ok');
+    const limited = await callWho(s.client, { metadata: metadata() });
+    expect(limited.error?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    expect(keys).toEqual(['user-9', 'user-9']);
+  });
+
   it('maps a verifier that throws something unexpected to UNAUTHENTICATED', async () => {
     const broken: AccessVerifier = { verifyAccess: () => Promise.reject(new Error('boom')) };
     const s = await serve([authInterceptor(broken)]);
