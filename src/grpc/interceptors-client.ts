@@ -299,11 +299,29 @@ export function retryInterceptor(options: RetryInterceptorOptions = {}): Interce
         pending?.();
       },
       cancel(next) {
+        if (cancelled) return next();
         cancelled = true;
+        const waiting = timer !== undefined || afterHalfClose !== undefined;
         if (timer !== undefined) clock.clearTimeout(timer);
-        if (current !== firstCall)
+        timer = undefined;
+        afterHalfClose = undefined;
+        if (current !== firstCall) {
           current.cancelWithStatus(status.CANCELLED, 'cancelled by the caller');
+        }
         next();
+        // Between attempts no call is running to report the cancellation: report it here.
+        if (waiting) {
+          deliver({
+            metadata: undefined,
+            message: undefined,
+            hasMessage: false,
+            status: {
+              code: status.CANCELLED,
+              details: 'cancelled by the caller',
+              metadata: new Metadata(),
+            },
+          });
+        }
       },
     });
   };

@@ -176,6 +176,27 @@ describe('retryInterceptor', () => {
     expect((await pending).error?.code).toBe(grpc.status.UNAVAILABLE);
     expect(server.served).toBe(2);
   });
+  it('reports CANCELLED and stops when the caller cancels during the backoff', async () => {
+    const clock = manualClock();
+    const { server, client } = await setUp([
+      retryInterceptor({ maxAttempts: 3, backoff: { delayMs: () => 500 }, clock }),
+    ]);
+    server.failWith = grpc.status.UNAVAILABLE;
+    let call: grpc.ClientUnaryCall | undefined;
+    const outcome = new Promise<grpc.ServiceError | null>((resolve) => {
+      call = (client as unknown as { who: (...a: unknown[]) => grpc.ClientUnaryCall }).who(
+        Buffer.alloc(0),
+        new grpc.Metadata(),
+        {},
+        (err: grpc.ServiceError | null) => resolve(err),
+      );
+    });
+    while (clock.pendingTimers === 0) await new Promise((r) => setImmediate(r));
+    call?.cancel();
+    expect((await outcome)?.code).toBe(grpc.status.CANCELLED);
+    clock.advance(10_000);
+    expect(server.served).toBe(1);
+  });
 });
 
 describe('deadlineInterceptor', () => {
