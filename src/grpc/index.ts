@@ -19,6 +19,7 @@ export {
 } from './balancers.js';
 export { type GirderChannelOptionsOptions, girderChannelOptions } from './channel-options.js';
 export { GrpcUnsupportedError, PolicyNotRegisteredError } from './errors.js';
+export { type RetryInterceptorOptions, retryInterceptor } from './interceptor-retry.js';
 // interceptors (grpcx engineer).
 export {
   type BreakerInterceptorOptions,
@@ -31,8 +32,6 @@ export {
   type EventsInterceptor,
   type EventsInterceptorOptions,
   eventsInterceptor,
-  type RetryInterceptorOptions,
-  retryInterceptor,
 } from './interceptors-client.js';
 export {
   type AccessVerifier,
