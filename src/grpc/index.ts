@@ -19,10 +19,42 @@ export {
 } from './balancers.js';
 export { type GirderChannelOptionsOptions, girderChannelOptions } from './channel-options.js';
 export { GrpcUnsupportedError, PolicyNotRegisteredError } from './errors.js';
+export { type RetryInterceptorOptions, retryInterceptor } from './interceptor-retry.js';
+// interceptors (grpcx engineer).
+export {
+  type BreakerInterceptorOptions,
+  breakerInterceptor,
+  type ClientCallEvent,
+  type ClientCallEvents,
+  DEFAULT_BREAKER_FAILURE_CODES,
+  type DeadlineInterceptorOptions,
+  deadlineInterceptor,
+  type EventsInterceptor,
+  type EventsInterceptorOptions,
+  eventsInterceptor,
+} from './interceptors-client.js';
+export {
+  type AccessVerifier,
+  type AuthInterceptorOptions,
+  authClaimsOf,
+  authInterceptor,
+  type DegradationInterceptorOptions,
+  degradationInterceptor,
+  loggingInterceptor,
+  type RateLimitInterceptorOptions,
+  rateLimitInterceptor,
+  type ServerCallEvent,
+  type ServerCallEvents,
+  type ServerCallInfo,
+  type ServerEventsInterceptor,
+  type ServerEventsInterceptorOptions,
+  serverEventsInterceptor,
+} from './interceptors-server.js';
 export {
   type EtcdResolver,
   type EtcdResolverEvents,
   type EtcdResolverOptions,
   registerEtcdResolver,
 } from './resolver.js';
+export { GIRDER_TO_GRPC_STATUS, girderCodeOf, grpcStatusOf } from './status-map.js';
 export { SUPPORTED_GRPC_JS } from './version.js';

@@ -213,6 +213,17 @@ const factories: Record<string, Record<string, Call>> = {
         t,
       ),
     girderChannelOptions: (t) => grpc.girderChannelOptions('round_robin', t),
+    // interceptors (grpcx)
+    breakerInterceptor: (t) => grpc.breakerInterceptor(breaker.circuitBreaker(), t),
+    retryInterceptor: (t) => grpc.retryInterceptor(t),
+    deadlineInterceptor: (t) => grpc.deadlineInterceptor({ timeoutMs: 10, ...t }),
+    eventsInterceptor: (t) => grpc.eventsInterceptor(t),
+    rateLimitInterceptor: (t) =>
+      grpc.rateLimitInterceptor(ratelimit.fixedWindow({ limit: 1, windowMs: 1_000 }), t),
+    authInterceptor: (t) => grpc.authInterceptor({ verifyAccess: async () => ({}) as never }, t),
+    degradationInterceptor: (t) => grpc.degradationInterceptor({ shedWhen: () => false, ...t }),
+    loggingInterceptor: (t) => grpc.loggingInterceptor(logger.noopLogger(), t),
+    serverEventsInterceptor: (t) => grpc.serverEventsInterceptor(t),
   },
   observability: {
     metrics: (t) => observability.metrics({ registry: new Registry(), ...t }),
@@ -459,7 +470,13 @@ const notFactories: Record<string, Record<string, string>> = {
   },
   observability: {},
   cache: { memoryBus: 'no options' },
-  grpc: { builtInPolicies: 'lists the policy names registerBalancers registers' },
+  grpc: {
+    builtInPolicies: 'lists the policy names registerBalancers registers',
+    // interceptors (grpcx)
+    authClaimsOf: 'reads a call',
+    girderCodeOf: 'maps a status code',
+    grpcStatusOf: 'maps an error',
+  },
   balancer: {
     hash32: 'pure hash function',
   },
