@@ -237,7 +237,6 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       outboxPollMs: config.outboxPollMs,
       sms: sms.stack,
       sales: backends.counters,
-      loadSales: () => popular.loadSales(),
       logger,
       clock,
     });

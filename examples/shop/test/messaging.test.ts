@@ -77,7 +77,7 @@ function messagingSuite(label: string, env: () => Record<string, string>) {
       const phone = `+86138${String(process.pid % 10_000).padStart(4, '0')}${label === 'memory' ? '0001' : '0002'}`;
       await linkPhone(t, user, phone);
       const notified = vi.fn();
-      t.shop.messaging.consumers[0]!.handler.events.on('processed', notified);
+      t.shop.messaging.consumers[0]!.idempotent.events.on('processed', notified);
 
       const first = await buy(t, user, product, 2);
       await vi.waitFor(() => expect(paidTexts(t, phone, first)).toHaveLength(1), {
@@ -106,7 +106,7 @@ function messagingSuite(label: string, env: () => Record<string, string>) {
 
       // A duplicate delivery of the first event: nobody is told twice, nothing counted twice.
       const duplicates = vi.fn();
-      t.shop.messaging.consumers[0]!.handler.events.on('duplicate', duplicates);
+      t.shop.messaging.consumers[0]!.idempotent.events.on('duplicate', duplicates);
       const original = mine.find((m) => m.key === first)!;
       await t.shop.messaging.queue.producer.send(ORDER_PAID_TOPIC, [
         { key: first, value: original.text() },
@@ -124,7 +124,7 @@ function messagingSuite(label: string, env: () => Record<string, string>) {
       const product = await newProduct(t.client, admin, 5);
       const user = await quickUser(t);
       const processed = vi.fn();
-      t.shop.messaging.consumers[0]!.handler.events.on('processed', processed);
+      t.shop.messaging.consumers[0]!.idempotent.events.on('processed', processed);
       const orderNo = await buy(t, user, product, 1);
       await vi.waitFor(
         () => expect(processed).toHaveBeenCalledWith(expect.objectContaining({ key: orderNo })),

@@ -11,6 +11,7 @@ import type { Clock } from 'girder/core';
 import type { Election } from 'girder/jobs';
 import type { Logger } from 'girder/logger';
 import {
+  type BatchHandler,
   type IdempotentHandler,
   memoryQueue,
   type Outbox,
@@ -32,7 +33,10 @@ export interface ShopConsumer {
   readonly topic: string;
   readonly group: string;
   readonly deadLetter: string;
-  readonly handler: IdempotentHandler;
+  /** What the subscription runs. */
+  readonly handler: BatchHandler;
+  /** The idempotent part of it, for its events (processed, duplicate, busy, failed). */
+  readonly idempotent: IdempotentHandler;
 }
 
 export interface Messaging {
@@ -52,14 +56,14 @@ export interface MessagingOptions {
   outboxPollMs: number;
   sms: SmsService;
   sales: Counters;
-  /** Units sold per product from the database, for a sales counter that is not loaded. */
-  loadSales: () => Promise<Record<string, number>>;
   logger: Logger;
   clock: Clock;
 }
 
 /** Failed batches: 5 attempts, then the dead-letter topic `<topic>.dead.<group>`. */
 const RETRY = { maxAttempts: 5 };
+
+const only = (handler: IdempotentHandler) => ({ handler, idempotent: handler });
 
 export async function startMessaging(options: MessagingOptions): Promise<Messaging> {
   const { db, clock, logger } = options;
@@ -110,13 +114,13 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
         topic: ORDER_PAID_TOPIC,
         group: 'notifications',
         deadLetter: `${ORDER_PAID_TOPIC}.dead.notifications`,
-        handler: notificationsHandler({ db, sms: options.sms, logger, clock }),
+        ...notificationsHandler({ db, sms: options.sms, logger, clock }),
       },
       {
         topic: ORDER_PAID_TOPIC,
         group: 'popular-sales',
         deadLetter: `${ORDER_PAID_TOPIC}.dead.popular-sales`,
-        handler: salesHandler({ db, sales: options.sales, load: options.loadSales, clock }),
+        ...only(salesHandler({ db, sales: options.sales, clock })),
       },
     ];
     const subscriptions: Subscription[] = [];

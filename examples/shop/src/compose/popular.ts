@@ -25,8 +25,7 @@ export interface Popular {
   readonly cache: Cache<PopularEntry[]>;
   /** Live units sold per product id (the `popular-sales` consumer); undefined until loaded. */
   liveSales(): Promise<Record<string, number> | undefined>;
-  /** Units sold per product from the database (at most 1 000 products), to load the counters. */
-  loadSales(): Promise<Record<string, number>>;
+
   close(): Promise<void>;
 }
 
@@ -86,10 +85,7 @@ export function popularRanking(options: PopularOptions): Popular {
     job,
     cache: rankings,
     liveSales: () => options.counters.getAll(SALES_KEY),
-    async loadSales() {
-      const rows = await orders.unitsSoldPage(undefined, 1_000);
-      return Object.fromEntries(rows.map((r) => [String(r.productId), r.sold]));
-    },
+
     async close() {
       await job.close();
       await rankings.close();

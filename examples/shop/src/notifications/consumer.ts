@@ -4,12 +4,18 @@
 // Idempotent on the order number: `idempotent` + `sqlIdempotencyStore` insert the mark in
 // a transaction, and the `notifications` row is written in that same transaction, so a
 // redelivered `order.paid` (a relay retry, a consumer crash before the ack) finds the mark
-// and notifies nobody twice. The SMS itself is sent inside the transaction: if sending
-// throws, the mark rolls back and the delivery is retried; if the commit fails after a
-// send, that one buyer may get the message twice (the only gap left).
+// and notifies nobody twice. The SMS goes out after that transaction commits (the SMS
+// stack writes its own fallback queue, and PGlite has one connection): a process that
+// dies between the commit and the send loses that one SMS (the row says it was due);
+// a provider failure is not a loss, the stack queues the message and retries it.
 import type { Clock } from 'girder/core';
 import type { Logger } from 'girder/logger';
-import { type IdempotentHandler, idempotent, sqlIdempotencyStore } from 'girder/mq';
+import {
+  type BatchHandler,
+  type IdempotentHandler,
+  idempotent,
+  sqlIdempotencyStore,
+} from 'girder/mq';
 import type { SmsService } from 'girder/sms';
 import { NOTIFIED_TABLE } from '../db/migrations.js';
 import type { Database, Db } from '../db/schema.js';
@@ -25,12 +31,17 @@ export interface NotificationsOptions {
   clock: Clock;
 }
 
-/** The `order.paid` handler of the `notifications` group. */
-export function notificationsHandler(options: NotificationsOptions): IdempotentHandler {
+/** The `order.paid` handler of the `notifications` group, and its idempotent core. */
+export function notificationsHandler(options: NotificationsOptions): {
+  handler: BatchHandler;
+  idempotent: IdempotentHandler;
+} {
   const { db, sms, logger, clock } = options;
   const store = sqlIdempotencyStore<Database>(db, { table: NOTIFIED_TABLE, clock });
-  return idempotent(
-    async (message, { trx }, signal) => {
+  // Order number -> phone, for messages newly marked in this batch (sent after commit).
+  const due = new Map<string, string>();
+  const core = idempotent(
+    async (message, { trx }) => {
       const event = readOrderPaid(message);
       const phone = await trx
         .selectFrom('user_phones')
@@ -46,17 +57,8 @@ export function notificationsHandler(options: NotificationsOptions): IdempotentH
           sent_at: new Date(clock.now()),
         })
         .execute();
-      if (phone) {
-        await sms.send(
-          {
-            to: [phone.phone],
-            template: ORDER_PAID_TEMPLATE,
-            params: { orderNo: event.orderNo },
-            requestId: `order-paid:${event.orderNo}`,
-          },
-          signal,
-        );
-      } else {
+      if (phone) due.set(event.orderNo, phone.phone);
+      else {
         logger.info('order paid (buyer has no phone linked)', {
           orderNo: event.orderNo,
           userId: event.userId,
@@ -65,4 +67,35 @@ export function notificationsHandler(options: NotificationsOptions): IdempotentH
     },
     { store, key: (m) => readOrderPaid(m).orderNo, clock, name: 'notifications' },
   );
+  // Keys whose mark committed (a rolled-back attempt leaves its phone in `due` unsent).
+  const committed = new Set<string>();
+  core.events.on('processed', ({ key }) => committed.add(key));
+  const handler: BatchHandler = async (batch, signal) => {
+    try {
+      await core(batch, signal);
+    } finally {
+      for (const message of batch) {
+        const orderNo = readOrderPaid(message).orderNo;
+        const phone = due.get(orderNo);
+        const send = committed.has(orderNo);
+        due.delete(orderNo);
+        committed.delete(orderNo);
+        if (phone === undefined || !send) continue;
+        await sms
+          .send(
+            {
+              to: [phone],
+              template: ORDER_PAID_TEMPLATE,
+              params: { orderNo },
+              requestId: `order-paid:${orderNo}`,
+            },
+            signal,
+          )
+          .catch((err: unknown) =>
+            logger.warn('order-paid SMS not sent', { orderNo, error: String(err) }),
+          );
+      }
+    }
+  };
+  return { handler, idempotent: core };
 }
