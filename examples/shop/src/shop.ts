@@ -28,6 +28,7 @@ import { inventoryService } from './inventory/service.js';
 import type { MockProviderControl } from './mock-provider/plugin.js';
 import { opsSnapshot, transitionLog } from './observe/ops.js';
 import { jobsOps } from './observe/ops-jobs.js';
+import { mqOps } from './observe/ops-mq.js';
 import { shopCounters } from './observe/shop-metrics.js';
 import { dbTracing } from './observe/trace-db.js';
 import { traceService } from './observe/trace-services.js';
@@ -242,6 +243,8 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     });
     messaging = started;
     cleanup.push(() => started.close());
+    const mqView = mqOps(started.queue, started.outbox, started.consumers);
+    cleanup.push(mqView.stop);
 
     // --- metrics, HTTP, background jobs ----------------------------------------------------
     const { limiters } = security;
@@ -281,6 +284,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
         transitions,
       })),
       ...(await jobsView.snapshot(registry)),
+      mq: await mqView.snapshot(),
     });
     await mountHttp(app, {
       context: { config, services, logger, counters, ops, clock, reads, views, popular },

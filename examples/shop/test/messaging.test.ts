@@ -118,6 +118,20 @@ function messagingSuite(label: string, env: () => Record<string, string>) {
         timeout: 10_000,
       });
       expect((await t.shop.popular.liveSales())?.[String(product)]).toBe(5);
+
+      // The ops feed shows both groups, their counts and the outbox backlog.
+      const ops = await t.client.get('/api/admin/ops', { token: admin.accessToken });
+      expect(ops.status).toBe(200);
+      expect(ops.body.mq.backend).toBe(label);
+      expect(ops.body.mq.outboxBacklog).toBe(0);
+      const groups = ops.body.mq.groups as Array<Record<string, unknown>>;
+      expect(groups.map((g) => g.group)).toEqual(['notifications', 'popular-sales']);
+      for (const g of groups) {
+        expect(g).toMatchObject({ topic: ORDER_PAID_TOPIC, failed: 0, deadLettered: 0 });
+        expect(g.processed).toBeGreaterThanOrEqual(3); // two orders and the duplicate
+        expect(typeof g.lag).toBe('number');
+        expect(typeof g.pending).toBe('number');
+      }
     });
 
     it('a buyer without a phone is notified in the log only', async () => {
