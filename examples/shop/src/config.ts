@@ -41,6 +41,8 @@ export interface ShopConfig {
   cacheTtlMs: number;
   /** How often the popular-products ranking is recomputed (`SHOP_POPULAR_INTERVAL`). */
   popularIntervalMs: number;
+  /** How often the outbox relay looks for new events once drained (`SHOP_OUTBOX_POLL`); the queue is Redis Streams with REDIS_URL, in memory otherwise. */
+  outboxPollMs: number;
   /** HMAC secret for tokens (`SHOP_JWT_SECRET`); random per process when unset. */
   jwtSecret: string | undefined;
   /** Shared secret signing payment-provider callbacks (`SHOP_PAYMENT_SECRET`). */
@@ -183,6 +185,7 @@ const env = z.object({
   SHOP_LEADER_TTL: duration(500, 600_000).default(10_000),
   SHOP_CACHE_TTL: duration(100, 24 * 3_600_000).default(30_000),
   SHOP_POPULAR_INTERVAL: duration(100, 24 * 3_600_000).default(60_000),
+  SHOP_OUTBOX_POLL: duration(10, 60_000).default(500),
   SHOP_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   SHOP_PAYMENT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   SHOP_PAYMENT_PROVIDER_URL: url(['http:', 'https:'], 'http://localhost:3000/mock-pay').optional(),
@@ -279,6 +282,7 @@ export function loadConfig(
     leaderTtlMs: e.SHOP_LEADER_TTL,
     cacheTtlMs: e.SHOP_CACHE_TTL,
     popularIntervalMs: e.SHOP_POPULAR_INTERVAL,
+    outboxPollMs: e.SHOP_OUTBOX_POLL,
     jwtSecret: e.SHOP_JWT_SECRET,
     paymentSecret: e.SHOP_PAYMENT_SECRET,
     paymentProviderUrl: e.SHOP_PAYMENT_PROVIDER_URL?.replace(/\/+$/, ''),

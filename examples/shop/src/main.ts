@@ -52,6 +52,9 @@ try {
           ? 'mock providers print every SMS (login codes too) in this terminal'
           : 'mock providers keep messages in memory (SHOP_SMS=mock)'
       }; codes in ${shop.sms.codeStore === 'memory' ? 'memory' : 'Redis'}`,
+      `  messaging: ${
+        shop.messaging.queue.kind === 'memory' ? 'in-memory queue' : 'Redis Streams'
+      }; order.paid via the outbox -> notifications, popular-sales`,
       `  tracing:   ${
         config.tracing.kind === 'otlp'
           ? `OTLP/HTTP to ${config.tracing.endpoint}`

@@ -16,6 +16,7 @@ import { productViews } from './catalog/views.js';
 import { addressesOf } from './compose/addresses.js';
 import { mountHttp } from './compose/http.js';
 import { type Jobs, startJobs } from './compose/jobs.js';
+import { type Messaging, startMessaging } from './compose/messaging.js';
 import { buildPaymentProvider } from './compose/payments.js';
 import { type Popular, popularRanking } from './compose/popular.js';
 import { buildSecurity } from './compose/security.js';
@@ -27,6 +28,7 @@ import { inventoryService } from './inventory/service.js';
 import type { MockProviderControl } from './mock-provider/plugin.js';
 import { opsSnapshot, transitionLog } from './observe/ops.js';
 import { jobsOps } from './observe/ops-jobs.js';
+import { mqOps } from './observe/ops-mq.js';
 import { shopCounters } from './observe/shop-metrics.js';
 import { dbTracing } from './observe/trace-db.js';
 import { traceService } from './observe/trace-services.js';
@@ -76,6 +78,8 @@ export interface Shop {
   readonly jobs: Jobs;
   /** The popular-products ranking job and its cache. */
   readonly popular: Popular;
+  /** The queue, the outbox relay and the `order.paid` consumers (girder/mq). */
+  readonly messaging: Messaging;
   /** Run the background jobs once now: expire overdue orders, retry failed refunds. */
   runJobs(): Promise<{ expired: number; refunded: number }>;
   /** Stop the jobs, the server and every connection. */
@@ -145,6 +149,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       }),
       'orders',
     );
+    let messaging: Messaging | undefined;
     const payments = traced(
       paymentsService({
         db,
@@ -153,6 +158,12 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
         clock,
         callbackBaseUrl: () => (config.publicUrl ? addresses.publicUrl() : addresses.internalUrl()),
         returnBaseUrl: addresses.publicUrl,
+        // The `order.paid` outbox row, in the callback's transaction. Messaging starts
+        // after the jobs' election exists; no callback is served before (HTTP is last).
+        onPaid: (tx, orderNo) => {
+          if (!messaging) throw new Error('messaging is not started');
+          return messaging.orderPaid(tx, orderNo);
+        },
       }),
       'payments',
     );
@@ -208,6 +219,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       catalog,
       election: jobs.election,
       layers: backends.cacheLayers('popular'),
+      counters: backends.counters,
       everyMs: config.popularIntervalMs,
       clock,
     });
@@ -217,6 +229,22 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       popular.job.refresh().catch(() => {}); // a failure is a `failed` event; the last ranking stays
     });
     cleanup.push(onElected);
+    // --- messaging: outbox relay on the leader, order.paid consumers everywhere -------
+    const started = await startMessaging({
+      db: database.db,
+      redisUrl: config.redisUrl,
+      redisPrefix: config.redisPrefix,
+      election: jobs.election,
+      outboxPollMs: config.outboxPollMs,
+      sms: sms.stack,
+      sales: backends.counters,
+      logger,
+      clock,
+    });
+    messaging = started;
+    cleanup.push(() => started.close());
+    const mqView = mqOps(started.queue, started.outbox, started.consumers);
+    cleanup.push(mqView.stop);
 
     // --- metrics, HTTP, background jobs ----------------------------------------------------
     const { limiters } = security;
@@ -256,6 +284,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
         transitions,
       })),
       ...(await jobsView.snapshot(registry)),
+      mq: await mqView.snapshot(),
     });
     await mountHttp(app, {
       context: { config, services, logger, counters, ops, clock, reads, views, popular },
@@ -291,6 +320,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       url: addresses.publicUrl,
       jobs,
       popular,
+      messaging: started,
       runJobs: jobs.runOnce,
       close: () => {
         closing ??= closeAll();

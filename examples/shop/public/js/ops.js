@@ -7,6 +7,7 @@ import { h, mount } from './dom.js';
 import { bucketDelta, quantile } from './histogram.js';
 import { cachePanel } from './ops-cache.js';
 import { jobsPanel } from './ops-jobs.js';
+import { mqPanel } from './ops-mq.js';
 import { smsPanel } from './ops-sms.js';
 
 const POLL_MS = 1000;
@@ -85,6 +86,7 @@ export async function opsView(main) {
   const jobs = jobsPanel();
   const caches = cachePanel();
   const sms = smsPanel();
+  const mq = mqPanel();
   const routeSelect = h('select', { name: 'route' });
   let selectedRoute = '';
   routeSelect.addEventListener('change', () => {
@@ -148,6 +150,7 @@ export async function opsView(main) {
     jobs.element,
     caches.element,
     sms.element,
+    mq.element,
   );
   mount(main, root);
 
@@ -325,6 +328,7 @@ export async function opsView(main) {
     jobs.update(snap);
     caches.update(snap, previous);
     sms.update(snap);
+    mq.update(snap);
     status.textContent = `Updated ${new Date(snap.at).toLocaleTimeString()}`;
     previous = snap;
   };

@@ -3,7 +3,7 @@
 // `rankingJob` runs that on the jobs' leader every period and stores the result in a
 // cache of its own (L1, plus Redis L2 when REDIS_URL is set), so every instance answers
 // from memory and keeps its last copy if Redis goes away.
-import { type Cache, cache, type RankingJob, rankingJob, topN } from 'girder/cache';
+import { type Cache, type Counters, cache, type RankingJob, rankingJob, topN } from 'girder/cache';
 import type { Clock } from 'girder/core';
 import type { Election } from 'girder/jobs';
 import type { CacheLayers } from '../backends.js';
@@ -17,9 +17,15 @@ export interface PopularEntry {
   sold: number;
 }
 
+/** The counters hash of live units sold per product id, fed by `order.paid`. */
+export const SALES_KEY = 'popular-sales';
+
 export interface Popular {
   readonly job: RankingJob<PopularEntry[]>;
   readonly cache: Cache<PopularEntry[]>;
+  /** Live units sold per product id (the `popular-sales` consumer); undefined until loaded. */
+  liveSales(): Promise<Record<string, number> | undefined>;
+
   close(): Promise<void>;
 }
 
@@ -28,6 +34,8 @@ export interface PopularOptions {
   catalog: CatalogService;
   election: Election;
   layers: CacheLayers;
+  /** Where the live sales counters live (key {@link SALES_KEY}). */
+  counters: Counters;
   everyMs: number;
   clock: Clock;
   /** Products on the page. Default 10. */
@@ -76,6 +84,8 @@ export function popularRanking(options: PopularOptions): Popular {
   return {
     job,
     cache: rankings,
+    liveSales: () => options.counters.getAll(SALES_KEY),
+
     async close() {
       await job.close();
       await rankings.close();

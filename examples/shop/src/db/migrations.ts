@@ -1,10 +1,17 @@
 // Schema changes, run by Kysely's Migrator at startup. One migration per service, so
 // a service's tables can be created (and later moved) on their own.
+import { createIdempotencyTable, createOutboxTable } from 'girder/mq';
 import { createSmsQueueTable } from 'girder/sms';
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 
 /** The girder/sms queue table (`sqlSmsQueue`). */
 export const SMS_QUEUE_TABLE = 'sms_queue';
+/** The girder/mq outbox table. */
+export const OUTBOX_TABLE = 'outbox';
+/** Idempotency marks of the notifications consumer. */
+export const NOTIFIED_TABLE = 'notified_orders';
+/** Idempotency marks of the popular-sales consumer. */
+export const SALES_COUNTED_TABLE = 'sales_counted_orders';
 
 const migrations: Record<string, Migration> = {
   '0001_users': {
@@ -161,6 +168,23 @@ const migrations: Record<string, Migration> = {
         .execute();
       // girder/sms: messages stored by asyncFallback until a worker sends them.
       await createSmsQueueTable(db, { table: SMS_QUEUE_TABLE });
+    },
+  },
+  '0008_messaging': {
+    async up(db: Kysely<unknown>) {
+      // payments service: events written with the payment, relayed to the queue (girder/mq).
+      await createOutboxTable(db, { table: OUTBOX_TABLE });
+      // notifications consumer: one row per order told about, marked with its message.
+      await createIdempotencyTable(db, { table: NOTIFIED_TABLE });
+      await db.schema
+        .createTable('notifications')
+        .addColumn('order_no', 'text', (c) => c.primaryKey())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('channel', 'text', (c) => c.notNull())
+        .addColumn('sent_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+      // popular consumer: orders already counted in the sales counters.
+      await createIdempotencyTable(db, { table: SALES_COUNTED_TABLE });
     },
   },
 };

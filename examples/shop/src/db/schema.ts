@@ -111,6 +111,14 @@ export interface UserPhonesTable {
   linked_at: Timestamp;
 }
 
+export interface NotificationsTable {
+  order_no: string;
+  user_id: string;
+  /** `sms` or `log`. */
+  channel: string;
+  sent_at: Timestamp;
+}
+
 export interface Database {
   users: UsersTable;
   categories: CategoriesTable;
@@ -123,6 +131,7 @@ export interface Database {
   payments: PaymentsTable;
   payment_events: PaymentEventsTable;
   user_phones: UserPhonesTable;
+  notifications: NotificationsTable;
 }
 
 /** The database or a transaction on it: services accept either, so callers can compose a unit of work. */

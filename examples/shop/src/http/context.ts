@@ -8,6 +8,7 @@ import type { ShopConfig } from '../config.js';
 import type { InventoryService } from '../inventory/service.js';
 import type { OpsSnapshot } from '../observe/ops.js';
 import type { JobsOpsSnapshot } from '../observe/ops-jobs.js';
+import type { MqOpsSnapshot } from '../observe/ops-mq.js';
 import type { ShopCounters } from '../observe/shop-metrics.js';
 import type { OrdersService } from '../orders/service.js';
 import type { PaymentsService } from '../payments/service.js';
@@ -30,7 +31,7 @@ export interface RouteContext {
   /** The shop's own counters (prom-client, on the shop's registry). */
   counters: ShopCounters;
   /** The ops page's snapshot (`GET /api/admin/ops`). */
-  ops: () => Promise<OpsSnapshot & JobsOpsSnapshot>;
+  ops: () => Promise<OpsSnapshot & JobsOpsSnapshot & { mq: MqOpsSnapshot }>;
   clock: Clock;
   /** Catalog reads through the cache, and their invalidation. */
   reads: CatalogReads;

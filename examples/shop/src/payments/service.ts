@@ -78,6 +78,8 @@ export interface PaymentsServiceOptions {
   /** Base URL browsers reach the shop at, for the return link after paying. */
   returnBaseUrl: () => string;
   clock?: Clock;
+  /** Called in the callback's transaction when an order becomes paid (the outbox row). */
+  onPaid?: (tx: Db, orderNo: string) => Promise<void>;
 }
 
 export function paymentsService(options: PaymentsServiceOptions): PaymentsService {
@@ -242,7 +244,10 @@ export function paymentsService(options: PaymentsServiceOptions): PaymentsServic
         if (payment.status !== 'created') return finish('already_processed');
         if (event.status !== 'succeeded') return finish('payment_failed');
         const paid = await orders.markPaid(payment.order_no, { tx });
-        if (paid === 'paid') return finish('paid', 'succeeded');
+        if (paid === 'paid') {
+          await options.onPaid?.(tx, payment.order_no);
+          return finish('paid', 'succeeded');
+        }
         // The money arrived for an order that cannot take it: keep the record, give it back.
         return finish(
           paid === 'already_paid' ? 'refund_already_paid' : 'refund_cancelled_order',

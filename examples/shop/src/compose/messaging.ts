@@ -1,0 +1,155 @@
+// Messaging (girder/mq): the queue, the outbox relay and the `order.paid` consumers.
+//
+// - The queue: `memoryQueue` embedded, `redisStreamsQueue` with REDIS_URL (every instance
+//   publishes to and consumes from the same streams, one consumer group per consumer).
+// - The outbox: the payments service adds an `order.paid` row in the callback's
+//   transaction; the relay publishes it, on the jobs' leader only (`election`).
+// - Consumers of `order.paid`: `notifications` (tell the buyer) and `popular-sales` (the
+//   live units-sold counters of the popular page), each idempotent on the order number.
+import type { Counters } from 'girder/cache';
+import type { Clock } from 'girder/core';
+import type { Election } from 'girder/jobs';
+import type { Logger } from 'girder/logger';
+import {
+  type BatchHandler,
+  type IdempotentHandler,
+  memoryQueue,
+  type Outbox,
+  outbox,
+  type Queue,
+  redisStreamsQueue,
+  type Subscription,
+} from 'girder/mq';
+import type { SmsService } from 'girder/sms';
+import { Redis } from 'ioredis';
+import { OUTBOX_TABLE } from '../db/migrations.js';
+import type { Db } from '../db/schema.js';
+import { notificationsHandler } from '../notifications/consumer.js';
+import { ORDER_PAID_TOPIC, orderPaidEvent } from '../notifications/order-paid.js';
+import { salesHandler } from './popular-sales.js';
+
+/** One consumer group of the shop, for the ops page. */
+export interface ShopConsumer {
+  readonly topic: string;
+  readonly group: string;
+  readonly deadLetter: string;
+  /** What the subscription runs. */
+  readonly handler: BatchHandler;
+  /** The idempotent part of it, for its events (processed, duplicate, busy, failed). */
+  readonly idempotent: IdempotentHandler;
+}
+
+export interface Messaging {
+  readonly queue: Queue;
+  readonly outbox: Outbox;
+  readonly consumers: readonly ShopConsumer[];
+  /** Add the `order.paid` row for `orderNo` in the payment's transaction `tx`. */
+  orderPaid(tx: Db, orderNo: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface MessagingOptions {
+  db: Db;
+  redisUrl: string | undefined;
+  redisPrefix: string;
+  election: Election;
+  outboxPollMs: number;
+  sms: SmsService;
+  sales: Counters;
+  logger: Logger;
+  clock: Clock;
+}
+
+/** Failed batches: 5 attempts, then the dead-letter topic `<topic>.dead.<group>`. */
+const RETRY = { maxAttempts: 5 };
+
+const only = (handler: IdempotentHandler) => ({ handler, idempotent: handler });
+
+export async function startMessaging(options: MessagingOptions): Promise<Messaging> {
+  const { db, clock, logger } = options;
+  const cleanup: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const step of cleanup.reverse()) await step().catch(() => {});
+  };
+  try {
+    let queue: Queue;
+    if (options.redisUrl !== undefined) {
+      const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+      await redis.connect();
+      cleanup.push(() =>
+        redis.quit().then(
+          () => {},
+          () => redis.disconnect(),
+        ),
+      );
+      queue = redisStreamsQueue(redis, {
+        name: 'shop',
+        prefix: `${options.redisPrefix}mq:`,
+        claimIdleMs: 30_000,
+        clock,
+      });
+    } else {
+      queue = memoryQueue({ name: 'shop', clock });
+    }
+    cleanup.push(() => queue.close());
+    queue.events.on('deadLettered', ({ topic, group, count, error }) =>
+      logger.error('messages dead-lettered', { topic, group, count, error: String(error) }),
+    );
+
+    const box = outbox(db, {
+      producer: queue.producer,
+      table: OUTBOX_TABLE,
+      election: options.election,
+      pollMs: options.outboxPollMs,
+      clock,
+      name: 'shop-outbox',
+    });
+    cleanup.push(() => box.close());
+    box.events.on('failed', ({ error, attempt }) =>
+      logger.warn('outbox relay failed', { attempt, error: String(error) }),
+    );
+
+    const consumers: ShopConsumer[] = [
+      {
+        topic: ORDER_PAID_TOPIC,
+        group: 'notifications',
+        deadLetter: `${ORDER_PAID_TOPIC}.dead.notifications`,
+        ...notificationsHandler({ db, sms: options.sms, logger, clock }),
+      },
+      {
+        topic: ORDER_PAID_TOPIC,
+        group: 'popular-sales',
+        deadLetter: `${ORDER_PAID_TOPIC}.dead.popular-sales`,
+        ...only(salesHandler({ db, sales: options.sales, clock })),
+      },
+    ];
+    const subscriptions: Subscription[] = [];
+    cleanup.push(async () => {
+      await Promise.all(subscriptions.map((s) => s.stop()));
+    });
+    for (const c of consumers) {
+      subscriptions.push(
+        await queue.consumer.consume(c.topic, c.handler, {
+          group: c.group,
+          retry: RETRY,
+          deadLetter: c.deadLetter,
+        }),
+      );
+    }
+    box.start();
+
+    return {
+      queue,
+      outbox: box,
+      consumers,
+      async orderPaid(tx, orderNo) {
+        const event = await orderPaidEvent(tx, orderNo);
+        await box.add(tx, ORDER_PAID_TOPIC, { key: orderNo, value: JSON.stringify(event) });
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
