@@ -2,7 +2,7 @@
 // writer's writes and failed second writes, a fixer's outcomes, and a validator's rows,
 // chunks, differences, chunk durations and progress.
 import { context, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
-import type { EventSource } from '../core/index.js';
+import type { EventMap, EventSource } from '../core/index.js';
 import type {
   DualWriteEvents,
   FixerEvents,
@@ -17,7 +17,8 @@ export type MigratorBlockKind = 'phaseStore' | 'dualWrite' | 'fixer' | 'validato
 
 // The migrator's event maps carry an index signature; subscribing needs the named events only.
 type Named<E> = { [K in keyof E as string extends K ? never : K]: E[K] };
-const named = <E>(events: EventSource<E>) => events as unknown as EventSource<Named<E>>;
+const named = <E extends EventMap>(events: EventSource<E>) =>
+  events as unknown as EventSource<Named<E>>;
 
 type Bag = Record<string, unknown>;
 const isFn = (v: unknown): boolean => typeof v === 'function';
