@@ -152,8 +152,8 @@ describe('metrics: girder/migrator', () => {
     await sql.raw(`DROP TABLE ${table}`).execute(dbs.target);
     const summary = await f.fixAll([diff(1)]);
     expect(summary).toMatchObject({ failed: 1 });
-    // Key 1 copied, key 2 already equal (skipped), key 99 absent on both (a delete that
-    // finds nothing); then key 1 fails with the target table gone.
+    // Keys 1 and 2 are copied from the side in charge, key 99 is absent on both
+    // (skipped); then key 1 fails with the target table gone.
     expect(seen).toEqual({ fixed: 2, skipped: 1, failed: 1 });
     expect(await nonZero(registry, 'girder_migrator_fixes_total')).toEqual({
       'name=orders,outcome=fixed': 2,
