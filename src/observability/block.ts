@@ -21,6 +21,7 @@ import type {
 import type { Election, ScheduledJob, SqlScheduler } from '../jobs/index.js';
 import type { Authorizer, TokenService } from '../jwt/index.js';
 import type { Locker } from '../lock/index.js';
+import type { DualWriter, Fixer, PhaseStore, Validator } from '../migrator/index.js';
 import type { IdempotentHandler, Outbox, Queue } from '../mq/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
 import type { RegistryBackend } from '../registry/index.js';
@@ -33,6 +34,7 @@ import type {
 } from '../sms/index.js';
 import { type BalancerBlockKind, balancerKindOf } from './watch-balancer.js';
 import { type JobsBlockKind, jobsKindOf } from './watch-jobs.js';
+import { type MigratorBlockKind, migratorKindOf } from './watch-migrator.js';
 import { mqKindOf } from './watch-mq.js';
 import { type OutboxBlockKind, outboxKindOf } from './watch-outbox.js';
 import { type RegistryBlockKind, registryKindOf } from './watch-registry.js';
@@ -49,7 +51,8 @@ import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
  * `asyncFallback` or `smsQueueWorker`; from girder/cache, a cache, counters or a
  * `rankingJob`; a girder/mq queue (`memoryQueue`, `redisStreamsQueue`, `kafkaQueue`),
  * an `outbox` or an `idempotent` handler; from girder/balancer, a picker (plain or
- * `withEjection`) or a `balanced` function.
+ * `withEjection`) or a `balanced` function; from girder/migrator, a phase store, a
+ * `dualWrite`, a `fixer` or a `validator`.
  *
  * @example
  * ```ts
@@ -84,6 +87,10 @@ export type WatchableBlock =
   | BalancerPicker
   | EjectingPicker
   | Balanced<unknown>
+  | PhaseStore
+  | DualWriter
+  | Fixer
+  | Validator
   | {
       /** The decorator's typed events. */
       readonly events:
@@ -122,6 +129,7 @@ export type BlockKind =
   | OutboxBlockKind
   | BalancerBlockKind
   | RegistryBlockKind
+  | MigratorBlockKind
   | 'smsQueue'
   | 'queue';
 
@@ -144,6 +152,8 @@ export function kindOf(block: unknown): BlockKind {
   if (balancerKind !== undefined) return balancerKind;
   const registryKind = registryKindOf(block);
   if (registryKind !== undefined) return registryKind;
+  const migratorKind = migratorKindOf(block);
+  if (migratorKind !== undefined) return migratorKind;
   if ((typeof block === 'object' || typeof block === 'function') && block !== null) {
     const b = block as Bag;
     const control = b.control as Bag | undefined;
@@ -176,7 +186,7 @@ export function kindOf(block: unknown): BlockKind {
   }
   throw new InvalidArgumentError(
     'block',
-    'is not a block girder/observability knows (a limiter, breaker, failover/retry/deadline decorator, retry budget, token service, authorizer, locker, election, scheduled job, SQL scheduler, SMS provider, token-auth SMS, code service, asyncFallback, smsQueueWorker, cache, counters, ranking job, message queue, outbox, idempotent handler, balancer picker or balanced function)',
+    'is not a block girder/observability knows (a limiter, breaker, failover/retry/deadline decorator, retry budget, token service, authorizer, locker, election, scheduled job, SQL scheduler, SMS provider, token-auth SMS, code service, asyncFallback, smsQueueWorker, cache, counters, ranking job, message queue, outbox, idempotent handler, balancer picker, balanced function, migration phase store, dual writer, fixer or validator)',
   );
 }
 

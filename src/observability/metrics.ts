@@ -40,6 +40,7 @@ import {
 import { watchElection, watchScheduledJob, watchSqlScheduler } from './watch-jobs.js';
 import { watchAuthorizer, watchTokens } from './watch-jwt.js';
 import { watchLock } from './watch-lock.js';
+import { watchMigratorBlock } from './watch-migrator.js';
 import { watchQueue } from './watch-mq.js';
 import { watchOutboxBlock } from './watch-outbox.js';
 import { watchLimiter } from './watch-ratelimit.js';
@@ -273,6 +274,11 @@ export function metrics(options: MetricsOptions): Metrics {
       case 'outbox':
       case 'idempotent':
         return watchOutboxBlock(scope, kind, block);
+      case 'phaseStore':
+      case 'dualWrite':
+      case 'fixer':
+      case 'validator':
+        return watchMigratorBlock(scope, kind, block);
       case 'smsQueue':
         return watchSmsQueue(scope, block as unknown as SmsQueueBlock);
       case 'smsProvider':

@@ -36,6 +36,7 @@ import { subscribe } from './scope.js';
 import { type BalancerBlockKind, traceBalancer } from './watch-balancer.js';
 import type { CacheEventsRead, RankingEventsRead } from './watch-cache.js';
 import { traceLock } from './watch-lock.js';
+import { type MigratorBlockKind, traceMigrator } from './watch-migrator.js';
 import { traceQueue } from './watch-mq.js';
 import { type OutboxBlockKind, traceOutbox } from './watch-outbox.js';
 import { WatchSet } from './watch-set.js';
@@ -327,6 +328,11 @@ export function tracing(options: TracingOptions): Tracing {
       case 'outbox':
       case 'idempotent':
         return traceOutbox(tracer, kindOf(block) as OutboxBlockKind, b.events, name);
+      case 'phaseStore':
+      case 'dualWrite':
+      case 'fixer':
+      case 'validator':
+        return traceMigrator(tracer, kindOf(block) as MigratorBlockKind, b.events, name);
       case 'queue':
         return traceQueue(tracer, block as Queue, name);
       case 'smsProvider':

@@ -1,0 +1,270 @@
+// girder/migrator in Prometheus and OpenTelemetry, from real runs on PGlite: the phase
+// gauge and switches, dual writes and failed second writes, fixer outcomes, and a
+// validator's rows, chunks, differences, progress and differing-chunk spans.
+import { trace } from '@opentelemetry/api';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+import { sql } from 'kysely';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createRepairLogTable,
+  dualWrite,
+  fixer,
+  memoryPhaseStore,
+  validator,
+} from '../../src/migrator/index.js';
+import { metrics, tracing } from '../../src/observability/index.js';
+import { allRows, createOrders, type DbPair, pglitePair } from '../migrator/db.js';
+import { nonZero, series } from './helpers.js';
+
+let dbs: DbPair;
+let n = 0;
+const freshTable = async () => {
+  const table = `obs_orders_${++n}`;
+  await createOrders(dbs.source, table);
+  await createOrders(dbs.target, table);
+  return table;
+};
+const put = (side: 'source' | 'target', table: string, id: number, status: string, version = 1) =>
+  dbs[side]
+    .insertInto(table as never)
+    .values({ id, status, total: 1, version } as never)
+    .execute();
+
+beforeAll(async () => {
+  dbs = await pglitePair();
+  await createRepairLogTable(dbs.source);
+}, 120_000);
+afterAll(() => dbs?.close());
+
+describe('metrics: girder/migrator', () => {
+  it('shows the current phase (one series per phase) and counts switches', async () => {
+    const store = memoryPhaseStore({ initial: 'source-only', name: 'orders' });
+    const registry = new Registry();
+    metrics({ registry }).watch(store);
+    expect(await series(registry, 'girder_migrator_phase')).toEqual({
+      'name=orders,phase=source-only': 1,
+      'name=orders,phase=source-first': 0,
+      'name=orders,phase=target-first': 0,
+      'name=orders,phase=target-only': 0,
+    });
+    await store.set('source-first');
+    await store.set('target-first');
+    expect(await nonZero(registry, 'girder_migrator_phase')).toEqual({
+      'name=orders,phase=target-first': 1,
+    });
+    expect(await nonZero(registry, 'girder_migrator_phase_switches_total')).toEqual({
+      'name=orders,origin=local': 2,
+    });
+    await store.close();
+  });
+
+  it('counts writes by side in charge, failed second writes and repair-log failures', async () => {
+    const table = await freshTable();
+    const store = memoryPhaseStore({ initial: 'source-first' });
+    const w = dualWrite({
+      source: dbs.source,
+      target: dbs.target,
+      table,
+      key: 'id',
+      version: 'version',
+      phase: store,
+      repairLog: { db: dbs.source },
+      name: 'orders',
+    });
+    const registry = new Registry();
+    metrics({ registry }).watch(w);
+    await w.write.insert({ id: 1, status: 'new', total: 1 });
+    await w.write.update(1, { status: 'paid' });
+    // The target table goes away: the second write fails, the request still succeeds.
+    await sql.raw(`ALTER TABLE ${table} RENAME TO ${table}_away`).execute(dbs.target);
+    await w.write.insert({ id: 2, status: 'new', total: 1 });
+    await store.set('target-first');
+    await sql.raw(`ALTER TABLE ${table}_away RENAME TO ${table}`).execute(dbs.target);
+    await w.write.insert({ id: 3, status: 'new', total: 1 });
+    expect(await nonZero(registry, 'girder_migrator_dual_writes_total')).toEqual({
+      'name=orders,op=insert,side=source': 2,
+      'name=orders,op=update,side=source': 1,
+      'name=orders,op=insert,side=target': 1,
+    });
+    expect(await nonZero(registry, 'girder_migrator_dual_write_duration_seconds')).toEqual({
+      'name=orders': 4,
+    });
+    expect(await nonZero(registry, 'girder_migrator_dual_write_secondary_failures_total')).toEqual({
+      'name=orders,op=insert,side=target': 1,
+    });
+    expect(await nonZero(registry, 'girder_migrator_dual_write_repair_log_failures_total')).toEqual(
+      {},
+    );
+    expect((await allRows(dbs.source, table)).map((r) => Number(r.id))).toEqual([1, 2, 3]);
+    await store.close();
+  });
+
+  it('counts repair-log failures when the log is gone too', async () => {
+    const table = await freshTable();
+    const store = memoryPhaseStore({ initial: 'source-first' });
+    const w = dualWrite({
+      source: dbs.source,
+      target: dbs.target,
+      table,
+      key: 'id',
+      version: 'version',
+      phase: store,
+      repairLog: { db: dbs.source, table: 'no_such_repair_log' },
+      name: 'lost',
+    });
+    const registry = new Registry();
+    metrics({ registry }).watch(w);
+    await sql.raw(`DROP TABLE ${table}`).execute(dbs.target);
+    await w.write.insert({ id: 1, status: 'new', total: 1 });
+    expect(await nonZero(registry, 'girder_migrator_dual_write_secondary_failures_total')).toEqual({
+      'name=lost,op=insert,side=target': 1,
+    });
+    expect(await nonZero(registry, 'girder_migrator_dual_write_repair_log_failures_total')).toEqual(
+      { 'name=lost': 1 },
+    );
+    await store.close();
+  });
+
+  it('counts fixer outcomes: fixed, skipped and failed', async () => {
+    const table = await freshTable();
+    await put('source', table, 1, 'missing-on-target');
+    await put('source', table, 2, 'same');
+    await put('target', table, 2, 'same');
+    const f = fixer({
+      source: dbs.source,
+      target: dbs.target,
+      table,
+      key: 'id',
+      version: 'version',
+      primary: 'source',
+      name: 'orders',
+    });
+    const registry = new Registry();
+    metrics({ registry }).watch(f);
+    const seen = { fixed: 0, skipped: 0, failed: 0 };
+    f.events.on('fixed', () => seen.fixed++);
+    f.events.on('skipped', () => seen.skipped++);
+    f.events.on('failed', () => seen.failed++);
+    const diff = (id: number) => ({ table, key: { id }, kind: 'changed' as const });
+    await f.fixAll([diff(1), diff(2), diff(99)]);
+    await sql.raw(`DROP TABLE ${table}`).execute(dbs.target);
+    const summary = await f.fixAll([diff(1)]);
+    expect(summary).toMatchObject({ failed: 1 });
+    // Keys 1 and 2 are copied from the side in charge, key 99 is absent on both
+    // (skipped); then key 1 fails with the target table gone.
+    expect(seen).toEqual({ fixed: 2, skipped: 1, failed: 1 });
+    expect(await nonZero(registry, 'girder_migrator_fixes_total')).toEqual({
+      'name=orders,outcome=fixed': 2,
+      'name=orders,outcome=skipped': 1,
+      'name=orders,outcome=failed': 1,
+    });
+    expect(await nonZero(registry, 'girder_migrator_fix_duration_seconds')).toEqual({
+      'name=orders': 2,
+    });
+  });
+
+  it('counts a validation: rows, chunks, diffs by kind, chunk durations, progress, runs', async () => {
+    const table = await freshTable();
+    for (const id of [1, 2, 3, 4]) await put('source', table, id, 'ok');
+    await put('target', table, 1, 'ok');
+    await put('target', table, 2, 'changed');
+    await put('target', table, 4, 'ok');
+    const check = validator({
+      source: dbs.source,
+      target: dbs.target,
+      table,
+      key: 'id',
+      columns: ['status', 'total'],
+      name: 'orders',
+    });
+    const registry = new Registry();
+    metrics({ registry }).watch(check);
+    const result = await check.start().result;
+    expect(result).toMatchObject({ status: 'done', missing: 1, changed: 1, extra: 0 });
+    expect(await nonZero(registry, 'girder_migrator_validation_rows_checked_total')).toEqual({
+      'name=orders': result.rowsChecked,
+    });
+    expect(result.rowsChecked).toBe(4);
+    expect(await nonZero(registry, 'girder_migrator_validation_chunks_total')).toEqual({
+      'name=orders,result=differing': result.differingChunks,
+      ...(result.chunks > result.differingChunks
+        ? { 'name=orders,result=matched': result.chunks - result.differingChunks }
+        : {}),
+    });
+    expect(await nonZero(registry, 'girder_migrator_validation_diffs_total')).toEqual({
+      'kind=missing,name=orders': 1,
+      'kind=changed,name=orders': 1,
+    });
+    expect(await nonZero(registry, 'girder_migrator_validation_chunk_duration_seconds')).toEqual({
+      'name=orders': result.chunks,
+    });
+    expect(await series(registry, 'girder_migrator_validation_progress_ratio')).toEqual({
+      'name=orders': 1,
+    });
+    expect(await nonZero(registry, 'girder_migrator_validation_runs_total')).toEqual({
+      'name=orders,status=done': 1,
+    });
+    await check.close();
+  });
+});
+
+describe('tracing: girder/migrator', () => {
+  const exporter = new InMemorySpanExporter();
+  const provider = new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+  provider.register();
+  const tracer = trace.getTracer('girder-migrator-test');
+  afterAll(() => provider.shutdown());
+
+  it('makes a span per differing chunk only, and events for switches and failed second writes', async () => {
+    const table = await freshTable();
+    for (const id of [1, 2]) await put('source', table, id, 'ok');
+    await put('target', table, 1, 'ok');
+    const check = validator({
+      source: dbs.source,
+      target: dbs.target,
+      table,
+      key: 'id',
+      columns: ['status', 'total'],
+      name: 'orders',
+    });
+    const store = memoryPhaseStore({ initial: 'source-first', name: 'orders' });
+    const w = dualWrite({
+      source: dbs.source,
+      target: dbs.target,
+      table,
+      key: 'id',
+      version: 'version',
+      phase: store,
+      name: 'orders',
+    });
+    const t = tracing({ tracer, redis: false });
+    t.watch(check);
+    t.watch(store);
+    t.watch(w);
+    const result = await check.start().result;
+    const chunkSpans = exporter
+      .getFinishedSpans()
+      .filter((s) => s.name === 'girder.migrator.chunk');
+    expect(chunkSpans).toHaveLength(result.differingChunks);
+    expect(chunkSpans[0]?.attributes).toMatchObject({
+      'girder.name': 'orders',
+      'girder.migrator.differences': 1,
+    });
+    await sql.raw(`DROP TABLE ${table}`).execute(dbs.target);
+    await tracer.startActiveSpan('request', async (span) => {
+      await w.write.insert({ id: 3, status: 'new', total: 1 });
+      await store.set('target-first');
+      span.end();
+    });
+    const request = exporter.getFinishedSpans().find((s) => s.name === 'request');
+    expect(request?.events.map((e) => e.name)).toEqual([
+      'girder.migrator.secondary_failed',
+      'girder.migrator.phase_changed',
+    ]);
+    expect(trace.getActiveSpan()).toBeUndefined();
+    await check.close();
+    await store.close();
+  });
+});
