@@ -5,6 +5,7 @@ import {
   classifyRedisError,
   type RedisClient,
   type RedisRunner,
+  sleep,
 } from '../core/index.js';
 import type { ConsumerSource } from './consumer-loop.js';
 import type { Delivery } from './message.js';
@@ -34,15 +35,22 @@ export interface StreamsSourceSettings {
 
 /** @internal Create the group (from the stream's start) unless it exists. */
 export async function ensureGroup(runner: RedisRunner, stream: string, group: string) {
-  try {
-    await runner.command('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM');
-  } catch (error) {
-    if (
-      !(
-        error instanceof Error &&
-        /BUSYGROUP/.test(String((error as { cause?: unknown }).cause ?? error.message))
-      )
-    ) {
+  // XGROUP CREATE is idempotent here (BUSYGROUP means done), so a redirect answered
+  // while a Cluster's slot map settles (MOVED/ASK/TRYAGAIN) is simply tried again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await runner.command('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM');
+      return;
+    } catch (error) {
+      const text =
+        error instanceof Error
+          ? String((error as { cause?: unknown }).cause ?? error.message)
+          : String(error);
+      if (/BUSYGROUP/.test(text)) return;
+      if (attempt < 5 && /\b(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/.test(text)) {
+        await sleep(20 * attempt);
+        continue;
+      }
       throw error;
     }
   }

@@ -57,9 +57,12 @@ export async function pgliteBackend(): Promise<Backend> {
 }
 
 export function postgresDb(url: string): Db {
-  return new Kysely({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 4 }) }),
-  });
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  // Stopping the server at teardown ends connections still closing ("terminating
+  // connection due to administrator command"): the server going away on purpose.
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return new Kysely({ dialect: new PostgresDialect({ pool }) });
 }
 
 /** One PostgreSQL server per file; each pair is two databases on it. */
