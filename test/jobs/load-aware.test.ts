@@ -263,7 +263,7 @@ describe('loadAwareElection when the chosen node dies (processes, SIGKILL)', () 
     const { lines, until } = workers;
     const elections = () => lines.filter((l) => l.event === 'elected');
     // Two low-load nodes (within the tolerance of 10) and one far above them.
-    for (const load of [5, 9, 60]) {
+    const spawn = (load: number) =>
       workers.spawn(WORKER, [
         sharedRedisUrl(),
         prefix,
@@ -271,7 +271,12 @@ describe('loadAwareElection when the chosen node dies (processes, SIGKILL)', () 
         String(ttlMs),
         String(publishEveryMs),
       ]);
-    }
+    // The loaded node starts once the low-load ones are up: a node alone in the cluster
+    // is its lowest load, and this test is about the chosen node dying, not start-up order.
+    spawn(5);
+    spawn(9);
+    await until(() => lines.filter((l) => l.event === 'ready').length === 2);
+    spawn(60);
     await until(() => lines.filter((l) => l.event === 'ready').length === 3);
     await until(() => elections().length > 0);
     const first = elections()[0]!;

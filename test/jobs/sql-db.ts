@@ -37,7 +37,7 @@ export async function postgresDb(): Promise<TestDb & { url: string }> {
   const connect = () => {
     // biome-ignore lint/suspicious/noExplicitAny: see TestDb.
     const db = new Kysely<any>({
-      dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 4 }) }),
+      dialect: new PostgresDialect({ pool: quietPool(url) }),
     });
     opened.push(db);
     return db;
@@ -56,4 +56,12 @@ export async function postgresDb(): Promise<TestDb & { url: string }> {
 export async function stopPostgres(): Promise<void> {
   await server?.stop();
   server = undefined;
+}
+
+/** A pool whose connections ended by the server's own shutdown at teardown are not unhandled errors. */
+function quietPool(url: string): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
 }
