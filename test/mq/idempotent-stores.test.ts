@@ -133,7 +133,7 @@ const sqlBackends: ContractBackend<AnyDb>[] = [
       server ??= await startPostgres();
       const db: AnyDb = new Kysely({
         dialect: new PostgresDialect({
-          pool: new pg.Pool({ connectionString: server.url, max: 12 }),
+          pool: quietPool(new pg.Pool({ connectionString: server.url, max: 12 })),
         }),
       });
       opened.push(db);
@@ -238,3 +238,10 @@ it('the handler gets the transaction of the mark', async () => {
   await handler([received('t', 'k')], signal);
   expect(sawTrx).toBe(true);
 });
+
+/** Connections the server ends at teardown ("terminating connection") are expected, not unhandled errors. */
+function quietPool(pool: pg.Pool): pg.Pool {
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}

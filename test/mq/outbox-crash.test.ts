@@ -21,7 +21,9 @@ let db: Kysely<any>;
 beforeAll(async () => {
   server = await startPostgres();
   db = new Kysely({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: server.url }) }),
+    dialect: new PostgresDialect({
+      pool: quietPool(new pg.Pool({ connectionString: server.url })),
+    }),
   });
 });
 afterAll(async () => {
@@ -104,3 +106,10 @@ it('every committed outbox row is published at least once; no uncommitted row ev
   // Rows left pending by the kills existed and were republished, not lost.
   expect(leftover + (sent.length - sentSet.size)).toBeGreaterThan(0);
 }, 120_000);
+
+/** Connections the server ends at teardown ("terminating connection") are expected, not unhandled errors. */
+function quietPool(pool: pg.Pool): pg.Pool {
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}

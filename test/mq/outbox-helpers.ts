@@ -135,7 +135,9 @@ export const sqlBackends: ContractBackend<DbEnv>[] = [
       const url = server.url;
       const connect = () => {
         const db: AnyDb = new Kysely({
-          dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 6 }) }),
+          dialect: new PostgresDialect({
+            pool: quietPool(new pg.Pool({ connectionString: url, max: 6 })),
+          }),
         });
         opened.push(db);
         return db;
@@ -153,3 +155,10 @@ export async function closeDatabases(): Promise<void> {
 
 let tables = 0;
 export const tableName = (what: string) => `${what}_${process.pid}_${++tables}`;
+
+/** Connections the server ends at teardown ("terminating connection") are expected, not unhandled errors. */
+function quietPool(pool: pg.Pool): pg.Pool {
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}
