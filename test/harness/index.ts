@@ -6,6 +6,7 @@ export {
   locatePostgres,
   type PostgresOptions,
   type PostgresServer,
+  postgresPool,
   startPostgres,
 } from './postgres.js';
 export { type RedisOptions, type RedisServer, startRedis } from './redis.js';

@@ -135,3 +135,16 @@ async function acceptsQueries(port: number): Promise<boolean> {
     await client.end().catch(() => {});
   }
 }
+
+/**
+ * A `pg.Pool` on a test server that ignores connection errors. Stopping the server at
+ * teardown ends connections still open ("terminating connection due to administrator
+ * command"): that is the server going away on purpose, not an unhandled error. Query
+ * errors still reject their query as usual.
+ */
+export function postgresPool(url: string, max = 4): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max });
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}

@@ -2,8 +2,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
 import { KyselyPGlite } from 'kysely-pglite';
-import pg from 'pg';
-import { type PostgresServer, startPostgres } from '../harness/index.js';
+import { type PostgresServer, postgresPool, startPostgres } from '../harness/index.js';
 
 export interface TestDb {
   // biome-ignore lint/suspicious/noExplicitAny: tests query the job table by a dynamic name.
@@ -37,7 +36,7 @@ export async function postgresDb(): Promise<TestDb & { url: string }> {
   const connect = () => {
     // biome-ignore lint/suspicious/noExplicitAny: see TestDb.
     const db = new Kysely<any>({
-      dialect: new PostgresDialect({ pool: quietPool(url) }),
+      dialect: new PostgresDialect({ pool: postgresPool(url) }),
     });
     opened.push(db);
     return db;
@@ -59,9 +58,3 @@ export async function stopPostgres(): Promise<void> {
 }
 
 /** A pool whose connections ended by the server's own shutdown at teardown are not unhandled errors. */
-function quietPool(url: string): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
-  pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
-  return pool;
-}

@@ -1,10 +1,9 @@
 // fencedUpdate on PGlite (kysely-pglite) and on a real PostgreSQL (startPostgres).
 import { type Generated, Kysely, PostgresDialect } from 'kysely';
 import { KyselyPGlite } from 'kysely-pglite';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FencedError, fencedUpdate, memoryLock } from '../../src/lock/index.js';
-import { type PostgresServer, startPostgres } from '../harness/index.js';
+import { type PostgresServer, postgresPool, startPostgres } from '../harness/index.js';
 
 interface Database {
   stock: { sku: string; quantity: number; fence: Generated<string | number | bigint> };
@@ -25,7 +24,7 @@ const backends: Array<[string, Open]> = [
     'PostgreSQL',
     async () => {
       const server: PostgresServer = await startPostgres();
-      const pool = quietPool(new pg.Pool({ connectionString: server.url, max: 4 }));
+      const pool = postgresPool(server.url);
       const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
       return {
         db,
@@ -152,8 +151,3 @@ for (const [name, open] of backends) {
 }
 
 /** Connections the server ends at teardown ("terminating connection") are expected, not unhandled errors. */
-function quietPool(pool: pg.Pool): pg.Pool {
-  pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
-  return pool;
-}

@@ -3,9 +3,8 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { KyselyPGlite } from 'kysely-pglite';
-import pg from 'pg';
 import type { AnyDb } from '../../src/migrator/shared.js';
-import { type PostgresServer, startPostgres } from '../harness/index.js';
+import { type PostgresServer, postgresPool, startPostgres } from '../harness/index.js';
 
 export interface DbPair {
   readonly kind: 'pglite' | 'postgres';
@@ -43,11 +42,7 @@ let server: PostgresServer | undefined;
 let counter = 0;
 
 export function pgDb(url: string, max = 4): AnyDb {
-  const pool = new pg.Pool({ connectionString: url, max });
-  // Stopping the server at teardown ends connections still closing ("terminating
-  // connection due to administrator command"): the server going away on purpose.
-  pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
+  const pool = postgresPool(url, max);
   return new Kysely<never>({ dialect: new PostgresDialect({ pool }) }) as unknown as AnyDb;
 }
 

@@ -3,8 +3,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { KyselyPGlite } from 'kysely-pglite';
-import pg from 'pg';
-import { type PostgresServer, startPostgres } from '../harness/index.js';
+import { type PostgresServer, postgresPool, startPostgres } from '../harness/index.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests address tables by name.
 export type Db = Kysely<any>;
@@ -57,12 +56,7 @@ export async function pgliteBackend(): Promise<Backend> {
 }
 
 export function postgresDb(url: string): Db {
-  const pool = new pg.Pool({ connectionString: url, max: 4 });
-  // Stopping the server at teardown ends connections still closing ("terminating
-  // connection due to administrator command"): the server going away on purpose.
-  pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
-  return new Kysely({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely({ dialect: new PostgresDialect({ pool: postgresPool(url) }) });
 }
 
 /** One PostgreSQL server per file; each pair is two databases on it. */

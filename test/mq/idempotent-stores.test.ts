@@ -3,7 +3,6 @@
 // each retried until it succeeds; every id must be booked exactly once.
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
 import {
   createIdempotencyTable,
@@ -17,6 +16,7 @@ import {
   describeBackends,
   openRedisClient,
   type PostgresServer,
+  postgresPool,
   type RedisBackendClient,
   startPostgres,
   uniquePrefix,
@@ -133,7 +133,7 @@ const sqlBackends: ContractBackend<AnyDb>[] = [
       server ??= await startPostgres();
       const db: AnyDb = new Kysely({
         dialect: new PostgresDialect({
-          pool: quietPool(new pg.Pool({ connectionString: server.url, max: 12 })),
+          pool: postgresPool(server.url, 12),
         }),
       });
       opened.push(db);
@@ -240,8 +240,3 @@ it('the handler gets the transaction of the mark', async () => {
 });
 
 /** Connections the server ends at teardown ("terminating connection") are expected, not unhandled errors. */
-function quietPool(pool: pg.Pool): pg.Pool {
-  pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
-  return pool;
-}

@@ -7,10 +7,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createOutboxTable, outbox, type Producer } from '../../src/mq/index.js';
-import { type PostgresServer, startPostgres } from '../harness/index.js';
+import { type PostgresServer, postgresPool, startPostgres } from '../harness/index.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/outbox-crash-worker.ts', import.meta.url));
 const ROUNDS = 4;
@@ -22,7 +21,7 @@ beforeAll(async () => {
   server = await startPostgres();
   db = new Kysely({
     dialect: new PostgresDialect({
-      pool: quietPool(new pg.Pool({ connectionString: server.url })),
+      pool: postgresPool(server.url, 10),
     }),
   });
 });
@@ -108,8 +107,3 @@ it('every committed outbox row is published at least once; no uncommitted row ev
 }, 120_000);
 
 /** Connections the server ends at teardown ("terminating connection") are expected, not unhandled errors. */
-function quietPool(pool: pg.Pool): pg.Pool {
-  pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
-  return pool;
-}

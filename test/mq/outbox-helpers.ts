@@ -13,10 +13,9 @@ import {
   PostgresQueryCompiler,
   type QueryResult,
 } from 'kysely';
-import pg from 'pg';
 import type { OutgoingMessage, Producer } from '../../src/mq/index.js';
 import type { ContractBackend } from '../harness/index.js';
-import { type PostgresServer, startPostgres } from '../harness/index.js';
+import { type PostgresServer, postgresPool, startPostgres } from '../harness/index.js';
 
 export interface Sent {
   topic: string;
@@ -136,7 +135,7 @@ export const sqlBackends: ContractBackend<DbEnv>[] = [
       const connect = () => {
         const db: AnyDb = new Kysely({
           dialect: new PostgresDialect({
-            pool: quietPool(new pg.Pool({ connectionString: url, max: 6 })),
+            pool: postgresPool(url, 6),
           }),
         });
         opened.push(db);
@@ -157,8 +156,3 @@ let tables = 0;
 export const tableName = (what: string) => `${what}_${process.pid}_${++tables}`;
 
 /** Connections the server ends at teardown ("terminating connection") are expected, not unhandled errors. */
-function quietPool(pool: pg.Pool): pg.Pool {
-  pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
-  return pool;
-}

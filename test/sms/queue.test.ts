@@ -3,7 +3,6 @@
 
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { KyselyPGlite } from 'kysely-pglite';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isGirderError, manualClock } from '../../src/core/index.js';
 import {
@@ -12,7 +11,7 @@ import {
   type SmsClaimStrategy,
   sqlSmsQueue,
 } from '../../src/sms/index.js';
-import { type PostgresServer, startPostgres } from '../harness/index.js';
+import { type PostgresServer, postgresPool, startPostgres } from '../harness/index.js';
 import { type QueueEnv, queueContract } from './queue-contract.js';
 
 let tables = 0;
@@ -82,11 +81,7 @@ describe('sqlSmsQueue on PostgreSQL', () => {
   let db: Kysely<unknown>;
   beforeAll(async () => {
     server = await startPostgres();
-    const pool = new pg.Pool({ connectionString: server.url, max: 8 });
-    // Stopping the server at teardown ends connections still closing ("terminating
-    // connection due to administrator command"); that is the server going away on purpose.
-    pool.on('error', () => {});
-    pool.on('connect', (client) => client.on('error', () => {}));
+    const pool = postgresPool(server.url, 8);
     db = new Kysely({ dialect: new PostgresDialect({ pool }) });
   }, 60_000);
   afterAll(async () => {
