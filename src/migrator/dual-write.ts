@@ -5,33 +5,30 @@
 import { sql } from 'kysely';
 import { z } from 'zod';
 import {
-  type Clock,
-  clockSchema,
   type EventSource,
   InvalidArgumentError,
   parseOptions,
-  systemClock,
   TypedEmitter,
 } from '../core/index.js';
-import type { Logger } from '../logger/index.js';
-import { deleteRow, readRow, upsertIfNotNewer } from './mirror.js';
+import { deleteRow, readRow, updateRow, upsertIfNotNewer } from './mirror.js';
 import type { PhaseStore } from './phase-store.js';
 import { appendRepair, DEFAULT_REPAIR_LOG_TABLE } from './repair-log.js';
+import { keyColumnsOf, keyTuple, keyValue, rowKeyTuple, touchesKey } from './row-key.js';
 import {
   type AnyDb,
-  checkKeyValue,
   checkRow,
-  columnSchema,
   errorText,
   fnSchema,
   identifierSchema,
   kyselySchema,
-  loggerSchema,
+  type MigrationSideOptions,
+  migrationSideShape,
   nameSchema,
   primaryOf,
   type Row,
   type Side,
   secondaryOf,
+  transformPair,
 } from './shared.js';
 import type { Phase } from './types.js';
 
@@ -195,7 +192,8 @@ export interface DualWriter {
 }
 
 /**
- * Options of {@link dualWrite}.
+ * Options of {@link dualWrite}: the shared {@link MigrationSideOptions} (source, target,
+ * table, key, version, transform...) plus the live phase and where failures go.
  *
  * @example
  * ```ts
@@ -205,56 +203,28 @@ export interface DualWriter {
  * };
  * ```
  */
-export interface DualWriteOptions {
-  /** The database the table moves from. */
-  source: AnyDb;
-  /** The database the table moves to. */
-  target: AnyDb;
-  /** Table name on the source. */
-  table: string;
-  /** Table name on the target. Default: `table`. */
-  targetTable?: string;
-  /** Primary-key column (same name on both sides). */
-  key: string;
+export interface DualWriteOptions extends MigrationSideOptions {
   /** The live phase. */
   phase: PhaseStore;
-  /**
-   * Version column (integer or timestamp, same name on both sides). When set, copies to
-   * the other side never replace a row with a higher version, so two instances racing
-   * on one row cannot leave the older value behind. Strongly recommended.
-   */
-  version?: string;
   /**
    * With `version`: `update()` increments the (integer) version column unless the patch
    * sets it, and `insert()` sets it to 1 when absent. Turn off when the application or a
    * trigger maintains it (e.g. an `updated_at` timestamp). Default true.
    */
   bumpVersion?: boolean;
-  /** Maps a source-schema row (or patch) to the target schema. Requires `transformBack`. */
-  transform?: (row: Row) => Row;
-  /** Maps a target row back to the source schema, for copies while the target is in charge. */
-  transformBack?: (row: Row) => Row;
   /** Called for every failed secondary write (after it is recorded); must not throw. */
   onSecondaryError?: (failure: SecondaryFailure) => void;
   /** Where failed secondary writes are recorded for the fixer. Default: events only. */
   repairLog?: RepairLogOptions;
   /** Labels events, logs and metrics. Default `dual-write`. */
   name?: string;
-  /** Where secondary failures are logged. Default: not logged. */
-  logger?: Logger;
-  /** Time source of durations and repair log times. Default `systemClock`. */
-  clock?: Clock;
 }
 
 const identity = (row: Row) => row;
 
 const schema = z
   .strictObject({
-    source: kyselySchema,
-    target: kyselySchema,
-    table: identifierSchema,
-    targetTable: identifierSchema.optional(),
-    key: columnSchema,
+    ...migrationSideShape,
     phase: z.custom<PhaseStore>(
       (v) =>
         typeof v === 'object' &&
@@ -263,22 +233,14 @@ const schema = z
         typeof (v as PhaseStore).phase === 'string',
       { message: 'must be a PhaseStore' },
     ),
-    version: columnSchema.optional(),
     bumpVersion: z.boolean().default(true),
-    transform: fnSchema<(row: Row) => Row>().optional(),
-    transformBack: fnSchema<(row: Row) => Row>().optional(),
     onSecondaryError: fnSchema<(failure: SecondaryFailure) => void>().optional(),
     repairLog: z
       .strictObject({ db: kyselySchema, table: identifierSchema.default(DEFAULT_REPAIR_LOG_TABLE) })
       .optional(),
     name: nameSchema.default('dual-write'),
-    logger: loggerSchema.optional(),
-    clock: clockSchema.default(systemClock),
   })
-  .refine((o) => (o.transform === undefined) === (o.transformBack === undefined), {
-    message: 'transform and transformBack go together',
-    path: ['transformBack'],
-  });
+  .refine(transformPair.check, transformPair.error);
 
 /**
  * Wraps a table being moved from `source` to `target`. Routing per phase:
@@ -322,6 +284,7 @@ export function dualWrite(options: DualWriteOptions): DualWriter {
   const copyFor = (from: Side) => (from === 'source' ? toTarget : toSource);
   const version = o.version;
   const bump = version !== undefined && o.bumpVersion;
+  const keys = keyColumnsOf(o.key);
 
   const secondaryFailed = async (
     op: DualWriteOp,
@@ -396,7 +359,7 @@ export function dualWrite(options: DualWriteOptions): DualWriter {
     events.emit('written', { name: o.name, op, phase, durationMs: o.clock.now() - started });
 
   const copyRow = (from: Side, row: Row) => (side: Side) =>
-    upsertIfNotNewer(dbOf(side), tableOf(side), o.key, version, copyFor(from)(row));
+    upsertIfNotNewer(dbOf(side), tableOf(side), keys, version, copyFor(from)(row));
 
   const write: DualWriteWriter = {
     async insert(row) {
@@ -410,45 +373,43 @@ export function dualWrite(options: DualWriteOptions): DualWriter {
         .values(shapeFor(primary)(input))
         .returningAll()
         .executeTakeFirstOrThrow()) as Row;
-      await secondary('insert', phase, [stored[o.key]], copyRow(primary, stored));
+      const key = keyValue(keys, rowKeyTuple(keys, stored));
+      await secondary('insert', phase, [key], copyRow(primary, stored));
       finish('insert', phase, started);
       return stored;
     },
     async update(key, patch) {
-      checkKeyValue(key);
+      const tuple = keyTuple(keys, key);
       const input: Record<string, unknown> = { ...checkRow(patch, 'patch') };
-      if (o.key in input) throw new InvalidArgumentError('patch', 'may not change the key');
+      if (touchesKey(keys, input))
+        throw new InvalidArgumentError('patch', 'may not change the key');
       const phase = o.phase.phase;
       const started = o.clock.now();
       const primary = primaryOf(phase);
       const set = shapeFor(primary)(input) as Record<string, unknown>;
       if (bump && !(version in set)) set[version] = sql`${sql.ref(version)} + 1`;
-      const stored = (await dbOf(primary)
-        .updateTable(tableOf(primary))
-        .set(set)
-        .where(o.key, '=', key)
-        .returningAll()
-        .executeTakeFirst()) as Row | undefined;
+      const stored = await updateRow(dbOf(primary), tableOf(primary), keys, tuple, set);
       if (stored !== undefined) await secondary('update', phase, [key], copyRow(primary, stored));
       finish('update', phase, started);
       return stored;
     },
     async delete(key) {
-      checkKeyValue(key);
+      const tuple = keyTuple(keys, key);
       const phase = o.phase.phase;
       const started = o.clock.now();
       const primary = primaryOf(phase);
-      const deleted = await deleteRow(dbOf(primary), tableOf(primary), o.key, key);
+      const deleted = await deleteRow(dbOf(primary), tableOf(primary), keys, tuple);
       await secondary('delete', phase, [key], (side) =>
-        deleteRow(dbOf(side), tableOf(side), o.key, key),
+        deleteRow(dbOf(side), tableOf(side), keys, tuple),
       );
       finish('delete', phase, started);
       return deleted;
     },
     async run(fn, runOptions = {}) {
       if (typeof fn !== 'function') throw new InvalidArgumentError('fn', 'must be a function');
-      const keys = runOptions.keys ?? [undefined];
-      if (!Array.isArray(keys)) throw new InvalidArgumentError('keys', 'must be an array');
+      const named = runOptions.keys ?? [undefined];
+      if (!Array.isArray(named)) throw new InvalidArgumentError('keys', 'must be an array');
+      for (const key of named) if (key !== undefined) keyTuple(keys, key, 'keys[]');
       const phase = o.phase.phase;
       const started = o.clock.now();
       const primary = primaryOf(phase);
@@ -459,7 +420,7 @@ export function dualWrite(options: DualWriteOptions): DualWriter {
         shape: shapeFor(s),
       });
       const result = await fn(dbOf(primary), side(primary, true));
-      await secondary('run', phase, keys.length > 0 ? keys : [undefined], (s) =>
+      await secondary('run', phase, named.length > 0 ? named : [undefined], (s) =>
         fn(dbOf(s), side(s, false)),
       );
       finish('run', phase, started);
@@ -480,9 +441,9 @@ export function dualWrite(options: DualWriteOptions): DualWriter {
       return tableOf(primaryOf(o.phase.phase));
     },
     async find(key) {
-      checkKeyValue(key);
+      const tuple = keyTuple(keys, key);
       const side = primaryOf(o.phase.phase);
-      return readRow(dbOf(side), tableOf(side), o.key, key);
+      return readRow(dbOf(side), tableOf(side), keys, tuple);
     },
     write,
     events,

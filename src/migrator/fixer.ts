@@ -4,32 +4,35 @@
 // side still holds the version we saw, and both re-read the side in charge afterwards.
 import { z } from 'zod';
 import {
-  type Clock,
   checkSignal,
-  clockSchema,
   type EventSource,
   InvalidArgumentError,
   parseOptions,
-  systemClock,
   TypedEmitter,
   throwIfAborted,
 } from '../core/index.js';
-import type { Logger } from '../logger/index.js';
 import { deleteRow, readRow, upsertIfNotNewer } from './mirror.js';
 import type { PhaseStore } from './phase-store.js';
-import { DEFAULT_REPAIR_LOG_TABLE, readRepairs, removeRepairs } from './repair-log.js';
+import { DEFAULT_REPAIR_LOG_TABLE, encodeKey, readRepairs, removeRepairs } from './repair-log.js';
+import {
+  inconsistencyKeyTuple,
+  type KeyTuple,
+  keyColumnsOf,
+  keyTuple,
+  keyValue,
+} from './row-key.js';
 import {
   type AnyDb,
   columnSchema,
-  fnSchema,
   identifierSchema,
-  keyValueOf,
   kyselySchema,
-  loggerSchema,
+  type MigrationSideOptions,
+  migrationSideShape,
   nameSchema,
   primaryOf,
   type Row,
   type Side,
+  transformPair,
 } from './shared.js';
 import type { Inconsistency } from './types.js';
 
@@ -171,7 +174,8 @@ export interface Fixer {
 }
 
 /**
- * Options of {@link fixer}.
+ * Options of {@link fixer}: the shared {@link MigrationSideOptions} (source, target,
+ * table, key, version, transform...) plus the side in charge and the repair log.
  *
  * @example
  * ```ts
@@ -180,17 +184,7 @@ export interface Fixer {
  * };
  * ```
  */
-export interface FixerOptions {
-  /** The database the table moves from. */
-  source: AnyDb;
-  /** The database the table moves to. */
-  target: AnyDb;
-  /** Table name on the source. */
-  table: string;
-  /** Table name on the target. Default: `table`. */
-  targetTable?: string;
-  /** Primary-key column (same name on both sides). */
-  key: string;
+export interface FixerOptions extends MigrationSideOptions {
   /**
    * Version column compared at fix time (an integer counter or an `updated_at`
    * timestamp, same name on both sides; it must grow on every write of a key and never
@@ -199,10 +193,6 @@ export interface FixerOptions {
   version: string;
   /** The side in charge: fixed, or from the live phase (source until `target-first`). */
   primary: 'source' | 'target' | PhaseStore;
-  /** Maps a source row to the target schema (as given to `dualWrite`). Requires `transformBack`. */
-  transform?: (row: Row) => Row;
-  /** Maps a target row to the source schema. */
-  transformBack?: (row: Row) => Row;
   /** The repair log `drainRepairLog()` reads (see `createRepairLogTable`). */
   repairLog?: {
     /** Database holding the repair log. */
@@ -214,21 +204,13 @@ export interface FixerOptions {
   batchSize?: number;
   /** Labels events, logs and metrics. Default `fixer`. */
   name?: string;
-  /** Where failed fixes are logged. Default: not logged. */
-  logger?: Logger;
-  /** Time source of durations. Default `systemClock`. */
-  clock?: Clock;
 }
 
 const identity = (row: Row) => row;
 
 const schema = z
   .strictObject({
-    source: kyselySchema,
-    target: kyselySchema,
-    table: identifierSchema,
-    targetTable: identifierSchema.optional(),
-    key: columnSchema,
+    ...migrationSideShape,
     version: columnSchema,
     primary: z.union([
       z.enum(['source', 'target']),
@@ -237,20 +219,13 @@ const schema = z
         { message: "must be 'source', 'target' or a PhaseStore" },
       ),
     ]),
-    transform: fnSchema<(row: Row) => Row>().optional(),
-    transformBack: fnSchema<(row: Row) => Row>().optional(),
     repairLog: z
       .strictObject({ db: kyselySchema, table: identifierSchema.default(DEFAULT_REPAIR_LOG_TABLE) })
       .optional(),
     batchSize: z.number().int().min(1).max(10_000).default(100),
     name: nameSchema.default('fixer'),
-    logger: loggerSchema.optional(),
-    clock: clockSchema.default(systemClock),
   })
-  .refine((o) => (o.transform === undefined) === (o.transformBack === undefined), {
-    message: 'transform and transformBack go together',
-    path: ['transformBack'],
-  });
+  .refine(transformPair.check, transformPair.error);
 
 const emptySummary = (): FixSummary => ({
   copied: 0,
@@ -291,8 +266,11 @@ export function fixer(options: FixerOptions): Fixer {
     from === 'source' ? (o.transform ?? identity) : (o.transformBack ?? identity);
   const primarySide = (): Side =>
     typeof o.primary === 'string' ? o.primary : primaryOf(o.primary.phase);
+  const keys = keyColumnsOf(o.key);
 
-  async function fixKey(key: unknown): Promise<FixOutcome> {
+  /** Fix the row keyed `tuple`; events and outcomes carry the caller-facing `key`. */
+  async function fixKey(tuple: KeyTuple): Promise<FixOutcome> {
+    const key = keyValue(keys, tuple);
     const started = o.clock.now();
     const from = primarySide();
     const to: Side = from === 'source' ? 'target' : 'source';
@@ -304,14 +282,14 @@ export function fixer(options: FixerOptions): Fixer {
       events.emit('skipped', { name: o.name, key, reason });
       return { key, action: 'skipped', to, reason };
     };
-    const readPrimary = () => readRow(dbOf(from), tableOf(from), o.key, key);
+    const readPrimary = () => readRow(dbOf(from), tableOf(from), keys, tuple);
     const deleteIfStill = (version: unknown) =>
-      deleteRow(dbOf(to), tableOf(to), o.key, key, { column: o.version, value: version });
+      deleteRow(dbOf(to), tableOf(to), keys, tuple, { column: o.version, value: version });
 
     const row = await readPrimary();
     if (row !== undefined) {
       const copy = copyFor(from)(row);
-      if (!(await upsertIfNotNewer(dbOf(to), tableOf(to), o.key, o.version, copy))) {
+      if (!(await upsertIfNotNewer(dbOf(to), tableOf(to), keys, o.version, copy))) {
         return skip('newer');
       }
       // Deleted on the side in charge while we copied: the deleting writer may already
@@ -321,15 +299,15 @@ export function fixer(options: FixerOptions): Fixer {
       }
       return done('copied');
     }
-    const other = await readRow(dbOf(to), tableOf(to), o.key, key);
+    const other = await readRow(dbOf(to), tableOf(to), keys, tuple);
     if (other === undefined) return skip('absent');
     // Re-check: a writer may have inserted it on the side in charge since our first read.
-    if ((await readPrimary()) !== undefined) return fixKey(key);
+    if ((await readPrimary()) !== undefined) return fixKey(tuple);
     return (await deleteIfStill(other[o.version])) ? done('deleted') : skip('changed');
   }
 
   const tables = new Set([o.table, targetTable]);
-  const keyOf = (inconsistency: Inconsistency): unknown => {
+  const keyOf = (inconsistency: Inconsistency): KeyTuple => {
     if (typeof inconsistency !== 'object' || inconsistency === null) {
       throw new InvalidArgumentError('inconsistency', 'must be an object');
     }
@@ -339,7 +317,7 @@ export function fixer(options: FixerOptions): Fixer {
         `is for table "${inconsistency.table}", not "${o.table}"`,
       );
     }
-    return keyValueOf(inconsistency.key, o.key);
+    return inconsistencyKeyTuple(keys, inconsistency.key);
   };
 
   const tally = (summary: FixSummary, outcome: FixOutcome) => {
@@ -348,14 +326,21 @@ export function fixer(options: FixerOptions): Fixer {
     else summary.skipped++;
   };
 
-  /** Fix one key, turning a throw into a `failed` event. Resolves whether it succeeded. */
-  const attempt = async (key: unknown, summary: FixSummary): Promise<boolean> => {
+  /**
+   * Fix one key, turning a throw (a bad repair-log key too) into a `failed` event.
+   * Resolves whether it succeeded.
+   */
+  const attempt = async (
+    key: unknown,
+    toTuple: () => KeyTuple,
+    summary: FixSummary,
+  ): Promise<boolean> => {
     try {
-      tally(summary, await fixKey(key));
+      tally(summary, await fixKey(toTuple()));
       return true;
     } catch (error) {
       summary.failed++;
-      o.logger?.warn('migration fix failed', { fixer: o.name, err: error, key: String(key) });
+      o.logger?.warn('migration fix failed', { fixer: o.name, err: error, key: encodeKey(key) });
       events.emit('failed', { name: o.name, key, error });
       return false;
     }
@@ -379,7 +364,8 @@ export function fixer(options: FixerOptions): Fixer {
       const summary = emptySummary();
       for await (const inconsistency of inconsistencies) {
         throwIfAborted(signal);
-        await attempt(keyOf(inconsistency), summary);
+        const tuple = keyOf(inconsistency);
+        await attempt(keyValue(keys, tuple), () => tuple, summary);
       }
       return summary;
     },
@@ -414,14 +400,14 @@ export function fixer(options: FixerOptions): Fixer {
             });
             continue;
           }
-          const id = typeof entry.key === 'bigint' ? `${entry.key}n` : JSON.stringify(entry.key);
+          const id = encodeKey(entry.key);
           const group = byKey.get(id) ?? { key: entry.key, ids: [] };
           group.ids.push(entry.id);
           byKey.set(id, group);
         }
         for (const { key, ids } of byKey.values()) {
           throwIfAborted(signal);
-          if (await attempt(key, summary)) handled.push(...ids);
+          if (await attempt(key, () => keyTuple(keys, key), summary)) handled.push(...ids);
           else for (const id of ids) kept.add(id);
         }
         await removeRepairs(log.db, log.table, handled);

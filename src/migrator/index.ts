@@ -58,7 +58,7 @@ export {
   createRepairLogTable,
   DEFAULT_REPAIR_LOG_TABLE,
 } from './repair-log.js';
-export type { AnyDb, Row, Side } from './shared.js';
+export type { AnyDb, MigrationSideOptions, Row, Side } from './shared.js';
 export {
   type CreatePhaseTableOptions,
   createPhaseTable,

@@ -75,17 +75,35 @@ export interface RepairEntry {
   readonly createdAt: number;
 }
 
-/** Keys are stored as JSON; bigints as their decimal string tagged so they come back as bigints. */
-export const encodeKey = (key: unknown): string =>
-  typeof key === 'bigint' ? JSON.stringify({ bigint: key.toString() }) : JSON.stringify(key);
+// Keys are stored as JSON, losslessly: a bigint as `{"bigint":"<decimal>"}`, and a
+// composite key (an object of its columns) as `{"columns":{...}}` with each value encoded
+// the same way, so a column that happens to be named `bigint` cannot be misread.
+const encodeValue = (value: unknown): unknown =>
+  typeof value === 'bigint' ? { bigint: value.toString() } : value;
 
+const decodeValue = (value: unknown): unknown =>
+  typeof value === 'object' && value !== null && 'bigint' in value
+    ? BigInt((value as { bigint: string }).bigint)
+    : value;
+
+/** @internal A key value (scalar, bigint, or composite object) as repair-log JSON. */
+export function encodeKey(key: unknown): string {
+  if (typeof key === 'object' && key !== null && !Array.isArray(key)) {
+    const columns = Object.entries(key).map(([c, v]) => [c, encodeValue(v)]);
+    return JSON.stringify({ columns: Object.fromEntries(columns) });
+  }
+  return JSON.stringify(encodeValue(key));
+}
+
+/** @internal Inverse of {@link encodeKey}; NULL (a write that named no rows) is undefined. */
 export function decodeKey(text: string | null): unknown {
   if (text === null) return undefined;
   const value = JSON.parse(text) as unknown;
-  if (typeof value === 'object' && value !== null && 'bigint' in value) {
-    return BigInt((value as { bigint: string }).bigint);
+  if (typeof value === 'object' && value !== null && 'columns' in value) {
+    const columns = Object.entries((value as { columns: Record<string, unknown> }).columns);
+    return Object.fromEntries(columns.map(([c, v]) => [c, decodeValue(v)]));
   }
-  return value;
+  return decodeValue(value);
 }
 
 /** @internal Append one entry. */

@@ -1,7 +1,7 @@
 // Small pieces shared by the migrator's files: option schemas, phase checks, key access.
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { InvalidArgumentError } from '../core/index.js';
+import { type Clock, clockSchema, InvalidArgumentError, systemClock } from '../core/index.js';
 import type { Logger } from '../logger/index.js';
 import { InvalidPhaseError } from './errors.js';
 import { PHASES, type Phase } from './types.js';
@@ -91,29 +91,6 @@ export const loggerSchema = z.custom<Logger>(
 export const fnSchema = <F>(message = 'must be a function') =>
   z.custom<F>((v) => typeof v === 'function', { message });
 
-/** The key value of an inconsistency or repair entry, checked. */
-export function keyValueOf(key: unknown, column: string): unknown {
-  if (typeof key !== 'object' || key === null || !(column in key)) {
-    throw new InvalidArgumentError('key', `must be an object holding the "${column}" column`);
-  }
-  const value = (key as Record<string, unknown>)[column];
-  checkKeyValue(value);
-  return value;
-}
-
-/** A primary-key value: a string, finite number or bigint. */
-export function checkKeyValue(value: unknown): void {
-  const ok =
-    (typeof value === 'string' && value.length > 0) ||
-    (typeof value === 'number' && Number.isFinite(value)) ||
-    typeof value === 'bigint';
-  if (!ok)
-    throw new InvalidArgumentError(
-      'key',
-      'must be a non-empty string, a finite number or a bigint',
-    );
-}
-
 /** A plain object of column values, checked. */
 export function checkRow(row: unknown, what: string): Row {
   if (typeof row !== 'object' || row === null || Array.isArray(row)) {
@@ -140,3 +117,81 @@ export function checkDb(db: unknown, what: string): AnyDb {
   }
   return db as AnyDb;
 }
+
+/** The `key` option: one column, or the columns of a composite key (distinct, 1 to 16). */
+export const keyOptionSchema = z.union([
+  columnSchema,
+  z
+    .array(columnSchema)
+    .min(1)
+    .max(16)
+    .refine((columns) => new Set(columns).size === columns.length, {
+      message: 'key columns must be distinct',
+    }),
+]);
+
+/**
+ * The options `dualWrite` and `fixer` share: the two sides of one table and how rows map
+ * between them. Pass the same object to both so they agree on the key, the version
+ * column and the mapping.
+ *
+ * @example
+ * ```ts
+ * const orders: MigrationSideOptions = {
+ *   source, target, table: 'orders', key: ['tenant_id', 'id'], version: 'version',
+ * };
+ * const writer = dualWrite({ ...orders, phase });
+ * const fix = fixer({ ...orders, version: 'version', primary: phase });
+ * ```
+ */
+export interface MigrationSideOptions {
+  /** The database the table moves from. */
+  source: AnyDb;
+  /** The database the table moves to. */
+  target: AnyDb;
+  /** Table name on the source. */
+  table: string;
+  /** Table name on the target. Default: `table`. */
+  targetTable?: string;
+  /**
+   * Primary-key column, or the columns of a composite key in key order (same names on
+   * both sides). A key value is then a scalar for one column, and an object of exactly
+   * the key columns for a composite key: `{ tenant_id: 3, id: 42 }`.
+   */
+  key: string | readonly string[];
+  /**
+   * Version column (an integer counter or an `updated_at` timestamp, same name on both
+   * sides; it must grow on every write of a key). Copies never replace a row with a
+   * higher version. Optional for `dualWrite` (strongly recommended), required by `fixer`.
+   */
+  version?: string;
+  /** Maps a source-schema row (or patch) to the target schema. Requires `transformBack`. */
+  transform?: (row: Row) => Row;
+  /** Maps a target row back to the source schema, for copies toward the source. */
+  transformBack?: (row: Row) => Row;
+  /** Where failed writes and fixes are logged. Default: not logged. */
+  logger?: Logger;
+  /** Time source of durations and repair log times. Default `systemClock`. */
+  clock?: Clock;
+}
+
+/** The zod shape of {@link MigrationSideOptions}, spread into each factory's schema. */
+export const migrationSideShape = {
+  source: kyselySchema,
+  target: kyselySchema,
+  table: identifierSchema,
+  targetTable: identifierSchema.optional(),
+  key: keyOptionSchema,
+  version: columnSchema.optional(),
+  transform: fnSchema<(row: Row) => Row>().optional(),
+  transformBack: fnSchema<(row: Row) => Row>().optional(),
+  logger: loggerSchema.optional(),
+  clock: clockSchema.default(systemClock),
+};
+
+/** The cross-field rule of {@link MigrationSideOptions}: `.refine(transformPair.check, transformPair.error)`. */
+export const transformPair = {
+  check: (o: { transform?: unknown; transformBack?: unknown }) =>
+    (o.transform === undefined) === (o.transformBack === undefined),
+  error: { message: 'transform and transformBack go together', path: ['transformBack'] },
+};
