@@ -99,6 +99,17 @@ export interface DiffCounts {
  * ```
  */
 export interface MigrationControlEvents {
+  /** `switchPhase()` was called with valid arguments (a `switched` or `refused` follows, unless the phase store throws or the phase is already `to`). */
+  switchRequested: {
+    /** The control's name. */
+    name: string;
+    /** Requested phase. */
+    to: Phase;
+    /** Whether the caller asked to override the gate. */
+    force: boolean;
+    /** Who asked (free text from the caller). */
+    by?: string;
+  };
   /** A phase switch was stored. */
   switched: {
     /** The control's name. */
@@ -111,13 +122,19 @@ export interface MigrationControlEvents {
     forced: boolean;
     /** Who asked (free text from the caller). */
     by?: string;
+    /** With `forced`: the gate that would have refused the switch. */
+    gate?: PhaseGateReason;
+    /** From the request to the stored phase, ms. */
+    durationMs?: number;
   };
   /** A switch was refused by the gate. */
   refused: {
     /** The control's name. */
     name: string;
-    /** The error thrown. */
+    /** The error thrown (`error.reason` says why). */
     error: PhaseGateError;
+    /** From the request to the refusal, ms. */
+    durationMs?: number;
   };
   /** A validation run started. */
   validationStarted: {
@@ -352,6 +369,8 @@ export function migrationControl(options: MigrationControlOptions): MigrationCon
         throw new InvalidArgumentError('options', 'must be an object');
       }
       const force = switchOptions.force === true;
+      const requestedAt = o.clock.now();
+      events.emit('switchRequested', { name, to, force, by: switchOptions.by });
       const from = await o.phaseStore.get();
       if (from === to) return status();
       const refused = refusal(from, to);
@@ -364,7 +383,7 @@ export function migrationControl(options: MigrationControlOptions): MigrationCon
           reason: refused[0],
           by: switchOptions.by,
         });
-        events.emit('refused', { name, error });
+        events.emit('refused', { name, error, durationMs: o.clock.now() - requestedAt });
         throw error;
       }
       await o.phaseStore.set(to);
@@ -387,6 +406,8 @@ export function migrationControl(options: MigrationControlOptions): MigrationCon
         to,
         forced: refused !== undefined,
         by: switchOptions.by,
+        ...(refused !== undefined && { gate: refused[0] }),
+        durationMs: o.clock.now() - requestedAt,
       });
       return status();
     },

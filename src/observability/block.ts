@@ -91,6 +91,7 @@ export type WatchableBlock =
   | DualWriter
   | Fixer
   | Validator
+  | import('../migrator/index.js').MigrationControl
   | {
       /** The decorator's typed events. */
       readonly events:

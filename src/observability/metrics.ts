@@ -278,6 +278,7 @@ export function metrics(options: MetricsOptions): Metrics {
       case 'dualWrite':
       case 'fixer':
       case 'validator':
+      case 'migrationControl':
         return watchMigratorBlock(scope, kind, block);
       case 'smsQueue':
         return watchSmsQueue(scope, block as unknown as SmsQueueBlock);

@@ -332,6 +332,7 @@ export function tracing(options: TracingOptions): Tracing {
       case 'dualWrite':
       case 'fixer':
       case 'validator':
+      case 'migrationControl':
         return traceMigrator(tracer, kindOf(block) as MigratorBlockKind, b.events, name);
       case 'queue':
         return traceQueue(tracer, block as Queue, name);

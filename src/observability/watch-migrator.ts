@@ -1,11 +1,13 @@
 // Metrics and trace events of girder/migrator: the live phase of a phase store, a dual
-// writer's writes and failed second writes, a fixer's outcomes, and a validator's rows,
-// chunks, differences, chunk durations and progress.
+// writer's writes and failed second writes, a fixer's outcomes, a validator's rows,
+// chunks, differences, chunk durations and progress, and a migration control's gated
+// switches (requested, switched, forced, refused by reason) and running validation.
 import { context, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentelemetry/api';
 import type { EventMap, EventSource } from '../core/index.js';
 import type {
   DualWriteEvents,
   FixerEvents,
+  MigrationControlEvents,
   Phase,
   PhaseStoreEvents,
   ValidatorEvents,
@@ -13,7 +15,12 @@ import type {
 import { type Scope, subscribe } from './scope.js';
 
 /** @internal The kinds of girder/migrator block mapped here. */
-export type MigratorBlockKind = 'phaseStore' | 'dualWrite' | 'fixer' | 'validator';
+export type MigratorBlockKind =
+  | 'phaseStore'
+  | 'dualWrite'
+  | 'fixer'
+  | 'validator'
+  | 'migrationControl';
 
 // The migrator's event maps carry an index signature; subscribing needs the named events only.
 type Named<E> = { [K in keyof E as string extends K ? never : K]: E[K] };
@@ -23,7 +30,7 @@ const named = <E extends EventMap>(events: EventSource<E>) =>
 type Bag = Record<string, unknown>;
 const isFn = (v: unknown): boolean => typeof v === 'function';
 
-/** @internal A phase store, dual writer, fixer or validator, by shape. */
+/** @internal A phase store, dual writer, fixer, validator or migration control, by shape. */
 export function migratorKindOf(block: unknown): MigratorBlockKind | undefined {
   if (typeof block !== 'object' || block === null) return undefined;
   const b = block as Bag;
@@ -49,6 +56,9 @@ export function migratorKindOf(block: unknown): MigratorBlockKind | undefined {
     return 'dualWrite';
   }
   if (isFn(b.fix) && isFn(b.fixAll) && isFn(b.drainRepairLog)) return 'fixer';
+  if (isFn(b.switchPhase) && isFn(b.startValidation) && isFn(b.diffCounts)) {
+    return 'migrationControl';
+  }
   if (isFn(b.start) && isFn(b.resume) && isFn(b.close) && typeof b.name === 'string') {
     return 'validator';
   }
@@ -252,6 +262,130 @@ export function watchValidator(scope: Scope, events: EventSource<ValidatorEvents
   });
 }
 
+/** @internal Map a migration control's events to `<prefix>migrator_switch*` and the running-validation gauge. */
+export function watchControl(
+  scope: Scope,
+  events: EventSource<MigrationControlEvents>,
+): () => void {
+  const requests = scope
+    .counter('migrator_switch_requests_total', 'Phase switches asked of the control.')
+    .series();
+  const switches = scope.counter(
+    'migrator_switches_total',
+    'Phase switches decided by the control, by from, to and outcome (switched: the gate allowed it; forced: stored past a closed gate; refused).',
+    ['from', 'to', 'outcome'],
+  );
+  const switchCells = new Map<string, { value: number }>();
+  const switchCell = (from: string, to: string, outcome: string) => {
+    const key = `${from}\0${to}\0${outcome}`;
+    let cell = switchCells.get(key);
+    if (cell === undefined) {
+      cell = switches.series({ from, to, outcome });
+      switchCells.set(key, cell);
+    }
+    return cell;
+  };
+  const refusals = scope.counter(
+    'migrator_switch_refusals_total',
+    'Phase switches the gate refused, by reason (not-validated, differences, stale, not-adjacent...).',
+    ['reason'],
+  );
+  const refusalCells = new Map<string, { value: number }>();
+  const running = scope.gauge(
+    'migrator_validation_running',
+    '1 while a validation started through the control runs, else 0.',
+  );
+  running.set(scope.base, 0);
+  const stopped = () => running.set(scope.base, 0);
+  return subscribe(named(events), {
+    switchRequested: () => {
+      requests.value++;
+    },
+    switched: (e: MigrationControlEvents['switched']) => {
+      switchCell(e.from, e.to, e.forced ? 'forced' : 'switched').value++;
+    },
+    refused: (e: MigrationControlEvents['refused']) => {
+      switchCell(e.error.from, e.error.to, 'refused').value++;
+      let cell = refusalCells.get(e.error.reason);
+      if (cell === undefined) {
+        cell = refusals.series({ reason: e.error.reason });
+        refusalCells.set(e.error.reason, cell);
+      }
+      cell.value++;
+    },
+    validationStarted: () => running.set(scope.base, 1),
+    validationFinished: stopped,
+    validationFailed: stopped,
+  });
+}
+
+/**
+ * A `girder.migrator.switch` span per decided switch (back-dated to the request), and
+ * events on the caller's active span for validations started and finished.
+ */
+function traceControl(
+  tracer: Tracer,
+  events: EventSource<MigrationControlEvents>,
+  attrs: Record<string, string>,
+  event: (name: string, attributes: Record<string, string | number | boolean>) => void,
+): () => void {
+  const span = (
+    durationMs: number | undefined,
+    attributes: Record<string, string | number | boolean>,
+    refusal?: string,
+  ) => {
+    const endTime = performance.timeOrigin + performance.now();
+    const s = tracer.startSpan(
+      'girder.migrator.switch',
+      {
+        kind: SpanKind.INTERNAL,
+        startTime: endTime - (durationMs ?? 0),
+        attributes: { ...attrs, ...attributes },
+      },
+      context.active(),
+    );
+    s.setStatus(
+      refusal === undefined
+        ? { code: SpanStatusCode.OK }
+        : { code: SpanStatusCode.ERROR, message: refusal },
+    );
+    s.end(endTime);
+  };
+  return subscribe(named(events), {
+    switched: (e: MigrationControlEvents['switched']) =>
+      span(e.durationMs, {
+        'girder.migrator.from': e.from,
+        'girder.migrator.to': e.to,
+        'girder.migrator.outcome': e.forced ? 'forced' : 'switched',
+        ...(e.gate !== undefined && { 'girder.migrator.gate': e.gate }),
+        ...(e.by !== undefined && { 'girder.migrator.by': e.by }),
+      }),
+    refused: (e: MigrationControlEvents['refused']) =>
+      span(
+        e.durationMs,
+        {
+          'girder.migrator.from': e.error.from,
+          'girder.migrator.to': e.error.to,
+          'girder.migrator.outcome': 'refused',
+          'girder.migrator.reason': e.error.reason,
+        },
+        e.error.message,
+      ),
+    validationStarted: (e: MigrationControlEvents['validationStarted']) =>
+      event('girder.migrator.validation_started', {
+        ...attrs,
+        'girder.migrator.run_id': e.runId,
+      }),
+    validationFinished: (e: MigrationControlEvents['validationFinished']) =>
+      event('girder.migrator.validation_finished', {
+        ...attrs,
+        'girder.migrator.run_id': e.result.runId,
+        'girder.migrator.status': e.result.status,
+        'girder.migrator.differences': e.result.differences,
+      }),
+  });
+}
+
 /** @internal Start the metrics mapping of a girder/migrator block. */
 export function watchMigratorBlock(
   scope: Scope,
@@ -266,6 +400,8 @@ export function watchMigratorBlock(
       return watchDualWrite(scope, events as EventSource<DualWriteEvents>);
     case 'fixer':
       return watchFixer(scope, events as EventSource<FixerEvents>);
+    case 'migrationControl':
+      return watchControl(scope, events as EventSource<MigrationControlEvents>);
     default:
       return watchValidator(scope, events as EventSource<ValidatorEvents>);
   }
@@ -312,6 +448,8 @@ export function traceMigrator(
       return subscribe(named(events as EventSource<FixerEvents>), {
         failed: () => event('girder.migrator.fix_failed', attrs),
       });
+    case 'migrationControl':
+      return traceControl(tracer, events as EventSource<MigrationControlEvents>, attrs, event);
     default:
       return subscribe(events as EventSource<ValidatorEvents>, {
         chunk: (e: ValidatorEvents['chunk']) => {

@@ -5,7 +5,19 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dualWrite, fixer, memoryPhaseStore } from '../../src/migrator/index.js';
-import { allRows, createOrders, type DbPair, pgliteOne } from './db.js';
+import { allLines, allRows, createShaped, type DbPair, pgliteOne, type TableShape } from './db.js';
+
+/** Each key shape: its key option, the key columns of row `id`, and its rows in key order. */
+const SHAPES = {
+  orders: { key: 'id' as string | string[], columns: (id: number) => ({ id }), all: allRows },
+  // Two tenants share ids: only both columns together name a row.
+  lines: {
+    key: ['tenant_id', 'id'] as string | string[],
+    columns: (id: number) => ({ tenant_id: id % 2, id: Math.floor(id / 2) }),
+    all: allLines,
+  },
+};
+const SHAPE_NAMES: TableShape[] = ['orders', 'lines'];
 
 const KEYS = 6;
 
@@ -21,13 +33,17 @@ const fixOp = fc.record({
   yields: fc.integer({ min: 0, max: 3 }),
 });
 
-describe('fixer under concurrent writers (PGlite)', () => {
+describe.each(SHAPE_NAMES)('fixer under concurrent writers (PGlite, %s key)', (shape) => {
+  const { key, columns, all } = SHAPES[shape];
+  const keyOf = (id: number) => (shape === 'orders' ? id : columns(id));
+  const idOf = (row: Record<string, unknown>) =>
+    JSON.stringify(key === 'id' ? row.id : [row.tenant_id, row.id]);
   let dbs: DbPair;
   beforeAll(async () => {
     // One PGlite holds both sides (table prop, then prop_t): half the start-up time.
     dbs = await pgliteOne();
-    await createOrders(dbs.source, 'prop');
-    await createOrders(dbs.target, 'prop_t');
+    await createShaped(dbs.source, shape, 'prop');
+    await createShaped(dbs.target, shape, 'prop_t');
   }, 120_000);
   afterAll(() => dbs.close());
 
@@ -40,7 +56,7 @@ describe('fixer under concurrent writers (PGlite)', () => {
           await sql`TRUNCATE prop`.execute(dbs.source);
           await sql`TRUNCATE prop_t`.execute(dbs.target);
           const seed = Array.from({ length: KEYS }, (_, id) => ({
-            id,
+            ...columns(id),
             status: 's',
             total: 0,
             version: 1,
@@ -52,7 +68,7 @@ describe('fixer under concurrent writers (PGlite)', () => {
             target: dbs.target,
             table: 'prop',
             targetTable: 'prop_t',
-            key: 'id',
+            key,
             version: 'version',
           };
           const dual = dualWrite({
@@ -65,16 +81,16 @@ describe('fixer under concurrent writers (PGlite)', () => {
             phase: memoryPhaseStore({ initial: 'source-only' }),
           });
           const fix = fixer({ ...options, primary: 'source' });
-          const highest = new Map<number, number>();
+          const highest = new Map<string, number>();
           let nextKey = 1_000;
-          const keysEver = new Set<number>(seed.map((r) => r.id));
+          const keysEver = new Set<number>(seed.map((_, id) => id));
 
           const yieldTimes = async (n: number) => {
             for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
           };
           const checkMonotonic = async () => {
-            for (const row of await allRows(dbs.target, 'prop_t')) {
-              const id = Number(row.id);
+            for (const row of await all(dbs.target, 'prop_t')) {
+              const id = idOf(row);
               const version = Number(row.version);
               expect(version).toBeGreaterThanOrEqual(highest.get(id) ?? 0);
               highest.set(id, version);
@@ -84,12 +100,13 @@ describe('fixer under concurrent writers (PGlite)', () => {
             for (const op of ops) {
               await yieldTimes(op.yields);
               const through = op.lost ? lossy : dual;
-              if (op.kind === 'update') await through.write.update(op.key, { status: `w${w}` });
-              else if (op.kind === 'delete') await through.write.delete(op.key);
+              if (op.kind === 'update') {
+                await through.write.update(keyOf(op.key), { status: `w${w}` });
+              } else if (op.kind === 'delete') await through.write.delete(keyOf(op.key));
               else {
                 const id = nextKey++;
                 keysEver.add(id);
-                await through.write.insert({ id, status: `w${w}`, total: 1 });
+                await through.write.insert({ ...columns(id), status: `w${w}`, total: 1 });
               }
               await checkMonotonic();
             }
@@ -97,24 +114,24 @@ describe('fixer under concurrent writers (PGlite)', () => {
           const runFixer = async () => {
             for (const op of fixes) {
               await yieldTimes(op.yields);
-              const key = op.key < KEYS ? op.key : nextKey - 1 - (op.key - KEYS);
-              await fix.fix({ table: 'prop', key: { id: key }, kind: 'changed' });
+              const id = op.key < KEYS ? op.key : nextKey - 1 - (op.key - KEYS);
+              await fix.fix({ table: 'prop', key: columns(id), kind: 'changed' });
               await checkMonotonic();
             }
           };
           await Promise.all([...writers.map(runWriter), runFixer()]);
           const keys = [...keysEver].map((id) => ({
             table: 'prop',
-            key: { id },
+            key: columns(id),
             kind: 'changed' as const,
           }));
           const summary = await fix.fixAll(keys);
           expect(summary.failed).toBe(0);
           await checkMonotonic();
-          expect(await allRows(dbs.target, 'prop_t')).toEqual(await allRows(dbs.source, 'prop'));
+          expect(await all(dbs.target, 'prop_t')).toEqual(await all(dbs.source, 'prop'));
         },
       ),
-      { numRuns: 40 },
+      { numRuns: shape === 'orders' ? 40 : 25 },
     );
   }, 120_000);
 });

@@ -1,42 +1,46 @@
 // girder/migrator in Prometheus and OpenTelemetry, from real runs on PGlite: the phase
 // gauge and switches, dual writes and failed second writes, fixer outcomes, and a
 // validator's rows, chunks, differences, progress and differing-chunk spans.
-import { trace } from '@opentelemetry/api';
+import { SpanStatusCode, trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import { sql } from 'kysely';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
-  createRepairLogTable,
   dualWrite,
   fixer,
   memoryPhaseStore,
+  migrationControl,
+  PhaseGateError,
   validator,
 } from '../../src/migrator/index.js';
 import { metrics, tracing } from '../../src/observability/index.js';
-import { allRows, createOrders, type DbPair, pglitePair } from '../migrator/db.js';
+import { allRows, insertOrders, pglitePair, usePair } from '../migrator/db.js';
 import { nonZero, series } from './helpers.js';
 
-let dbs: DbPair;
-let n = 0;
-const freshTable = async () => {
-  const table = `obs_orders_${++n}`;
-  await createOrders(dbs.source, table);
-  await createOrders(dbs.target, table);
-  return table;
-};
-const put = (side: 'source' | 'target', table: string, id: number, status: string, version = 1) =>
-  dbs[side]
-    .insertInto(table as never)
-    .values({ id, status, total: 1, version } as never)
-    .execute();
+const fx = usePair(pglitePair, 'obs_orders');
+const freshTable = () => fx.freshTable();
+const put = fx.put;
 
-beforeAll(async () => {
-  dbs = await pglitePair();
-  await createRepairLogTable(dbs.source);
-}, 120_000);
-afterAll(() => dbs?.close());
+/** A control over a fresh table whose source holds `rows` orders the target lacks. */
+async function controlled(name: string, rows: number) {
+  const table = await freshTable();
+  const sides = { source: fx.dbs.source, target: fx.dbs.target, table, key: 'id' };
+  await insertOrders(
+    fx.dbs.source,
+    table,
+    Array.from({ length: rows }, (_, i) => ({ id: i + 1 })),
+  );
+  const phaseStore = memoryPhaseStore({ name });
+  const control = migrationControl({
+    phaseStore,
+    validator: validator({ ...sides, columns: ['status', 'total'], name }),
+    fixer: fixer({ ...sides, version: 'version', primary: phaseStore }),
+    name,
+  });
+  return { control, phaseStore };
+}
 
 describe('metrics: girder/migrator', () => {
   it('shows the current phase (one series per phase) and counts switches', async () => {
@@ -64,13 +68,13 @@ describe('metrics: girder/migrator', () => {
     const table = await freshTable();
     const store = memoryPhaseStore({ initial: 'source-first' });
     const w = dualWrite({
-      source: dbs.source,
-      target: dbs.target,
+      source: fx.dbs.source,
+      target: fx.dbs.target,
       table,
       key: 'id',
       version: 'version',
       phase: store,
-      repairLog: { db: dbs.source },
+      repairLog: { db: fx.dbs.source },
       name: 'orders',
     });
     const registry = new Registry();
@@ -78,10 +82,10 @@ describe('metrics: girder/migrator', () => {
     await w.write.insert({ id: 1, status: 'new', total: 1 });
     await w.write.update(1, { status: 'paid' });
     // The target table goes away: the second write fails, the request still succeeds.
-    await sql.raw(`ALTER TABLE ${table} RENAME TO ${table}_away`).execute(dbs.target);
+    await sql.raw(`ALTER TABLE ${table} RENAME TO ${table}_away`).execute(fx.dbs.target);
     await w.write.insert({ id: 2, status: 'new', total: 1 });
     await store.set('target-first');
-    await sql.raw(`ALTER TABLE ${table}_away RENAME TO ${table}`).execute(dbs.target);
+    await sql.raw(`ALTER TABLE ${table}_away RENAME TO ${table}`).execute(fx.dbs.target);
     await w.write.insert({ id: 3, status: 'new', total: 1 });
     expect(await nonZero(registry, 'girder_migrator_dual_writes_total')).toEqual({
       'name=orders,op=insert,side=source': 2,
@@ -97,7 +101,7 @@ describe('metrics: girder/migrator', () => {
     expect(await nonZero(registry, 'girder_migrator_dual_write_repair_log_failures_total')).toEqual(
       {},
     );
-    expect((await allRows(dbs.source, table)).map((r) => Number(r.id))).toEqual([1, 2, 3]);
+    expect((await allRows(fx.dbs.source, table)).map((r) => Number(r.id))).toEqual([1, 2, 3]);
     await store.close();
   });
 
@@ -105,18 +109,18 @@ describe('metrics: girder/migrator', () => {
     const table = await freshTable();
     const store = memoryPhaseStore({ initial: 'source-first' });
     const w = dualWrite({
-      source: dbs.source,
-      target: dbs.target,
+      source: fx.dbs.source,
+      target: fx.dbs.target,
       table,
       key: 'id',
       version: 'version',
       phase: store,
-      repairLog: { db: dbs.source, table: 'no_such_repair_log' },
+      repairLog: { db: fx.dbs.source, table: 'no_such_repair_log' },
       name: 'lost',
     });
     const registry = new Registry();
     metrics({ registry }).watch(w);
-    await sql.raw(`DROP TABLE ${table}`).execute(dbs.target);
+    await sql.raw(`DROP TABLE ${table}`).execute(fx.dbs.target);
     await w.write.insert({ id: 1, status: 'new', total: 1 });
     expect(await nonZero(registry, 'girder_migrator_dual_write_secondary_failures_total')).toEqual({
       'name=lost,op=insert,side=target': 1,
@@ -133,8 +137,8 @@ describe('metrics: girder/migrator', () => {
     await put('source', table, 2, 'same');
     await put('target', table, 2, 'same');
     const f = fixer({
-      source: dbs.source,
-      target: dbs.target,
+      source: fx.dbs.source,
+      target: fx.dbs.target,
       table,
       key: 'id',
       version: 'version',
@@ -149,7 +153,7 @@ describe('metrics: girder/migrator', () => {
     f.events.on('failed', () => seen.failed++);
     const diff = (id: number) => ({ table, key: { id }, kind: 'changed' as const });
     await f.fixAll([diff(1), diff(2), diff(99)]);
-    await sql.raw(`DROP TABLE ${table}`).execute(dbs.target);
+    await sql.raw(`DROP TABLE ${table}`).execute(fx.dbs.target);
     const summary = await f.fixAll([diff(1)]);
     expect(summary).toMatchObject({ failed: 1 });
     // Keys 1 and 2 are copied from the side in charge, key 99 is absent on both
@@ -167,13 +171,17 @@ describe('metrics: girder/migrator', () => {
 
   it('counts a validation: rows, chunks, diffs by kind, chunk durations, progress, runs', async () => {
     const table = await freshTable();
-    for (const id of [1, 2, 3, 4]) await put('source', table, id, 'ok');
+    await insertOrders(
+      fx.dbs.source,
+      table,
+      [1, 2, 3, 4].map((id) => ({ id, status: 'ok' })),
+    );
     await put('target', table, 1, 'ok');
     await put('target', table, 2, 'changed');
     await put('target', table, 4, 'ok');
     const check = validator({
-      source: dbs.source,
-      target: dbs.target,
+      source: fx.dbs.source,
+      target: fx.dbs.target,
       table,
       key: 'id',
       columns: ['status', 'total'],
@@ -208,6 +216,45 @@ describe('metrics: girder/migrator', () => {
     });
     await check.close();
   });
+
+  it("counts a control's switch requests, switches by outcome, refusals by reason, running validation", async () => {
+    const { control, phaseStore } = await controlled('ctl', 3);
+    const registry = new Registry();
+    metrics({ registry }).watch(control);
+    expect(await series(registry, 'girder_migrator_validation_running')).toEqual({ 'name=ctl': 0 });
+    await control.switchPhase('source-first');
+    const refusal = (p: Promise<unknown>) =>
+      p.then(
+        () => expect.unreachable(),
+        (e: unknown) => expect(e).toBeInstanceOf(PhaseGateError),
+      );
+    await refusal(control.switchPhase('target-first'));
+    await refusal(control.switchPhase('target-only'));
+    await control.startValidation();
+    expect(await series(registry, 'girder_migrator_validation_running')).toEqual({ 'name=ctl': 1 });
+    await refusal(control.switchPhase('target-first'));
+    expect(await control.waitForValidation()).toMatchObject({ differences: 3 });
+    expect(await series(registry, 'girder_migrator_validation_running')).toEqual({ 'name=ctl': 0 });
+    await refusal(control.switchPhase('target-first'));
+    await control.switchPhase('target-first', { force: true, by: 'ops' });
+    expect(await nonZero(registry, 'girder_migrator_switch_requests_total')).toEqual({
+      'name=ctl': 6,
+    });
+    expect(await nonZero(registry, 'girder_migrator_switches_total')).toEqual({
+      'from=source-only,name=ctl,outcome=switched,to=source-first': 1,
+      'from=source-first,name=ctl,outcome=refused,to=target-first': 3,
+      'from=source-first,name=ctl,outcome=refused,to=target-only': 1,
+      'from=source-first,name=ctl,outcome=forced,to=target-first': 1,
+    });
+    expect(await nonZero(registry, 'girder_migrator_switch_refusals_total')).toEqual({
+      'name=ctl,reason=not-validated': 1,
+      'name=ctl,reason=not-adjacent': 1,
+      'name=ctl,reason=validation-running': 1,
+      'name=ctl,reason=differences': 1,
+    });
+    await control.close();
+    await phaseStore.close();
+  });
 });
 
 describe('tracing: girder/migrator', () => {
@@ -219,11 +266,15 @@ describe('tracing: girder/migrator', () => {
 
   it('makes a span per differing chunk only, and events for switches and failed second writes', async () => {
     const table = await freshTable();
-    for (const id of [1, 2]) await put('source', table, id, 'ok');
+    await insertOrders(
+      fx.dbs.source,
+      table,
+      [1, 2].map((id) => ({ id, status: 'ok' })),
+    );
     await put('target', table, 1, 'ok');
     const check = validator({
-      source: dbs.source,
-      target: dbs.target,
+      source: fx.dbs.source,
+      target: fx.dbs.target,
       table,
       key: 'id',
       columns: ['status', 'total'],
@@ -231,8 +282,8 @@ describe('tracing: girder/migrator', () => {
     });
     const store = memoryPhaseStore({ initial: 'source-first', name: 'orders' });
     const w = dualWrite({
-      source: dbs.source,
-      target: dbs.target,
+      source: fx.dbs.source,
+      target: fx.dbs.target,
       table,
       key: 'id',
       version: 'version',
@@ -252,7 +303,7 @@ describe('tracing: girder/migrator', () => {
       'girder.name': 'orders',
       'girder.migrator.differences': 1,
     });
-    await sql.raw(`DROP TABLE ${table}`).execute(dbs.target);
+    await sql.raw(`DROP TABLE ${table}`).execute(fx.dbs.target);
     await tracer.startActiveSpan('request', async (span) => {
       await w.write.insert({ id: 3, status: 'new', total: 1 });
       await store.set('target-first');
@@ -266,5 +317,42 @@ describe('tracing: girder/migrator', () => {
     expect(trace.getActiveSpan()).toBeUndefined();
     await check.close();
     await store.close();
+  });
+
+  it('makes a span per decided switch, with outcome and reason, and events for validations', async () => {
+    exporter.reset();
+    const { control, phaseStore } = await controlled('ctl_traced', 2);
+    const t = tracing({ tracer, redis: false });
+    t.watch(control);
+    await control.switchPhase('source-first', { by: 'ops' });
+    await control.switchPhase('target-first').catch(() => undefined);
+    await tracer.startActiveSpan('admin', async (span) => {
+      await control.startValidation();
+      await control.waitForValidation();
+      span.end();
+    });
+    await control.switchPhase('target-first', { force: true });
+    const switches = exporter.getFinishedSpans().filter((s) => s.name === 'girder.migrator.switch');
+    expect(switches.map((s) => [s.attributes['girder.migrator.outcome'], s.status.code])).toEqual([
+      ['switched', SpanStatusCode.OK],
+      ['refused', SpanStatusCode.ERROR],
+      ['forced', SpanStatusCode.OK],
+    ]);
+    expect(switches[0]?.attributes).toMatchObject({
+      'girder.name': 'ctl_traced',
+      'girder.migrator.from': 'source-only',
+      'girder.migrator.to': 'source-first',
+      'girder.migrator.by': 'ops',
+    });
+    expect(switches[1]?.attributes).toMatchObject({ 'girder.migrator.reason': 'not-validated' });
+    expect(switches[2]?.attributes).toMatchObject({ 'girder.migrator.gate': 'differences' });
+    const admin = exporter.getFinishedSpans().find((s) => s.name === 'admin');
+    expect(admin?.events.map((e) => e.name)).toEqual([
+      'girder.migrator.validation_started',
+      'girder.migrator.validation_finished',
+    ]);
+    expect(admin?.events[1]?.attributes).toMatchObject({ 'girder.migrator.differences': 2 });
+    await control.close();
+    await phaseStore.close();
   });
 });
