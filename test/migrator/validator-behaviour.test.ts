@@ -10,10 +10,8 @@ import {
 } from '../../src/migrator/index.js';
 import {
   type Backend,
-  createItems,
-  type DbPair,
-  fillItems,
-  ITEM_COLUMNS,
+  itemOptions,
+  itemsPair as itemsPairOn,
   pgliteBackend,
 } from './validator-db.js';
 
@@ -25,25 +23,8 @@ afterAll(async () => {
   await backend?.close();
 });
 
-const itemsPair = async (rows: number): Promise<DbPair> => {
-  const pair = await backend.pair();
-  await createItems(pair.source, pair.sourceTable);
-  await createItems(pair.target, pair.targetTable);
-  await fillItems(pair.source, rows, pair.sourceTable);
-  await fillItems(pair.target, rows, pair.targetTable);
-  return pair;
-};
-const options = (pair: DbPair, extra: Partial<ValidatorOptions> = {}): ValidatorOptions => ({
-  source: pair.source,
-  target: pair.target,
-  table: pair.sourceTable,
-  targetTable: pair.targetTable,
-  key: 'id',
-  columns: ITEM_COLUMNS,
-  chunkSize: 100,
-  ...extra,
-});
-
+const itemsPair = (rows: number) => itemsPairOn(backend, rows);
+const options = itemOptions;
 /** Resolves with the next emission of `event`. */
 const next = <T>(on: (listener: (payload: T) => void) => () => void) =>
   new Promise<T>((resolve) => {

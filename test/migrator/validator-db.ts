@@ -3,6 +3,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { KyselyPGlite } from 'kysely-pglite';
+import type { ValidatorOptions } from '../../src/migrator/index.js';
 import { type PostgresServer, postgresPool, startPostgres } from '../harness/index.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests address tables by name.
@@ -111,3 +112,28 @@ export async function fillItems(db: Db, n: number, table = 'items', from = 1): P
       i % 2 = 0, jsonb_build_object('i', i, 'tags', jsonb_build_array('a', 'b')), 1000
     from generate_series(${from}::int, ${from + n - 1}::int) as i`.execute(db);
 }
+
+/** A pair of `items` tables on `backend` holding the same `rows` rows (both validator suites seed this way). */
+export async function itemsPair(backend: Backend, rows: number): Promise<DbPair> {
+  const pair = await backend.pair();
+  await createItems(pair.source, pair.sourceTable);
+  await createItems(pair.target, pair.targetTable);
+  await fillItems(pair.source, rows, pair.sourceTable);
+  await fillItems(pair.target, rows, pair.targetTable);
+  return pair;
+}
+
+/** Validator options over an items pair: every column, chunks of 100, then `extra`. */
+export const itemOptions = (
+  pair: DbPair,
+  extra: Partial<ValidatorOptions> = {},
+): ValidatorOptions => ({
+  source: pair.source,
+  target: pair.target,
+  table: pair.sourceTable,
+  targetTable: pair.targetTable,
+  key: 'id',
+  columns: ITEM_COLUMNS,
+  chunkSize: 100,
+  ...extra,
+});

@@ -5,7 +5,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createValidatorStateTable,
   type Inconsistency,
-  type ValidatorOptions,
   validator,
 } from '../../src/migrator/index.js';
 import {
@@ -14,7 +13,8 @@ import {
   createItems,
   type DbPair,
   fillItems,
-  ITEM_COLUMNS,
+  itemOptions,
+  itemsPair as itemsPairOn,
   openBackend,
 } from './validator-db.js';
 
@@ -33,25 +33,8 @@ export function describeValidator(backendName: BackendName): void {
       await backend?.close();
     });
 
-    /** A pair of `items` tables holding the same `rows` rows. */
-    const itemsPair = async (rows: number): Promise<DbPair> => {
-      const pair = await backend.pair();
-      await createItems(pair.source, pair.sourceTable);
-      await createItems(pair.target, pair.targetTable);
-      await fillItems(pair.source, rows, pair.sourceTable);
-      await fillItems(pair.target, rows, pair.targetTable);
-      return pair;
-    };
-    const options = (pair: DbPair, extra: Partial<ValidatorOptions> = {}): ValidatorOptions => ({
-      source: pair.source,
-      target: pair.target,
-      table: pair.sourceTable,
-      targetTable: pair.targetTable,
-      key: 'id',
-      columns: ITEM_COLUMNS,
-      chunkSize: 100,
-      ...extra,
-    });
+    const itemsPair = (rows: number) => itemsPairOn(backend, rows);
+    const options = itemOptions;
     const onTarget = (pair: DbPair, text: string) =>
       sql.raw(text.replaceAll('{t}', pair.targetTable)).execute(pair.target);
     const onSource = (pair: DbPair, text: string) =>
