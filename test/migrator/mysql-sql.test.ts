@@ -23,7 +23,6 @@ function mysqlRecorder() {
           sent.push({ sql: query.sql, parameters: query.parameters });
           return { rows: [] } as QueryResult<R>;
         },
-        // biome-ignore lint/correctness/useYield: a stream of no rows.
         async *streamQuery() {},
       };
     }

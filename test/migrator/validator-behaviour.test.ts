@@ -16,9 +16,10 @@ import {
 } from './validator-db.js';
 
 let backend: Backend;
+// PGlite's WebAssembly start-up takes long on a loaded machine.
 beforeAll(async () => {
   backend = await pgliteBackend();
-});
+}, 120_000);
 afterAll(async () => {
   await backend?.close();
 });
