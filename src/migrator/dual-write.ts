@@ -54,7 +54,7 @@ export interface SecondaryFailure {
   phase: Phase;
   /** The side whose write failed. */
   side: Side;
-  /** Key of the row, if known (`run` without `keys` knows none). */
+  /** Key of the row, if known (`run` without `keys` knows none): a scalar, or an object of the key columns for a composite key. */
   key: unknown;
   /** What the database threw. */
   error: unknown;
@@ -183,7 +183,7 @@ export interface DualWriter {
   readonly read: AnyDb;
   /** The table name on the side in charge. */
   readonly readTable: string;
-  /** Reads one row by key from the side in charge. */
+  /** Reads one row by key from the side in charge (a scalar, or an object of exactly the key columns for a composite key). */
   find(key: unknown): Promise<Row | undefined>;
   /** Writes routed per phase. */
   readonly write: DualWriteWriter;
@@ -255,6 +255,9 @@ const schema = z
  * The phase is read once per write from the live store, so both halves of one write
  * agree. A failed second write is emitted (`secondaryFailed`), passed to
  * `onSecondaryError` and appended to the repair log; the call still succeeds.
+ *
+ * `key` may list the columns of a composite key (`['tenant_id', 'id']`); key values are
+ * then objects of exactly those columns (`find({ tenant_id: 3, id: 42 })`).
  *
  * @example
  * ```ts

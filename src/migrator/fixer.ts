@@ -71,7 +71,7 @@ export type FixSkipReason = 'absent' | 'newer' | 'changed';
  * ```
  */
 export interface FixOutcome {
-  /** The key value. */
+  /** The key value (an object of the key columns for a composite key). */
   key: unknown;
   /** What was done. */
   action: FixAction;
