@@ -120,7 +120,11 @@ describe('migration end to end (PostgreSQL)', () => {
     };
     const switchTo = async (to: Phase) => {
       await control.switchPhase(to);
-      await settle(300); // every instance polls the phase row every 100 ms
+      // Instances acting on two phases at once is the documented poll-lag window; on a
+      // loaded machine a poll can come late, so wait until every in-process instance acts
+      // on the new phase, then give the child process (polling every 100 ms) time too.
+      while (local.some((l) => l.store.phase !== to)) await settle(20);
+      await settle(300);
     };
 
     await settle(1_000); // phase 1: source-only
