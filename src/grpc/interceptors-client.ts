@@ -197,7 +197,7 @@ export type EventsInterceptor = Interceptor & {
 export interface EventsInterceptorOptions {
   /** Time source for durations. Default `systemClock`. */
   clock?: Clock;
-  /** Name of this interceptor, for logs. */
+  /** Name of this interceptor: its `name` property, the `name` label of its metrics. */
   name?: string;
 }
 
@@ -216,7 +216,7 @@ export interface EventsInterceptorOptions {
  * ```
  */
 export function eventsInterceptor(options: EventsInterceptorOptions = {}): EventsInterceptor {
-  const { clock } = parseOptions(
+  const { clock, name } = parseOptions(
     'eventsInterceptor',
     z.strictObject({
       clock: clockSchema.default(systemClock),
@@ -245,5 +245,7 @@ export function eventsInterceptor(options: EventsInterceptorOptions = {}): Event
       },
     });
   };
+  // `name` (the option, or empty) is what girder/observability labels its series with.
+  Object.defineProperty(interceptor, 'name', { value: name ?? '' });
   return Object.assign(interceptor, { events, side: 'client' as const });
 }

@@ -357,12 +357,12 @@ function observing(clock: Clock, onEnd: (event: ServerCallEvent) => void): Serve
 export function serverEventsInterceptor(
   options: ServerEventsInterceptorOptions = {},
 ): ServerEventsInterceptor {
-  const { clock } = parseOptions('serverEventsInterceptor', eventsSchema, options);
+  const { clock, name } = parseOptions('serverEventsInterceptor', eventsSchema, options);
   const events = new TypedEmitter<ServerCallEvents>();
-  return Object.assign(
-    observing(clock, (e) => events.emit('call', e)),
-    { events, side: 'server' as const },
-  );
+  const interceptor = observing(clock, (e) => events.emit('call', e));
+  // `name` (the option, or empty) is what girder/observability labels its series with.
+  Object.defineProperty(interceptor, 'name', { value: name ?? '' });
+  return Object.assign(interceptor, { events, side: 'server' as const });
 }
 
 /**
