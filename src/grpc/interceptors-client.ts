@@ -18,6 +18,7 @@ import {
   systemClock,
   TypedEmitter,
 } from '../core/index.js';
+import { markRefusal, type RefusedBy, refusalOf } from './refusals.js';
 
 const codeList = z.array(z.nativeEnum(status)).min(1);
 
@@ -98,11 +99,12 @@ export function breakerInterceptor(
           )
           .catch((error: unknown) => {
             if (error instanceof BrokenCircuitError) {
-              listener.onReceiveStatus({
-                code: status.UNAVAILABLE,
-                details: error.message,
-                metadata: new Metadata(),
-              });
+              listener.onReceiveStatus(
+                markRefusal(
+                  { code: status.UNAVAILABLE, details: error.message, metadata: new Metadata() },
+                  'breaker',
+                ),
+              );
             } else if (error instanceof AbortedError && settle === undefined) {
               listener.onReceiveStatus({
                 code: status.CANCELLED,
@@ -173,6 +175,8 @@ export interface ClientCallEvent {
   readonly codeName: string;
   /** Milliseconds from start to status. */
   readonly durationMs: number;
+  /** `'breaker'` when a {@link breakerInterceptor} refused the call (it never left the process). */
+  readonly refusedBy?: RefusedBy;
 }
 
 /** Events of {@link eventsInterceptor}. */
@@ -185,13 +189,15 @@ export type ClientCallEvents = {
 export type EventsInterceptor = Interceptor & {
   /** `call` events, one per finished call. */
   readonly events: EventSource<ClientCallEvents>;
+  /** Always `'client'`: how girder/observability tells it from a server interceptor. */
+  readonly side: 'client';
 };
 
 /** Options of {@link eventsInterceptor}. */
 export interface EventsInterceptorOptions {
   /** Time source for durations. Default `systemClock`. */
   clock?: Clock;
-  /** Name of this interceptor, for logs. */
+  /** Name of this interceptor: its `name` property, the `name` label of its metrics. */
   name?: string;
 }
 
@@ -210,7 +216,7 @@ export interface EventsInterceptorOptions {
  * ```
  */
 export function eventsInterceptor(options: EventsInterceptorOptions = {}): EventsInterceptor {
-  const { clock } = parseOptions(
+  const { clock, name } = parseOptions(
     'eventsInterceptor',
     z.strictObject({
       clock: clockSchema.default(systemClock),
@@ -231,6 +237,7 @@ export function eventsInterceptor(options: EventsInterceptorOptions = {}): Event
               code: s.code,
               codeName: status[s.code] ?? String(s.code),
               durationMs: clock.now() - startedAt,
+              refusedBy: refusalOf(s),
             });
             nextStatus(s);
           },
@@ -238,5 +245,7 @@ export function eventsInterceptor(options: EventsInterceptorOptions = {}): Event
       },
     });
   };
-  return Object.assign(interceptor, { events });
+  // `name` (the option, or empty) is what girder/observability labels its series with.
+  Object.defineProperty(interceptor, 'name', { value: name ?? '' });
+  return Object.assign(interceptor, { events, side: 'client' as const });
 }

@@ -20,6 +20,7 @@ import {
 import type { AccessClaims } from '../jwt/index.js';
 import type { Logger } from '../logger/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
+import { markRefusal, type RefusedBy, refusalOf } from './refusals.js';
 import { grpcStatusOf } from './status-map.js';
 
 /** What a server interceptor knows about an incoming call before its handler runs. */
@@ -49,6 +50,7 @@ function refuse(
  * call, or to the status to end it with.
  */
 function admissionInterceptor(
+  by: RefusedBy,
   decide: (info: ServerCallInfo) => Promise<StatusObject | undefined> | StatusObject | undefined,
 ): ServerInterceptor {
   return (descriptor, call) =>
@@ -62,7 +64,7 @@ function admissionInterceptor(
               .then(
                 (refusal) => {
                   if (refusal === undefined) nextMetadata(metadata);
-                  else call.sendStatus(refusal);
+                  else call.sendStatus(markRefusal(refusal, by));
                 },
                 (error: unknown) =>
                   refuse(call, grpcStatusOf(error), 'the call could not be admitted'),
@@ -113,7 +115,7 @@ export function rateLimitInterceptor(
   if (typeof limiter?.limit !== 'function') {
     throw new InvalidArgumentError('limiter', 'must be a girder/ratelimit limiter');
   }
-  return admissionInterceptor(async (info) => {
+  return admissionInterceptor('rateLimit', async (info) => {
     const decision = await limiter.limit(key ? key(info) : info.method);
     if (decision.allowed) return undefined;
     const trailers = new Metadata();
@@ -193,7 +195,7 @@ export function authInterceptor(
     );
   }
   const open = new Set(publicMethods ?? []);
-  return admissionInterceptor(async ({ method, metadata }) => {
+  return admissionInterceptor('auth', async ({ method, metadata }) => {
     if (open.has(method)) return undefined;
     const header = metadata.get('authorization')[0];
     const token = typeof header === 'string' ? BEARER.exec(header)?.[1] : undefined;
@@ -264,7 +266,7 @@ export function degradationInterceptor(options: DegradationInterceptorOptions): 
   );
   const shedSet = new Set(shedPriorities);
   const key = priority.toLowerCase();
-  return admissionInterceptor(({ metadata }) => {
+  return admissionInterceptor('degradation', ({ metadata }) => {
     const value = metadata.get(key)[0];
     const callPriority = typeof value === 'string' ? value : defaultPriority;
     if (!shedSet.has(callPriority) || !shedWhen()) return undefined;
@@ -288,6 +290,8 @@ export interface ServerCallEvent {
   readonly durationMs: number;
   /** The peer address. */
   readonly peer: string;
+  /** Set when a girder interceptor refused the call before its handler ran. */
+  readonly refusedBy?: RefusedBy;
 }
 
 /** Events of {@link serverEventsInterceptor}. */
@@ -300,6 +304,8 @@ export type ServerCallEvents = {
 export type ServerEventsInterceptor = ServerInterceptor & {
   /** `call` events, one per finished call. */
   readonly events: EventSource<ServerCallEvents>;
+  /** Always `'server'`: how girder/observability tells it from a client interceptor. */
+  readonly side: 'server';
 };
 
 /** Options of {@link serverEventsInterceptor} and {@link loggingInterceptor}. */
@@ -326,6 +332,7 @@ function observing(clock: Clock, onEnd: (event: ServerCallEvent) => void): Serve
           codeName: status[s.code] ?? String(s.code),
           durationMs: clock.now() - startedAt,
           peer: call.getPeer(),
+          refusedBy: refusalOf(s),
         });
         next(s);
       },
@@ -350,12 +357,12 @@ function observing(clock: Clock, onEnd: (event: ServerCallEvent) => void): Serve
 export function serverEventsInterceptor(
   options: ServerEventsInterceptorOptions = {},
 ): ServerEventsInterceptor {
-  const { clock } = parseOptions('serverEventsInterceptor', eventsSchema, options);
+  const { clock, name } = parseOptions('serverEventsInterceptor', eventsSchema, options);
   const events = new TypedEmitter<ServerCallEvents>();
-  return Object.assign(
-    observing(clock, (e) => events.emit('call', e)),
-    { events },
-  );
+  const interceptor = observing(clock, (e) => events.emit('call', e));
+  // `name` (the option, or empty) is what girder/observability labels its series with.
+  Object.defineProperty(interceptor, 'name', { value: name ?? '' });
+  return Object.assign(interceptor, { events, side: 'server' as const });
 }
 
 /**

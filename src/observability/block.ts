@@ -18,6 +18,7 @@ import type {
   TimeoutFailoverControl,
   TrafficSplitControl,
 } from '../failover/index.js';
+import type { EventsInterceptor, ServerEventsInterceptor } from '../grpc/index.js';
 import type { Election, ScheduledJob, SqlScheduler } from '../jobs/index.js';
 import type { Authorizer, TokenService } from '../jwt/index.js';
 import type { Locker } from '../lock/index.js';
@@ -33,6 +34,7 @@ import type {
   TokenAuthSms,
 } from '../sms/index.js';
 import { type BalancerBlockKind, balancerKindOf } from './watch-balancer.js';
+import { type GrpcBlockKind, grpcKindOf } from './watch-grpc.js';
 import { type JobsBlockKind, jobsKindOf } from './watch-jobs.js';
 import { type MigratorBlockKind, migratorKindOf } from './watch-migrator.js';
 import { mqKindOf } from './watch-mq.js';
@@ -92,6 +94,8 @@ export type WatchableBlock =
   | Fixer
   | Validator
   | import('../migrator/index.js').MigrationControl
+  | EventsInterceptor
+  | ServerEventsInterceptor
   | {
       /** The decorator's typed events. */
       readonly events:
@@ -131,6 +135,7 @@ export type BlockKind =
   | BalancerBlockKind
   | RegistryBlockKind
   | MigratorBlockKind
+  | GrpcBlockKind
   | 'smsQueue'
   | 'queue';
 
@@ -155,6 +160,8 @@ export function kindOf(block: unknown): BlockKind {
   if (registryKind !== undefined) return registryKind;
   const migratorKind = migratorKindOf(block);
   if (migratorKind !== undefined) return migratorKind;
+  const grpcKind = grpcKindOf(block);
+  if (grpcKind !== undefined) return grpcKind;
   if ((typeof block === 'object' || typeof block === 'function') && block !== null) {
     const b = block as Bag;
     const control = b.control as Bag | undefined;

@@ -37,6 +37,7 @@ import {
   watchRetry,
   watchSplit,
 } from './watch-failover.js';
+import { watchGrpc } from './watch-grpc.js';
 import { watchElection, watchScheduledJob, watchSqlScheduler } from './watch-jobs.js';
 import { watchAuthorizer, watchTokens } from './watch-jwt.js';
 import { watchLock } from './watch-lock.js';
@@ -304,6 +305,9 @@ export function metrics(options: MetricsOptions): Metrics {
         return watchPicker(scope, block as unknown as PickerBlock);
       case 'balanced':
         return watchBalanced(scope, b.events as EventSource<BalancedEvents>);
+      case 'grpcClient':
+      case 'grpcServer':
+        return watchGrpc(scope, kind, b.events);
       default:
         return watchFailover(scope, b.events as EventSource<FailoverEvents>, b.control);
     }

@@ -35,6 +35,7 @@ import type { WatchOptions } from './metrics.js';
 import { subscribe } from './scope.js';
 import { type BalancerBlockKind, traceBalancer } from './watch-balancer.js';
 import type { CacheEventsRead, RankingEventsRead } from './watch-cache.js';
+import { type GrpcBlockKind, traceGrpc } from './watch-grpc.js';
 import { traceLock } from './watch-lock.js';
 import { type MigratorBlockKind, traceMigrator } from './watch-migrator.js';
 import { traceQueue } from './watch-mq.js';
@@ -343,6 +344,9 @@ export function tracing(options: TracingOptions): Tracing {
       case 'picker':
       case 'balanced':
         return traceBalancer(tracer, kindOf(block) as BalancerBlockKind, b.events, name);
+      case 'grpcClient':
+      case 'grpcServer':
+        return traceGrpc(tracer, kindOf(block) as GrpcBlockKind, b.events, name);
       case 'cache': {
         // A loader call becomes a span back-dated to its start (the event comes at its end).
         const loadSpan = (e: CacheEventsRead['load'] & { key?: string; error?: unknown }) => {

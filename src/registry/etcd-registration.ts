@@ -13,8 +13,8 @@ import {
   TypedEmitter,
   withTimeout,
 } from '../core/index.js';
+import { grantLease, renewLease, revokeLease, revokeQuietly } from '../lock/etcd-lease.js';
 import { RegistryClosedError } from './errors.js';
-import { keepAliveOnce, revokeLease } from './etcd-client.js';
 import { checkDrainMs, checkUpdate, encodeInstance, freezeInstance } from './instance.js';
 import type { Instance, Registration, RegistrationEvents, RegistryEvents } from './types.js';
 
@@ -73,10 +73,7 @@ export class EtcdRegistration implements Registration {
   async #writeUnderNewLease(signal?: AbortSignal): Promise<void> {
     const { client, leaseTtlS, prefix, clock } = this.#settings;
     const startedAt = clock.now();
-    const leaseId = await this.#bounded(async () => {
-      const reply = await client.leaseClient.leaseGrant({ TTL: leaseTtlS });
-      return reply.ID;
-    }, signal);
+    const { id: leaseId } = await this.#bounded(() => grantLease(client, leaseTtlS), signal);
     try {
       await this.#bounded(
         () =>
@@ -105,13 +102,19 @@ export class EtcdRegistration implements Registration {
 
   #revokeQuietly(leaseId: string): void {
     const { client, requestTimeoutMs, clock } = this.#settings;
-    revokeLease(client, leaseId, requestTimeoutMs, clock).catch(() => {});
+    revokeQuietly(client, leaseId, requestTimeoutMs, clock);
   }
 
   /** First registration: errors go to the caller. */
   async start(signal?: AbortSignal): Promise<void> {
     await this.#writeUnderNewLease(signal);
-    this.#schedule(this.#settings.keepaliveMs);
+    this.#scheduleRenewal();
+  }
+
+  /** Next keepalive `keepaliveMs` after the last renewal (or grant) was sent. */
+  #scheduleRenewal(): void {
+    const { keepaliveMs, clock } = this.#settings;
+    this.#schedule(Math.max(0, keepaliveMs - (clock.now() - this.#renewedAt)));
   }
 
   #schedule(ms: number): void {
@@ -139,12 +142,12 @@ export class EtcdRegistration implements Registration {
     const { client, requestTimeoutMs, clock, leaseTtlS, keepaliveMs } = this.#settings;
     const sentAt = clock.now();
     try {
-      const alive = await keepAliveOnce(client, this.#leaseId, requestTimeoutMs, clock);
+      const alive = await renewLease(client, this.#leaseId, requestTimeoutMs, clock);
       if (this.#state !== 'live') return;
       if (alive) {
         this.#renewedAt = sentAt;
         this.#resetRetry();
-        this.#schedule(keepaliveMs);
+        this.#scheduleRenewal();
         return;
       }
       this.#lose(new Error(`etcd lease ${this.#leaseId} is gone`));
@@ -189,7 +192,7 @@ export class EtcdRegistration implements Registration {
     };
     this.events.emit('reregistered', payload);
     this.#settings.events.emit('reregistered', payload);
-    this.#schedule(this.#settings.keepaliveMs);
+    this.#scheduleRenewal();
   }
 
   #emitError(error: unknown): void {

@@ -17,9 +17,16 @@ import {
   TypedEmitter,
   withTimeout,
 } from '../core/index.js';
+import {
+  grantLease,
+  isLeaseGone,
+  renewLease,
+  revokeLease,
+  revokeQuietly,
+} from '../lock/etcd-lease.js';
 import { NoFreeWorkerIdError, RegistryClosedError } from './errors.js';
 import { defaultRegistryRetry, type EtcdSource, etcdSourceOf } from './etcd.js';
-import { checkEtcdClient, isEtcdClient, keepAliveOnce, revokeLease } from './etcd-client.js';
+import { checkEtcdClient, isEtcdClient } from './etcd-client.js';
 import type { RegistryBackend } from './types.js';
 
 /**
@@ -62,7 +69,11 @@ export type WorkerIdEvents = {
 export interface WorkerId extends AsyncDisposable {
   /** The id held now. After `lost` and until `acquired` it is the old id, and `held` is false. */
   readonly id: number;
-  /** True while the lease is known to be valid. */
+  /**
+   * True while the lease is known to be valid: acquired, and renewed less than a TTL ago
+   * (by the local clock, so a process whose event loop stalled past the TTL reads false
+   * at once, before any keepalive reply tells it so).
+   */
   readonly held: boolean;
   /** The width of the id, in bits. */
   readonly bits: number;
@@ -130,6 +141,9 @@ const schema = z
 
 type Settings = z.output<typeof schema> & { prefix: string; keepaliveMs: number; retry: Backoff };
 
+/** Leases granted for one acquisition before its error is reported. */
+const MAX_LEASE_ATTEMPTS = 3;
+
 // Ids handed out by memory registries, per registry object.
 const memoryIds = new WeakMap<RegistryBackend, Set<number>>();
 
@@ -147,7 +161,7 @@ function candidates(size: number, taken: Set<number>): number[] {
 class EtcdWorkerId implements WorkerId {
   readonly events = new TypedEmitter<WorkerIdEvents>();
   id = -1;
-  held = false;
+  #held = false;
   #leaseId = '';
   #renewedAt = 0;
   #timer: TimerHandle | undefined;
@@ -164,20 +178,38 @@ class EtcdWorkerId implements WorkerId {
     return this.settings.bits;
   }
 
+  get held(): boolean {
+    const { clock, leaseTtlS } = this.settings;
+    return this.#held && clock.now() - this.#renewedAt < leaseTtlS * 1_000;
+  }
+
   #bounded<T>(run: () => Promise<T>): Promise<T> {
     const { requestTimeoutMs: timeoutMs, clock } = this.settings;
     return withTimeout(run, { timeoutMs, clock });
   }
 
-  /** One acquisition: a lease, then create-if-absent on free ids until one sticks. */
+  /**
+   * One acquisition: a lease, then create-if-absent on free ids until one sticks. On a
+   * loaded machine the fresh lease can expire before the create lands (etcd then refuses
+   * the put: "lease not found"); that is no reason to fail, so a new lease is granted and
+   * the scan continues, a few times at most.
+   */
   async acquire(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#acquireUnderNewLease();
+        return;
+      } catch (error) {
+        if (!isLeaseGone(error) || attempt >= MAX_LEASE_ATTEMPTS || this.#closed) throw error;
+      }
+    }
+  }
+
+  async #acquireUnderNewLease(): Promise<void> {
     const { client, settings } = this;
     const size = 2 ** settings.bits;
     const startedAt = settings.clock.now();
-    const leaseId = await this.#bounded(async () => {
-      const reply = await client.leaseClient.leaseGrant({ TTL: settings.leaseTtlS });
-      return reply.ID;
-    });
+    const { id: leaseId } = await this.#bounded(() => grantLease(client, settings.leaseTtlS));
     try {
       const listing = await this.#bounded(() =>
         client.getAll().prefix(`${settings.prefix}/`).keys(),
@@ -199,27 +231,37 @@ class EtcdWorkerId implements WorkerId {
           throw new RegistryClosedError('worker id');
         }
         this.id = id;
-        this.held = true;
+        this.#held = true;
         this.#leaseId = leaseId;
         this.#renewedAt = startedAt;
         this.#attempt = 0;
         this.#previousDelay = 0;
         this.events.emit('acquired', { id });
-        this.#schedule(settings.keepaliveMs);
+        this.#scheduleRenewal();
         return;
       }
       throw new NoFreeWorkerIdError(size);
     } catch (error) {
-      revokeLease(client, leaseId, settings.requestTimeoutMs, settings.clock).catch(() => {});
+      revokeQuietly(client, leaseId, settings.requestTimeoutMs, settings.clock);
       throw error;
     }
+  }
+
+  /**
+   * The next keepalive is due `keepaliveMs` after the last renewal (or the grant) was
+   * sent, not after it came back: a slow round trip on a loaded machine must not eat
+   * into the lease's TTL unnoticed.
+   */
+  #scheduleRenewal(): void {
+    const { keepaliveMs, clock } = this.settings;
+    this.#schedule(Math.max(0, keepaliveMs - (clock.now() - this.#renewedAt)));
   }
 
   #schedule(ms: number): void {
     if (this.#closed) return;
     this.#timer = this.settings.clock.setTimeout(() => {
       this.#timer = undefined;
-      void (this.held ? this.#renew() : this.#reacquire());
+      void (this.#held ? this.#renew() : this.#reacquire());
     }, ms);
   }
 
@@ -233,7 +275,7 @@ class EtcdWorkerId implements WorkerId {
     const { client, settings } = this;
     const sentAt = settings.clock.now();
     try {
-      const alive = await keepAliveOnce(
+      const alive = await renewLease(
         client,
         this.#leaseId,
         settings.requestTimeoutMs,
@@ -244,7 +286,7 @@ class EtcdWorkerId implements WorkerId {
         this.#renewedAt = sentAt;
         this.#attempt = 0;
         this.#previousDelay = 0;
-        this.#schedule(settings.keepaliveMs);
+        this.#scheduleRenewal();
         return;
       }
       this.#lose(new Error(`etcd lease ${this.#leaseId} is gone`));
@@ -260,7 +302,7 @@ class EtcdWorkerId implements WorkerId {
   }
 
   #lose(error: unknown): void {
-    this.held = false;
+    this.#held = false;
     this.events.emit('lost', { id: this.id, error });
     this.#attempt = 0;
     this.#previousDelay = 0;
@@ -282,8 +324,8 @@ class EtcdWorkerId implements WorkerId {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== undefined) this.settings.clock.clearTimeout(this.#timer);
-    const wasHeld = this.held;
-    this.held = false;
+    const wasHeld = this.#held;
+    this.#held = false;
     if (wasHeld) {
       await revokeLease(
         this.client,
