@@ -1,6 +1,6 @@
 // The Locker every backend shares: the acquire loop (polling with backoff, or the
 // backend's own wait), tryAcquire, using, close. Backends plug in through LockBackend.
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import {
   AbortedError,
@@ -41,6 +41,10 @@ class LockerImpl implements Locker {
   #closed: Promise<void> | undefined;
   // Attempts in flight: close() settles them at once.
   readonly #pending = new Set<() => void>();
+  // Tokens are this locker's random 128-bit prefix and a counter: unique across lockers
+  // and processes like a UUID, at a fraction of randomUUID's cost per acquire.
+  readonly #tokenPrefix = `${randomBytes(16).toString('base64url')}.`;
+  #tokens = 0;
 
   constructor(backend: LockBackend, settings: LockerSettings) {
     this.name = settings.name;
@@ -144,7 +148,7 @@ class LockerImpl implements Locker {
     }
     if (this.#closing.signal.aborted) return Promise.reject(this.#closing.signal.reason);
     const started = settings.now();
-    const token = randomUUID();
+    const token = this.#newToken();
     let attempt: Promise<LockGrant | undefined>;
     try {
       attempt = backend.tryLock(key, token, call.ttlMs);
@@ -180,7 +184,7 @@ class LockerImpl implements Locker {
     };
     try {
       if (backend.acquire !== undefined) {
-        const token = randomUUID();
+        const token = this.#newToken();
         const attemptStart = settings.now();
         const signal = waitSignal();
         const grant = await this.#attempt(key, token, caller, () =>
@@ -198,7 +202,7 @@ class LockerImpl implements Locker {
       }
       // One token for every attempt of this call: an attempt whose reply was lost (a
       // timeout) may have taken the key, and the next attempt then finds it ours.
-      const token = first?.token ?? randomUUID();
+      const token = first?.token ?? this.#newToken();
       let uncertain = false;
       let previousMs: number | undefined;
       try {
@@ -246,6 +250,10 @@ class LockerImpl implements Locker {
     } finally {
       link?.dispose();
     }
+  }
+
+  #newToken(): string {
+    return this.#tokenPrefix + (++this.#tokens).toString(36);
   }
 
   #stopped(caller: AbortSignal | undefined): boolean {

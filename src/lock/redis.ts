@@ -131,7 +131,13 @@ class RedisBackend implements LockBackend {
 
   tryLock(key: string, token: string, ttlMs: number): Promise<LockGrant | undefined> {
     const lockKey = redisKey(this.#prefix, key);
-    return this.#runner.eval(ACQUIRE, [lockKey, `${lockKey}:fence`], [token, ttlMs]).then(toGrant);
+    return this.#runner.evalKeys(
+      ACQUIRE,
+      [lockKey, `${lockKey}:fence`],
+      [token, ttlMs],
+      toGrant,
+      rethrow,
+    );
   }
 
   transient(error: unknown): boolean {

@@ -66,7 +66,10 @@ export interface WatchdogOptions {
 export interface Lock extends AsyncDisposable {
   /** The key, as passed to `acquire`. */
   readonly key: string;
-  /** Random and unique to this acquisition; release and extend check it on the server. */
+  /**
+   * Unique to this acquisition (the locker's random 128-bit prefix and a counter);
+   * release and extend check it on the server.
+   */
   readonly token: string;
   /**
    * Strictly increases per key across every holder, forever (Redis: a counter next to

@@ -5,11 +5,12 @@
 // never early. The tick's time also serves as the "now" of script deadlines, which is
 // therefore never later than the real send time (server deadlines err early, never late).
 
-/** One call under a deadline. */
-export class Pending {
+/** One call under a deadline: `expire()` settles it as timed out. */
+export abstract class Pending {
   settled = false;
   deadline = 0;
-  onTimeout: () => void = noop;
+  /** The call was not answered in time (or the runner closed): settle it as a timeout. */
+  abstract expire(): void;
 }
 
 /** A function doing nothing (placeholder callback). */
@@ -22,6 +23,7 @@ export class Deadlines {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #now = 0;
   readonly #tickMs: number;
+  readonly #onTick = () => this.#tick();
 
   constructor(readonly timeoutMs: number) {
     this.#tickMs = Math.max(1, Math.min(50, Math.floor(timeoutMs / 2)));
@@ -33,16 +35,14 @@ export class Deadlines {
     return this.#now;
   }
 
-  /** Start tracking one call; set `onTimeout`, and `settled` once it is answered. */
-  track(): Pending {
-    const entry = new Pending();
+  /** Start tracking `entry`; set its `settled` once it is answered. */
+  track(entry: Pending): void {
     const young = this.#young;
     young.push(entry);
     if (this.#timer === undefined) {
       this.#now = performance.now();
       this.#schedule();
     } else if (young.length >= 4096) this.#young = young.filter((e) => !e.settled);
-    return entry;
   }
 
   /** Time out every call still pending, now. */
@@ -55,12 +55,12 @@ export class Deadlines {
     for (const entry of all) {
       if (entry.settled) continue;
       entry.settled = true;
-      entry.onTimeout();
+      entry.expire();
     }
   }
 
   #schedule(): void {
-    this.#timer = setTimeout(() => this.#tick(), this.#tickMs);
+    this.#timer = setTimeout(this.#onTick, this.#tickMs);
     this.#timer.unref?.();
   }
 
@@ -73,7 +73,7 @@ export class Deadlines {
       if (entry.settled) continue;
       if (entry.deadline <= now) {
         entry.settled = true;
-        entry.onTimeout();
+        entry.expire();
       } else {
         old.push(entry);
       }

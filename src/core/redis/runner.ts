@@ -1,14 +1,10 @@
 import { channel } from 'node:diagnostics_channel';
 import { z } from 'zod';
 import { parseOptions } from '../options.js';
+import { type CallHost, RedisCall, type RedisFailure } from './call.js';
 import { checkRedisClient, type RedisClient } from './client.js';
 import { Deadlines, noop, type Pending } from './deadlines.js';
-import {
-  classifyRedisError,
-  isNoScript,
-  type RedisCommandError,
-  RedisUnavailableError,
-} from './errors.js';
+import { classifyRedisError, type RedisCommandError, RedisUnavailableError } from './errors.js';
 import type { RedisScript } from './script.js';
 import { ServerClock } from './server-clock.js';
 
@@ -84,9 +80,22 @@ export interface RedisRunner {
     args: readonly (string | number)[],
   ): Promise<unknown>;
   /**
-   * The allocation-lean form of `eval` for one key and one or two arguments: resolves
+   * The callback form of `eval`, which saves the caller a promise per call: resolves
    * with `onReply(reply)`, or with `onError(typedError)` on any failure (including a
-   * throwing `onReply`).
+   * throwing `onReply` and the deadline passing). When `onError` throws, the promise
+   * rejects with what it threw.
+   */
+  evalKeys<R>(
+    script: RedisScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    onReply: (reply: unknown) => R,
+    onError: (error: RedisUnavailableError | RedisCommandError) => R | Promise<R>,
+  ): Promise<R>;
+  /**
+   * `evalKeys` for one key and one or two arguments, without the two arrays: resolves
+   * with `onReply(reply)`, or with `onError(typedError)` on any failure (including a
+   * throwing `onReply`). When `onError` throws, the promise rejects with what it threw.
    */
   evalKey<R>(
     script: RedisScript,
@@ -148,13 +157,21 @@ function traced<T>(message: RedisCommandMessage, call: Promise<T>): Promise<T> {
   );
 }
 
-class Runner implements RedisRunner {
+const same = (reply: unknown): unknown => reply;
+const throwIt = (error: RedisFailure): never => {
+  throw error;
+};
+
+class Runner implements RedisRunner, CallHost {
   readonly name: string;
   readonly client: RedisClient;
   readonly commandTimeoutMs: number;
   readonly #skewMs: number;
   readonly #deadlines: Deadlines;
   readonly #clock: ServerClock;
+  // ioredis' own `evalsha` skips the argument shuffling `call` does (and, with
+  // auto-pipelining, does twice); a duck-typed client without it gets `call`.
+  readonly #evalsha: boolean;
   #everReady = false;
   #closed = false;
   // The deadline argument of the current tick (calls in one tick share it).
@@ -166,6 +183,7 @@ class Runner implements RedisRunner {
     this.name = options.name;
     this.commandTimeoutMs = options.commandTimeoutMs;
     this.#skewMs = options.clockSkewMs;
+    this.#evalsha = typeof client.evalsha === 'function';
     this.#deadlines = new Deadlines(options.commandTimeoutMs);
     this.#clock = new ServerClock(client, options.commandTimeoutMs, options.clockProbeIntervalMs);
     if (client.status === 'ready' && this.commandTimeoutMs > 0) this.#clock.probe().catch(noop);
@@ -213,38 +231,77 @@ class Runner implements RedisRunner {
     return this.commandTimeoutMs > 0 && this.#clock.offset === undefined;
   }
 
+  /** @internal CallHost: deadlines of calls. */
+  track(call: Pending): void {
+    if (this.commandTimeoutMs > 0) this.#deadlines.track(call);
+  }
+
+  /** @internal CallHost: the error of a call not answered in time. */
+  timeoutError(): RedisUnavailableError {
+    return new RedisUnavailableError(
+      'timeout',
+      `${this.name} did not answer within ${this.commandTimeoutMs} ms`,
+    );
+  }
+
+  /** @internal CallHost: the NOSCRIPT fallback. */
+  sendEval(script: RedisScript, list: readonly (string | number)[]): Promise<unknown> {
+    return this.client.call('EVAL', script.source, ...list);
+  }
+
+  #sendSha(script: RedisScript, list: readonly (string | number)[]): Promise<unknown> {
+    const client = this.client;
+    return this.#evalsha
+      ? client.evalsha!(script.sha, ...list)
+      : client.call('EVALSHA', script.sha, ...list);
+  }
+
   eval(
     script: RedisScript,
     keys: readonly string[],
     args: readonly (string | number)[],
   ): Promise<unknown> {
-    if (!startChannel.hasSubscribers) return this.#eval(script, keys, args);
-    const message: RedisCommandMessage = { runner: this.name, command: 'EVALSHA', key: keys[0] };
-    return traced(message, this.#eval(script, keys, args));
+    return this.evalKeys(script, keys, args, same, throwIt);
   }
 
-  #eval(
+  evalKeys<R>(
     script: RedisScript,
     keys: readonly string[],
     args: readonly (string | number)[],
-  ): Promise<unknown> {
-    const error = this.client.status === 'ready' && !this.#closed ? undefined : this.#statusError();
-    if (error !== undefined) return Promise.reject(error);
+    onReply: (reply: unknown) => R,
+    onError: (error: RedisFailure) => R | Promise<R>,
+  ): Promise<R> {
+    if (!startChannel.hasSubscribers) return this.#evalKeys(script, keys, args, onReply, onError);
+    const message: RedisCommandMessage = { runner: this.name, command: 'EVALSHA', key: keys[0] };
+    return traced(
+      message,
+      this.#evalKeys(script, keys, args, onReply, failedWith(message, onError)),
+    );
+  }
+
+  #evalKeys<R>(
+    script: RedisScript,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    onReply: (reply: unknown) => R,
+    onError: (error: RedisFailure) => R | Promise<R>,
+  ): Promise<R> {
+    if (this.client.status !== 'ready' || this.#closed) {
+      const error = this.#statusError();
+      if (error !== undefined) return new RedisCall(this, script, [], onReply, onError).fail(error);
+    }
     if (script.deadline && this.#needsProbe()) {
       return this.#clock.probe().then(
-        () => this.#eval(script, keys, args),
-        (e: unknown) => Promise.reject(toTyped(e)),
+        () => this.#evalKeys(script, keys, args, onReply, onError),
+        (e: unknown) => new RedisCall(this, script, [], onReply, onError).fail(toTyped(e)),
       );
     }
-    const tail = [keys.length, ...keys, ...args];
-    if (script.deadline) tail.push(this.#deadlineArg());
-    return this.#timed(this.client.call('EVALSHA', script.sha, ...tail)).catch((e: unknown) => {
-      if (!isNoScript(e)) throw toTyped(e);
-      // The server (on Cluster: the key's node) lost its script cache: EVAL loads it.
-      return this.#timed(this.client.call('EVAL', script.source, ...tail)).catch((e2: unknown) => {
-        throw toTyped(e2);
-      });
-    });
+    const list: (string | number)[] = [keys.length];
+    for (let i = 0; i < keys.length; i++) list.push(keys[i]!);
+    for (let i = 0; i < args.length; i++) list.push(args[i]!);
+    if (script.deadline) list.push(this.#deadlineArg());
+    const call = new RedisCall(this, script, list, onReply, onError);
+    return call.start(this.#sendSha(script, list));
   }
 
   evalKey<R>(
@@ -253,17 +310,16 @@ class Runner implements RedisRunner {
     arg1: string,
     arg2: string | undefined,
     onReply: (reply: unknown) => R,
-    onError: (error: RedisUnavailableError | RedisCommandError) => R | Promise<R>,
+    onError: (error: RedisFailure) => R | Promise<R>,
   ): Promise<R> {
     if (!startChannel.hasSubscribers) {
       return this.#evalKey(script, key, arg1, arg2, onReply, onError);
     }
     const message: RedisCommandMessage = { runner: this.name, command: 'EVALSHA', key };
-    const failed = (error: RedisUnavailableError | RedisCommandError) => {
-      message.error = error;
-      return onError(error);
-    };
-    return traced(message, this.#evalKey(script, key, arg1, arg2, onReply, failed));
+    return traced(
+      message,
+      this.#evalKey(script, key, arg1, arg2, onReply, failedWith(message, onError)),
+    );
   }
 
   #evalKey<R>(
@@ -272,60 +328,23 @@ class Runner implements RedisRunner {
     arg1: string,
     arg2: string | undefined,
     onReply: (reply: unknown) => R,
-    onError: (error: RedisUnavailableError | RedisCommandError) => R | Promise<R>,
+    onError: (error: RedisFailure) => R | Promise<R>,
   ): Promise<R> {
-    const client = this.client;
-    if (client.status !== 'ready' || this.#closed) {
+    if (this.client.status !== 'ready' || this.#closed) {
       const error = this.#statusError();
-      if (error !== undefined) return Promise.resolve(onError(error));
+      if (error !== undefined) return new RedisCall(this, script, [], onReply, onError).fail(error);
     }
     if (script.deadline && this.#needsProbe()) {
       return this.#clock.probe().then(
         () => this.#evalKey(script, key, arg1, arg2, onReply, onError),
-        (e: unknown) => onError(toTyped(e)),
+        (e: unknown) => new RedisCall(this, script, [], onReply, onError).fail(toTyped(e)),
       );
     }
     // Scripts without the prologue take no deadline argument: `arg2` then ends the list.
-    const deadline = script.deadline ? this.#deadlineArg() : undefined;
-    const call =
-      deadline === undefined
-        ? arg2 === undefined
-          ? client.call('EVALSHA', script.sha, 1, key, arg1)
-          : client.call('EVALSHA', script.sha, 1, key, arg1, arg2)
-        : arg2 === undefined
-          ? client.call('EVALSHA', script.sha, 1, key, arg1, deadline)
-          : client.call('EVALSHA', script.sha, 1, key, arg1, arg2, deadline);
-    const failed = (error: unknown): R | Promise<R> => {
-      if (!isNoScript(error)) return onError(toTyped(error));
-      const tail = [arg1];
-      if (arg2 !== undefined) tail.push(arg2);
-      if (deadline !== undefined) tail.push(deadline);
-      return this.#timed(client.call('EVAL', script.source, 1, key, ...tail)).then(
-        onReply,
-        (e: unknown) => onError(toTyped(e)),
-      );
-    };
-    if (this.commandTimeoutMs === 0) return call.then(onReply, failed);
-    const entry = this.#deadlines.track();
-    return new Promise<R>((resolve) => {
-      entry.onTimeout = () => resolve(onError(this.#timeoutError()));
-      call.then(
-        (reply) => {
-          if (entry.settled) return;
-          settle(entry);
-          try {
-            resolve(onReply(reply));
-          } catch (error) {
-            resolve(onError(toTyped(error)));
-          }
-        },
-        (error: unknown) => {
-          if (entry.settled) return;
-          settle(entry);
-          resolve(failed(error));
-        },
-      );
-    });
+    const list: (string | number)[] = arg2 === undefined ? [1, key, arg1] : [1, key, arg1, arg2];
+    if (script.deadline) list.push(this.#deadlineArg());
+    const call = new RedisCall(this, script, list, onReply, onError);
+    return call.start(this.#sendSha(script, list));
   }
 
   command(command: string, ...args: (string | number)[]): Promise<unknown> {
@@ -339,36 +358,12 @@ class Runner implements RedisRunner {
   }
 
   #command(command: string, args: readonly (string | number)[]): Promise<unknown> {
-    const error = this.client.status === 'ready' && !this.#closed ? undefined : this.#statusError();
-    if (error !== undefined) return Promise.reject(error);
-    return this.#timed(this.client.call(command, ...args)).catch((e: unknown) => {
-      throw toTyped(e);
-    });
-  }
-
-  #timeoutError(): RedisUnavailableError {
-    return new RedisUnavailableError(
-      'timeout',
-      `${this.name} did not answer within ${this.commandTimeoutMs} ms`,
-    );
-  }
-
-  #timed<T>(call: Promise<T>): Promise<T> {
-    if (this.commandTimeoutMs === 0) return call;
-    const entry = this.#deadlines.track();
-    return new Promise<T>((resolve, reject) => {
-      entry.onTimeout = () => reject(this.#timeoutError());
-      call.then(
-        (value) => {
-          settle(entry);
-          resolve(value);
-        },
-        (error: unknown) => {
-          settle(entry);
-          reject(error);
-        },
-      );
-    });
+    const call = new RedisCall(this, undefined, args, same, throwIt);
+    if (this.client.status !== 'ready' || this.#closed) {
+      const error = this.#statusError();
+      if (error !== undefined) return call.fail(error);
+    }
+    return call.start(this.client.call(command, ...args));
   }
 
   close(): void {
@@ -381,9 +376,15 @@ class Runner implements RedisRunner {
   }
 }
 
-function settle(entry: Pending): void {
-  entry.settled = true;
-  entry.onTimeout = noop; // retain nothing once answered
+/** `onError` that also records the error on the trace message. */
+function failedWith<R>(
+  message: RedisCommandMessage,
+  onError: (error: RedisFailure) => R | Promise<R>,
+): (error: RedisFailure) => R | Promise<R> {
+  return (error) => {
+    message.error = error;
+    return onError(error);
+  };
 }
 
 /**
