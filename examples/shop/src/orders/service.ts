@@ -233,17 +233,17 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
         inserted = await orderRows.transaction(async (tx, orders) => {
           // A concurrent request with the same requestId waits here until ours ends.
           const created = await orders.insert({
-              order_no: orderNo,
-              user_id: userId,
-              request_id: requestId,
-              status: 'pending_payment',
-              total_cents: totalCents,
-              cancel_reason: null,
-              expires_at: new Date(now + paymentTimeoutMs),
-              created_at: new Date(now),
-              updated_at: new Date(now),
-              paid_at: null,
-              cancelled_at: null,
+            order_no: orderNo,
+            user_id: userId,
+            request_id: requestId,
+            status: 'pending_payment',
+            total_cents: totalCents,
+            cancel_reason: null,
+            expires_at: new Date(now + paymentTimeoutMs),
+            created_at: new Date(now),
+            updated_at: new Date(now),
+            paid_at: null,
+            cancelled_at: null,
           });
           if (!created) return false;
           await tx
