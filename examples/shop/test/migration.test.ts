@@ -11,20 +11,15 @@ import {
   newUser,
   placeOrder,
   type SignedIn,
+  startShop,
   type TestShop,
 } from './helpers.js';
 import { startMigratingShop } from './migration-shop.js';
+import { type ThrowawayDatabase, throwawayDatabase } from './pg-database.js';
 
 let t: TestShop;
 let admin: SignedIn;
 let productId: number;
-
-beforeAll(async () => {
-  t = await startMigratingShop();
-  admin = await adminLogin(t.client);
-  productId = await newProduct(t.client, admin, 100_000, { priceCents: 700 });
-}, 60_000);
-afterAll(() => t?.close());
 
 const migration = () => t.shop.migration!;
 const as = (user: SignedIn) => ({ token: user.accessToken });
@@ -48,6 +43,8 @@ interface Placed {
   user: SignedIn;
   orderNo: string;
   status: 'pending_payment' | 'cancelled' | 'paid';
+  /** A cancel or payment is in flight: its status may already have moved on. */
+  busy: boolean;
 }
 
 /** `n` writers placing orders until `stop()`; every third is cancelled, every fourth paid. */
@@ -62,7 +59,12 @@ function writers(client: Client, users: SignedIn[]) {
         errors.push(`place ${res.status} ${res.text}`);
         continue;
       }
-      const order: Placed = { user, orderNo: res.body.orderNo, status: 'pending_payment' };
+      const order: Placed = {
+        user,
+        orderNo: res.body.orderNo,
+        status: 'pending_payment',
+        busy: i % 3 === 1 || i % 4 === 2,
+      };
       placed.push(order);
       if (i % 3 === 1) {
         const cancel = await client.post(
@@ -72,6 +74,7 @@ function writers(client: Client, users: SignedIn[]) {
         );
         if (cancel.status === 200) order.status = 'cancelled';
         else errors.push(`cancel ${cancel.status} ${cancel.text}`);
+        order.busy = false;
       } else if (i % 4 === 2) {
         const pay = await client.post(`/api/orders/${order.orderNo}/pay`, undefined, as(user));
         if (pay.status !== 200) {
@@ -82,6 +85,7 @@ function writers(client: Client, users: SignedIn[]) {
         const delivered = await t.shop.mockProvider.pay(providerId);
         if (delivered === 200) order.status = 'paid';
         else errors.push(`callback ${delivered}`);
+        order.busy = false;
       }
     }
   };
@@ -105,7 +109,10 @@ function writers(client: Client, users: SignedIn[]) {
 /** Every order placed so far reads back through the API (one list per user) as its writer saw it. */
 async function expectAllReadable(placed: readonly Placed[]) {
   const byUser = new Map<SignedIn, Placed[]>();
-  for (const order of placed) byUser.set(order.user, [...(byUser.get(order.user) ?? []), order]);
+  // Copies taken before reading: an order not busy now keeps its status for good.
+  for (const order of placed.map((o) => ({ ...o }))) {
+    byUser.set(order.user, [...(byUser.get(order.user) ?? []), order]);
+  }
   for (const [user, orders] of byUser) {
     const res = await t.client.get('/api/orders', as(user));
     expect(res.status).toBe(200);
@@ -116,7 +123,9 @@ async function expectAllReadable(placed: readonly Placed[]) {
       ]),
     );
     for (const order of orders) {
-      expect(seen.get(order.orderNo)?.status, order.orderNo).toBe(order.status);
+      const status = seen.get(order.orderNo)?.status;
+      if (order.busy) expect(status, order.orderNo).toBeDefined();
+      else expect(status, order.orderNo).toBe(order.status);
       expect(seen.get(order.orderNo)?.items, order.orderNo).toHaveLength(1);
     }
   }
@@ -125,7 +134,15 @@ async function expectAllReadable(placed: readonly Placed[]) {
 const count = async (db: Db) =>
   Number((await sql<{ n: string }>`select count(*) as n from orders`.execute(db)).rows[0]!.n);
 
-describe('live migration of orders', () => {
+/** The whole story, on a shop started by `start` (and torn down by `stop`). */
+function migrationSuite(start: () => Promise<TestShop>, stop: () => Promise<void>) {
+  beforeAll(async () => {
+    t = await start();
+    admin = await adminLogin(t.client);
+    productId = await newProduct(t.client, admin, 100_000, { priceCents: 700 });
+  }, 120_000);
+  afterAll(stop);
+
   it('is admin only', async () => {
     const user = await newUser(t.client);
     expect((await t.client.get('/api/admin/migration/status')).status).toBe(403);
@@ -234,4 +251,44 @@ describe('live migration of orders', () => {
     expect(last.phase).toBe('target-only');
     expect(w.placed.length).toBeGreaterThanOrEqual(16);
   }, 120_000);
+
+  it('in the target phases, a failed main transaction leaves no order on the target; a repeated request replays', async () => {
+    const target = migration().target.db;
+    const user = await newUser(t.client);
+    const scarce = await newProduct(t.client, admin, 1);
+    const before = await count(target);
+    const short = await placeOrder(t.client, user, [{ productId: scarce, quantity: 2 }]);
+    expect(short.status).toBe(409);
+    expect(short.body.code).toBe('OUT_OF_STOCK');
+    expect(await count(target)).toBe(before); // the target insert was undone
+    const first = await placeOrder(t.client, user, [{ productId, quantity: 1 }], 'once-only');
+    const again = await placeOrder(t.client, user, [{ productId, quantity: 1 }], 'once-only');
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(200);
+    expect(again.body.orderNo).toBe(first.body.orderNo);
+    expect(await count(target)).toBe(before + 1);
+  });
+}
+
+describe('live migration of orders on PGlite', () => {
+  migrationSuite(startMigratingShop, async () => {
+    await t?.close();
+  });
+});
+
+describe('live migration of orders on PostgreSQL (main and target: two databases)', () => {
+  let main: ThrowawayDatabase | undefined;
+  let target: ThrowawayDatabase | undefined;
+  migrationSuite(
+    async () => {
+      main = await throwawayDatabase('shop_mig');
+      target = await throwawayDatabase('shop_mig_target');
+      return startShop({ DATABASE_URL: main.url, SHOP_MIGRATION_TARGET_URL: target.url });
+    },
+    async () => {
+      await t?.close();
+      await target?.drop();
+      await main?.drop();
+    },
+  );
 });
