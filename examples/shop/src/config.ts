@@ -3,6 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { DatabaseConfig } from './db/database.js';
+import type { MigrationConfig } from './migration/orders-migration.js';
 import { PASSWORD_RULE, passwordSchema } from './users/rules.js';
 
 /** A quota such as `20/1m`: `limit` requests per `windowMs`. */
@@ -69,6 +70,8 @@ export interface ShopConfig {
   tracing: TracingConfig;
   /** SMS codes and their providers (girder/sms). */
   sms: SmsConfig;
+  /** The live-migration demo of the `orders` table (`SHOP_MIGRATION*`); off when undefined. */
+  migration?: MigrationConfig | undefined;
 }
 
 /** SMS settings, from the `SHOP_SMS*` variables. */
@@ -209,6 +212,12 @@ const env = z.object({
   SHOP_SMS_PROVIDER_RATE: quota.default({ limit: 50, windowMs: 1_000 }),
   SHOP_SMS_CODE_TTL: duration(10_000, 3_600_000).default(600_000),
   SHOP_SMS_RESEND_AFTER: duration(1_000, 3_600_000).default(60_000),
+  SHOP_MIGRATION: bool.default(false),
+  SHOP_MIGRATION_TARGET_URL: url(
+    ['postgres:', 'postgresql:'],
+    'postgres://user:pass@localhost:5432/shop_orders',
+  ).optional(),
+  SHOP_MIGRATION_PHASE_POLL: duration(10, 60_000).default(1_000),
 });
 
 /** The variables the shop reads (docs and `--help`). */
@@ -308,6 +317,24 @@ export function loadConfig(
       codeTtlMs: e.SHOP_SMS_CODE_TTL,
       resendAfterMs: e.SHOP_SMS_RESEND_AFTER,
     },
+    // The live-migration demo: on with SHOP_MIGRATION or a target URL. Without a URL the
+    // target is a second PGlite, in memory or next to the main data directory.
+    migration:
+      e.SHOP_MIGRATION || e.SHOP_MIGRATION_TARGET_URL !== undefined
+        ? {
+            target:
+              e.SHOP_MIGRATION_TARGET_URL !== undefined
+                ? { kind: 'postgres', url: e.SHOP_MIGRATION_TARGET_URL }
+                : {
+                    kind: 'pglite',
+                    dataDir:
+                      e.DATABASE_URL === undefined && !inMemory
+                        ? `${e.SHOP_DATA_DIR.replace(/\/+$/, '')}-orders`
+                        : undefined,
+                  },
+            phasePollMs: e.SHOP_MIGRATION_PHASE_POLL,
+          }
+        : undefined,
   };
 }
 

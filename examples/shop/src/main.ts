@@ -55,6 +55,11 @@ try {
       `  messaging: ${
         shop.messaging.queue.kind === 'memory' ? 'in-memory queue' : 'Redis Streams'
       }; order.paid via the outbox -> notifications, popular-sales`,
+      `  migration: ${
+        shop.migration
+          ? `orders -> ${shop.migration.target.description}, phase ${shop.migration.phase.phase} (ops page)`
+          : 'off (SHOP_MIGRATION=1: move the orders table live, from the ops page)'
+      }`,
       `  tracing:   ${
         config.tracing.kind === 'otlp'
           ? `OTLP/HTTP to ${config.tracing.endpoint}`

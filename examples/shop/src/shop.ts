@@ -24,10 +24,14 @@ import { buildSms, type ShopSms } from './compose/sms.js';
 import type { ShopConfig } from './config.js';
 import { type OpenDatabase, openDatabase } from './db/database.js';
 import type { Services } from './http/context.js';
+import { migrationRoutes } from './http/routes/migration.js';
 import { inventoryService } from './inventory/service.js';
+import { type OrdersMigration, startOrdersMigration } from './migration/orders-migration.js';
+import type { MigrationTarget } from './migration/target.js';
 import type { MockProviderControl } from './mock-provider/plugin.js';
 import { opsSnapshot, transitionLog } from './observe/ops.js';
 import { jobsOps } from './observe/ops-jobs.js';
+import { migrationOps } from './observe/ops-migration.js';
 import { mqOps } from './observe/ops-mq.js';
 import { shopCounters } from './observe/shop-metrics.js';
 import { dbTracing } from './observe/trace-db.js';
@@ -51,6 +55,8 @@ export interface ShopOptions {
   database?: OpenDatabase;
   /** Export spans here (tests: an in-memory exporter), whatever `config.tracing` says. */
   spanExporter?: SpanExporter;
+  /** The live-migration demo's target, already opened (tests); default: per `config.migration`. */
+  migrationTarget?: MigrationTarget;
 }
 
 export interface Shop {
@@ -80,6 +86,8 @@ export interface Shop {
   readonly popular: Popular;
   /** The queue, the outbox relay and the `order.paid` consumers (girder/mq). */
   readonly messaging: Messaging;
+  /** The live migration of `orders` to a second database, when `config.migration` is set. */
+  readonly migration: OrdersMigration | undefined;
   /** Run the background jobs once now: expire overdue orders, retry failed refunds. */
   runJobs(): Promise<{ expired: number; refunded: number }>;
   /** Stop the jobs, the server and every connection. */
@@ -138,6 +146,17 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     });
     cleanup.push(() => reads.close());
     const views = productViews({ db, counters: backends.counters });
+    // The live-migration demo (girder/migrator): `orders` rows go through its dual writer.
+    const migration = config.migration
+      ? await startOrdersMigration({
+          config: config.migration,
+          main: db,
+          logger,
+          clock,
+          ...(options.migrationTarget && { target: options.migrationTarget }),
+        })
+      : undefined;
+    if (migration) cleanup.push(() => migration.close());
     const orders = traced(
       ordersService({
         db,
@@ -146,6 +165,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
         paymentTimeoutMs: config.orderTimeoutMs,
         clock,
         stockChanged: (ids) => reads.productsChanged(ids),
+        ...(migration && { rows: migration.rows }),
       }),
       'orders',
     );
@@ -161,8 +181,11 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
         // The `order.paid` outbox row, in the callback's transaction. Messaging starts
         // after the jobs' election exists; no callback is served before (HTTP is last).
         onPaid: (tx, orderNo) => {
-          if (!messaging) throw new Error('messaging is not started');
-          return messaging.orderPaid(tx, orderNo);
+          const relay = messaging;
+          if (!relay) throw new Error('messaging is not started');
+          return migration
+            ? migration.withMainRow(tx, orderNo, () => relay.orderPaid(tx, orderNo))
+            : relay.orderPaid(tx, orderNo);
         },
       }),
       'payments',
@@ -245,6 +268,8 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     cleanup.push(() => started.close());
     const mqView = mqOps(started.queue, started.outbox, started.consumers);
     cleanup.push(mqView.stop);
+    const migrationView = migrationOps(migration, clock);
+    cleanup.push(migrationView.stop);
 
     // --- metrics, HTTP, background jobs ----------------------------------------------------
     const { limiters } = security;
@@ -285,6 +310,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       })),
       ...(await jobsView.snapshot(registry)),
       mq: await mqView.snapshot(),
+      migration: await migrationView.snapshot(),
     });
     await mountHttp(app, {
       context: { config, services, logger, counters, ops, clock, reads, views, popular },
@@ -297,6 +323,15 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       tracer: tracing?.tracer,
       sms: { sms, phones, tokens: security.tokens },
     });
+    if (migration) {
+      await app.register(async (scope) =>
+        migrationRoutes(scope, {
+          control: migration.control,
+          tokens: security.tokens,
+          authorizer: security.authorizer,
+        }),
+      );
+    }
     // Registered last, so it runs first on close: stop taking requests, then the rest.
     cleanup.push(() => app.close());
 
@@ -321,6 +356,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       jobs,
       popular,
       messaging: started,
+      migration,
       runJobs: jobs.runOnce,
       close: () => {
         closing ??= closeAll();

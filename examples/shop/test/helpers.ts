@@ -28,7 +28,7 @@ const PGLITE_PACKAGE = new URL(
 );
 
 /** A migrated, empty database dump, built once per migrations version and shared by test files. */
-async function template(): Promise<Blob> {
+export async function template(): Promise<Blob> {
   const hash = createHash('sha256')
     .update(readFileSync(MIGRATIONS))
     .update(existsSync(PGLITE_PACKAGE) ? readFileSync(PGLITE_PACKAGE) : '')

@@ -7,6 +7,7 @@ import { h, mount } from './dom.js';
 import { bucketDelta, quantile } from './histogram.js';
 import { cachePanel } from './ops-cache.js';
 import { jobsPanel } from './ops-jobs.js';
+import { migrationPanel } from './ops-migration.js';
 import { mqPanel } from './ops-mq.js';
 import { smsPanel } from './ops-sms.js';
 
@@ -87,6 +88,7 @@ export async function opsView(main) {
   const caches = cachePanel();
   const sms = smsPanel();
   const mq = mqPanel();
+  const migration = migrationPanel();
   const routeSelect = h('select', { name: 'route' });
   let selectedRoute = '';
   routeSelect.addEventListener('change', () => {
@@ -151,6 +153,7 @@ export async function opsView(main) {
     caches.element,
     sms.element,
     mq.element,
+    migration.element,
   );
   mount(main, root);
 
@@ -329,6 +332,7 @@ export async function opsView(main) {
     caches.update(snap, previous);
     sms.update(snap);
     mq.update(snap);
+    migration.update(snap);
     status.textContent = `Updated ${new Date(snap.at).toLocaleTimeString()}`;
     previous = snap;
   };

@@ -13,6 +13,7 @@ import type { CatalogService } from '../catalog/service.js';
 import type { Db, OrderStatus } from '../db/schema.js';
 import { conflict, notFound, ShopError } from '../errors.js';
 import type { InTransaction, InventoryService, StockLine } from '../inventory/service.js';
+import { type OrderRows, type OrderWrites, plainOrderRows } from './order-rows.js';
 
 export interface OrderItem {
   productId: number;
@@ -97,6 +98,8 @@ export interface OrdersServiceOptions {
    * the call resolves: the catalog cache invalidates these products here.
    */
   stockChanged?: (productIds: number[]) => Promise<void>;
+  /** Where the `orders` rows live. Default: the `orders` table of `db`. */
+  rows?: OrderRows;
 }
 
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
@@ -122,16 +125,13 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
   const stockChanged = options.stockChanged ?? (async () => {});
   const clock = options.clock ?? systemClock;
   const events = new TypedEmitter<OrderEvents>();
+  const orderRows = options.rows ?? plainOrderRows(db);
 
   const load = async (
     where: { orderNo?: string; userId?: string; requestId?: string },
     limit = 1,
   ) => {
-    let q = db.selectFrom('orders').selectAll();
-    if (where.orderNo !== undefined) q = q.where('order_no', '=', where.orderNo);
-    if (where.userId !== undefined) q = q.where('user_id', '=', where.userId);
-    if (where.requestId !== undefined) q = q.where('request_id', '=', where.requestId);
-    const rows = await q.orderBy('created_at', 'desc').orderBy('order_no').limit(limit).execute();
+    const rows = await orderRows.find(where, limit);
     if (rows.length === 0) return [];
     const items = await db
       .selectFrom('order_items')
@@ -182,17 +182,15 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
 
   /** pending_payment -> cancelled, with the stock returned, or nothing. */
   const cancelPending = (orderNo: string, reason: 'user' | 'timeout', userId?: string) =>
-    db.transaction().execute(async (tx) => {
+    orderRows.transaction(async (tx, orders) => {
       const now = new Date(clock.now());
-      let q = tx
-        .updateTable('orders')
-        .set({ status: 'cancelled', cancel_reason: reason, cancelled_at: now, updated_at: now })
-        .where('order_no', '=', orderNo)
-        .where('status', '=', 'pending_payment');
-      if (userId !== undefined) q = q.where('user_id', '=', userId);
-      if (reason === 'timeout') q = q.where('expires_at', '<=', now);
-      const row = await q.returning('order_no').executeTakeFirst();
-      if (!row) return undefined;
+      const cancelled = await orders.transition(orderNo, {
+        set: { status: 'cancelled', cancel_reason: reason, cancelled_at: now, updated_at: now },
+        from: 'pending_payment',
+        ...(userId !== undefined && { userId }),
+        ...(reason === 'timeout' && { expiredBy: now }),
+      });
+      if (!cancelled) return undefined;
       await inventory.release(orderNo, { tx });
       const lines = await tx
         .selectFrom('order_items')
@@ -232,27 +230,22 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
 
       let inserted: boolean;
       try {
-        inserted = await db.transaction().execute(async (tx) => {
+        inserted = await orderRows.transaction(async (tx, orders) => {
           // A concurrent request with the same requestId waits here until ours ends.
-          const row = await tx
-            .insertInto('orders')
-            .values({
-              order_no: orderNo,
-              user_id: userId,
-              request_id: requestId,
-              status: 'pending_payment',
-              total_cents: totalCents,
-              cancel_reason: null,
-              expires_at: new Date(now + paymentTimeoutMs),
-              created_at: new Date(now),
-              updated_at: new Date(now),
-              paid_at: null,
-              cancelled_at: null,
-            })
-            .onConflict((oc) => oc.columns(['user_id', 'request_id']).doNothing())
-            .returning('order_no')
-            .executeTakeFirst();
-          if (!row) return false;
+          const created = await orders.insert({
+            order_no: orderNo,
+            user_id: userId,
+            request_id: requestId,
+            status: 'pending_payment',
+            total_cents: totalCents,
+            cancel_reason: null,
+            expires_at: new Date(now + paymentTimeoutMs),
+            created_at: new Date(now),
+            updated_at: new Date(now),
+            paid_at: null,
+            cancelled_at: null,
+          });
+          if (!created) return false;
           await tx
             .insertInto('order_items')
             .values(
@@ -315,43 +308,31 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
     },
 
     async markPaid(orderNo, opts) {
-      const run = async (tx: Db): Promise<PaidOutcome> => {
+      const run = async (tx: Db, orders: OrderWrites): Promise<PaidOutcome> => {
         const now = new Date(clock.now());
-        const row = await tx
-          .updateTable('orders')
-          .set({ status: 'paid', paid_at: now, updated_at: now })
-          .where('order_no', '=', orderNo)
-          .where('status', '=', 'pending_payment')
-          .returning('order_no')
-          .executeTakeFirst();
-        if (row) {
+        const paid = await orders.transition(orderNo, {
+          set: { status: 'paid', paid_at: now, updated_at: now },
+          from: 'pending_payment',
+        });
+        if (paid) {
           await inventory.commit(orderNo, { tx });
           return 'paid';
         }
-        const current = await tx
-          .selectFrom('orders')
-          .select('status')
-          .where('order_no', '=', orderNo)
-          .executeTakeFirst();
+        const current = await orders.statusOf(orderNo);
         if (!current) return 'not_found';
-        return current.status === 'paid' ? 'already_paid' : 'cancelled';
+        return current === 'paid' ? 'already_paid' : 'cancelled';
       };
-      const outcome = await (opts?.tx ? run(opts.tx) : db.transaction().execute(run));
+      const outcome = await (opts?.tx
+        ? run(opts.tx, orderRows.within(opts.tx))
+        : orderRows.transaction(run));
       if (outcome === 'paid') events.emit('paid', { orderNo });
       return outcome;
     },
 
     async expireDue() {
-      const due = await db
-        .selectFrom('orders')
-        .select('order_no')
-        .where('status', '=', 'pending_payment')
-        .where('expires_at', '<=', new Date(clock.now()))
-        .orderBy('expires_at')
-        .limit(500)
-        .execute();
+      const due = await orderRows.dueForExpiry(new Date(clock.now()), 500);
       let cancelled = 0;
-      for (const { order_no } of due) {
+      for (const order_no of due) {
         const returned = await cancelPending(order_no, 'timeout');
         if (returned) {
           cancelled++;
@@ -362,18 +343,6 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
       return cancelled;
     },
 
-    async unitsSoldPage(afterProductId, limit) {
-      const rows = await db
-        .selectFrom('order_items as i')
-        .innerJoin('orders as o', 'o.order_no', 'i.order_no')
-        .select((eb) => ['i.product_id', eb.fn.sum<string | number>('i.quantity').as('sold')])
-        .where('o.status', '=', 'paid')
-        .where('i.product_id', '>', afterProductId ?? 0)
-        .groupBy('i.product_id')
-        .orderBy('i.product_id')
-        .limit(limit)
-        .execute();
-      return rows.map((r) => ({ productId: r.product_id, sold: Number(r.sold) }));
-    },
+    unitsSoldPage: (afterProductId, limit) => orderRows.unitsSoldPage(afterProductId ?? 0, limit),
   };
 }
