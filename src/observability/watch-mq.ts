@@ -10,9 +10,7 @@ import type { EventSource } from '../core/index.js';
 import type { GroupLag, Queue, QueueEvents } from '../mq/index.js';
 import type { Cell } from './families.js';
 import { type Scope, subscribe } from './scope.js';
-
-type Bag = Record<string, unknown>;
-const isFn = (v: unknown): boolean => typeof v === 'function';
+import { type Bag, isFn } from './shape.js';
 
 /** @internal Whether `block` is a girder/mq queue (memory, Redis Streams, Kafka). */
 export function mqKindOf(block: unknown): 'queue' | undefined {
