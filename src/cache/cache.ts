@@ -258,12 +258,18 @@ class CacheView<V> implements Cache<V> {
     if (found !== undefined && engine.clock.now() < found.entry.freshUntil)
       return found.entry.value;
     const loads = this.#loads;
-    const flight = loads.flight(full, key, loader, spec);
-    if (found === undefined) return loads.waitHard(full, flight, timeouts, signal);
+    if (found === undefined) {
+      return loads.waitHard(full, loads.flight(full, key, loader, spec), timeouts, signal);
+    }
     // A stale entry within grace: serve it unless the load answers within softMs.
     const stale = found.entry.value;
     const emitStale = (reason: 'grace' | 'softTimeout' | 'loaderError') =>
       engine.events.emit('stale', { key: full, layer: found.layer, reason });
+    if (loads.backingOff(full)) {
+      emitStale('loaderError'); // the loader failed moments ago: do not call it again yet
+      return stale;
+    }
+    const flight = loads.flight(full, key, loader, spec);
     if (timeouts.softMs === 0) {
       emitStale('grace');
       return stale;

@@ -11,7 +11,7 @@ import {
   checkGetManyArgs,
   checkIncrArgs,
   checkInitArgs,
-  counterTtlSchema,
+  countersFields,
 } from './counters.js';
 
 /**
@@ -40,8 +40,7 @@ export interface MemoryCountersOptions {
 }
 
 const schema = z.strictObject({
-  name: z.string().min(1).default('counters'),
-  ttlMs: counterTtlSchema.default(600_000),
+  ...countersFields,
   maxKeys: z.number().int().min(1).max(100_000_000).default(100_000),
   clock: clockSchema.default(systemClock),
 });

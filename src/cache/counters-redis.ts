@@ -22,7 +22,7 @@ import {
   checkGetManyArgs,
   checkIncrArgs,
   checkInitArgs,
-  counterTtlSchema,
+  countersFields,
 } from './counters.js';
 
 /**
@@ -55,9 +55,8 @@ export interface RedisCountersOptions {
 }
 
 const schema = z.strictObject({
-  name: z.string().min(1).default('counters'),
+  ...countersFields,
   prefix: redisPrefixSchema('girder:counters'),
-  ttlMs: counterTtlSchema.default(600_000),
   timeoutMs: z.number().int().min(0).max(86_400_000).default(1_000),
 });
 

@@ -152,6 +152,12 @@ const MAX_TTL_MS = 30 * 86_400_000;
 /** @internal Schema of `ttlMs` (factory option and `init` option). */
 export const counterTtlSchema = z.number().int().min(1).max(MAX_TTL_MS);
 
+/** @internal The options every counters backend takes: `name` and the default `ttlMs`. */
+export const countersFields = {
+  name: z.string().min(1).default('counters'),
+  ttlMs: counterTtlSchema.default(600_000),
+};
+
 const initSchema = z.strictObject({
   ttlMs: counterTtlSchema.optional(),
   replace: z.boolean().optional(),

@@ -63,31 +63,51 @@ export function fromStored<V>(
   };
 }
 
+// The Redis text of an entry: a JSON header `[freshUntil, staleUntil, tags, tagVersions]`,
+// then (for a positive entry) a newline and the serialized value as it is. The value is
+// not embedded in the JSON: that would escape it on write and parse it twice on every
+// read (once as a JSON string, once by the serializer). JSON.stringify never writes a
+// raw newline, so the first one ends the header. Entries of the earlier format (one JSON
+// array of five, the value a string inside it) are still read.
+
 /** @internal Encode a StoredEntry as one string (for Redis). */
 export function encodeStored(entry: StoredEntry): string {
-  return JSON.stringify([
+  const header = JSON.stringify([
     entry.freshUntil,
     entry.staleUntil,
-    entry.value ?? null,
     entry.tags ?? null,
     entry.tagVersions ?? null,
   ]);
+  return entry.value === undefined ? header : `${header}\n${entry.value}`;
 }
 
 /** @internal Decode what {@link encodeStored} wrote; `undefined` for anything else. */
 export function decodeStored(text: unknown): StoredEntry | undefined {
   if (typeof text !== 'string') return undefined;
+  const end = text.indexOf('\n');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(end < 0 ? text : text.slice(0, end));
   } catch {
     return undefined;
   }
-  if (!Array.isArray(parsed) || parsed.length !== 5) return undefined;
-  const [freshUntil, staleUntil, value, tags, tagVersions] = parsed as unknown[];
+  if (!Array.isArray(parsed)) return undefined;
+  let value: string | undefined;
+  let rest: unknown[];
+  if (parsed.length === 4) {
+    value = end < 0 ? undefined : text.slice(end + 1);
+    rest = parsed;
+  } else if (parsed.length === 5 && end < 0) {
+    const [freshUntil, staleUntil, old, tags, tagVersions] = parsed as unknown[];
+    value = typeof old === 'string' ? old : undefined;
+    rest = [freshUntil, staleUntil, tags, tagVersions];
+  } else {
+    return undefined;
+  }
+  const [freshUntil, staleUntil, tags, tagVersions] = rest;
   if (typeof freshUntil !== 'number' || typeof staleUntil !== 'number') return undefined;
   return {
-    value: typeof value === 'string' ? value : undefined,
+    value,
     freshUntil,
     staleUntil,
     ...(Array.isArray(tags) ? { tags: tags as string[] } : {}),

@@ -15,13 +15,41 @@ interface Flight<V> {
 
 const noop = () => {};
 
+/** Failed keys remembered before expired backoffs are swept. */
+const MAX_BACKOFF_KEYS = 10_000;
+
 /** @internal */
 export class Loads<V> {
   readonly #engine: Engine<V>;
   readonly #flights = new Map<string, Flight<V>>();
+  /** Keys whose last load failed, and when their loader may be called again. */
+  readonly #backoff = new Map<string, number>();
 
   constructor(engine: Engine<V>) {
     this.#engine = engine;
+  }
+
+  /**
+   * Whether `key`'s loader failed less than `refreshBackoffMs` ago: a caller with a stale
+   * value then serves it without starting another load.
+   */
+  backingOff(key: string): boolean {
+    const until = this.#backoff.get(key);
+    if (until === undefined) return false;
+    if (this.#engine.clock.now() < until) return true;
+    this.#backoff.delete(key);
+    return false;
+  }
+
+  #failed(key: string): void {
+    const backoffMs = this.#engine.options.refreshBackoffMs;
+    if (backoffMs === 0) return;
+    const now = this.#engine.clock.now();
+    if (this.#backoff.size >= MAX_BACKOFF_KEYS) {
+      // Many keys failing at once: forget the ones whose backoff is over.
+      for (const [k, until] of this.#backoff) if (until <= now) this.#backoff.delete(k);
+    }
+    this.#backoff.set(key, now + backoffMs);
   }
 
   /** The running load of `key`, or a new one. */
@@ -96,9 +124,11 @@ export class Loads<V> {
         background: flight.waiting === 0,
       });
       engine.events.emit('error', { key, error });
+      this.#failed(key);
       throw error;
     }
     const durationMs = engine.clock.now() - started;
+    this.#backoff.delete(key);
     const notFound = value === undefined;
     engine.events.emit('load', {
       key,

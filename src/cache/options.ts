@@ -87,6 +87,7 @@ export const cacheSchema = z
     lockWaitMs: ms(DAY_MS).default(5_000),
     onStoreError: z.enum(['local', 'deny']).default('local'),
     storeRetryMs: ms(DAY_MS).default(1_000),
+    refreshBackoffMs: ms(DAY_MS).default(1_000),
   })
   .superRefine((o, ctx) => {
     if (o.singleflight === 'cluster' && o.locker === undefined) {

@@ -299,6 +299,12 @@ export interface CacheOptions<V = unknown> {
   onStoreError?: 'local' | 'deny';
   /** After an L2 failure, how long to skip L2 before probing it again, ms. Default 1 000. */
   storeRetryMs?: number;
+  /**
+   * After a key's loader fails while a stale value of it can be served, how long reads
+   * serve that stale value without calling the loader again (on `clock`), ms, so a failing
+   * backend is not called on every read. Default 1 000; 0 retries on every read.
+   */
+  refreshBackoffMs?: number;
 }
 
 /**

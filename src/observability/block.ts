@@ -33,14 +33,22 @@ import type {
   SmsQueueWorker,
   TokenAuthSms,
 } from '../sms/index.js';
+import type { Bag } from './shape.js';
 import { type BalancerBlockKind, balancerKindOf } from './watch-balancer.js';
+import { breakerKindOf } from './watch-breaker.js';
+import { type CacheBlockKind, cacheKindOf } from './watch-cache.js';
+import { type FailoverBlockKind, failoverKindOf } from './watch-failover.js';
 import { type GrpcBlockKind, grpcKindOf } from './watch-grpc.js';
 import { type JobsBlockKind, jobsKindOf } from './watch-jobs.js';
+import { type JwtBlockKind, jwtKindOf } from './watch-jwt.js';
+import { lockKindOf } from './watch-lock.js';
 import { type MigratorBlockKind, migratorKindOf } from './watch-migrator.js';
 import { mqKindOf } from './watch-mq.js';
 import { type OutboxBlockKind, outboxKindOf } from './watch-outbox.js';
+import { ratelimitKindOf } from './watch-ratelimit.js';
 import { type RegistryBlockKind, registryKindOf } from './watch-registry.js';
 import { type SmsBlockKind, smsKindOf } from './watch-sms.js';
+import { smsQueueKindOf } from './watch-sms-queue.js';
 
 /**
  * Everything `watch` (of {@link metrics} and {@link tracing}) accepts: any rate or
@@ -116,20 +124,11 @@ export type WatchableBlock =
 export type BlockKind =
   | 'ratelimit'
   | 'breaker'
-  | 'budget'
-  | 'tokens'
-  | 'authorizer'
-  | 'failover'
-  | 'timeoutFailover'
-  | 'healthFailover'
-  | 'split'
-  | 'retry'
-  | 'deadline'
+  | JwtBlockKind
+  | FailoverBlockKind
   | 'lock'
   | SmsBlockKind
-  | 'cache'
-  | 'ranking'
-  | 'counters'
+  | CacheBlockKind
   | JobsBlockKind
   | OutboxBlockKind
   | BalancerBlockKind
@@ -139,62 +138,38 @@ export type BlockKind =
   | 'smsQueue'
   | 'queue';
 
-type Bag = Record<string, unknown>;
-const isFn = (v: unknown): boolean => typeof v === 'function';
-const hasEvents = (b: Bag): boolean => {
-  const e = b.events as Bag | undefined;
-  return typeof e === 'object' && e !== null && isFn(e.on);
-};
+/**
+ * Each module's recogniser, asked in this order; the first that knows the block names
+ * its kind. The order matters only where shapes overlap (an smsQueue block also has
+ * `send`, so it is asked before the SMS providers).
+ */
+const RECOGNISERS: readonly ((block: unknown) => BlockKind | undefined)[] = [
+  jobsKindOf,
+  outboxKindOf,
+  mqKindOf,
+  balancerKindOf,
+  registryKindOf,
+  migratorKindOf,
+  grpcKindOf,
+  failoverKindOf,
+  smsQueueKindOf,
+  ratelimitKindOf,
+  breakerKindOf,
+  jwtKindOf,
+  lockKindOf,
+  smsKindOf,
+  cacheKindOf,
+];
 
 /** @internal What `block` is, by its shape; INVALID_ARGUMENT when it is none of them. */
 export function kindOf(block: unknown): BlockKind {
-  const jobsKind = jobsKindOf(block);
-  if (jobsKind !== undefined) return jobsKind;
-  const outboxKind = outboxKindOf(block);
-  if (outboxKind !== undefined) return outboxKind;
-  const mqKind = mqKindOf(block);
-  if (mqKind !== undefined) return mqKind;
-  const balancerKind = balancerKindOf(block);
-  if (balancerKind !== undefined) return balancerKind;
-  const registryKind = registryKindOf(block);
-  if (registryKind !== undefined) return registryKind;
-  const migratorKind = migratorKindOf(block);
-  if (migratorKind !== undefined) return migratorKind;
-  const grpcKind = grpcKindOf(block);
-  if (grpcKind !== undefined) return grpcKind;
-  if ((typeof block === 'object' || typeof block === 'function') && block !== null) {
-    const b = block as Bag;
-    const control = b.control as Bag | undefined;
-    if (typeof control === 'object' && control !== null && hasEvents(b)) {
-      if (typeof control.attempts === 'number') return 'retry';
-      if (typeof control.timeoutMs === 'number') return 'deadline';
-      if (isFn(control.setPercent)) return 'split';
-      if (isFn(control.health)) return 'healthFailover';
-      if (isFn(control.switchTo)) return 'timeoutFailover';
-      if (typeof control.targets === 'number') return 'failover';
-    }
-    if (isFn(b.tryAcquire) && isFn(b.recordCall) && isFn(b.stats)) return 'budget';
-    // asyncFallback (send + queue + workers) and smsQueueWorker (queue + runOnce).
-    const queue = b.queue as Bag | undefined;
-    if (hasEvents(b) && typeof queue === 'object' && queue !== null && isFn(queue.claim)) {
-      if ((isFn(b.send) && Array.isArray(b.workers)) || isFn(b.runOnce)) return 'smsQueue';
-    }
-    if (hasEvents(b)) {
-      if (isFn(b.limit) && typeof b.algorithm === 'string') return 'ratelimit';
-      if (isFn(b.execute) && isFn(b.isolate) && typeof b.state === 'string') return 'breaker';
-      if (isFn(b.verifyAccess) && isFn(b.issue)) return 'tokens';
-      if (isFn(b.authorize) || (isFn(b.rolesOf) && isFn(b.grant))) return 'authorizer';
-      if (isFn(b.acquire) && isFn(b.using)) return 'lock';
-      const sms = smsKindOf(b);
-      if (sms !== undefined) return sms;
-      if (isFn(b.getOrSet) && isFn(b.deleteByTag)) return 'cache';
-      if (isFn(b.refresh) && isFn(b.get) && typeof b.key === 'string') return 'ranking';
-      if (isFn(b.incr) && isFn(b.init) && isFn(b.getAll)) return 'counters';
-    }
+  for (const recognise of RECOGNISERS) {
+    const kind = recognise(block);
+    if (kind !== undefined) return kind;
   }
   throw new InvalidArgumentError(
     'block',
-    'is not a block girder/observability knows (a limiter, breaker, failover/retry/deadline decorator, retry budget, token service, authorizer, locker, election, scheduled job, SQL scheduler, SMS provider, token-auth SMS, code service, asyncFallback, smsQueueWorker, cache, counters, ranking job, message queue, outbox, idempotent handler, balancer picker, balanced function, migration phase store, dual writer, fixer or validator)',
+    'is not a block girder/observability knows (a limiter, breaker, failover/retry/deadline decorator, retry budget, token service, authorizer, locker, election, scheduled job, SQL scheduler, SMS provider, token-auth SMS, code service, asyncFallback, smsQueueWorker, cache, counters, ranking job, message queue, outbox, idempotent handler, balancer picker, balanced function, migration phase store, dual writer, fixer, validator, migration control or gRPC events interceptor)',
   );
 }
 

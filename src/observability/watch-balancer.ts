@@ -12,12 +12,10 @@ import {
 import type { BalancedEvents, EjectionEvents, InstanceStats } from '../balancer/index.js';
 import type { EventSource } from '../core/index.js';
 import { cellsBy, type Scope, subscribe } from './scope.js';
+import { type Bag, isFn } from './shape.js';
 
 /** The girder/balancer kinds of block. @internal */
 export type BalancerBlockKind = 'picker' | 'balanced';
-
-type Bag = Record<string, unknown>;
-const isFn = (v: unknown): boolean => typeof v === 'function';
 
 /** @internal A picker as the mapping reads it. */
 export interface PickerBlock {

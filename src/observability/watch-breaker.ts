@@ -7,6 +7,14 @@
 // more than the breaker itself.
 import type { Breaker, BreakerEvents, BreakerState } from '../breaker/index.js';
 import { cellsBy, type Scope, subscribe } from './scope.js';
+import { eventedBag, isFn } from './shape.js';
+
+/** @internal Whether `block` is a circuit breaker. */
+export function breakerKindOf(block: unknown): 'breaker' | undefined {
+  const b = eventedBag(block);
+  if (b === undefined) return undefined;
+  return isFn(b.execute) && isFn(b.isolate) && typeof b.state === 'string' ? 'breaker' : undefined;
+}
 
 const STATES: readonly BreakerState[] = ['closed', 'open', 'half-open', 'isolated'];
 

@@ -3,6 +3,20 @@
 // runs; counters' misses and errors.
 import type { EventSource } from '../core/index.js';
 import { cellsBy, type Scope, subscribe } from './scope.js';
+import { eventedBag, isFn } from './shape.js';
+
+/** @internal The girder/cache kinds of block. */
+export type CacheBlockKind = 'cache' | 'ranking' | 'counters';
+
+/** @internal Which girder/cache block `block` is, if any. */
+export function cacheKindOf(block: unknown): CacheBlockKind | undefined {
+  const b = eventedBag(block);
+  if (b === undefined) return undefined;
+  if (isFn(b.getOrSet) && isFn(b.deleteByTag)) return 'cache';
+  if (isFn(b.refresh) && isFn(b.get) && typeof b.key === 'string') return 'ranking';
+  if (isFn(b.incr) && isFn(b.init) && isFn(b.getAll)) return 'counters';
+  return undefined;
+}
 
 // The payloads read here, by shape: the mapping needs only these fields.
 type Layer = 'l1' | 'l2';

@@ -11,6 +11,39 @@ import type {
 } from '../failover/index.js';
 import type { HistogramCell } from './histogram.js';
 import { cellsBy, type Scope, subscribe } from './scope.js';
+import { type Bag, eventedBag, isFn } from './shape.js';
+
+/** @internal The girder/failover kinds of block. */
+export type FailoverBlockKind =
+  | 'failover'
+  | 'timeoutFailover'
+  | 'healthFailover'
+  | 'split'
+  | 'retry'
+  | 'deadline'
+  | 'budget';
+
+/**
+ * @internal Which girder/failover block `block` is, if any: a decorator by its `control`
+ * (and events), a retry budget by its methods.
+ */
+export function failoverKindOf(block: unknown): FailoverBlockKind | undefined {
+  if ((typeof block !== 'object' && typeof block !== 'function') || block === null) {
+    return undefined;
+  }
+  const b = block as Bag;
+  const control = b.control as Bag | undefined;
+  if (typeof control === 'object' && control !== null && eventedBag(b) !== undefined) {
+    if (typeof control.attempts === 'number') return 'retry';
+    if (typeof control.timeoutMs === 'number') return 'deadline';
+    if (isFn(control.setPercent)) return 'split';
+    if (isFn(control.health)) return 'healthFailover';
+    if (isFn(control.switchTo)) return 'timeoutFailover';
+    if (typeof control.targets === 'number') return 'failover';
+  }
+  if (isFn(b.tryAcquire) && isFn(b.recordCall) && isFn(b.stats)) return 'budget';
+  return undefined;
+}
 
 /** @internal Map failover, timeoutFailover and healthFailover events to `<prefix>failover_*`. */
 export function watchFailover(

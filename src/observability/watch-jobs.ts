@@ -12,12 +12,10 @@ import type {
 } from '../jobs/index.js';
 import type { Labels } from './families.js';
 import { cellsBy, type Scope, subscribe } from './scope.js';
+import { type Bag, isFn } from './shape.js';
 
 /** @internal The girder/jobs kinds of block. */
 export type JobsBlockKind = 'election' | 'scheduledJob' | 'sqlScheduler';
-
-type Bag = Record<string, unknown>;
-const isFn = (v: unknown): boolean => typeof v === 'function';
 
 /** @internal Which girder/jobs block `block` is, if any. */
 export function jobsKindOf(block: unknown): JobsBlockKind | undefined {

@@ -4,6 +4,19 @@
 import type { EventSource } from '../core/index.js';
 import type { AuthorizerEvents, TokenEvents } from '../jwt/index.js';
 import { cellsBy, type Scope, subscribe } from './scope.js';
+import { eventedBag, isFn } from './shape.js';
+
+/** @internal The girder/jwt kinds of block. */
+export type JwtBlockKind = 'tokens' | 'authorizer';
+
+/** @internal Which girder/jwt block `block` is, if any. */
+export function jwtKindOf(block: unknown): JwtBlockKind | undefined {
+  const b = eventedBag(block);
+  if (b === undefined) return undefined;
+  if (isFn(b.verifyAccess) && isFn(b.issue)) return 'tokens';
+  if (isFn(b.authorize) || (isFn(b.rolesOf) && isFn(b.grant))) return 'authorizer';
+  return undefined;
+}
 
 /** @internal Map a token service's events to `<prefix>jwt_*`. */
 export function watchTokens(scope: Scope, events: EventSource<TokenEvents>): () => void {

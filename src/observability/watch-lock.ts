@@ -11,6 +11,14 @@ import {
 import type { EventSource } from '../core/index.js';
 import type { LockEvents } from '../lock/index.js';
 import { cellsBy, type Scope, subscribe } from './scope.js';
+import { eventedBag, isFn } from './shape.js';
+
+/** @internal Whether `block` is a Locker. */
+export function lockKindOf(block: unknown): 'lock' | undefined {
+  const b = eventedBag(block);
+  if (b === undefined) return undefined;
+  return isFn(b.acquire) && isFn(b.using) ? 'lock' : undefined;
+}
 
 /** @internal Map a locker's events to `<prefix>lock_*`. */
 export function watchLock(scope: Scope, events: EventSource<LockEvents>): () => void {

@@ -10,9 +10,7 @@ import type { EventSource } from '../core/index.js';
 import type { GroupLag, Queue, QueueEvents } from '../mq/index.js';
 import type { Cell } from './families.js';
 import { type Scope, subscribe } from './scope.js';
-
-type Bag = Record<string, unknown>;
-const isFn = (v: unknown): boolean => typeof v === 'function';
+import { type Bag, isFn } from './shape.js';
 
 /** @internal Whether `block` is a girder/mq queue (memory, Redis Streams, Kafka). */
 export function mqKindOf(block: unknown): 'queue' | undefined {
@@ -31,58 +29,73 @@ export function mqKindOf(block: unknown): 'queue' | undefined {
 const DESTINATION = 'messaging_destination_name';
 const GROUP = 'messaging_consumer_group_name';
 const BATCH_BUCKETS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+const TOPIC_LABELS = ['messaging_system', DESTINATION] as const;
+const PAIR_LABELS = ['messaging_system', DESTINATION, GROUP] as const;
+
+/** A metric family: its name (after the prefix), help text and labels. */
+type Family = readonly [name: string, help: string, labels: readonly string[]];
+
+const COUNTERS = {
+  sent: ['messaging_client_sent_messages_total', 'Messages published, by topic.', TOPIC_LABELS],
+  consumed: [
+    'messaging_client_consumed_messages_total',
+    'Messages handed to handlers (first handling of each fetched batch), by topic and group.',
+    PAIR_LABELS,
+  ],
+  outcome: [
+    'messaging_process_messages_total',
+    'Messages by handling outcome (processed, failed, retried, dead_lettered), by topic and group.',
+    [...PAIR_LABELS, 'outcome'],
+  ],
+  errors: [
+    'messaging_client_errors_total',
+    'Backend errors outside handlers (fetch, acknowledge, claim, dead-letter publish).',
+    PAIR_LABELS,
+  ],
+} as const satisfies Record<string, Family>;
+
+const GAUGES = {
+  lag: [
+    'messaging_consumer_lag_messages',
+    'Messages not yet delivered to the group (read on scrape).',
+    PAIR_LABELS,
+  ],
+  pending: [
+    'messaging_consumer_pending_messages',
+    'Messages delivered to the group but not acknowledged (read on scrape; 0 on Kafka).',
+    PAIR_LABELS,
+  ],
+} as const satisfies Record<string, Family>;
 
 /** @internal Map a queue's events to `<prefix>messaging_*` series. */
 export function watchQueue(scope: Scope, queue: Queue): () => void {
   const system = { messaging_system: queue.kind };
-  const sent = scope.counter(
-    'messaging_client_sent_messages_total',
-    'Messages published, by topic.',
-    ['messaging_system', DESTINATION],
-  );
-  const consumed = scope.counter(
-    'messaging_client_consumed_messages_total',
-    'Messages handed to handlers (first handling of each fetched batch), by topic and group.',
-    ['messaging_system', DESTINATION, GROUP],
-  );
-  const outcome = scope.counter(
-    'messaging_process_messages_total',
-    'Messages by handling outcome (processed, failed, retried, dead_lettered), by topic and group.',
-    ['messaging_system', DESTINATION, GROUP, 'outcome'],
-  );
-  const errors = scope.counter(
-    'messaging_client_errors_total',
-    'Backend errors outside handlers (fetch, acknowledge, claim, dead-letter publish).',
-    ['messaging_system', DESTINATION, GROUP],
-  );
+  const counter = ([name, help, labels]: Family) => scope.counter(name, help, labels);
+  const gauge = ([name, help, labels]: Family) => scope.gauge(name, help, labels);
+  const sent = counter(COUNTERS.sent);
+  const consumed = counter(COUNTERS.consumed);
+  const outcome = counter(COUNTERS.outcome);
+  const errors = counter(COUNTERS.errors);
+  const lagGauge = gauge(GAUGES.lag);
+  const pendingGauge = gauge(GAUGES.pending);
   const duration = scope.histogram(
     'messaging_process_duration_seconds',
     'Duration of one handler call on a batch, seconds, by result (ok, error).',
-    ['messaging_system', DESTINATION, GROUP, 'result'],
+    [...PAIR_LABELS, 'result'],
   );
   const batchSize = scope.histogram(
     'messaging_batch_message_count',
     'Messages per batch handed to a handler.',
-    ['messaging_system', DESTINATION, GROUP],
+    PAIR_LABELS,
     BATCH_BUCKETS,
-  );
-  const lagGauge = scope.gauge(
-    'messaging_consumer_lag_messages',
-    'Messages not yet delivered to the group (read on scrape).',
-    ['messaging_system', DESTINATION, GROUP],
-  );
-  const pendingGauge = scope.gauge(
-    'messaging_consumer_pending_messages',
-    'Messages delivered to the group but not acknowledged (read on scrape; 0 on Kafka).',
-    ['messaging_system', DESTINATION, GROUP],
   );
 
   // Cells per label set, looked up once.
   const cells = new Map<string, Cell>();
-  const cell = (counter: typeof sent, key: string, labels: () => Record<string, string>) => {
+  const cell = (family: typeof sent, key: string, labels: () => Record<string, string>) => {
     let c = cells.get(key);
     if (c === undefined) {
-      c = counter.series(labels());
+      c = family.series(labels());
       cells.set(key, c);
     }
     return c;

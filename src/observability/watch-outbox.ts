@@ -6,12 +6,10 @@ import { context, SpanKind, SpanStatusCode, type Tracer, trace } from '@opentele
 import type { EventSource } from '../core/index.js';
 import type { IdempotentEvents, OutboxEvents } from '../mq/index.js';
 import { type Scope, subscribe } from './scope.js';
+import { type Bag, isFn } from './shape.js';
 
 /** @internal The kinds of girder/mq block mapped here. */
 export type OutboxBlockKind = 'outbox' | 'idempotent';
-
-type Bag = Record<string, unknown>;
-const isFn = (v: unknown): boolean => typeof v === 'function';
 
 /** @internal An outbox (add + relayOnce + pending) or an idempotent handler (a function with events). */
 export function outboxKindOf(block: unknown): OutboxBlockKind | undefined {

@@ -2,6 +2,14 @@
 // `fallback` and `recovered` events.
 import type { Decision, RateLimiter, RateLimiterEvents } from '../ratelimit/index.js';
 import { cellsBy, type Scope, subscribe } from './scope.js';
+import { eventedBag, isFn } from './shape.js';
+
+/** @internal Whether `block` is a rate or concurrency limiter. */
+export function ratelimitKindOf(block: unknown): 'ratelimit' | undefined {
+  const b = eventedBag(block);
+  if (b === undefined) return undefined;
+  return isFn(b.limit) && typeof b.algorithm === 'string' ? 'ratelimit' : undefined;
+}
 
 /** @internal Map a limiter's events to `<prefix>ratelimit_*`. */
 export function watchLimiter(scope: Scope, limiter: RateLimiter<Decision>): () => void {

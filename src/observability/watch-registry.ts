@@ -3,12 +3,10 @@
 import type { EventSource } from '../core/index.js';
 import type { RegistryBackend, RegistryEvents } from '../registry/index.js';
 import { type Scope, subscribe } from './scope.js';
+import { type Bag, isFn } from './shape.js';
 
 /** @internal The girder/registry kinds of block. */
 export type RegistryBlockKind = 'registry';
-
-type Bag = Record<string, unknown>;
-const isFn = (v: unknown): boolean => typeof v === 'function';
 
 /** @internal Which girder/registry block `block` is, if any. */
 export function registryKindOf(block: unknown): RegistryBlockKind | undefined {

@@ -3,6 +3,20 @@
 import type { EventSource } from '../core/index.js';
 import type { SmsDetector, SmsQueue, SmsQueueDepth, SmsQueueEvents } from '../sms/index.js';
 import { cellsBy, type Scope, subscribe } from './scope.js';
+import { type Bag, eventedBag, isFn } from './shape.js';
+
+/**
+ * @internal Whether `block` is an asyncFallback (send + queue + workers) or an
+ * smsQueueWorker (queue + runOnce).
+ */
+export function smsQueueKindOf(block: unknown): 'smsQueue' | undefined {
+  const b = eventedBag(block);
+  if (b === undefined) return undefined;
+  const queue = b.queue as Bag | undefined;
+  if (typeof queue !== 'object' || queue === null || !isFn(queue.claim)) return undefined;
+  if ((isFn(b.send) && Array.isArray(b.workers)) || isFn(b.runOnce)) return 'smsQueue';
+  return undefined;
+}
 
 /** @internal What a watched asyncFallback or smsQueueWorker offers. */
 export interface SmsQueueBlock {

@@ -13,6 +13,7 @@ import type { EventSource } from '../core/index.js';
 import type { CodeServiceEvents, SmsEvents, TokenAuthSmsEvents } from '../sms/index.js';
 import type { HistogramCell } from './histogram.js';
 import { cellsBy, type Scope, subscribe } from './scope.js';
+import { eventedBag } from './shape.js';
 
 /** @internal Map an SMS provider's events to `<prefix>sms_sends_total` and `<prefix>sms_send_duration_seconds`. */
 export function watchSmsProvider(scope: Scope, events: EventSource<SmsEvents>): () => void {
@@ -114,8 +115,9 @@ export function watchCodes(scope: Scope, events: EventSource<CodeServiceEvents>)
 export type SmsBlockKind = 'smsProvider' | 'smsTokenAuth' | 'codes';
 
 /** @internal Which SMS block `b` is, by shape, or undefined. */
-export function smsKindOf(b: Record<string, unknown>): SmsBlockKind | undefined {
-  if (typeof b.send !== 'function') return undefined;
+export function smsKindOf(block: unknown): SmsBlockKind | undefined {
+  const b = eventedBag(block);
+  if (b === undefined || typeof b.send !== 'function') return undefined;
   if (typeof b.verify === 'function') return 'codes';
   if (typeof b.claim === 'string') return 'smsTokenAuth';
   if (typeof b.kind === 'string' && typeof b.name === 'string') return 'smsProvider';

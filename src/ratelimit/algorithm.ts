@@ -29,6 +29,17 @@ export const LUA_NOW = `local t = redis.call('TIME')
 local now = t[1] * 1000 + t[2] / 1000
 `;
 
+/**
+ * `after(ms)`: a Lua duration rounded up to whole ms, ignoring float noise (like
+ * {@link ceilMs}), never negative.
+ */
+export const LUA_AFTER = `local function after(x)
+  local r = math.ceil(x - 0.000001)
+  if r < 0 then return 0 end
+  return r
+end
+`;
+
 /** Tolerance for float comparisons (ms or units); keeps e.g. 3 x (1000/3) within 1000. */
 export const EPS = 1e-6;
 

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { parseOptions } from '../core/index.js';
 import {
   type Algorithm,
@@ -8,28 +7,12 @@ import {
   type LuaScript,
   type MemoryState,
 } from './algorithm.js';
-import {
-  Limiter,
-  type LimiterOptions,
-  limiterFields,
-  quotaSchema,
-  windowSchema,
-} from './limiter.js';
+import { Limiter } from './limiter.js';
 import type { Decision, RateLimiter } from './types.js';
+import { type WindowLimitOptions, windowLimitSchema } from './window.js';
 
-/** Options of {@link fixedWindow}. */
-export interface FixedWindowOptions extends LimiterOptions {
-  /** Units allowed per window (integer >= 1). */
-  limit: number;
-  /** Window length in ms (integer >= 1). */
-  windowMs: number;
-}
-
-const schema = z.strictObject({
-  limit: quotaSchema,
-  windowMs: windowSchema,
-  ...limiterFields,
-});
+/** Options of {@link fixedWindow}: `limit` units per window of `windowMs`. */
+export interface FixedWindowOptions extends WindowLimitOptions {}
 
 interface State extends MemoryState {
   start: number;
@@ -174,6 +157,6 @@ class FixedWindow implements Algorithm<State> {
  * ```
  */
 export function fixedWindow(options: FixedWindowOptions): RateLimiter {
-  const { limit, windowMs, ...rest } = parseOptions('fixedWindow', schema, options);
+  const { limit, windowMs, ...rest } = parseOptions('fixedWindow', windowLimitSchema, options);
   return new Limiter(new FixedWindow(limit, windowMs), rest);
 }

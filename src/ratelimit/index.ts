@@ -48,3 +48,4 @@ export type {
   StoreErrorMode,
   WaitOptions,
 } from './types.js';
+export type { WindowLimitOptions } from './window.js';

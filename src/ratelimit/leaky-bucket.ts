@@ -7,6 +7,7 @@ import {
   decision,
   EPS,
   int,
+  LUA_AFTER,
   LUA_NOW,
   type LuaScript,
   type MemoryState,
@@ -15,9 +16,8 @@ import {
   Limiter,
   type LimiterOptions,
   limiterFields,
-  MAX_RATE_PER_SEC,
   MAX_WINDOW_MS,
-  MIN_RATE_PER_SEC,
+  rateSchema,
 } from './limiter.js';
 import type { Decision, RateLimiter } from './types.js';
 
@@ -34,7 +34,7 @@ export interface LeakyBucketOptions extends LimiterOptions {
 }
 
 const schema = z.strictObject({
-  ratePerSec: z.number().min(MIN_RATE_PER_SEC).max(MAX_RATE_PER_SEC),
+  ratePerSec: rateSchema,
   maxQueueMs: z.number().min(0).max(MAX_WINDOW_MS),
   ...limiterFields,
 });
@@ -49,7 +49,7 @@ interface State extends MemoryState {
 // max delay this caller accepts (optional, capped at maxQueueMs); P1 interval ms,
 // P2 maxQueueMs.
 // Reply: {allowed, remaining, resetMs, retryMs, delayMs}.
-const BODY = `${LUA_NOW}local key = KEYS[1]
+const BODY = `${LUA_NOW}${LUA_AFTER}local key = KEYS[1]
 local interval = P1
 local maxq = P2
 local accept = maxq
@@ -59,11 +59,6 @@ if ARGV[2] then
 end
 local tat = tonumber(redis.call('GET', key))
 if tat == nil or tat < now then tat = now end
-local function after(x)
-  local r = math.ceil(x - 0.000001)
-  if r < 0 then return 0 end
-  return r
-end
 local delay = tat - now
 if delay <= accept + 0.000001 then
   if dry then

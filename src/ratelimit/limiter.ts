@@ -86,6 +86,9 @@ export const quotaSchema = z.number().int().min(1).max(MAX_QUOTA);
 /** zod schema of a window length: a whole number of ms in 1..{@link MAX_WINDOW_MS}. */
 export const windowSchema = z.number().int().min(1).max(MAX_WINDOW_MS);
 
+/** zod schema of a rate per second: {@link MIN_RATE_PER_SEC} to {@link MAX_RATE_PER_SEC}. */
+export const rateSchema = z.number().min(MIN_RATE_PER_SEC).max(MAX_RATE_PER_SEC);
+
 /** zod fields of {@link LimiterOptions}; algorithm schemas spread them in. */
 export const limiterFields = {
   store: z

@@ -1,37 +1,11 @@
-import { z } from 'zod';
 import { parseOptions } from '../core/index.js';
-import {
-  type Algorithm,
-  algorithmScript,
-  arrayReplyDecision,
-  ceilMs,
-  decision,
-  LUA_NOW,
-  type LuaScript,
-  type MemoryState,
-} from './algorithm.js';
-import {
-  Limiter,
-  type LimiterOptions,
-  limiterFields,
-  quotaSchema,
-  windowSchema,
-} from './limiter.js';
+import { ceilMs, decision, LUA_AFTER, LUA_NOW, type MemoryState } from './algorithm.js';
+import { Limiter } from './limiter.js';
 import type { Decision, RateLimiter } from './types.js';
+import { WindowAlgorithm, type WindowLimitOptions, windowLimitSchema } from './window.js';
 
-/** Options of {@link slidingWindowLog}. */
-export interface SlidingWindowLogOptions extends LimiterOptions {
-  /** Units allowed in any window of `windowMs` (integer >= 1). */
-  limit: number;
-  /** Window length in ms (integer >= 1). */
-  windowMs: number;
-}
-
-const schema = z.strictObject({
-  limit: quotaSchema,
-  windowMs: windowSchema,
-  ...limiterFields,
-});
+/** Options of {@link slidingWindowLog}: `limit` units in any span of `windowMs`. */
+export interface SlidingWindowLogOptions extends WindowLimitOptions {}
 
 /** A ring buffer of admission times, oldest first; grows up to `limit` entries. */
 interface State extends MemoryState {
@@ -43,16 +17,11 @@ interface State extends MemoryState {
 // A sorted set of admissions scored by server time. Members are unique: TIME plus the
 // unit index, with a suffix loop for the (practically impossible) same-microsecond case.
 // ARGV: signed cost (negative: peek); P1 limit, P2 windowMs. Reply: {allowed, remaining, resetMs, retryMs}.
-const BODY = `${LUA_NOW}local key = KEYS[1]
+const BODY = `${LUA_NOW}${LUA_AFTER}local key = KEYS[1]
 local limit = P1
 local w = P2
 redis.call('ZREMRANGEBYSCORE', key, '-inf', now - w)
 local n = redis.call('ZCARD', key)
-local function after(ms)
-  local r = math.ceil(ms - 0.000001)
-  if r < 0 then return 0 end
-  return r
-end
 if n + cost <= limit then
   if dry then
     local reset = 0
@@ -76,23 +45,12 @@ local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
 return {0, limit - n, after(tonumber(last[2]) + w - now), after(tonumber(due[2]) + w - now)}
 `;
 
-class SlidingWindowLog implements Algorithm<State> {
+class SlidingWindowLog extends WindowAlgorithm<State> {
   readonly id = 'sliding-window-log';
   readonly code = 'swl';
-  readonly script: LuaScript;
-  readonly integerCost = true;
-  readonly signature: string;
-  readonly policy;
-  readonly maxCost: number;
 
-  constructor(
-    readonly limit: number,
-    readonly windowMs: number,
-  ) {
-    this.maxCost = limit;
-    this.signature = `${limit}:${windowMs}`;
-    this.policy = { quota: limit, windowMs };
-    this.script = algorithmScript(String(limit), String(windowMs), BODY);
+  constructor(limit: number, windowMs: number) {
+    super(limit, windowMs, BODY);
   }
 
   createState(): State {
@@ -162,12 +120,8 @@ class SlidingWindowLog implements Algorithm<State> {
     state.size = size + cost;
   }
 
-  fromReply(reply: unknown): Decision {
-    return arrayReplyDecision(reply, this.limit);
-  }
-
-  scaled(instances: number): SlidingWindowLog {
-    return new SlidingWindowLog(Math.max(1, Math.floor(this.limit / instances)), this.windowMs);
+  protected withLimit(limit: number): SlidingWindowLog {
+    return new SlidingWindowLog(limit, this.windowMs);
   }
 }
 
@@ -189,6 +143,6 @@ class SlidingWindowLog implements Algorithm<State> {
  * ```
  */
 export function slidingWindowLog(options: SlidingWindowLogOptions): RateLimiter {
-  const { limit, windowMs, ...rest } = parseOptions('slidingWindowLog', schema, options);
+  const { limit, windowMs, ...rest } = parseOptions('slidingWindowLog', windowLimitSchema, options);
   return new Limiter(new SlidingWindowLog(limit, windowMs), rest);
 }

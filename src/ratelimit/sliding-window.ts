@@ -1,38 +1,11 @@
-import { z } from 'zod';
 import { parseOptions } from '../core/index.js';
-import {
-  type Algorithm,
-  algorithmScript,
-  arrayReplyDecision,
-  ceilMs,
-  decision,
-  EPS,
-  LUA_NOW,
-  type LuaScript,
-  type MemoryState,
-} from './algorithm.js';
-import {
-  Limiter,
-  type LimiterOptions,
-  limiterFields,
-  quotaSchema,
-  windowSchema,
-} from './limiter.js';
+import { ceilMs, decision, EPS, LUA_AFTER, LUA_NOW, type MemoryState } from './algorithm.js';
+import { Limiter } from './limiter.js';
 import type { Decision, RateLimiter } from './types.js';
+import { WindowAlgorithm, type WindowLimitOptions, windowLimitSchema } from './window.js';
 
-/** Options of {@link slidingWindow}. */
-export interface SlidingWindowOptions extends LimiterOptions {
-  /** Units allowed per (estimated) sliding window (integer >= 1). */
-  limit: number;
-  /** Window length in ms (integer >= 1). */
-  windowMs: number;
-}
-
-const schema = z.strictObject({
-  limit: quotaSchema,
-  windowMs: windowSchema,
-  ...limiterFields,
-});
+/** Options of {@link slidingWindow}: `limit` units per (estimated) sliding window. */
+export interface SlidingWindowOptions extends WindowLimitOptions {}
 
 /** Counters of the current and the previous epoch-aligned window. */
 interface State extends MemoryState {
@@ -44,7 +17,7 @@ interface State extends MemoryState {
 // Hash {w: window start, c: current count, p: previous count}. Windows are aligned to
 // the epoch on the server clock. ARGV: signed cost (negative: peek); P1 limit, P2 windowMs.
 // Reply: {allowed, remaining, resetMs, retryMs}.
-const BODY = `${LUA_NOW}local key = KEYS[1]
+const BODY = `${LUA_NOW}${LUA_AFTER}local key = KEYS[1]
 local limit = P1
 local w = P2
 local ms = t[1] * 1000 + math.floor(t[2] / 1000)
@@ -58,11 +31,6 @@ if sw == ws then
   prev = tonumber(v[3])
 elseif sw == ws - w then
   prev = tonumber(v[2])
-end
-local function after(x)
-  local r = math.ceil(x - 0.000001)
-  if r < 0 then return 0 end
-  return r
 end
 local weight = 1 - (now - ws) / w
 local est = prev * weight + cur
@@ -98,23 +66,12 @@ if retry < 1 then retry = 1 end
 return {0, left, after(reset), retry}
 `;
 
-class SlidingWindow implements Algorithm<State> {
+class SlidingWindow extends WindowAlgorithm<State> {
   readonly id = 'sliding-window';
   readonly code = 'sw';
-  readonly script: LuaScript;
-  readonly integerCost = true;
-  readonly signature: string;
-  readonly policy;
-  readonly maxCost: number;
 
-  constructor(
-    readonly limit: number,
-    readonly windowMs: number,
-  ) {
-    this.maxCost = limit;
-    this.signature = `${limit}:${windowMs}`;
-    this.policy = { quota: limit, windowMs };
-    this.script = algorithmScript(String(limit), String(windowMs), BODY);
+  constructor(limit: number, windowMs: number) {
+    super(limit, windowMs, BODY);
   }
 
   createState(): State {
@@ -159,12 +116,8 @@ class SlidingWindow implements Algorithm<State> {
     return decision(false, limit, Math.max(left, 0), ceilMs(reset), Math.max(1, ceilMs(retry)), 0);
   }
 
-  fromReply(reply: unknown): Decision {
-    return arrayReplyDecision(reply, this.limit);
-  }
-
-  scaled(instances: number): SlidingWindow {
-    return new SlidingWindow(Math.max(1, Math.floor(this.limit / instances)), this.windowMs);
+  protected withLimit(limit: number): SlidingWindow {
+    return new SlidingWindow(limit, this.windowMs);
   }
 }
 
@@ -194,6 +147,6 @@ class SlidingWindow implements Algorithm<State> {
  * ```
  */
 export function slidingWindow(options: SlidingWindowOptions): RateLimiter {
-  const { limit, windowMs, ...rest } = parseOptions('slidingWindow', schema, options);
+  const { limit, windowMs, ...rest } = parseOptions('slidingWindow', windowLimitSchema, options);
   return new Limiter(new SlidingWindow(limit, windowMs), rest);
 }

@@ -7,6 +7,7 @@ import {
   ceilMs,
   decision,
   EPS,
+  LUA_AFTER,
   LUA_NOW,
   type LuaScript,
   type MemoryState,
@@ -16,9 +17,8 @@ import {
   type LimiterOptions,
   limiterFields,
   MAX_QUOTA,
-  MAX_RATE_PER_SEC,
   MAX_WINDOW_MS,
-  MIN_RATE_PER_SEC,
+  rateSchema,
 } from './limiter.js';
 import type { Decision, RateLimiter } from './types.js';
 
@@ -36,7 +36,7 @@ export interface TokenBucketOptions extends LimiterOptions {
 const schema = z
   .strictObject({
     capacity: z.number().min(1).max(MAX_QUOTA),
-    refillPerSec: z.number().min(MIN_RATE_PER_SEC).max(MAX_RATE_PER_SEC),
+    refillPerSec: rateSchema,
     ...limiterFields,
   })
   .refine((o) => (o.capacity * 1000) / o.refillPerSec <= MAX_WINDOW_MS, {
@@ -52,16 +52,11 @@ interface State extends MemoryState {
 // GCRA, the token bucket stored as one number: tat = when the bucket will be full again.
 // tokens(now) = capacity - (tat - now) / interval. ARGV: signed cost; P1 interval ms per
 // token, P2 capacity. Reply: {allowed, remaining, resetMs, retryMs}.
-const BODY = `${LUA_NOW}local key = KEYS[1]
+const BODY = `${LUA_NOW}${LUA_AFTER}local key = KEYS[1]
 local interval = P1
 local cap = P2
 local tat = tonumber(redis.call('GET', key))
 if tat == nil or tat < now then tat = now end
-local function after(x)
-  local r = math.ceil(x - 0.000001)
-  if r < 0 then return 0 end
-  return r
-end
 local burst = cap * interval
 local nt = tat + cost * interval
 if nt - now <= burst + 0.000001 then

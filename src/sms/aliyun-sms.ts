@@ -2,13 +2,11 @@
 // signed with HMAC-SHA1 (see aliyun-sign.ts).
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { type Clock, InvalidArgumentError, parseOptions } from '../core/index.js';
+import { type Clock, parseOptions } from '../core/index.js';
 import { aliyunPercentEncode, aliyunSignature } from './aliyun-sign.js';
-import { SmsProviderError } from './errors.js';
+import { cloudDeliver } from './cloud-send.js';
 import type { SmsProvider } from './events.js';
-import { callProvider, httpError, retryableStatus } from './http-call.js';
 import { cloudProviderFields, createProvider } from './provider.js';
-import type { ValidMessage } from './validate.js';
 
 /**
  * Options of {@link aliyunSms}.
@@ -100,74 +98,53 @@ export function aliyunSms(options: AliyunSmsOptions): SmsProvider {
   const opts = parseOptions('aliyunSms', schema, options);
   const { name, clock } = opts;
 
-  const deliver = async (message: ValidMessage, signal: AbortSignal | undefined) => {
-    const signName = message.signName ?? opts.signName;
-    if (signName === undefined) throw noSignName();
-    if (message.to.length > MAX_RECIPIENTS) throw tooMany();
-    const params: Record<string, string> = {
-      AccessKeyId: opts.accessKeyId,
-      Action: 'SendSms',
-      Format: 'JSON',
-      OutId: message.requestId,
-      PhoneNumbers: message.to.map(aliyunNumber).join(','),
-      RegionId: opts.regionId,
-      SignName: signName,
-      SignatureMethod: 'HMAC-SHA1',
-      SignatureNonce: randomUUID(),
-      SignatureVersion: '1.0',
-      TemplateCode: message.template,
-      Timestamp: timestamp(clock.now()),
-      Version: '2017-05-25',
-    };
-    if (Object.keys(message.params).length > 0) {
-      params.TemplateParam = JSON.stringify(message.params);
-    }
-    params.Signature = aliyunSignature('POST', params, opts.accessKeySecret);
-    const body = Object.entries(params)
-      .map(([key, value]) => `${aliyunPercentEncode(key)}=${aliyunPercentEncode(value)}`)
-      .join('&');
-    const reply = await callProvider(
-      name,
-      message.requestId,
-      opts.endpoint,
-      {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded',
-          accept: 'application/json',
-        },
-        body,
-      },
-      signal,
-    );
-    const answer = reply.body as { Code?: unknown; Message?: unknown; BizId?: unknown } | undefined;
-    if (typeof answer?.Code !== 'string') throw httpError(name, message.requestId, reply);
-    if (answer.Code !== 'OK') {
-      throw new SmsProviderError({
-        provider: name,
-        providerCode: answer.Code,
-        message: typeof answer.Message === 'string' ? answer.Message : 'no message',
-        status: reply.status,
-        retryable: retryableCode(answer.Code) || retryableStatus(reply.status),
-        requestId: message.requestId,
-      });
-    }
-    return [typeof answer.BizId === 'string' ? answer.BizId : ''];
-  };
+  const deliver = cloudDeliver({
+    name,
+    endpoint: opts.endpoint,
+    signName: opts.signName,
+    maxRecipients: MAX_RECIPIENTS,
+    retryableCode,
+    sign: (message, signName) => {
+      const params: Record<string, string> = {
+        AccessKeyId: opts.accessKeyId,
+        Action: 'SendSms',
+        Format: 'JSON',
+        OutId: message.requestId,
+        PhoneNumbers: message.to.map(aliyunNumber).join(','),
+        RegionId: opts.regionId,
+        SignName: signName,
+        SignatureMethod: 'HMAC-SHA1',
+        SignatureNonce: randomUUID(),
+        SignatureVersion: '1.0',
+        TemplateCode: message.template,
+        Timestamp: timestamp(clock.now()),
+        Version: '2017-05-25',
+      };
+      if (Object.keys(message.params).length > 0) {
+        params.TemplateParam = JSON.stringify(message.params);
+      }
+      params.Signature = aliyunSignature('POST', params, opts.accessKeySecret);
+      const body = Object.entries(params)
+        .map(([key, value]) => `${aliyunPercentEncode(key)}=${aliyunPercentEncode(value)}`)
+        .join('&');
+      const headers = {
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+      };
+      return { headers, body };
+    },
+    read: (body) => {
+      const answer = body as { Code?: unknown; Message?: unknown; BizId?: unknown } | undefined;
+      if (typeof answer?.Code !== 'string') return undefined;
+      if (answer.Code === 'OK')
+        return { ids: [typeof answer.BizId === 'string' ? answer.BizId : ''] };
+      const text = typeof answer.Message === 'string' ? answer.Message : 'no message';
+      return { code: answer.Code, text };
+    },
+  });
 
   return createProvider(
     { name, kind: 'aliyun', clock, timeoutMs: opts.timeoutMs, templates: opts.templates },
     deliver,
   );
-}
-
-function noSignName() {
-  return new InvalidArgumentError(
-    'message.signName',
-    'required: the message has none and the provider no default signName',
-  );
-}
-
-function tooMany() {
-  return new InvalidArgumentError('message.to', `at most ${MAX_RECIPIENTS} recipients per request`);
 }

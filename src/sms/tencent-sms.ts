@@ -1,13 +1,11 @@
 // Tencent Cloud SMS (API 3.0, SendSms 2021-01-11): a JSON POST signed with
 // TC3-HMAC-SHA256 (see tencent-sign.ts).
 import { z } from 'zod';
-import { type Clock, InvalidArgumentError, parseOptions } from '../core/index.js';
-import { SmsProviderError } from './errors.js';
+import { type Clock, parseOptions } from '../core/index.js';
+import { cloudDeliver } from './cloud-send.js';
 import type { SmsProvider } from './events.js';
-import { callProvider, httpError, retryableStatus } from './http-call.js';
 import { cloudProviderFields, createProvider } from './provider.js';
 import { tc3Authorization } from './tencent-sign.js';
-import type { ValidMessage } from './validate.js';
 
 /**
  * Options of {@link tencentSms}.
@@ -112,88 +110,62 @@ export function tencentSms(options: TencentSmsOptions): SmsProvider {
   const { name, clock } = opts;
   const host = new URL(opts.endpoint).host;
 
-  const deliver = async (message: ValidMessage, signal: AbortSignal | undefined) => {
-    const signName = message.signName ?? opts.signName;
-    if (signName === undefined) {
-      throw new InvalidArgumentError(
-        'message.signName',
-        'required: the message has none and the provider no default signName',
-      );
-    }
-    if (message.to.length > MAX_RECIPIENTS) {
-      throw new InvalidArgumentError(
-        'message.to',
-        `at most ${MAX_RECIPIENTS} recipients per request`,
-      );
-    }
-    const order = opts.templates?.[message.template] ?? Object.keys(message.params);
-    const payload = JSON.stringify({
-      PhoneNumberSet: message.to,
-      SmsSdkAppId: opts.sdkAppId,
-      SignName: signName,
-      TemplateId: message.template,
-      TemplateParamSet: order.map((key) => message.params[key] as string),
-      SessionContext: message.requestId,
-    });
-    const timestamp = Math.floor(clock.now() / 1000);
-    const signed = { 'content-type': CONTENT_TYPE, host, 'x-tc-action': 'SendSms' };
-    const authorization = tc3Authorization(
-      { method: 'POST', uri: '/', query: '', headers: signed, payload },
-      opts,
-      timestamp,
-      SERVICE,
-    );
-    const reply = await callProvider(
-      name,
-      message.requestId,
-      opts.endpoint,
-      {
-        method: 'POST',
-        headers: {
-          authorization,
-          'content-type': CONTENT_TYPE,
-          'x-tc-action': 'SendSms',
-          'x-tc-timestamp': String(timestamp),
-          'x-tc-version': VERSION,
-          'x-tc-region': opts.region,
-        },
-        body: payload,
-      },
-      signal,
-    );
-    const response = (reply.body as { Response?: unknown } | undefined)?.Response as
-      | { Error?: { Code?: string; Message?: string }; SendStatusSet?: SendStatus[] }
-      | undefined;
-    if (response === undefined || typeof response !== 'object') {
-      throw httpError(name, message.requestId, reply);
-    }
-    if (response.Error !== undefined) {
-      const code = String(response.Error.Code ?? 'UNKNOWN');
-      throw new SmsProviderError({
-        provider: name,
-        providerCode: code,
-        message: String(response.Error.Message ?? 'no message'),
-        status: reply.status,
-        retryable: retryableCode(code) || retryableStatus(reply.status),
-        requestId: message.requestId,
+  const deliver = cloudDeliver({
+    name,
+    endpoint: opts.endpoint,
+    signName: opts.signName,
+    maxRecipients: MAX_RECIPIENTS,
+    retryableCode,
+    sign: (message, signName) => {
+      const order = opts.templates?.[message.template] ?? Object.keys(message.params);
+      const payload = JSON.stringify({
+        PhoneNumberSet: message.to,
+        SmsSdkAppId: opts.sdkAppId,
+        SignName: signName,
+        TemplateId: message.template,
+        TemplateParamSet: order.map((key) => message.params[key] as string),
+        SessionContext: message.requestId,
       });
-    }
-    const statuses = Array.isArray(response.SendStatusSet) ? response.SendStatusSet : [];
-    const refused = statuses.filter((s) => s.Code !== 'Ok');
-    if (refused.length > 0 || statuses.length !== message.to.length) {
-      const first = refused[0];
-      const code = first?.Code ?? 'INCOMPLETE_ANSWER';
-      throw new SmsProviderError({
-        provider: name,
-        providerCode: code,
-        message: `${statuses.length - refused.length} of ${message.to.length} recipients accepted; first refusal: ${first?.Message ?? 'missing status'}`,
-        status: reply.status,
-        retryable: retryableCode(code),
-        requestId: message.requestId,
-      });
-    }
-    return statuses.map((s) => String(s.SerialNo ?? ''));
-  };
+      const timestamp = Math.floor(clock.now() / 1000);
+      const signed = { 'content-type': CONTENT_TYPE, host, 'x-tc-action': 'SendSms' };
+      const authorization = tc3Authorization(
+        { method: 'POST', uri: '/', query: '', headers: signed, payload },
+        opts,
+        timestamp,
+        SERVICE,
+      );
+      const headers = {
+        authorization,
+        'content-type': CONTENT_TYPE,
+        'x-tc-action': 'SendSms',
+        'x-tc-timestamp': String(timestamp),
+        'x-tc-version': VERSION,
+        'x-tc-region': opts.region,
+      };
+      return { headers, body: payload };
+    },
+    read: (body, message) => {
+      const response = (body as { Response?: unknown } | undefined)?.Response as
+        | { Error?: { Code?: string; Message?: string }; SendStatusSet?: SendStatus[] }
+        | undefined;
+      if (response === undefined || typeof response !== 'object') return undefined;
+      if (response.Error !== undefined) {
+        const code = String(response.Error.Code ?? 'UNKNOWN');
+        return { code, text: String(response.Error.Message ?? 'no message') };
+      }
+      const statuses = Array.isArray(response.SendStatusSet) ? response.SendStatusSet : [];
+      const refused = statuses.filter((s) => s.Code !== 'Ok');
+      if (refused.length > 0 || statuses.length !== message.to.length) {
+        const first = refused[0];
+        return {
+          code: first?.Code ?? 'INCOMPLETE_ANSWER',
+          text: `${statuses.length - refused.length} of ${message.to.length} recipients accepted; first refusal: ${first?.Message ?? 'missing status'}`,
+          perRecipient: true,
+        };
+      }
+      return { ids: statuses.map((s) => String(s.SerialNo ?? '')) };
+    },
+  });
 
   return createProvider(
     { name, kind: 'tencent', clock, timeoutMs: opts.timeoutMs, templates: opts.templates },

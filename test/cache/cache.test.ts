@@ -19,6 +19,7 @@ describe('options', () => {
     [{ l1: false }, 'l1'],
     [{ timeouts: { softMs: -1 } }, 'timeouts.softMs'],
     [{ singleflight: 'everywhere' }, 'singleflight'],
+    [{ refreshBackoffMs: -1 }, 'refreshBackoffMs'],
     [{ ttlMs: 10, graceMs: 10, maxTtlMs: 15 }, 'maxTtlMs'],
     [{ l2: {} }, 'l2'],
   ])('%j is refused naming %s', (options, path) => {

@@ -163,6 +163,55 @@ export function cacheContract(env: () => CacheEnv): void {
     await c.close();
   });
 
+  it('refresh backoff: after a failed refresh, stale is served without the loader until refreshBackoffMs', async () => {
+    const layers = env().layers();
+    const c = make<string>(layers, { graceMs: 5_000, refreshBackoffMs: 1_000 });
+    await c.set('k', 'old');
+    layers.clock.advance(1_500);
+    const loads = record(c, 'load');
+    const stale = record(c, 'stale');
+    const loader = vi.fn(async (): Promise<string> => {
+      throw new Error('db down');
+    });
+    expect(await c.getOrSet('k', loader)).toBe('old');
+    await vi.waitFor(() => expect(loads).toHaveLength(1));
+    expect(loads[0]).toMatchObject({ outcome: 'error', background: true });
+    for (let i = 0; i < 3; i++) expect(await c.getOrSet('k', loader)).toBe('old');
+    expect(loader).toHaveBeenCalledTimes(1);
+    expect(stale.map((e) => e.reason)).toEqual([
+      'grace',
+      'loaderError',
+      'loaderError',
+      'loaderError',
+    ]);
+    layers.clock.advance(999);
+    expect(await c.getOrSet('k', loader)).toBe('old');
+    expect(loader).toHaveBeenCalledTimes(1);
+    layers.clock.advance(1);
+    loader.mockResolvedValueOnce('new');
+    expect(await c.getOrSet('k', loader)).toBe('old');
+    await vi.waitFor(async () => expect(await c.get('k')).toBe('new'));
+    expect(loader).toHaveBeenCalledTimes(2);
+    await c.close();
+  });
+
+  it('refresh backoff 0: every read after a failed refresh calls the loader again', async () => {
+    const layers = env().layers();
+    const c = make<string>(layers, { graceMs: 5_000, refreshBackoffMs: 0 });
+    await c.set('k', 'old');
+    layers.clock.advance(1_500);
+    const loads = record(c, 'load');
+    const loader = vi.fn(async (): Promise<string> => {
+      throw new Error('db down');
+    });
+    for (let i = 1; i <= 3; i++) {
+      expect(await c.getOrSet('k', loader)).toBe('old');
+      await vi.waitFor(() => expect(loads).toHaveLength(i));
+    }
+    expect(loader).toHaveBeenCalledTimes(3);
+    await c.close();
+  });
+
   it('soft timeout: a slow loader gets the stale value served', async () => {
     const layers = env().layers();
     const c = make<string>(layers, { graceMs: 5_000, timeouts: { softMs: 100, hardMs: 1_000 } });
