@@ -136,7 +136,10 @@ class Ring<T extends Instance> extends BasePicker<T> implements ConsistentHash<T
     const first = lo === len ? 0 : lo;
     const owners = this.#owners;
     let owner = owners[first] as number;
-    if (this.bound !== undefined) owner = this.#boundedOwner(first, n);
+    // An idle owner is always under the bound (capacity is at least 1): no walk needed.
+    if (this.bound !== undefined && (this.#active[owner] as number) > 0) {
+      owner = this.#boundedOwner(first, n);
+    }
     const picks = table.picks;
     picks[owner] = (picks[owner] as number) + 1;
     return table.items[owner] as T;

@@ -4,7 +4,17 @@
 // UNAVAILABLE or RESOURCE_EXHAUSTED without parsing `details`.
 import type { StatusObject } from '@grpc/grpc-js';
 
-/** Which girder interceptor refused a call before it reached the network or the handler. */
+/**
+ * Which girder interceptor refused a call before it reached the network or the handler:
+ * the `refusedBy` of a client or server `call` event.
+ *
+ * @example
+ * ```ts
+ * calls.events.on('call', (e) => {
+ *   if (e.refusedBy === 'degradation') shedCounter.inc();
+ * });
+ * ```
+ */
 export type RefusedBy = 'breaker' | 'rateLimit' | 'auth' | 'degradation';
 
 const refusals = new WeakMap<object, RefusedBy>();
