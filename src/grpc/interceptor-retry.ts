@@ -149,8 +149,13 @@ export function retryInterceptor(options: RetryInterceptorOptions = {}): Interce
               afterHalfClose = retryNow;
               return;
             }
-            current = nextCall(callOptions);
-            run(current, false);
+            try {
+              current = nextCall(callOptions);
+              run(current, false);
+            } catch {
+              // The channel closed while the retry waited: the caller gets the last status.
+              deliver(o);
+            }
           };
           if (delay > 0) timer = clock.setTimeout(retryNow, delay);
           else retryNow();

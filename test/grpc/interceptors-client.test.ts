@@ -197,6 +197,19 @@ describe('retryInterceptor', () => {
     clock.advance(10_000);
     expect(server.served).toBe(1);
   });
+  it('delivers the last status when the channel closes while a retry waits', async () => {
+    const clock = manualClock();
+    const { server, client } = await setUp([
+      retryInterceptor({ maxAttempts: 3, backoff: { delayMs: () => 500 }, clock }),
+    ]);
+    server.failWith = grpc.status.UNAVAILABLE;
+    const pending = callWho(client);
+    while (clock.pendingTimers === 0) await new Promise((r) => setImmediate(r));
+    client.close();
+    clock.advance(500); // the retry finds the channel shut down
+    expect((await pending).error?.code).toBe(grpc.status.UNAVAILABLE);
+    expect(server.served).toBe(1);
+  });
 });
 
 describe('deadlineInterceptor', () => {
