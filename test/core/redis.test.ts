@@ -175,7 +175,7 @@ describe('redisRunner', () => {
       code: 'REDIS_COMMAND_ERROR',
     });
     // A throwing onReply is a failure handed to onError.
-    const viaError = await runner.evalKey(
+    const viaError = await runner.evalKey<unknown>(
       SET_IF,
       k,
       '8',
@@ -230,7 +230,7 @@ describe('redisRunner on a dedicated server', () => {
       process.kill(server.pid!, 'SIGSTOP');
       let viaKey: unknown;
       try {
-        viaKey = await runner.evalKey(
+        viaKey = await runner.evalKey<unknown>(
           SET_IF,
           k,
           '2',
