@@ -18,6 +18,11 @@ export interface BenchCase {
   girder: Runner;
   /** Peers to compare with; ratios are girder / peer. */
   peers: Subject[];
+  /**
+   * Rounds per subject for this case when more than the run's setting (a noisy case,
+   * e.g. one bound by round-trip latency, gets more rounds to take the median of).
+   */
+  minRounds?: number;
   /** Called once before the case runs; return a cleanup function if needed. */
   setup?: () => Promise<(() => Promise<void> | void) | undefined> | undefined;
 }
@@ -39,6 +44,11 @@ export interface SubjectResult {
   opsPerSec: number;
   /** Relative spread of the rounds: (max - min) / median. */
   spread: number;
+  /**
+   * Median CPU time of this process per operation, µs (user + system): far less
+   * sensitive to a loaded machine than ops/s (it leaves out waiting, not the work).
+   */
+  cpuUsPerOp: number;
 }
 
 export interface CaseResult {
@@ -52,6 +62,14 @@ async function timeBatch(run: Runner, iterations: number): Promise<number> {
   const start = process.hrtime.bigint();
   await run(iterations);
   return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/** Wall ms and CPU µs (user + system) of one batch. */
+async function measureBatch(run: Runner, iterations: number): Promise<[number, number]> {
+  const cpu = process.cpuUsage();
+  const ms = await timeBatch(run, iterations);
+  const used = process.cpuUsage(cpu);
+  return [ms, used.user + used.system];
 }
 
 /** Find an iteration count whose batch takes about `roundMs`. */
@@ -83,11 +101,14 @@ export async function runCase(
     const iterations = new Map<Subject, number>();
     for (const s of subjects) iterations.set(s, await calibrate(s.run, settings.roundMs));
     const samples = new Map<Subject, number[]>(subjects.map((s) => [s, []]));
-    for (let round = 0; round < settings.rounds; round++) {
+    const cpuSamples = new Map<Subject, number[]>(subjects.map((s) => [s, []]));
+    const rounds = Math.max(settings.rounds, settings.rounds >= 7 ? (bench.minRounds ?? 0) : 0);
+    for (let round = 0; round < rounds; round++) {
       for (const s of subjects) {
         const n = iterations.get(s)!;
-        const ms = await timeBatch(s.run, n);
+        const [ms, cpuUs] = await measureBatch(s.run, n);
         samples.get(s)!.push((n * 1000) / ms);
+        cpuSamples.get(s)!.push(cpuUs / n);
       }
     }
     const summarise = (s: Subject): SubjectResult => {
@@ -97,6 +118,7 @@ export async function runCase(
         name: s.name,
         opsPerSec: mid,
         spread: (Math.max(...values) - Math.min(...values)) / mid,
+        cpuUsPerOp: median(cpuSamples.get(s)!),
       };
     };
     const girder = summarise(subjects[0]!);
@@ -123,7 +145,9 @@ const formatOps = (ops: number) =>
 
 /** Render results as a plain-text table, one row per peer. */
 export function formatTable(results: CaseResult[]): string {
-  const rows = [['suite', 'case', 'girder ops/s', 'peer', 'peer ops/s', 'girder/peer']];
+  const rows = [
+    ['suite', 'case', 'girder ops/s', 'peer', 'peer ops/s', 'girder/peer', 'CPU µs/op g / p'],
+  ];
   for (const r of results) {
     for (const p of r.peers) {
       rows.push([
@@ -133,6 +157,7 @@ export function formatTable(results: CaseResult[]): string {
         p.name,
         `${formatOps(p.opsPerSec)} ±${(p.spread * 50).toFixed(0)}%`,
         `${p.ratio.toFixed(2)}x`,
+        `${r.girder.cpuUsPerOp.toFixed(1)} / ${p.cpuUsPerOp.toFixed(1)}`,
       ]);
     }
   }

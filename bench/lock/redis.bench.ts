@@ -117,10 +117,11 @@ const subjects = (wrap: (op: Op) => Runner) => ({
 export const suite: BenchSuite = {
   name: 'lock (redis)',
   cases: [
-    { name: 'acquire + release, sequential', setup, ...subjects(sequential) },
+    { name: 'acquire + release, sequential', setup, minRounds: 11, ...subjects(sequential) },
     {
       name: `acquire + release, ${IN_FLIGHT} in flight`,
       setup,
+      minRounds: 11,
       ...subjects(concurrent),
     },
   ],

@@ -5,6 +5,7 @@
 // Per-key order: `concurrency` lanes run one batch at a time each; a message with a key
 // always goes to the lane of its key's hash, so one key's messages are never handled
 // concurrently nor out of fetch order. Keyless messages go to the least loaded lane.
+import { getEventListeners } from 'node:events';
 import { type Clock, sleep, type TimerHandle, type TypedEmitter } from '../core/index.js';
 import type { ParsedConsumeOptions } from './consume-options.js';
 import { deadLetterOf } from './dead-letter.js';
@@ -55,6 +56,13 @@ export interface LoopContext {
 interface Lane {
   readonly queue: Delivery[];
   running: boolean;
+  /** The batch being handled (or retried), until it settles. */
+  batch: Delivery[] | undefined;
+  /**
+   * The controller of the handler signal: a drain timeout aborts it. Kept for the
+   * lane's next attempt while no handler left a listener on it (see `#signalFor`).
+   */
+  controller: AbortController | undefined;
   timer: TimerHandle | undefined;
 }
 
@@ -95,8 +103,6 @@ export class ConsumerLoop implements Subscription {
   #finished = false;
   #waiters: (() => void)[] = [];
   #offSignal = noop;
-  /** Fetched and not yet settled, for `touch`. */
-  readonly #held = new Set<Delivery>();
   #touchTimer: TimerHandle | undefined;
 
   constructor(
@@ -114,6 +120,8 @@ export class ConsumerLoop implements Subscription {
     this.#lanes = Array.from({ length: options.concurrency }, () => ({
       queue: [],
       running: false,
+      batch: undefined,
+      controller: undefined,
       timer: undefined,
     }));
     // Enough prefetch to fill every lane's next batch while the current one runs.
@@ -141,11 +149,22 @@ export class ConsumerLoop implements Subscription {
       this.#touchTimer = undefined;
       // Once stop() gave up on its batches, they must look idle so others take them.
       if (this.#finished || this.#abandoned) return;
-      if (this.#held.size > 0) {
-        source.touch!([...this.#held]).catch((error: unknown) => this.#emitError(error));
+      const held = this.#heldMessages();
+      if (held.length > 0) {
+        source.touch!(held).catch((error: unknown) => this.#emitError(error));
       }
       this.#armTouch();
     }, every);
+  }
+
+  /** Fetched and not yet settled: queued in a lane or in a running batch. */
+  #heldMessages(): Delivery[] {
+    const held: Delivery[] = [];
+    for (const lane of this.#lanes) {
+      if (lane.batch !== undefined) held.push(...lane.batch);
+      held.push(...lane.queue);
+    }
+    return held;
   }
 
   stop(): Promise<void> {
@@ -184,7 +203,12 @@ export class ConsumerLoop implements Subscription {
   #accept(messages: readonly Delivery[]): void {
     if (messages.length === 0) return;
     this.#buffered += messages.length;
-    for (const m of messages) this.#held.add(m);
+    if (this.#lanes.length === 1) {
+      const lane = this.#lanes[0]!;
+      for (const m of messages) lane.queue.push(m);
+      this.#kick(lane);
+      return;
+    }
     const touched = new Set<Lane>();
     for (const m of messages) {
       const lane = this.#laneFor(m);
@@ -224,12 +248,14 @@ export class ConsumerLoop implements Subscription {
 
   async #run(lane: Lane): Promise<void> {
     lane.running = true;
-    const batch = lane.queue.splice(0, this.#o.batchSize);
+    const batch =
+      lane.queue.length === 1 ? [lane.queue.pop()!] : lane.queue.splice(0, this.#o.batchSize);
+    lane.batch = batch;
     try {
-      await this.#process(batch);
+      await this.#process(lane, batch);
     } finally {
       this.#buffered -= batch.length;
-      for (const m of batch) this.#held.delete(m);
+      lane.batch = undefined;
       lane.running = false;
       // Messages that arrived during the batch have waited already: run them at once.
       if (!this.#abandoned && lane.queue.length > 0) {
@@ -241,19 +267,28 @@ export class ConsumerLoop implements Subscription {
     }
   }
 
-  async #process(batch: Delivery[]): Promise<void> {
+  /**
+   * The lane's handler signal controller. Building an AbortController costs more than
+   * the rest of a batch's bookkeeping, so one serves the lane's attempts until a
+   * handler leaves a listener on its signal.
+   */
+  #signalFor(lane: Lane): AbortController {
+    lane.controller ??= new AbortController();
+    return lane.controller;
+  }
+
+  async #process(lane: Lane, batch: Delivery[]): Promise<void> {
     const { topic, group } = this;
     const { events, clock } = this.#ctx;
     const o = this.#o;
     let current = batch;
     let previousDelay = 0;
-    events.emit('consumed', { topic, group, count: current.length });
+    if (events.has('consumed')) events.emit('consumed', { topic, group, count: current.length });
     for (;;) {
-      const controller = new AbortController();
-      const drain = this.#drainAbort.signal;
-      if (drain.aborted) return;
-      const onDrain = () => controller.abort(drain.reason);
-      drain.addEventListener('abort', onDrain, { once: true });
+      if (this.#drainAbort.signal.aborted) return;
+      // Kept on the lane for a drain timeout to abort: cheaper than an EventTarget
+      // listener on the drain signal per attempt.
+      const controller = this.#signalFor(lane);
       const started = clock.now();
       let failure: { error: unknown } | undefined;
       try {
@@ -261,12 +296,16 @@ export class ConsumerLoop implements Subscription {
       } catch (error) {
         failure = { error };
       } finally {
-        drain.removeEventListener('abort', onDrain);
+        // A handler that left a listener on its signal gets a fresh one next time, so
+        // listeners never pile up on a signal that outlives their batch.
+        if (getEventListeners(controller.signal, 'abort').length > 0) lane.controller = undefined;
       }
       if (this.#abandoned) return; // stop() gave up on this batch: it stays unacknowledged
       const durationMs = clock.now() - started;
       if (failure === undefined) {
-        events.emit('processed', { topic, group, count: current.length, durationMs });
+        if (events.has('processed')) {
+          events.emit('processed', { topic, group, count: current.length, durationMs });
+        }
         await this.#ack(current);
         return;
       }
@@ -383,7 +422,9 @@ export class ConsumerLoop implements Subscription {
       // Handlers get their abort; whatever they do next is ignored and their messages
       // stay unacknowledged, so another member or a restart handles them again.
       this.#abandoned = true;
-      this.#drainAbort.abort(new Error('consumer stopped: drain timeout passed'));
+      const reason = new Error('consumer stopped: drain timeout passed');
+      this.#drainAbort.abort(reason);
+      for (const lane of this.#lanes) lane.controller?.abort(reason);
       const unstarted: Delivery[] = [];
       for (const lane of this.#lanes) {
         if (lane.timer !== undefined) clock.clearTimeout(lane.timer);

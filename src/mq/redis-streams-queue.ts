@@ -85,6 +85,11 @@ const schema = z.strictObject({
 
 type Options = z.output<typeof schema>;
 
+const nothing = (): void => {};
+const rethrow = (error: unknown): never => {
+  throw error;
+};
+
 class RedisStreamsQueue extends BaseQueue {
   readonly #client: DuplicableClient;
   readonly #runner: RedisRunner;
@@ -105,10 +110,10 @@ class RedisStreamsQueue extends BaseQueue {
     return redisKey(this.#o.prefix, topic);
   }
 
-  protected async publish(topic: string, messages: readonly StoredMessage[]): Promise<void> {
+  protected publish(topic: string, messages: readonly StoredMessage[]): Promise<void> {
     const args: (string | number)[] = [this.#o.maxLen];
     for (const m of messages) encodeEntry(m, args);
-    await this.#runner.eval(APPEND, [this.#stream(topic)], args);
+    return this.#runner.evalKeys(APPEND, [this.#stream(topic)], args, nothing, rethrow);
   }
 
   protected async openSource(

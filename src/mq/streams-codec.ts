@@ -32,18 +32,29 @@ return n`);
 
 /** @internal The APPEND arguments of one message: field count, then fields. */
 export function encodeEntry(message: StoredMessage, out: (string | number)[]): void {
-  const fields: string[] = [];
+  // Pushed straight into `out` (no per-message field array): the count goes first and
+  // is filled in once the fields are known.
+  const at = out.length;
+  out.push(2);
   let text: string | undefined;
   try {
     text = strictUtf8.decode(message.value);
   } catch {
     text = undefined;
   }
-  if (text === undefined) fields.push('b', Buffer.from(message.value).toString('base64'));
-  else fields.push('v', text);
-  if (message.key !== undefined) fields.push('k', message.key);
-  if (Object.keys(message.headers).length > 0) fields.push('h', JSON.stringify(message.headers));
-  out.push(fields.length, ...fields);
+  if (text === undefined) out.push('b', Buffer.from(message.value).toString('base64'));
+  else out.push('v', text);
+  let count = 2;
+  if (message.key !== undefined) {
+    out.push('k', message.key);
+    count += 2;
+  }
+  for (const _ in message.headers) {
+    out.push('h', JSON.stringify(message.headers));
+    count += 2;
+    break;
+  }
+  out[at] = count;
 }
 
 /** @internal A stream entry `[id, [field, value, ...]]` as a delivery. */

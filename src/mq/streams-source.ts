@@ -62,6 +62,10 @@ export class StreamsSource implements ConsumerSource {
   readonly #s: StreamsSourceSettings;
   #claimCursor = '0-0';
   #lastClaimAt = Number.NEGATIVE_INFINITY;
+  // The stop signal fetch() was last given, already hooked to end a blocked read: the
+  // loop passes the same one every time, so it is listened to once, not once per fetch.
+  #hooked: AbortSignal | undefined;
+  readonly #onAbort = () => this.#blocking.disconnect();
 
   constructor(runner: RedisRunner, blocking: DuplicableClient, settings: StreamsSourceSettings) {
     this.#runner = runner;
@@ -78,9 +82,13 @@ export class StreamsSource implements ConsumerSource {
       if (claimed.length > 0) return claimed;
     }
     if (signal.aborted) return [];
-    // Stop disconnects this dedicated connection, which ends the BLOCK at once.
-    const onAbort = () => this.#blocking.disconnect();
-    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal !== this.#hooked) {
+      // Stop disconnects this dedicated connection, which ends the BLOCK at once (and
+      // any later read: close() disconnects it anyway).
+      this.#hooked?.removeEventListener('abort', this.#onAbort);
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+      this.#hooked = signal;
+    }
     let reply: unknown;
     try {
       reply = await this.#blocking.call(
@@ -105,8 +113,6 @@ export class StreamsSource implements ConsumerSource {
         return [];
       }
       throw classifyRedisError(error);
-    } finally {
-      signal.removeEventListener('abort', onAbort);
     }
     if (!Array.isArray(reply) || reply.length === 0) return [];
     const entries = (reply[0] as [string, unknown[]])[1];
@@ -160,7 +166,10 @@ export class StreamsSource implements ConsumerSource {
 
   async ack(messages: readonly Delivery[]): Promise<void> {
     if (messages.length === 0) return;
-    await this.#runner.command('XACK', this.#s.stream, this.#s.group, ...messages.map((m) => m.id));
+    const s = this.#s;
+    if (messages.length === 1)
+      await this.#runner.command('XACK', s.stream, s.group, messages[0]!.id);
+    else await this.#runner.command('XACK', s.stream, s.group, ...messages.map((m) => m.id));
   }
 
   get touchIntervalMs(): number {
@@ -187,6 +196,8 @@ export class StreamsSource implements ConsumerSource {
   }
 
   async close(): Promise<void> {
+    this.#hooked?.removeEventListener('abort', this.#onAbort);
+    this.#hooked = undefined;
     this.#blocking.disconnect();
     const s = this.#s;
     // Forget this consumer name when it holds nothing, so XINFO CONSUMERS does not fill

@@ -160,6 +160,38 @@ describe('redisRunner', () => {
     expect(plain).toMatchObject({ code: 'REDIS_COMMAND_ERROR' });
   });
 
+  it('evalKeys maps the reply, and a throwing onError rejects the call instead of leaving it pending', async () => {
+    const runner = redisRunner(client);
+    const k = key('evalKeys');
+    expect(await runner.evalKeys(SET_IF, [k], ['7'], (r) => `got ${r}`, String)).toBe('got 7');
+    const bad = redisScript(`return redis.error_reply('ERR refused on purpose')`);
+    const rethrow = (e: unknown): never => {
+      throw e;
+    };
+    await expect(runner.evalKeys(bad, [k], [], String, rethrow)).rejects.toMatchObject({
+      code: 'REDIS_COMMAND_ERROR',
+    });
+    await expect(runner.evalKey(bad, k, '1', undefined, String, rethrow)).rejects.toMatchObject({
+      code: 'REDIS_COMMAND_ERROR',
+    });
+    // A throwing onReply is a failure handed to onError.
+    const viaError = await runner.evalKey<unknown>(
+      SET_IF,
+      k,
+      '8',
+      undefined,
+      () => {
+        throw new Error('cannot parse');
+      },
+      (e) => e,
+    );
+    expect(viaError).toMatchObject({ code: 'REDIS_UNAVAILABLE' });
+    runner.close();
+    // Refused before sending (closed runner): a rejection, never a synchronous throw.
+    const refused = runner.evalKey(SET_IF, k, '9', undefined, String, rethrow);
+    await expect(refused).rejects.toMatchObject({ reason: 'closed' });
+  });
+
   it('refuses a non-client and misspelt options', () => {
     expect(() => redisRunner({} as never)).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
@@ -194,6 +226,22 @@ describe('redisRunner on a dedicated server', () => {
         process.kill(server.pid!, 'SIGCONT');
       }
       expect(error).toMatchObject({ code: 'REDIS_UNAVAILABLE', reason: 'timeout' });
+      // The callback forms time out the same way, through onError.
+      process.kill(server.pid!, 'SIGSTOP');
+      let viaKey: unknown;
+      try {
+        viaKey = await runner.evalKey<unknown>(
+          SET_IF,
+          k,
+          '2',
+          undefined,
+          () => 'answered',
+          (e) => e,
+        );
+      } finally {
+        process.kill(server.pid!, 'SIGCONT');
+      }
+      expect(viaKey).toMatchObject({ code: 'REDIS_UNAVAILABLE', reason: 'timeout' });
       await own.ping();
       expect(await own.exists(k)).toBe(0);
     } finally {
