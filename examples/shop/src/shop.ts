@@ -160,9 +160,9 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
         returnBaseUrl: addresses.publicUrl,
         // The `order.paid` outbox row, in the callback's transaction. Messaging starts
         // after the jobs' election exists; no callback is served before (HTTP is last).
-        onPaid: (tx, orderNo) => {
+        onPaid: (tx, event) => {
           if (!messaging) throw new Error('messaging is not started');
-          return messaging.orderPaid(tx, orderNo);
+          return messaging.orderPaid(tx, event);
         },
       }),
       'payments',
@@ -237,6 +237,8 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       election: jobs.election,
       outboxPollMs: config.outboxPollMs,
       sms: sms.stack,
+      orders,
+      phones,
       sales: backends.counters,
       logger,
       clock,
