@@ -140,12 +140,6 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
     const consumers: ShopConsumer[] = [
       {
         topic: ORDER_PAID_TOPIC,
-        group: 'orders',
-        deadLetter: `${ORDER_PAID_TOPIC}.dead.orders`,
-        ...only(ordersPaid),
-      },
-      {
-        topic: ORDER_PAID_TOPIC,
         group: 'notifications',
         deadLetter: `${ORDER_PAID_TOPIC}.dead.notifications`,
         ...notificationsHandler({ db, sms: options.sms, phones: options.phones, logger, clock }),
@@ -155,6 +149,12 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
         group: 'popular-sales',
         deadLetter: `${ORDER_PAID_TOPIC}.dead.popular-sales`,
         ...only(salesHandler({ db, sales: options.sales, clock })),
+      },
+      {
+        topic: ORDER_PAID_TOPIC,
+        group: 'orders',
+        deadLetter: `${ORDER_PAID_TOPIC}.dead.orders`,
+        ...only(ordersPaid),
       },
     ];
     const subscriptions: Subscription[] = [];
