@@ -70,7 +70,8 @@ export function bindCatalog(server: Server, catalog: CatalogService): void {
 /** A CatalogService whose calls go over `client` (a `shop.catalog.v1.Catalog` client). */
 export function catalogClient(client: Client): CatalogService {
   return {
-    categories: async () => (await invoke<{ items: Category[] }>(client, 'ListCategories', {})).items,
+    categories: async () =>
+      (await invoke<{ items: Category[] }>(client, 'ListCategories', {})).items,
     async list({ category, page, pageSize }) {
       const r = await invoke<{ items: Product[]; page: number; pageSize: number; total: number }>(
         client,

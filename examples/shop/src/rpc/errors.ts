@@ -29,7 +29,9 @@ export function statusOfShopError(error: ShopError): status {
     case 404:
       return status.NOT_FOUND;
     case 409:
-      return /_(TAKEN|EXISTS)$/.test(error.code) ? status.ALREADY_EXISTS : status.FAILED_PRECONDITION;
+      return /_(TAKEN|EXISTS)$/.test(error.code)
+        ? status.ALREADY_EXISTS
+        : status.FAILED_PRECONDITION;
     case 503:
       return status.ABORTED;
     default:

@@ -13,17 +13,22 @@ import { authClaimsOf } from 'girder/grpc';
 import { ShopError } from '../errors.js';
 import { errorOfStatus, statusOfError } from './errors.js';
 
-/** A grpc-js unary handler running `work`; a rejection becomes the call's status. */
+/**
+ * A grpc-js unary handler running `work`; a rejection becomes the call's status. The
+ * call's own user token goes on with the calls `work` makes (payments asking orders for
+ * the user's order), so a user's identity crosses every hop verified.
+ */
 export function unary<Req, Res>(
   work: (request: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    Promise.resolve()
-      .then(() => work(call.request, call))
-      .then(
-        (response) => callback(null, response),
-        (error: unknown) => callback(statusOfError(error) as ServiceError),
-      );
+    const authorization = call.metadata.get('authorization')[0];
+    asCaller(typeof authorization === 'string' ? authorization : undefined, () =>
+      Promise.resolve().then(() => work(call.request, call)),
+    ).then(
+      (response) => callback(null, response),
+      (error: unknown) => callback(statusOfError(error) as ServiceError),
+    );
   };
 }
 

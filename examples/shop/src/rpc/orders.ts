@@ -5,12 +5,7 @@
 import type { Client, Server } from '@grpc/grpc-js';
 import { type EventSource, TypedEmitter } from 'girder/core';
 import type { StockLine } from '../inventory/service.js';
-import type {
-  Order,
-  OrderEvents,
-  OrdersService,
-  PaidOutcome,
-} from '../orders/service.js';
+import type { Order, OrderEvents, OrdersService, PaidOutcome } from '../orders/service.js';
 import { dateOf, invoke, msOf, requireUser, unary, userMetadata } from './kit.js';
 import { shopProtos } from './protos.js';
 
@@ -68,7 +63,8 @@ const fromMsg = (m: OrderMsg): Order => ({
   cancelledAt: dateOf(m.cancelledAtMs),
   cancelReason: m.cancelReason === '' ? null : (m.cancelReason as 'user' | 'timeout'),
 });
-const maybe = (o: Order | null): MaybeOrder => (o ? { found: true, order: toMsg(o) } : { found: false });
+const maybe = (o: Order | null): MaybeOrder =>
+  o ? { found: true, order: toMsg(o) } : { found: false };
 const unmaybe = (m: MaybeOrder): Order | null => (m.found && m.order ? fromMsg(m.order) : null);
 
 /** Serve `orders` (`shop.orders.v1.Orders`) on `server`. */

@@ -67,7 +67,10 @@ export interface PaymentsClientOptions {
 }
 
 /** A PaymentsService whose calls go over `client` (a `shop.payments.v1.Payments` client). */
-export function paymentsClient(client: Client, options: PaymentsClientOptions = {}): PaymentsService {
+export function paymentsClient(
+  client: Client,
+  options: PaymentsClientOptions = {},
+): PaymentsService {
   return {
     events: options.events ?? new TypedEmitter<PaymentEvents>(),
     start: (userId, orderNo) =>

@@ -1,7 +1,11 @@
 // The shop's protos, loaded at run time with @grpc/proto-loader (no generated code: the
 // shop is an example, and the adapters in this folder are its typed layer).
 import { fileURLToPath } from 'node:url';
-import { type GrpcObject, loadPackageDefinition, type ServiceClientConstructor } from '@grpc/grpc-js';
+import {
+  type GrpcObject,
+  loadPackageDefinition,
+  type ServiceClientConstructor,
+} from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 
 /** The folder holding `<service>.proto`. */
@@ -40,7 +44,8 @@ export function shopProtos(): ShopProtos {
   const root = loadPackageDefinition(definition) as unknown as {
     shop: Record<ServiceName, { v1: GrpcObject }>;
   };
-  const pkg = (name: ServiceName) => root.shop[name].v1 as unknown as Record<string, ServiceClientConstructor>;
+  const pkg = (name: ServiceName) =>
+    root.shop[name].v1 as unknown as Record<string, ServiceClientConstructor>;
   loaded = {
     users: { Users: pkg('users').Users!, Phones: pkg('users').Phones! },
     catalog: { Catalog: pkg('catalog').Catalog! },

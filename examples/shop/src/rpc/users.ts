@@ -33,7 +33,8 @@ const fromMsg = (m: UserMsg): User => ({
   role: m.role as Role,
   createdAt: new Date(m.createdAtMs),
 });
-const maybe = (u: User | null): MaybeUserMsg => (u ? { found: true, user: toMsg(u) } : { found: false });
+const maybe = (u: User | null): MaybeUserMsg =>
+  u ? { found: true, user: toMsg(u) } : { found: false };
 const unmaybe = (m: MaybeUserMsg): User | null => (m.found && m.user ? fromMsg(m.user) : null);
 const text = (v: string | null): MaybeText => ({ found: v !== null, value: v ?? '' });
 
@@ -68,7 +69,9 @@ export function usersClient(client: Client): UsersService {
     signup: async (email, password) =>
       fromMsg(await invoke<UserMsg>(client, 'Signup', { email, password })),
     authenticate: async (email, password, context) =>
-      unmaybe(await invoke<MaybeUserMsg>(client, 'Authenticate', { email, password, ip: context.ip })),
+      unmaybe(
+        await invoke<MaybeUserMsg>(client, 'Authenticate', { email, password, ip: context.ip }),
+      ),
     get: async (id) => unmaybe(await invoke<MaybeUserMsg>(client, 'Get', { id })),
     ensureAdmin: async (email, password) =>
       fromMsg(await invoke<UserMsg>(client, 'EnsureAdmin', { email, password })),
