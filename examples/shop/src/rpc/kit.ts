@@ -39,10 +39,15 @@ export function invoke<Res>(
   request: unknown,
   metadata: Metadata = new Metadata(),
 ): Promise<Res> {
-  const fn = (client as unknown as Record<string, Function>)[method];
+  type Unary = (
+    request: unknown,
+    metadata: Metadata,
+    done: (error: ServiceError | null, response: Res) => void,
+  ) => unknown;
+  const fn = (client as unknown as Record<string, Unary | undefined>)[method];
   if (typeof fn !== 'function') return Promise.reject(new Error(`no rpc method ${method}`));
   return new Promise<Res>((resolve, reject) => {
-    fn.call(client, request, metadata, (error: ServiceError | null, response: Res) => {
+    fn.call(client, request, metadata, (error, response) => {
       if (error) reject(errorOfStatus(error));
       else resolve(response);
     });
