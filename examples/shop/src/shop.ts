@@ -140,7 +140,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     // --- services --------------------------------------------------------------------
     const users = traced(usersService({ db, hashCost: config.passwordHashCost }), 'users');
     const catalog = traced(catalogService({ db }), 'catalog');
-    const inventory = traced(inventoryService({ db }), 'inventory');
+    const inventory = traced(inventoryService({ db, clock }), 'inventory');
     // Catalog reads through girder/cache (two-level with REDIS_URL, L1 only otherwise).
     const reads = catalogReads({
       catalog: peer?.catalog ?? catalog,
