@@ -309,15 +309,11 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     const transitions = transitionLog(clock);
     cleanup.push(transitions.watch(payment.breaker));
     jobsView.follow([jobs.election], [jobs.expireOrders, jobs.retryRefunds]);
-    // Over gRPC, the client-side breaker of each service too.
-    const rpcBreakers = rpc
-      ? Object.entries(rpc.breakers).map(([name, breaker]) => ({ name: `rpc-${name}`, breaker }))
-      : [];
     const ops = async () => ({
       ...(await opsSnapshot({
         registry,
-        breakers: [payment.breaker, ...rpcBreakers.map((t) => t.breaker)],
-        targets: [{ name: 'payment-provider', breaker: payment.breaker }, ...rpcBreakers],
+        breakers: [payment.breaker],
+        targets: [{ name: 'payment-provider', breaker: payment.breaker }],
         transitions,
       })),
       ...(await jobsView.snapshot(registry)),

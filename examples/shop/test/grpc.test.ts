@@ -198,10 +198,11 @@ describe('SHOP_TRANSPORT=grpc', () => {
     expect(await t.shop.services.orders.get('20250101-NOPE2345')).toBeNull();
   });
 
-  it('shows the client breaker of each service on the ops page', async () => {
-    const ops = await t.client.get('/api/admin/ops', { token: admin.accessToken });
-    expect(ops.status).toBe(200);
-    expect(JSON.stringify(ops.body)).toContain('rpc-orders');
+  it('exports the client breaker of each service in the metrics', async () => {
+    const text = await t.shop.registry.metrics();
+    for (const name of ['users', 'catalog', 'inventory', 'orders', 'payments', 'notifications']) {
+      expect(text).toContain(`name="rpc-${name}"`);
+    }
   });
 
   it('counts the calls on both sides in the shop metrics', async () => {
