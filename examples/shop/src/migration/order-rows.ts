@@ -17,7 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'girder/logger';
 import type { DualWriter, Phase } from 'girder/migrator';
-import type { Db, OrderStatus } from '../db/schema.js';
+import type { Db } from '../db/schema.js';
 import {
   dueOrders,
   findOrders,
@@ -156,9 +156,7 @@ export function migratingOrderRows(options: MigratingOrderRowsOptions): OrderRow
         await copyToMain(orderNo);
         return true;
       },
-      async statusOf(orderNo): Promise<OrderStatus | undefined> {
-        return (await readRow(target, orderNo))?.status;
-      },
+      current: (orderNo) => readRow(target, orderNo),
     };
   };
 
@@ -176,7 +174,7 @@ export function migratingOrderRows(options: MigratingOrderRowsOptions): OrderRow
         if (changed) written?.add(orderNo);
         return changed;
       },
-      statusOf: plain.statusOf,
+      current: plain.current,
     };
   };
 

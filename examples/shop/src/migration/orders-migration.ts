@@ -49,6 +49,7 @@ export const ORDER_COLUMNS = [
   'updated_at',
   'paid_at',
   'cancelled_at',
+  'paid_by',
 ] as const;
 
 export interface OrdersMigration {
