@@ -1,7 +1,10 @@
 // The cluster launcher's infrastructure starter, on the real binaries: etcd, redis-server
 // and PostgreSQL started on loopback ports and usable, stopped with their data dirs removed;
 // a given server used as is; a missing one named with its package and variable.
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -18,6 +21,15 @@ const isAlive = (pid: number) => {
     return false;
   }
 };
+
+/** Polls until `check` holds; rejects after `timeoutMs` (a hang, not a timing assertion). */
+async function eventually(check: () => boolean, what: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`still not true: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 describe('cluster infrastructure', () => {
   it('starts etcd, Redis and PostgreSQL, and stops them removing their data dirs', async () => {
@@ -85,4 +97,27 @@ describe('cluster infrastructure', () => {
       );
     }
   });
+
+  it('stops a started server and removes its data dir when the launcher is SIGKILLed', async () => {
+    const fixture = fileURLToPath(new URL('./cluster-fixtures/infra-parent.ts', import.meta.url));
+    const parent = spawn(process.execPath, [...TSX, fixture], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      let started: { pid: number; dataDir: string } | undefined;
+      for await (const line of createInterface({ input: parent.stdout! })) {
+        if (line.startsWith('{')) {
+          started = JSON.parse(line);
+          break;
+        }
+      }
+      expect(isAlive(started!.pid)).toBe(true);
+      expect(existsSync(started!.dataDir)).toBe(true);
+      parent.kill('SIGKILL');
+      await eventually(() => !isAlive(started!.pid), 'redis-server has exited');
+      await eventually(() => !existsSync(started!.dataDir), 'its data dir is removed');
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  }, 60_000);
 });
