@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { clusterControl } from '../src/cluster/control.js';
 import { createSupervisor, type Supervisor } from '../src/cluster/supervisor.js';
 
 const fixture = (name: string) =>
@@ -129,4 +130,16 @@ describe('cluster supervisor', () => {
       parent.kill('SIGKILL');
     }
   }, 30_000);
+
+  it('cluster control: scale up, set a weight (range-checked), kill', async () => {
+    const control = clusterControl(workers(), () => ({ WEIGHT: '2' }));
+    const added = await control.scaleUp('worker');
+    expect(added).toMatchObject({ id: 'worker#1', state: 'running', facts: { weight: 2 } });
+    expect(await control.setWeight('worker#1', 5)).toBe(5);
+    await expect(control.setWeight('worker#1', 0)).rejects.toThrow('integer from 1 to 1000');
+    await expect(control.setWeight('worker#1', 1.5)).rejects.toThrow('integer from 1 to 1000');
+    expect(await control.kill('worker#1', 'SIGKILL')).toMatchObject({ signal: 'SIGKILL' });
+    await expect(control.kill('worker#1')).rejects.toThrow('worker#1 is not running');
+    expect(control.instances().map((i) => [i.id, i.state])).toEqual([['worker#1', 'exited']]);
+  });
 });

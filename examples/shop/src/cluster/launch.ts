@@ -6,6 +6,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
+import { type ClusterControl, clusterControl } from './control.js';
 import { type InfraOptions, planInfra, type RunningInfra, startInfra } from './infra.js';
 import { CLUSTER_ROLES } from './roles.js';
 import { SERVICE_NODES_READY, SERVICES_NOT_READY } from './service-node.js';
@@ -28,6 +29,8 @@ export interface RunningCluster {
   readonly infra: RunningInfra;
   /** The service instances: kill, scale up (`start(role)`), set a weight (`send`). */
   readonly supervisor: Supervisor;
+  /** Kill, scale up, set a weight: what the ops page may do. */
+  readonly control: ClusterControl;
   /** The environment the gateway (and every instance) runs with: infrastructure, gRPC transport. */
   readonly gatewayEnv: Record<string, string>;
   /** Lines describing the infrastructure and each instance, for the banner. */
@@ -66,6 +69,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     ETCD_ENDPOINTS: infra.endpoints.etcdEndpoints.join(','),
     SHOP_TRANSPORT: 'grpc',
   };
+  const envOf = (role: string) => ({ ...gatewayEnv, SHOP_ROLE: role });
   const close = async () => {
     await supervisor.close();
     await infra.close();
@@ -77,9 +81,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     await database.close();
     await Promise.all(
       CLUSTER_ROLES.flatMap(({ role, count }) =>
-        Array.from({ length: count }, () =>
-          supervisor.start(role, { ...gatewayEnv, SHOP_ROLE: role }),
-        ),
+        Array.from({ length: count }, () => supervisor.start(role, envOf(role))),
       ),
     );
   } catch (err) {
@@ -89,6 +91,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   return {
     infra,
     supervisor,
+    control: clusterControl(supervisor, envOf),
     gatewayEnv,
     describe: () => [
       '  infrastructure:',
