@@ -19,6 +19,7 @@ import { type Jobs, startJobs } from './compose/jobs.js';
 import { type Messaging, startMessaging } from './compose/messaging.js';
 import { buildPaymentProvider } from './compose/payments.js';
 import { type Popular, popularRanking } from './compose/popular.js';
+import { type ShopRpc, startRpc, watchRpc } from './compose/rpc.js';
 import { buildSecurity } from './compose/security.js';
 import { buildSms, type ShopSms } from './compose/sms.js';
 import type { ShopConfig } from './config.js';
@@ -26,6 +27,7 @@ import { type OpenDatabase, openDatabase } from './db/database.js';
 import type { Services } from './http/context.js';
 import { inventoryService } from './inventory/service.js';
 import type { MockProviderControl } from './mock-provider/plugin.js';
+import { notificationsService } from './notifications/service.js';
 import { opsSnapshot, transitionLog } from './observe/ops.js';
 import { jobsOps } from './observe/ops-jobs.js';
 import { mqOps } from './observe/ops-mq.js';
@@ -36,6 +38,7 @@ import { startTracing } from './observe/tracing.js';
 import { watchBlocks } from './observe/watch.js';
 import { ordersService } from './orders/service.js';
 import { paymentsService } from './payments/service.js';
+import { asCaller } from './rpc/kit.js';
 import { seedDemoData } from './seed.js';
 import { phonesService } from './users/phones.js';
 import type { LoginContext, User } from './users/service.js';
@@ -80,6 +83,8 @@ export interface Shop {
   readonly popular: Popular;
   /** The queue, the outbox relay and the `order.paid` consumers (girder/mq). */
   readonly messaging: Messaging;
+  /** The gRPC transport (`SHOP_TRANSPORT=grpc`): nodes, clients, registry; undefined when direct. */
+  readonly rpc: ShopRpc | undefined;
   /** Run the background jobs once now: expire overdue orders, retry failed refunds. */
   runJobs(): Promise<{ expired: number; refunded: number }>;
   /** Stop the jobs, the server and every connection. */
@@ -123,6 +128,14 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     const security = await buildSecurity(config, backends, logger);
     cleanup.push(() => security.authorizer.close());
     const payment = buildPaymentProvider(config, clock, addresses);
+    // SHOP_TRANSPORT=grpc: every service behind its own gRPC server; `peer` are the
+    // clients services and the gateway call each other through.
+    const rpc =
+      config.rpc.transport === 'grpc'
+        ? startRpc({ config, verifier: security.tokens, clock })
+        : undefined;
+    if (rpc) cleanup.push(() => rpc.close());
+    const peer = rpc?.clients;
 
     // --- services --------------------------------------------------------------------
     const users = traced(usersService({ db, hashCost: config.passwordHashCost }), 'users');
@@ -130,8 +143,8 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     const inventory = traced(inventoryService({ db }), 'inventory');
     // Catalog reads through girder/cache (two-level with REDIS_URL, L1 only otherwise).
     const reads = catalogReads({
-      catalog,
-      inventory,
+      catalog: peer?.catalog ?? catalog,
+      inventory: peer?.inventory ?? inventory,
       layers: backends.cacheLayers('catalog'),
       ttlMs: config.cacheTtlMs,
       clock,
@@ -141,8 +154,8 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     const orders = traced(
       ordersService({
         db,
-        catalog,
-        inventory,
+        catalog: peer?.catalog ?? catalog,
+        inventory: peer?.inventory ?? inventory,
         paymentTimeoutMs: config.orderTimeoutMs,
         clock,
         stockChanged: (ids) => reads.productsChanged(ids),
@@ -153,23 +166,23 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     const payments = traced(
       paymentsService({
         db,
-        orders,
+        orders: peer?.orders ?? orders,
         provider: payment.provider,
         clock,
         callbackBaseUrl: () => (config.publicUrl ? addresses.publicUrl() : addresses.internalUrl()),
         returnBaseUrl: addresses.publicUrl,
         // The `order.paid` outbox row, in the callback's transaction. Messaging starts
         // after the jobs' election exists; no callback is served before (HTTP is last).
-        onPaid: (tx, orderNo) => {
+        onPaid: (tx, event) => {
           if (!messaging) throw new Error('messaging is not started');
-          return messaging.orderPaid(tx, orderNo);
+          return messaging.orderPaid(tx, event);
         },
       }),
       'payments',
     );
     // Login attempts limited per client IP, then per account (girder/ratelimit).
     const guardedUsers = withRateLimit(
-      withRateLimit(users, security.limiters.loginAccount, {
+      withRateLimit(peer?.users ?? users, security.limiters.loginAccount, {
         key: (_m, args) => `account:${String(args[0]).trim().toLowerCase()}`,
         methods: ['authenticate'],
       }),
@@ -179,9 +192,24 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
         methods: ['authenticate'],
       },
     );
-    const services: Services = { users: guardedUsers, catalog, inventory, orders, payments };
+    const services: Services = {
+      users: guardedUsers,
+      catalog: peer?.catalog ?? catalog,
+      inventory: peer?.inventory ?? inventory,
+      orders: peer?.orders ?? orders,
+      payments: peer?.payments ?? payments,
+    };
     // SMS codes for login and phone linking, over the provider stack (girder/sms).
-    const phones = phonesService({ db });
+    const phonesImpl = phonesService({ db });
+    const phones = peer?.phones ?? phonesImpl;
+    await rpc?.serve({
+      users: { users, phones: phonesImpl },
+      catalog,
+      inventory,
+      orders,
+      payments,
+      notifications: notificationsService({ db }),
+    });
     const sms = await buildSms({
       config,
       // Untraced: the queue worker polls the table twice a second, which would fill every
@@ -237,6 +265,8 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       election: jobs.election,
       outboxPollMs: config.outboxPollMs,
       sms: sms.stack,
+      orders: peer?.orders ?? orders,
+      phones,
       sales: backends.counters,
       logger,
       clock,
@@ -248,7 +278,9 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
 
     // --- metrics, HTTP, background jobs ----------------------------------------------------
     const { limiters } = security;
-    const counters = shopCounters(registry, services);
+    // The services' own events (over gRPC the clients see none of them).
+    const counters = shopCounters(registry, { ...services, orders, payments });
+    if (rpc) cleanup.push(watchRpc(registry, rpc));
     const watched = watchBlocks(
       registry,
       {
@@ -267,6 +299,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
           popular.cache,
           popular.job,
           backends.counters,
+          ...(rpc ? Object.values(rpc.breakers) : []),
         ],
       },
       tracing?.tracer,
@@ -286,6 +319,12 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       ...(await jobsView.snapshot(registry)),
       mq: await mqView.snapshot(),
     });
+    // Over gRPC, a request's bearer token goes with the service calls that carry its user.
+    if (rpc) {
+      app.addHook('preHandler', (request, _reply, done) =>
+        asCaller(request.headers.authorization, done),
+      );
+    }
     await mountHttp(app, {
       context: { config, services, logger, counters, ops, clock, reads, views, popular },
       database,
@@ -321,6 +360,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       jobs,
       popular,
       messaging: started,
+      rpc,
       runJobs: jobs.runOnce,
       close: () => {
         closing ??= closeAll();

@@ -7,6 +7,11 @@
 // the transaction ends, in product-id order so two multi-item orders cannot deadlock.
 // Overselling is impossible whatever the interleaving; the girder/lock issue will put
 // a distributed lock in front of it.
+//
+// Every call runs in inventory's own transaction: no caller passes one in, so the
+// service can sit behind gRPC. Reserve, release and commit are idempotent per
+// reservation id (the order number), which is what lets orders retry them and a
+// crashed placement be cleaned up later (see `unsettled`).
 import { sql } from 'kysely';
 import type { Db } from '../db/schema.js';
 import { conflict } from '../errors.js';
@@ -14,11 +19,6 @@ import { conflict } from '../errors.js';
 export interface StockLine {
   productId: number;
   quantity: number;
-}
-
-/** Run inside the caller's transaction instead of a new one. */
-export interface InTransaction {
-  tx?: Db | undefined;
 }
 
 export interface InventoryService {
@@ -31,20 +31,21 @@ export interface InventoryService {
    * `requested`, `available`) for the first line that does not fit. Idempotent per
    * `reservationId`: reserving the same id again changes nothing.
    */
-  reserve(
-    reservationId: string,
-    lines: readonly StockLine[],
-    options?: InTransaction,
-  ): Promise<void>;
+  reserve(reservationId: string, lines: readonly StockLine[]): Promise<void>;
   /** Put a reservation's units back; true only for the call that did it. */
-  release(reservationId: string, options?: InTransaction): Promise<boolean>;
+  release(reservationId: string): Promise<boolean>;
   /** Mark a reservation's units sold; true only for the call that did it. */
-  commit(reservationId: string, options?: InTransaction): Promise<boolean>;
+  commit(reservationId: string): Promise<boolean>;
+  /**
+   * Ids of reservations still neither released nor committed that were made before
+   * `before`, oldest first, at most `limit` (the orders sweep looks for ones whose
+   * order was never written).
+   */
+  unsettled(before: Date, limit: number): Promise<string[]>;
 }
 
 export function inventoryService({ db }: { db: Db }): InventoryService {
-  const inTx = <T>(options: InTransaction | undefined, work: (tx: Db) => Promise<T>) =>
-    options?.tx ? work(options.tx) : db.transaction().execute(work);
+  const inTx = <T>(work: (tx: Db) => Promise<T>) => db.transaction().execute(work);
 
   const settle = (reservationId: string, to: 'released' | 'committed', tx: Db) =>
     tx
@@ -80,10 +81,10 @@ export function inventoryService({ db }: { db: Db }): InventoryService {
       return row.available;
     },
 
-    async reserve(reservationId, lines, options) {
+    async reserve(reservationId, lines) {
       const sorted = [...lines].sort((a, b) => a.productId - b.productId);
       if (sorted.length === 0) return;
-      await inTx(options, async (tx) => {
+      await inTx(async (tx) => {
         // The reservation rows first: a second reserve of the same id waits here for
         // the first to commit, then inserts nothing and deducts nothing.
         const inserted = await tx
@@ -101,6 +102,13 @@ export function inventoryService({ db }: { db: Db }): InventoryService {
           .returning('product_id')
           .execute();
         if (inserted.length === 0) return;
+        if (inserted.length !== sorted.length) {
+          // Some products were already reserved under this id: another reservation, not
+          // a repeat of this one. Refused whole (the rollback keeps the inserted rows out).
+          throw conflict('RESERVATION_MISMATCH', `reservation ${reservationId} has other lines`, {
+            reservationId,
+          });
+        }
         for (const line of sorted) {
           const row = await tx
             .updateTable('inventory')
@@ -128,8 +136,8 @@ export function inventoryService({ db }: { db: Db }): InventoryService {
       });
     },
 
-    async release(reservationId, options) {
-      return inTx(options, async (tx) => {
+    async release(reservationId) {
+      return inTx(async (tx) => {
         const lines = await settle(reservationId, 'released', tx);
         for (const l of lines.sort((a, b) => a.product_id - b.product_id)) {
           await tx
@@ -145,8 +153,21 @@ export function inventoryService({ db }: { db: Db }): InventoryService {
       });
     },
 
-    async commit(reservationId, options) {
-      return inTx(options, async (tx) => (await settle(reservationId, 'committed', tx)).length > 0);
+    async commit(reservationId) {
+      return inTx(async (tx) => (await settle(reservationId, 'committed', tx)).length > 0);
+    },
+
+    async unsettled(before, limit) {
+      const rows = await db
+        .selectFrom('inventory_reservations')
+        .select('reservation_id')
+        .where('status', '=', 'reserved')
+        .where('created_at', '<', before)
+        .groupBy('reservation_id')
+        .orderBy(sql`min(created_at)`)
+        .limit(limit)
+        .execute();
+      return rows.map((r) => r.reservation_id);
     },
   };
 }
