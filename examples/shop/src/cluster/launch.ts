@@ -2,6 +2,7 @@
 // then every service instance as its own process (supervisor.ts running service-main),
 // registered in etcd. The gateway (the HTTP shop) runs in the launcher's own process,
 // started by main.ts with `gatewayEnv`; stopping the launcher stops everything.
+import { randomBytes } from 'node:crypto';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.js';
@@ -23,6 +24,8 @@ export class ClusterNotReadyError extends Error {
 export interface ClusterOptions extends InfraOptions {
   /** Overrides SERVICE_NODES_READY (tests). */
   servicesReady?: boolean;
+  /** Module each instance runs. Default service-main (tests: a stand-in). */
+  serviceEntry?: string;
 }
 
 export interface RunningCluster {
@@ -60,7 +63,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
 
   const infra = await startInfra(options);
   const supervisor = createSupervisor(
-    Object.fromEntries(CLUSTER_ROLES.map(({ role }) => [role, { entry: SERVICE_MAIN }])),
+    Object.fromEntries(
+      CLUSTER_ROLES.map(({ role }) => [role, { entry: options.serviceEntry ?? SERVICE_MAIN }]),
+    ),
     { output: options.output, execArgv: options.execArgv },
   );
   const gatewayEnv: Record<string, string> = {
@@ -68,6 +73,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     REDIS_URL: infra.endpoints.redisUrl,
     ETCD_ENDPOINTS: infra.endpoints.etcdEndpoints.join(','),
     SHOP_TRANSPORT: 'grpc',
+    // One signing key for all: a token the gateway issues must verify on every instance,
+    // and a payment callback must verify wherever it lands.
+    SHOP_JWT_SECRET: env.SHOP_JWT_SECRET || randomBytes(32).toString('base64url'),
+    SHOP_PAYMENT_SECRET: env.SHOP_PAYMENT_SECRET || randomBytes(24).toString('base64url'),
   };
   const envOf = (role: string) => ({ ...gatewayEnv, SHOP_ROLE: role });
   const close = async () => {
