@@ -78,7 +78,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     SHOP_JWT_SECRET: env.SHOP_JWT_SECRET || randomBytes(32).toString('base64url'),
     SHOP_PAYMENT_SECRET: env.SHOP_PAYMENT_SECRET || randomBytes(24).toString('base64url'),
   };
-  const envOf = (role: string) => ({ ...gatewayEnv, SHOP_ROLE: role });
+  // The instances see the environment the launcher was given (the shop's SHOP_* settings).
+  const envOf = (role: string): Record<string, string> => ({
+    ...(Object.fromEntries(Object.entries(env).filter((entry) => entry[1] !== undefined)) as Record<
+      string,
+      string
+    >),
+    ...gatewayEnv,
+    SHOP_ROLE: role,
+  });
   const close = async () => {
     await supervisor.close();
     await infra.close();
