@@ -113,6 +113,9 @@ export function createSupervisor(
       env: { ...process.env, ...definition.env, ...env, SHOP_INSTANCE: id },
       execArgv: options.execArgv ?? process.execArgv,
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      // Its own process group: a Ctrl+C in the terminal reaches only this process, which
+      // then stops the cluster in order (gateway, instances, servers), not everything at once.
+      detached: true,
     });
     const instance: Instance = {
       info: {
