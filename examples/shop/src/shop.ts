@@ -140,7 +140,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     // --- services --------------------------------------------------------------------
     const users = traced(usersService({ db, hashCost: config.passwordHashCost }), 'users');
     const catalog = traced(catalogService({ db }), 'catalog');
-    const inventory = traced(inventoryService({ db }), 'inventory');
+    const inventory = traced(inventoryService({ db, clock }), 'inventory');
     // Catalog reads through girder/cache (two-level with REDIS_URL, L1 only otherwise).
     const reads = catalogReads({
       catalog: peer?.catalog ?? catalog,
@@ -309,11 +309,15 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     const transitions = transitionLog(clock);
     cleanup.push(transitions.watch(payment.breaker));
     jobsView.follow([jobs.election], [jobs.expireOrders, jobs.retryRefunds]);
+    // Over gRPC, the client-side breaker of each service too.
+    const rpcBreakers = rpc
+      ? Object.entries(rpc.breakers).map(([name, breaker]) => ({ name: `rpc-${name}`, breaker }))
+      : [];
     const ops = async () => ({
       ...(await opsSnapshot({
         registry,
-        breakers: [payment.breaker],
-        targets: [{ name: 'payment-provider', breaker: payment.breaker }],
+        breakers: [payment.breaker, ...rpcBreakers.map((t) => t.breaker)],
+        targets: [{ name: 'payment-provider', breaker: payment.breaker }, ...rpcBreakers],
         transitions,
       })),
       ...(await jobsView.snapshot(registry)),

@@ -6,6 +6,7 @@
 import { Metadata, status } from '@grpc/grpc-js';
 import type { ServerCallEvent } from 'girder/grpc';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
 import { ShopError } from '../src/errors.js';
 import { errorOfStatus, statusOfError } from '../src/rpc/errors.js';
 import {
@@ -132,6 +133,20 @@ describe('SHOP_TRANSPORT=grpc', () => {
     expect(taken.body.code).toBe('EMAIL_TAKEN');
   });
 
+  it('reads SHOP_TRANSPORT and the SHOP_RPC_* settings, direct by default', () => {
+    expect(loadConfig({}).rpc).toEqual({
+      transport: 'direct',
+      timeoutMs: 5_000,
+      rateLimit: { limit: 1_000, windowMs: 1_000 },
+      weight: 1,
+    });
+    expect(
+      loadConfig({ SHOP_TRANSPORT: 'grpc', SHOP_RPC_TIMEOUT: '2s', SHOP_RPC_WEIGHT: '3' }).rpc,
+    ).toMatchObject({ transport: 'grpc', timeoutMs: 2_000, weight: 3 });
+    expect(() => loadConfig({ SHOP_TRANSPORT: 'http' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SHOP_RPC_WEIGHT: '0' })).toThrow(/SHOP_RPC_WEIGHT/);
+  });
+
   it('maps ShopErrors to statuses with a stable detail trailer, and back', () => {
     const cases: Array<[ShopError, status]> = [
       [new ShopError(400, 'AMOUNT_MISMATCH', 'x'), status.INVALID_ARGUMENT],
@@ -181,6 +196,12 @@ describe('SHOP_TRANSPORT=grpc', () => {
     });
     // Internal calls need none.
     expect(await t.shop.services.orders.get('20250101-NOPE2345')).toBeNull();
+  });
+
+  it('shows the client breaker of each service on the ops page', async () => {
+    const ops = await t.client.get('/api/admin/ops', { token: admin.accessToken });
+    expect(ops.status).toBe(200);
+    expect(JSON.stringify(ops.body)).toContain('rpc-orders');
   });
 
   it('counts the calls on both sides in the shop metrics', async () => {

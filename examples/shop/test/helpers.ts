@@ -89,6 +89,9 @@ export function testConfig(env: Record<string, string> = {}): ShopConfig {
     SHOP_LOGIN_LIMIT_PER_ACCOUNT: '1000/1m',
     SHOP_SWEEP_INTERVAL: '1h',
     LOG_LEVEL: 'silent',
+    // Over gRPC: a deadline for a loaded CI machine (200 concurrent checkouts on PGlite),
+    // not for production; tests assert outcomes, never speed.
+    SHOP_RPC_TIMEOUT: '60s',
     // The services' transport: SHOP_TEST_TRANSPORT=grpc runs any test file over gRPC.
     ...(process.env.SHOP_TEST_TRANSPORT && { SHOP_TRANSPORT: process.env.SHOP_TEST_TRANSPORT }),
     ...env,

@@ -12,6 +12,7 @@
 // service can sit behind gRPC. Reserve, release and commit are idempotent per
 // reservation id (the order number), which is what lets orders retry them and a
 // crashed placement be cleaned up later (see `unsettled`).
+import { type Clock, systemClock } from 'girder/core';
 import { sql } from 'kysely';
 import type { Db } from '../db/schema.js';
 import { conflict } from '../errors.js';
@@ -44,7 +45,16 @@ export interface InventoryService {
   unsettled(before: Date, limit: number): Promise<string[]>;
 }
 
-export function inventoryService({ db }: { db: Db }): InventoryService {
+export interface InventoryServiceOptions {
+  db: Db;
+  /** Stamps reservations (`unsettled` compares with it). Default `systemClock`. */
+  clock?: Clock;
+}
+
+export function inventoryService({
+  db,
+  clock = systemClock,
+}: InventoryServiceOptions): InventoryService {
   const inTx = <T>(work: (tx: Db) => Promise<T>) => db.transaction().execute(work);
 
   const settle = (reservationId: string, to: 'released' | 'committed', tx: Db) =>
@@ -95,6 +105,7 @@ export function inventoryService({ db }: { db: Db }): InventoryService {
               product_id: l.productId,
               quantity: l.quantity,
               status: 'reserved' as const,
+              created_at: new Date(clock.now()),
               updated_at: sql<Date>`now()`,
             })),
           )
