@@ -8,7 +8,6 @@ import type { Logger } from 'girder/logger';
 import {
   createPhaseTable,
   createRepairLogTable,
-  DEFAULT_REPAIR_LOG_TABLE,
   type DualWriter,
   dualWrite,
   type Fixer,
@@ -142,9 +141,7 @@ export async function startOrdersMigration(
       main,
       target: target.db,
       orders: writer,
-      repairLogTable: DEFAULT_REPAIR_LOG_TABLE,
       logger,
-      clock,
     });
     return {
       rows,

@@ -71,8 +71,6 @@ export interface OrderRows {
   ): Promise<Array<{ productId: number; sold: number }>>;
   /** Run `work` in a main-database transaction; its order writes go through `orders`. */
   transaction<T>(work: (tx: Db, orders: OrderWrites) => Promise<T>): Promise<T>;
-  /** Order writes inside a transaction the caller opened (and commits) itself. */
-  within(tx: Db): OrderWrites;
 }
 
 /** The order writes of one transaction `tx` on the database holding the table. */
@@ -152,6 +150,5 @@ export function plainOrderRows(db: Db): OrderRows {
     dueForExpiry: (now, limit) => dueOrders(db, now, limit),
     unitsSoldPage: (after, limit) => unitsSoldJoined(db, after, limit),
     transaction: (work) => db.transaction().execute((tx) => work(tx, orderWritesOn(tx))),
-    within: orderWritesOn,
   };
 }
