@@ -72,6 +72,20 @@ export interface ShopConfig {
   sms: SmsConfig;
   /** The live-migration demo of the `orders` table (`SHOP_MIGRATION*`); off when undefined. */
   migration?: MigrationConfig | undefined;
+  /** How the gateway reaches the services (`SHOP_TRANSPORT`), and the gRPC settings. */
+  rpc: RpcConfig;
+}
+
+/** Service transport, from the `SHOP_TRANSPORT` and `SHOP_RPC_*` variables. */
+export interface RpcConfig {
+  /** `direct` (default): the gateway calls the service objects; `grpc`: over gRPC, each service on its own server. */
+  transport: 'direct' | 'grpc';
+  /** Deadline of a service call that has none (`SHOP_RPC_TIMEOUT`). */
+  timeoutMs: number;
+  /** Calls per caller (a user, or the internal callers together) per service method, on each server (`SHOP_RPC_RATE_LIMIT`). */
+  rateLimit: Quota;
+  /** The weight each service instance registers with (`SHOP_RPC_WEIGHT`); `girder_swrr` balances on it. */
+  weight: number;
 }
 
 /** SMS settings, from the `SHOP_SMS*` variables. */
@@ -218,6 +232,12 @@ const env = z.object({
     'postgres://user:pass@localhost:5432/shop_orders',
   ).optional(),
   SHOP_MIGRATION_PHASE_POLL: duration(10, 60_000).default(1_000),
+  SHOP_TRANSPORT: z
+    .enum(['direct', 'grpc'], { message: 'expected direct or grpc' })
+    .default('direct'),
+  SHOP_RPC_TIMEOUT: duration(10, 600_000).default(5_000),
+  SHOP_RPC_RATE_LIMIT: quota.default({ limit: 1_000, windowMs: 1_000 }),
+  SHOP_RPC_WEIGHT: integer(1, 1_000).default(1),
 });
 
 /** The variables the shop reads (docs and `--help`). */
@@ -335,6 +355,12 @@ export function loadConfig(
             phasePollMs: e.SHOP_MIGRATION_PHASE_POLL,
           }
         : undefined,
+    rpc: {
+      transport: e.SHOP_TRANSPORT,
+      timeoutMs: e.SHOP_RPC_TIMEOUT,
+      rateLimit: e.SHOP_RPC_RATE_LIMIT,
+      weight: e.SHOP_RPC_WEIGHT,
+    },
   };
 }
 

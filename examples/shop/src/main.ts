@@ -1,5 +1,8 @@
 // `npm run shop`: start the example shop on embedded defaults (or what the environment
 // says), print where it is and how to sign in. `npm run shop -- --memory` keeps no data.
+// `npm run shop -- --cluster` starts etcd, Redis and PostgreSQL and each service as its
+// own process (cluster/launch.ts), with the gateway (this shop) in this process.
+import type { RunningCluster } from './cluster/launch.js';
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from './config.js';
 import { createShop } from './shop.js';
 
@@ -7,9 +10,11 @@ const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
   console.log(
     [
-      'Usage: npm run shop [-- --memory]',
+      'Usage: npm run shop [-- --memory | --cluster]',
       '',
       '  --memory   keep the database in memory (nothing is written to disk)',
+      '  --cluster  start etcd, redis-server and PostgreSQL (unless ETCD_ENDPOINTS, REDIS_URL,',
+      '             DATABASE_URL say where they are) and each service as its own process',
       '',
       `Environment variables: ${CONFIG_VARIABLES.join(', ')}.`,
       'See docs/shop.md for what each one does.',
@@ -17,9 +22,14 @@ if (args.includes('--help') || args.includes('-h')) {
   );
   process.exit(0);
 }
-const unknown = args.filter((a) => a !== '--memory');
+const unknown = args.filter((a) => a !== '--memory' && a !== '--cluster');
 if (unknown.length > 0) {
   console.error(`Unknown argument: ${unknown.join(' ')} (try --help)`);
+  process.exit(1);
+}
+const clusterMode = args.includes('--cluster');
+if (clusterMode && args.includes('--memory')) {
+  console.error('--memory and --cluster do not mix: the cluster keeps its data in PostgreSQL');
   process.exit(1);
 }
 
@@ -32,6 +42,21 @@ try {
     process.exit(1);
   }
   throw err;
+}
+
+let cluster: RunningCluster | undefined;
+if (clusterMode) {
+  const { startCluster } = await import('./cluster/launch.js');
+  try {
+    cluster = await startCluster();
+    config = loadConfig({ ...process.env, ...cluster.gatewayEnv });
+  } catch (err) {
+    const e = err as Error;
+    console.error(
+      `The shop cannot start in cluster mode:\n  ${e.message.replaceAll('\n', '\n  ')}`,
+    );
+    process.exit(1);
+  }
 }
 
 try {
@@ -67,6 +92,7 @@ try {
             ? 'spans printed to the console'
             : 'off (SHOP_TRACING=console or otlp)'
       }`,
+      ...(cluster ? ['', ...cluster.describe()] : []),
       '',
       '  Sign up in the browser, or sign in as the admin:',
       `    email:    ${admin.email}`,
@@ -84,7 +110,12 @@ try {
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping the shop...`);
-    shop.close().then(
+    // The gateway first, so no call goes to an instance that is already gone.
+    const closeAll = async () => {
+      await shop.close();
+      await cluster?.close();
+    };
+    closeAll().then(
       () => process.exit(0),
       (err: unknown) => {
         console.error('error while stopping:', err);
@@ -103,5 +134,6 @@ try {
   } else {
     console.error(`The shop cannot start: ${e.message ?? String(err)}`);
   }
+  await cluster?.close();
   process.exit(1);
 }

@@ -19,6 +19,7 @@ import { type Jobs, startJobs } from './compose/jobs.js';
 import { type Messaging, startMessaging } from './compose/messaging.js';
 import { buildPaymentProvider } from './compose/payments.js';
 import { type Popular, popularRanking } from './compose/popular.js';
+import { type ShopRpc, startRpc, watchRpc } from './compose/rpc.js';
 import { buildSecurity } from './compose/security.js';
 import { buildSms, type ShopSms } from './compose/sms.js';
 import type { ShopConfig } from './config.js';
@@ -29,6 +30,7 @@ import { inventoryService } from './inventory/service.js';
 import { type OrdersMigration, startOrdersMigration } from './migration/orders-migration.js';
 import type { MigrationTarget } from './migration/target.js';
 import type { MockProviderControl } from './mock-provider/plugin.js';
+import { notificationsService } from './notifications/service.js';
 import { opsSnapshot, transitionLog } from './observe/ops.js';
 import { jobsOps } from './observe/ops-jobs.js';
 import { migrationOps } from './observe/ops-migration.js';
@@ -40,6 +42,7 @@ import { startTracing } from './observe/tracing.js';
 import { watchBlocks } from './observe/watch.js';
 import { ordersService } from './orders/service.js';
 import { paymentsService } from './payments/service.js';
+import { asCaller } from './rpc/kit.js';
 import { seedDemoData } from './seed.js';
 import { phonesService } from './users/phones.js';
 import type { LoginContext, User } from './users/service.js';
@@ -88,6 +91,8 @@ export interface Shop {
   readonly messaging: Messaging;
   /** The live migration of `orders` to a second database, when `config.migration` is set. */
   readonly migration: OrdersMigration | undefined;
+  /** The gRPC transport (`SHOP_TRANSPORT=grpc`): nodes, clients, registry; undefined when direct. */
+  readonly rpc: ShopRpc | undefined;
   /** Run the background jobs once now: expire overdue orders, retry failed refunds. */
   runJobs(): Promise<{ expired: number; refunded: number }>;
   /** Stop the jobs, the server and every connection. */
@@ -131,15 +136,23 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     const security = await buildSecurity(config, backends, logger);
     cleanup.push(() => security.authorizer.close());
     const payment = buildPaymentProvider(config, clock, addresses);
+    // SHOP_TRANSPORT=grpc: every service behind its own gRPC server; `peer` are the
+    // clients services and the gateway call each other through.
+    const rpc =
+      config.rpc.transport === 'grpc'
+        ? startRpc({ config, verifier: security.tokens, clock })
+        : undefined;
+    if (rpc) cleanup.push(() => rpc.close());
+    const peer = rpc?.clients;
 
     // --- services --------------------------------------------------------------------
     const users = traced(usersService({ db, hashCost: config.passwordHashCost }), 'users');
     const catalog = traced(catalogService({ db }), 'catalog');
-    const inventory = traced(inventoryService({ db }), 'inventory');
+    const inventory = traced(inventoryService({ db, clock }), 'inventory');
     // Catalog reads through girder/cache (two-level with REDIS_URL, L1 only otherwise).
     const reads = catalogReads({
-      catalog,
-      inventory,
+      catalog: peer?.catalog ?? catalog,
+      inventory: peer?.inventory ?? inventory,
       layers: backends.cacheLayers('catalog'),
       ttlMs: config.cacheTtlMs,
       clock,
@@ -160,8 +173,8 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     const orders = traced(
       ordersService({
         db,
-        catalog,
-        inventory,
+        catalog: peer?.catalog ?? catalog,
+        inventory: peer?.inventory ?? inventory,
         paymentTimeoutMs: config.orderTimeoutMs,
         clock,
         stockChanged: (ids) => reads.productsChanged(ids),
@@ -173,26 +186,26 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     const payments = traced(
       paymentsService({
         db,
-        orders,
+        orders: peer?.orders ?? orders,
         provider: payment.provider,
         clock,
         callbackBaseUrl: () => (config.publicUrl ? addresses.publicUrl() : addresses.internalUrl()),
         returnBaseUrl: addresses.publicUrl,
         // The `order.paid` outbox row, in the callback's transaction. Messaging starts
         // after the jobs' election exists; no callback is served before (HTTP is last).
-        onPaid: (tx, orderNo) => {
+        onPaid: (tx, event) => {
           const relay = messaging;
           if (!relay) throw new Error('messaging is not started');
           return migration
-            ? migration.withMainRow(tx, orderNo, () => relay.orderPaid(tx, orderNo))
-            : relay.orderPaid(tx, orderNo);
+            ? migration.withMainRow(tx, event.orderNo, () => relay.orderPaid(tx, event))
+            : relay.orderPaid(tx, event);
         },
       }),
       'payments',
     );
     // Login attempts limited per client IP, then per account (girder/ratelimit).
     const guardedUsers = withRateLimit(
-      withRateLimit(users, security.limiters.loginAccount, {
+      withRateLimit(peer?.users ?? users, security.limiters.loginAccount, {
         key: (_m, args) => `account:${String(args[0]).trim().toLowerCase()}`,
         methods: ['authenticate'],
       }),
@@ -202,9 +215,24 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
         methods: ['authenticate'],
       },
     );
-    const services: Services = { users: guardedUsers, catalog, inventory, orders, payments };
+    const services: Services = {
+      users: guardedUsers,
+      catalog: peer?.catalog ?? catalog,
+      inventory: peer?.inventory ?? inventory,
+      orders: peer?.orders ?? orders,
+      payments: peer?.payments ?? payments,
+    };
     // SMS codes for login and phone linking, over the provider stack (girder/sms).
-    const phones = phonesService({ db });
+    const phonesImpl = phonesService({ db });
+    const phones = peer?.phones ?? phonesImpl;
+    await rpc?.serve({
+      users: { users, phones: phonesImpl },
+      catalog,
+      inventory,
+      orders,
+      payments,
+      notifications: notificationsService({ db }),
+    });
     const sms = await buildSms({
       config,
       // Untraced: the queue worker polls the table twice a second, which would fill every
@@ -260,6 +288,8 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       election: jobs.election,
       outboxPollMs: config.outboxPollMs,
       sms: sms.stack,
+      orders: peer?.orders ?? orders,
+      phones,
       sales: backends.counters,
       logger,
       clock,
@@ -273,7 +303,9 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
 
     // --- metrics, HTTP, background jobs ----------------------------------------------------
     const { limiters } = security;
-    const counters = shopCounters(registry, services);
+    // The services' own events (over gRPC the clients see none of them).
+    const counters = shopCounters(registry, { ...services, orders, payments });
+    if (rpc) cleanup.push(watchRpc(registry, rpc));
     const watched = watchBlocks(
       registry,
       {
@@ -292,6 +324,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
           popular.cache,
           popular.job,
           backends.counters,
+          ...(rpc ? Object.values(rpc.breakers) : []),
         ],
       },
       tracing?.tracer,
@@ -312,6 +345,12 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       mq: await mqView.snapshot(),
       migration: await migrationView.snapshot(),
     });
+    // Over gRPC, a request's bearer token goes with the service calls that carry its user.
+    if (rpc) {
+      app.addHook('preHandler', (request, _reply, done) =>
+        asCaller(request.headers.authorization, done),
+      );
+    }
     await mountHttp(app, {
       context: { config, services, logger, counters, ops, clock, reads, views, popular },
       database,
@@ -357,6 +396,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       popular,
       messaging: started,
       migration,
+      rpc,
       runJobs: jobs.runOnce,
       close: () => {
         closing ??= closeAll();

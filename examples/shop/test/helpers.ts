@@ -89,6 +89,11 @@ export function testConfig(env: Record<string, string> = {}): ShopConfig {
     SHOP_LOGIN_LIMIT_PER_ACCOUNT: '1000/1m',
     SHOP_SWEEP_INTERVAL: '1h',
     LOG_LEVEL: 'silent',
+    // Over gRPC: a deadline for a loaded CI machine (200 concurrent checkouts on PGlite),
+    // not for production; tests assert outcomes, never speed.
+    SHOP_RPC_TIMEOUT: '60s',
+    // The services' transport: SHOP_TEST_TRANSPORT=grpc runs any test file over gRPC.
+    ...(process.env.SHOP_TEST_TRANSPORT && { SHOP_TRANSPORT: process.env.SHOP_TEST_TRANSPORT }),
     ...env,
   });
 }
@@ -158,9 +163,18 @@ export interface TestShop {
  */
 export async function startShop(
   env: Record<string, string> = {},
-  options: { clock?: Clock; logger?: Logger; spanExporter?: SpanExporter } = {},
+  options: {
+    clock?: Clock;
+    logger?: Logger;
+    spanExporter?: SpanExporter;
+    /** How the gateway reaches the services (default SHOP_TEST_TRANSPORT, else direct). */
+    transport?: 'direct' | 'grpc';
+  } = {},
 ): Promise<TestShop> {
-  const config = testConfig(env);
+  const config = testConfig({
+    ...env,
+    ...(options.transport && { SHOP_TRANSPORT: options.transport }),
+  });
   const database =
     config.database.kind === 'pglite'
       ? await openDatabase({ kind: 'pglite', template: await template() })

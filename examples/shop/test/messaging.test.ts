@@ -125,7 +125,7 @@ function messagingSuite(label: string, env: () => Record<string, string>) {
       expect(ops.body.mq.backend).toBe(label);
       expect(ops.body.mq.outboxBacklog).toBe(0);
       const groups = ops.body.mq.groups as Array<Record<string, unknown>>;
-      expect(groups.map((g) => g.group)).toEqual(['notifications', 'popular-sales']);
+      expect(groups.map((g) => g.group)).toEqual(['notifications', 'popular-sales', 'orders']);
       for (const g of groups) {
         expect(g).toMatchObject({ topic: ORDER_PAID_TOPIC, failed: 0, deadLettered: 0 });
         expect(g.processed).toBeGreaterThanOrEqual(3); // two orders and the duplicate

@@ -1,11 +1,15 @@
 // A shop running the live-migration demo, for tests: both databases are in-memory PGlite
 // started from the cached, migrated template (a fresh PGlite's initdb takes seconds).
+import type { Clock } from 'girder/core';
 import { noopLogger } from 'girder/logger';
 import { openDatabase } from '../src/db/database.js';
 import { createShop } from '../src/shop.js';
 import { Client, type TestShop, template, testConfig } from './helpers.js';
 
-export async function startMigratingShop(env: Record<string, string> = {}): Promise<TestShop> {
+export async function startMigratingShop(
+  env: Record<string, string> = {},
+  options: { clock?: Clock } = {},
+): Promise<TestShop> {
   const blob = await template();
   const database = await openDatabase({ kind: 'pglite', template: blob });
   // The template holds the whole shop schema; the demo uses only its `orders` table.
@@ -13,6 +17,7 @@ export async function startMigratingShop(env: Record<string, string> = {}): Prom
   const shop = await createShop(testConfig({ SHOP_MIGRATION: 'true', ...env }), {
     database,
     logger: noopLogger(),
+    ...(options.clock && { clock: options.clock }),
     migrationTarget: { db: target.db, description: 'PGlite (test)', close: () => target.close() },
   });
   await shop.listen();

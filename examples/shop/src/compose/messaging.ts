@@ -4,8 +4,10 @@
 //   publishes to and consumes from the same streams, one consumer group per consumer).
 // - The outbox: the payments service adds an `order.paid` row in the callback's
 //   transaction; the relay publishes it, on the jobs' leader only (`election`).
-// - Consumers of `order.paid`: `notifications` (tell the buyer) and `popular-sales` (the
-//   live units-sold counters of the popular page), each idempotent on the order number.
+// - Consumers of `order.paid`: `orders` (mark the order paid by its payment and commit the
+//   stock reservation: the path that finishes a payment whose direct call to orders was
+//   lost), `notifications` (tell the buyer) and `popular-sales` (the live units-sold
+//   counters of the popular page), each idempotent on the order number.
 import type { Counters } from 'girder/cache';
 import type { Clock } from 'girder/core';
 import type { Election } from 'girder/jobs';
@@ -13,6 +15,8 @@ import type { Logger } from 'girder/logger';
 import {
   type BatchHandler,
   type IdempotentHandler,
+  idempotent,
+  memoryIdempotencyStore,
   memoryQueue,
   type Outbox,
   outbox,
@@ -24,8 +28,13 @@ import type { SmsService } from 'girder/sms';
 import { Redis } from 'ioredis';
 import { OUTBOX_TABLE } from '../db/migrations.js';
 import type { Db } from '../db/schema.js';
-import { notificationsHandler } from '../notifications/consumer.js';
-import { ORDER_PAID_TOPIC, orderPaidEvent } from '../notifications/order-paid.js';
+import { type BuyerPhones, notificationsHandler } from '../notifications/consumer.js';
+import {
+  ORDER_PAID_TOPIC,
+  type OrderPaidEvent,
+  readOrderPaid,
+} from '../notifications/order-paid.js';
+import type { OrdersService } from '../orders/service.js';
 import { salesHandler } from './popular-sales.js';
 
 /** One consumer group of the shop, for the ops page. */
@@ -43,8 +52,8 @@ export interface Messaging {
   readonly queue: Queue;
   readonly outbox: Outbox;
   readonly consumers: readonly ShopConsumer[];
-  /** Add the `order.paid` row for `orderNo` in the payment's transaction `tx`. */
-  orderPaid(tx: Db, orderNo: string): Promise<void>;
+  /** Add the `order.paid` row for `event` in the payment's transaction `tx`. */
+  orderPaid(tx: Db, event: OrderPaidEvent): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -55,6 +64,10 @@ export interface MessagingOptions {
   election: Election;
   outboxPollMs: number;
   sms: SmsService;
+  /** The orders service (direct or a gRPC client): the `orders` group marks orders paid. */
+  orders: Pick<OrdersService, 'markPaid'>;
+  /** The users service's phones (direct or a gRPC client), for notifications. */
+  phones: BuyerPhones;
   sales: Counters;
   logger: Logger;
   clock: Clock;
@@ -109,18 +122,39 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
       logger.warn('outbox relay failed', { attempt, error: String(error) }),
     );
 
+    // markPaid is idempotent per payment by itself (and runs its own transactions, so it
+    // cannot sit inside a SQL mark's); the memory store only skips local redeliveries.
+    const ordersPaid = idempotent(
+      async (message) => {
+        const event = readOrderPaid(message);
+        if (event.paymentId !== undefined)
+          await options.orders.markPaid(event.orderNo, event.paymentId);
+      },
+      {
+        store: memoryIdempotencyStore({ clock }),
+        key: (m) => readOrderPaid(m).orderNo,
+        clock,
+        name: 'orders-paid',
+      },
+    );
     const consumers: ShopConsumer[] = [
       {
         topic: ORDER_PAID_TOPIC,
         group: 'notifications',
         deadLetter: `${ORDER_PAID_TOPIC}.dead.notifications`,
-        ...notificationsHandler({ db, sms: options.sms, logger, clock }),
+        ...notificationsHandler({ db, sms: options.sms, phones: options.phones, logger, clock }),
       },
       {
         topic: ORDER_PAID_TOPIC,
         group: 'popular-sales',
         deadLetter: `${ORDER_PAID_TOPIC}.dead.popular-sales`,
         ...only(salesHandler({ db, sales: options.sales, clock })),
+      },
+      {
+        topic: ORDER_PAID_TOPIC,
+        group: 'orders',
+        deadLetter: `${ORDER_PAID_TOPIC}.dead.orders`,
+        ...only(ordersPaid),
       },
     ];
     const subscriptions: Subscription[] = [];
@@ -142,9 +176,8 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
       queue,
       outbox: box,
       consumers,
-      async orderPaid(tx, orderNo) {
-        const event = await orderPaidEvent(tx, orderNo);
-        await box.add(tx, ORDER_PAID_TOPIC, { key: orderNo, value: JSON.stringify(event) });
+      async orderPaid(tx, event) {
+        await box.add(tx, ORDER_PAID_TOPIC, { key: event.orderNo, value: JSON.stringify(event) });
       },
       close,
     };

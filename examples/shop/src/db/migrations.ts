@@ -187,6 +187,13 @@ const migrations: Record<string, Migration> = {
       await createIdempotencyTable(db, { table: SALES_COUNTED_TABLE });
     },
   },
+  '0009_orders_paid_by': {
+    async up(db: Kysely<unknown>) {
+      // orders service: which payment paid an order, so marking it paid is idempotent
+      // per payment now that payments and orders share no transaction.
+      await db.schema.alterTable('orders').addColumn('paid_by', 'text').execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

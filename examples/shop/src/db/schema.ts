@@ -69,6 +69,8 @@ export interface OrdersTable {
   updated_at: Timestamp;
   paid_at: Timestamp | null;
   cancelled_at: Timestamp | null;
+  /** The payment that paid it (markPaid is idempotent per payment). */
+  paid_by: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** orders service */

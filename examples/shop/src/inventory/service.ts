@@ -7,6 +7,12 @@
 // the transaction ends, in product-id order so two multi-item orders cannot deadlock.
 // Overselling is impossible whatever the interleaving; the girder/lock issue will put
 // a distributed lock in front of it.
+//
+// Every call runs in inventory's own transaction: no caller passes one in, so the
+// service can sit behind gRPC. Reserve, release and commit are idempotent per
+// reservation id (the order number), which is what lets orders retry them and a
+// crashed placement be cleaned up later (see `unsettled`).
+import { type Clock, systemClock } from 'girder/core';
 import { sql } from 'kysely';
 import type { Db } from '../db/schema.js';
 import { conflict } from '../errors.js';
@@ -14,11 +20,6 @@ import { conflict } from '../errors.js';
 export interface StockLine {
   productId: number;
   quantity: number;
-}
-
-/** Run inside the caller's transaction instead of a new one. */
-export interface InTransaction {
-  tx?: Db | undefined;
 }
 
 export interface InventoryService {
@@ -31,20 +32,30 @@ export interface InventoryService {
    * `requested`, `available`) for the first line that does not fit. Idempotent per
    * `reservationId`: reserving the same id again changes nothing.
    */
-  reserve(
-    reservationId: string,
-    lines: readonly StockLine[],
-    options?: InTransaction,
-  ): Promise<void>;
+  reserve(reservationId: string, lines: readonly StockLine[]): Promise<void>;
   /** Put a reservation's units back; true only for the call that did it. */
-  release(reservationId: string, options?: InTransaction): Promise<boolean>;
+  release(reservationId: string): Promise<boolean>;
   /** Mark a reservation's units sold; true only for the call that did it. */
-  commit(reservationId: string, options?: InTransaction): Promise<boolean>;
+  commit(reservationId: string): Promise<boolean>;
+  /**
+   * Ids of reservations still neither released nor committed that were made before
+   * `before`, oldest first, at most `limit` (the orders sweep looks for ones whose
+   * order was never written).
+   */
+  unsettled(before: Date, limit: number): Promise<string[]>;
 }
 
-export function inventoryService({ db }: { db: Db }): InventoryService {
-  const inTx = <T>(options: InTransaction | undefined, work: (tx: Db) => Promise<T>) =>
-    options?.tx ? work(options.tx) : db.transaction().execute(work);
+export interface InventoryServiceOptions {
+  db: Db;
+  /** Stamps reservations (`unsettled` compares with it). Default `systemClock`. */
+  clock?: Clock;
+}
+
+export function inventoryService({
+  db,
+  clock = systemClock,
+}: InventoryServiceOptions): InventoryService {
+  const inTx = <T>(work: (tx: Db) => Promise<T>) => db.transaction().execute(work);
 
   const settle = (reservationId: string, to: 'released' | 'committed', tx: Db) =>
     tx
@@ -80,10 +91,10 @@ export function inventoryService({ db }: { db: Db }): InventoryService {
       return row.available;
     },
 
-    async reserve(reservationId, lines, options) {
+    async reserve(reservationId, lines) {
       const sorted = [...lines].sort((a, b) => a.productId - b.productId);
       if (sorted.length === 0) return;
-      await inTx(options, async (tx) => {
+      await inTx(async (tx) => {
         // The reservation rows first: a second reserve of the same id waits here for
         // the first to commit, then inserts nothing and deducts nothing.
         const inserted = await tx
@@ -94,6 +105,7 @@ export function inventoryService({ db }: { db: Db }): InventoryService {
               product_id: l.productId,
               quantity: l.quantity,
               status: 'reserved' as const,
+              created_at: new Date(clock.now()),
               updated_at: sql<Date>`now()`,
             })),
           )
@@ -101,6 +113,13 @@ export function inventoryService({ db }: { db: Db }): InventoryService {
           .returning('product_id')
           .execute();
         if (inserted.length === 0) return;
+        if (inserted.length !== sorted.length) {
+          // Some products were already reserved under this id: another reservation, not
+          // a repeat of this one. Refused whole (the rollback keeps the inserted rows out).
+          throw conflict('RESERVATION_MISMATCH', `reservation ${reservationId} has other lines`, {
+            reservationId,
+          });
+        }
         for (const line of sorted) {
           const row = await tx
             .updateTable('inventory')
@@ -128,8 +147,8 @@ export function inventoryService({ db }: { db: Db }): InventoryService {
       });
     },
 
-    async release(reservationId, options) {
-      return inTx(options, async (tx) => {
+    async release(reservationId) {
+      return inTx(async (tx) => {
         const lines = await settle(reservationId, 'released', tx);
         for (const l of lines.sort((a, b) => a.product_id - b.product_id)) {
           await tx
@@ -145,8 +164,21 @@ export function inventoryService({ db }: { db: Db }): InventoryService {
       });
     },
 
-    async commit(reservationId, options) {
-      return inTx(options, async (tx) => (await settle(reservationId, 'committed', tx)).length > 0);
+    async commit(reservationId) {
+      return inTx(async (tx) => (await settle(reservationId, 'committed', tx)).length > 0);
+    },
+
+    async unsettled(before, limit) {
+      const rows = await db
+        .selectFrom('inventory_reservations')
+        .select('reservation_id')
+        .where('status', '=', 'reserved')
+        .where('created_at', '<', before)
+        .groupBy('reservation_id')
+        .orderBy(sql`min(created_at)`)
+        .limit(limit)
+        .execute();
+      return rows.map((r) => r.reservation_id);
     },
   };
 }

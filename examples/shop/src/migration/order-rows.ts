@@ -6,18 +6,16 @@
 // - source-only:  the order row is written in the main transaction (as without a migration).
 // - source-first: written in the main transaction; after the commit it is copied to the
 //   target through `dualWrite.write.run`, so a failed copy is recorded (event + repair
-//   log), never thrown. Inside a transaction the service did not open (the payment
-//   callback's), the commit is not ours to see: the copy is queued as a repair-log row
-//   in that same transaction, and the fixer makes it.
+//   log), never thrown. Every order write is in a transaction the orders service opens
+//   (marking paid too: no other service's transaction writes an order).
 // - target-first: written on the target first (its own commit), then copied into the main
 //   database inside the main transaction, so the main copy commits with the items and
 //   stock. If the main transaction fails, the target write is undone (compare-and-set on
 //   `updated_at`).
 // - target-only:  written on the target (undone the same way); the main table is left alone.
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'girder/logger';
 import type { DualWriter, Phase } from 'girder/migrator';
-import type { Db, OrderStatus } from '../db/schema.js';
+import type { Db } from '../db/schema.js';
 import {
   dueOrders,
   findOrders,
@@ -35,10 +33,7 @@ export interface MigratingOrderRowsOptions {
   target: Db;
   /** Routing per the live phase, and the recording of failed copies. */
   orders: DualWriter;
-  /** The repair log table (on the main database). */
-  repairLogTable: string;
   logger: Logger;
-  clock: { now(): number };
 }
 
 /** Copies `row` into `db`'s `orders` unless `db` holds a newer version (by `updated_at`). */
@@ -67,7 +62,7 @@ const inCharge = (phase: Phase): 'source' | 'target' =>
   phase === 'source-only' || phase === 'source-first' ? 'source' : 'target';
 
 export function migratingOrderRows(options: MigratingOrderRowsOptions): OrderRows {
-  const { main, target, orders, logger, clock } = options;
+  const { main, target, orders, logger } = options;
   const readDb = () => orders.read as unknown as Db;
 
   /** After the main commit (source-first): copy each order written to the target. */
@@ -85,22 +80,6 @@ export function migratingOrderRows(options: MigratingOrderRowsOptions): OrderRow
       );
     }
   };
-
-  /** Queue a copy in the caller's transaction: the fixer's `drainRepairLog` makes it. */
-  const queueCopy = (tx: Db, orderNo: string, phase: Phase) =>
-    tx
-      .insertInto(options.repairLogTable as 'orders')
-      .values({
-        id: randomUUID(),
-        table_name: 'orders',
-        row_key: JSON.stringify(orderNo),
-        op: 'update',
-        phase,
-        side: 'target',
-        error: 'queued: written in a transaction the orders service does not commit',
-        created_at: clock.now(),
-      } as never)
-      .execute();
 
   /**
    * Writes on the target in charge. `main` is the main transaction (to copy into, in
@@ -156,9 +135,7 @@ export function migratingOrderRows(options: MigratingOrderRowsOptions): OrderRow
         await copyToMain(orderNo);
         return true;
       },
-      async statusOf(orderNo): Promise<OrderStatus | undefined> {
-        return (await readRow(target, orderNo))?.status;
-      },
+      current: (orderNo) => readRow(target, orderNo),
     };
   };
 
@@ -176,7 +153,7 @@ export function migratingOrderRows(options: MigratingOrderRowsOptions): OrderRow
         if (changed) written?.add(orderNo);
         return changed;
       },
-      statusOf: plain.statusOf,
+      current: plain.current,
     };
   };
 
@@ -240,26 +217,6 @@ export function migratingOrderRows(options: MigratingOrderRowsOptions): OrderRow
         }
         throw err;
       }
-    },
-
-    within(tx) {
-      const phase = orders.phase;
-      if (inCharge(phase) === 'target') return targetWrites(phase, tx, undefined);
-      if (phase === 'source-only') return orderWritesOn(tx);
-      const plain = orderWritesOn(tx);
-      return {
-        ...plain,
-        async insert(row) {
-          const inserted = await plain.insert(row);
-          if (inserted) await queueCopy(tx, row.order_no, phase);
-          return inserted;
-        },
-        async transition(orderNo, change) {
-          const changed = await plain.transition(orderNo, change);
-          if (changed) await queueCopy(tx, orderNo, phase);
-          return changed;
-        },
-      };
     },
   };
 }

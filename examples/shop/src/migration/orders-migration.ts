@@ -8,7 +8,6 @@ import type { Logger } from 'girder/logger';
 import {
   createPhaseTable,
   createRepairLogTable,
-  DEFAULT_REPAIR_LOG_TABLE,
   type DualWriter,
   dualWrite,
   type Fixer,
@@ -49,6 +48,7 @@ export const ORDER_COLUMNS = [
   'updated_at',
   'paid_at',
   'cancelled_at',
+  'paid_by',
 ] as const;
 
 export interface OrdersMigration {
@@ -141,9 +141,7 @@ export async function startOrdersMigration(
       main,
       target: target.db,
       orders: writer,
-      repairLogTable: DEFAULT_REPAIR_LOG_TABLE,
       logger,
-      clock,
     });
     return {
       rows,

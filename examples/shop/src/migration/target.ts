@@ -65,6 +65,7 @@ export async function createOrdersTable(db: Db): Promise<void> {
     .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
     .addColumn('paid_at', 'timestamptz')
     .addColumn('cancelled_at', 'timestamptz')
+    .addColumn('paid_by', 'text')
     .addUniqueConstraint('orders_request_uq', ['user_id', 'request_id'])
     .execute();
   await schema
@@ -79,6 +80,8 @@ export async function createOrdersTable(db: Db): Promise<void> {
     .on('orders')
     .columns(['status', 'expires_at'])
     .execute();
+  // A target created before the main table's migration 0009 (`paid_by`) gets it too.
+  await sql`alter table orders add column if not exists paid_by text`.execute(db);
 }
 
 /**

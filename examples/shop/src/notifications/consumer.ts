@@ -1,5 +1,7 @@
 // The notifications consumer: tells the buyer their order is paid. By SMS (through the
-// shop's girder/sms stack) when the buyer has a linked phone, else in the log.
+// shop's girder/sms stack) when the buyer has a linked phone, else in the log. The event
+// carries the order (from the orders service); the phone comes from the users service,
+// asked before the mark's transaction opens: no other service's table is read here.
 //
 // Idempotent on the order number: `idempotent` + `sqlIdempotencyStore` insert the mark in
 // a transaction, and the `notifications` row is written in that same transaction, so a
@@ -24,8 +26,16 @@ import { readOrderPaid } from './order-paid.js';
 /** The SMS template telling a buyer an order is paid (`{orderNo}`). */
 export const ORDER_PAID_TEMPLATE = 'shop_order_paid';
 
+/** What notifications needs from the users service. */
+export interface BuyerPhones {
+  /** The account's linked phone, or null. */
+  phoneOf(userId: string): Promise<string | null>;
+}
+
 export interface NotificationsOptions {
   db: Db;
+  /** The users service's phones (direct or a gRPC client). */
+  phones: BuyerPhones;
   sms: SmsService;
   logger: Logger;
   clock: Clock;
@@ -36,18 +46,16 @@ export function notificationsHandler(options: NotificationsOptions): {
   handler: BatchHandler;
   idempotent: IdempotentHandler;
 } {
-  const { db, sms, logger, clock } = options;
+  const { db, sms, logger, clock, phones } = options;
+  // Order number -> the buyer's phone (or null), looked up before each batch.
+  const phoneByOrder = new Map<string, string | null>();
   const store = sqlIdempotencyStore<Database>(db, { table: NOTIFIED_TABLE, clock });
   // Order number -> phone, for messages newly marked in this batch (sent after commit).
   const due = new Map<string, string>();
   const core = idempotent(
     async (message, { trx }) => {
       const event = readOrderPaid(message);
-      const phone = await trx
-        .selectFrom('user_phones')
-        .select('phone')
-        .where('user_id', '=', event.userId)
-        .executeTakeFirst();
+      const phone = phoneByOrder.get(event.orderNo) ?? null;
       await trx
         .insertInto('notifications')
         .values({
@@ -57,7 +65,7 @@ export function notificationsHandler(options: NotificationsOptions): {
           sent_at: new Date(clock.now()),
         })
         .execute();
-      if (phone) due.set(event.orderNo, phone.phone);
+      if (phone) due.set(event.orderNo, phone);
       else {
         logger.info('order paid (buyer has no phone linked)', {
           orderNo: event.orderNo,
@@ -71,6 +79,10 @@ export function notificationsHandler(options: NotificationsOptions): {
   const committed = new Set<string>();
   core.events.on('processed', ({ key }) => committed.add(key));
   const handler: BatchHandler = async (batch, signal) => {
+    for (const message of batch) {
+      const event = readOrderPaid(message);
+      phoneByOrder.set(event.orderNo, await phones.phoneOf(event.userId));
+    }
     try {
       await core(batch, signal);
     } finally {
@@ -80,6 +92,7 @@ export function notificationsHandler(options: NotificationsOptions): {
         const send = committed.has(orderNo);
         due.delete(orderNo);
         committed.delete(orderNo);
+        phoneByOrder.delete(orderNo);
         if (phone === undefined || !send) continue;
         await sms
           .send(

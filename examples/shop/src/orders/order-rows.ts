@@ -17,6 +17,8 @@ export interface OrderRow {
   updated_at: Date;
   paid_at: Date | null;
   cancelled_at: Date | null;
+  /** The payment that paid it (markPaid is idempotent per payment). */
+  paid_by: string | null;
 }
 
 /** Which orders `find` returns (all given conditions hold). */
@@ -24,11 +26,15 @@ export interface OrderFilter {
   orderNo?: string;
   userId?: string;
   requestId?: string;
+  /** Any of these order numbers. */
+  orderNos?: readonly string[];
 }
 
 /** A status change: the columns set, and the conditions the row must meet for it. */
 export interface OrderTransition {
-  set: Partial<Pick<OrderRow, 'status' | 'cancel_reason' | 'cancelled_at' | 'paid_at'>> & {
+  set: Partial<
+    Pick<OrderRow, 'status' | 'cancel_reason' | 'cancelled_at' | 'paid_at' | 'paid_by'>
+  > & {
     updated_at: Date;
   };
   /** The status the row must have now. */
@@ -41,12 +47,15 @@ export interface OrderTransition {
 
 /** Order-row writes made as part of one main-database transaction. */
 export interface OrderWrites {
-  /** Insert a new order; false when the user already has one with this `request_id`. */
+  /**
+   * Insert a new order; false when the user already has one with this `request_id`, or
+   * the order number is taken (by the sweep's cancelled placeholder).
+   */
   insert(row: OrderRow): Promise<boolean>;
   /** Apply a conditional status change; false when the row does not meet the conditions. */
   transition(orderNo: string, change: OrderTransition): Promise<boolean>;
-  /** The order's status now, as this transaction sees it. */
-  statusOf(orderNo: string): Promise<OrderStatus | undefined>;
+  /** The order's row now, as this transaction sees it. */
+  current(orderNo: string): Promise<OrderRow | undefined>;
 }
 
 /** Where the `orders` rows live, for the orders service. */
@@ -62,8 +71,6 @@ export interface OrderRows {
   ): Promise<Array<{ productId: number; sold: number }>>;
   /** Run `work` in a main-database transaction; its order writes go through `orders`. */
   transaction<T>(work: (tx: Db, orders: OrderWrites) => Promise<T>): Promise<T>;
-  /** Order writes inside a transaction the caller opened (and commits) itself. */
-  within(tx: Db): OrderWrites;
 }
 
 /** The order writes of one transaction `tx` on the database holding the table. */
@@ -73,8 +80,9 @@ export function orderWritesOn(tx: Db): OrderWrites {
       const inserted = await tx
         .insertInto('orders')
         .values(row)
-        // A concurrent request with the same requestId waits here until its transaction ends.
-        .onConflict((oc) => oc.columns(['user_id', 'request_id']).doNothing())
+        // A concurrent request with the same requestId waits here until its transaction
+        // ends. Any conflict: the order number may be the sweep's placeholder's.
+        .onConflict((oc) => oc.doNothing())
         .returning('order_no')
         .executeTakeFirst();
       return inserted !== undefined;
@@ -89,14 +97,8 @@ export function orderWritesOn(tx: Db): OrderWrites {
       if (change.expiredBy !== undefined) q = q.where('expires_at', '<=', change.expiredBy);
       return (await q.returning('order_no').executeTakeFirst()) !== undefined;
     },
-    async statusOf(orderNo) {
-      const row = await tx
-        .selectFrom('orders')
-        .select('status')
-        .where('order_no', '=', orderNo)
-        .executeTakeFirst();
-      return row?.status;
-    },
+    current: (orderNo) =>
+      tx.selectFrom('orders').selectAll().where('order_no', '=', orderNo).executeTakeFirst(),
   };
 }
 
@@ -106,6 +108,10 @@ export async function findOrders(db: Db, filter: OrderFilter, limit: number): Pr
   if (filter.orderNo !== undefined) q = q.where('order_no', '=', filter.orderNo);
   if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
   if (filter.requestId !== undefined) q = q.where('request_id', '=', filter.requestId);
+  if (filter.orderNos !== undefined) {
+    if (filter.orderNos.length === 0) return [];
+    q = q.where('order_no', 'in', filter.orderNos);
+  }
   return q.orderBy('created_at', 'desc').orderBy('order_no').limit(limit).execute();
 }
 
@@ -144,6 +150,5 @@ export function plainOrderRows(db: Db): OrderRows {
     dueForExpiry: (now, limit) => dueOrders(db, now, limit),
     unitsSoldPage: (after, limit) => unitsSoldJoined(db, after, limit),
     transaction: (work) => db.transaction().execute((tx) => work(tx, orderWritesOn(tx))),
-    within: orderWritesOn,
   };
 }

@@ -3,17 +3,27 @@
 //   pending_payment --pay--> paid
 //         \--cancel (user) / timeout--> cancelled
 //
-// Every transition is one conditional UPDATE (`... WHERE status = 'pending_payment'`)
-// in the same transaction as its stock effect, so when a cancel, the timeout and a
-// payment race, exactly one wins and stock comes back at most once.
+// Every transition is one conditional UPDATE (`... WHERE status = 'pending_payment'`),
+// so when a cancel, the timeout and a payment race, exactly one wins. Stock lives in
+// the inventory service, reached through its interface only (maybe over gRPC): no
+// transaction spans the two services. What keeps them consistent:
+// - place: inventory reserves first (idempotent by order number, which is derived from
+//   the user and requestId, so a concurrent retry reserves the same thing once); the
+//   order is inserted after; a failed insert releases the reservation.
+// - cancel / timeout: the order is cancelled, then its reservation released
+//   (idempotent: stock comes back once).
+// - paid: the order is marked paid (by one payment id), then its reservation committed.
+// - crashes between those steps: the timeout job (`expireDue`) also settles old
+//   reservations: no order (a tombstone row makes a late insert fail) or a cancelled
+//   one: released; a paid one: committed.
 // Owns the `orders` and `order_items` tables.
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { type Clock, type EventSource, systemClock, TypedEmitter } from 'girder/core';
 import type { CatalogService } from '../catalog/service.js';
 import type { Db, OrderStatus } from '../db/schema.js';
 import { conflict, notFound, ShopError } from '../errors.js';
-import type { InTransaction, InventoryService, StockLine } from '../inventory/service.js';
-import { type OrderRows, type OrderWrites, plainOrderRows } from './order-rows.js';
+import type { InventoryService, StockLine } from '../inventory/service.js';
+import { type OrderRows, plainOrderRows } from './order-rows.js';
 
 export interface OrderItem {
   productId: number;
@@ -71,8 +81,12 @@ export interface OrdersService {
    * it unchanged; a paid one is `ORDER_ALREADY_PAID` (409); not the user's: 404.
    */
   cancel(userId: string, orderNo: string): Promise<Order>;
-  /** Mark a pending order paid (inside the payment's transaction). */
-  markPaid(orderNo: string, options?: InTransaction): Promise<PaidOutcome>;
+  /**
+   * Mark a pending order paid by `paymentId`, then commit its stock reservation.
+   * Idempotent per payment: the same payment again is `paid` again (and commits again,
+   * harmlessly); another payment of a paid order is `already_paid`.
+   */
+  markPaid(orderNo: string, paymentId: string): Promise<PaidOutcome>;
   /** Cancel every pending order whose payment deadline has passed; resolves how many. */
   expireDue(): Promise<number>;
   /**
@@ -90,7 +104,7 @@ export interface OrdersServiceOptions {
   db: Db;
   catalog: CatalogService;
   inventory: InventoryService;
-  /** How long an order may stay unpaid. */
+  /** How long an order may stay unpaid (also how old a reservation without its order must be before the sweep releases it). */
   paymentTimeoutMs: number;
   clock?: Clock;
   /**
@@ -103,11 +117,21 @@ export interface OrdersServiceOptions {
 }
 
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-const newOrderNo = (now: number) => {
+/**
+ * The order number of a request: the day, and a digest of the user, the requestId and
+ * the day. Deterministic, so two concurrent retries reserve stock under one id (once).
+ */
+const orderNoFor = (now: number, userId: string, requestId: string) => {
   const day = new Date(now).toISOString().slice(0, 10).replaceAll('-', '');
-  const suffix = [...randomBytes(8)].map((b) => ALPHABET[b % ALPHABET.length]).join('');
+  const digest = createHash('sha256').update(`${day}\n${userId}\n${requestId}`).digest();
+  const suffix = [...digest.subarray(0, 8)].map((b) => ALPHABET[b % ALPHABET.length]).join('');
   return `${day}-${suffix}`;
 };
+
+/** Orders written by the sweep in place of an order that never came (see `expireDue`). */
+const TOMBSTONE_USER = '';
+/** Reservations settled per sweep. */
+const SWEEP_BATCH = 500;
 
 const sameLines = (a: readonly StockLine[], b: readonly StockLine[]) =>
   a.length === b.length &&
@@ -180,9 +204,9 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
     return { order: existing, created: false };
   };
 
-  /** pending_payment -> cancelled, with the stock returned, or nothing. */
-  const cancelPending = (orderNo: string, reason: 'user' | 'timeout', userId?: string) =>
-    orderRows.transaction(async (tx, orders) => {
+  /** pending_payment -> cancelled, then the stock returned; the product ids, or nothing. */
+  const cancelPending = async (orderNo: string, reason: 'user' | 'timeout', userId?: string) => {
+    const productIds = await orderRows.transaction(async (tx, orders) => {
       const now = new Date(clock.now());
       const cancelled = await orders.transition(orderNo, {
         set: { status: 'cancelled', cancel_reason: reason, cancelled_at: now, updated_at: now },
@@ -191,7 +215,6 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
         ...(reason === 'timeout' && { expiredBy: now }),
       });
       if (!cancelled) return undefined;
-      await inventory.release(orderNo, { tx });
       const lines = await tx
         .selectFrom('order_items')
         .select('product_id')
@@ -199,6 +222,50 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
         .execute();
       return lines.map((l) => l.product_id);
     });
+    // After the commit: a crash here leaves the reservation to the sweep (released once).
+    if (productIds) await inventory.release(orderNo);
+    return productIds;
+  };
+
+  /**
+   * Settle reservations older than the payment timeout whose order is not pending: no
+   * order (placement died between reserve and insert: a cancelled tombstone takes the
+   * order number, so a late insert fails), a cancelled order: release; a paid one: commit.
+   */
+  const settleStale = async (): Promise<void> => {
+    const before = new Date(clock.now() - paymentTimeoutMs);
+    const ids = await inventory.unsettled(before, SWEEP_BATCH);
+    if (ids.length === 0) return;
+    const rows = await orderRows.find({ orderNos: ids }, ids.length);
+    const status = new Map(rows.map((r) => [r.order_no, r.status]));
+    for (const id of ids) {
+      let current = status.get(id);
+      if (current === undefined) {
+        const now = new Date(clock.now());
+        current = await orderRows.transaction(async (_tx, orders) => {
+          await orders.insert({
+            order_no: id,
+            user_id: TOMBSTONE_USER,
+            request_id: id,
+            status: 'cancelled',
+            total_cents: 0,
+            cancel_reason: 'timeout',
+            expires_at: now,
+            created_at: now,
+            updated_at: now,
+            paid_at: null,
+            cancelled_at: now,
+            paid_by: null,
+          });
+          // The placeholder, or the order a late placement inserted just before it.
+          return (await orders.current(id))?.status;
+        });
+      }
+      // Idempotent both: a cancel or payment racing the sweep settles it once.
+      if (current === 'cancelled') await inventory.release(id);
+      else if (current === 'paid') await inventory.commit(id);
+    }
+  };
 
   return {
     events,
@@ -226,7 +293,28 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
       });
       const totalCents = items.reduce((sum, i) => sum + i.unitPriceCents * i.quantity, 0);
       const now = clock.now();
-      const orderNo = newOrderNo(now);
+      const orderNo = orderNoFor(now, userId, requestId);
+
+      try {
+        await inventory.reserve(orderNo, lines);
+      } catch (err) {
+        if (err instanceof ShopError && err.code === 'OUT_OF_STOCK') {
+          const productId = err.details?.productId as number;
+          const name = products.get(productId)?.name ?? `product ${productId}`;
+          events.emit('outOfStock', { productId });
+          throw conflict(
+            'OUT_OF_STOCK',
+            `not enough stock for "${name}": ${String(err.details?.requested)} requested, ${String(err.details?.available)} available`,
+            { ...err.details, name },
+          );
+        }
+        throw err;
+      }
+      /** Give the reservation back unless an order (a concurrent twin's) holds it. */
+      const releaseUnlessOrdered = async () => {
+        const [owner] = await orderRows.find({ orderNo }, 1);
+        if (!owner || owner.status === 'cancelled') await inventory.release(orderNo);
+      };
 
       let inserted: boolean;
       try {
@@ -244,6 +332,7 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
             updated_at: new Date(now),
             paid_at: null,
             cancelled_at: null,
+            paid_by: null,
           });
           if (!created) return false;
           await tx
@@ -258,23 +347,14 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
               })),
             )
             .execute();
-          await inventory.reserve(orderNo, lines, { tx });
           return true;
         });
       } catch (err) {
-        if (err instanceof ShopError && err.code === 'OUT_OF_STOCK') {
-          const productId = err.details?.productId as number;
-          const name = products.get(productId)?.name ?? `product ${productId}`;
-          events.emit('outOfStock', { productId });
-          throw conflict(
-            'OUT_OF_STOCK',
-            `not enough stock for "${name}": ${String(err.details?.requested)} requested, ${String(err.details?.available)} available`,
-            { ...err.details, name },
-          );
-        }
+        await releaseUnlessOrdered().catch(() => {}); // else the sweep releases it
         throw err;
       }
       if (!inserted) {
+        await releaseUnlessOrdered();
         const raced = await replay(userId, requestId, lines);
         if (raced) return raced;
         throw new Error(`order for requestId ${requestId} vanished`);
@@ -307,30 +387,31 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
       return order;
     },
 
-    async markPaid(orderNo, opts) {
-      const run = async (tx: Db, orders: OrderWrites): Promise<PaidOutcome> => {
-        const now = new Date(clock.now());
-        const paid = await orders.transition(orderNo, {
-          set: { status: 'paid', paid_at: now, updated_at: now },
-          from: 'pending_payment',
-        });
-        if (paid) {
-          await inventory.commit(orderNo, { tx });
-          return 'paid';
-        }
-        const current = await orders.statusOf(orderNo);
-        if (!current) return 'not_found';
-        return current === 'paid' ? 'already_paid' : 'cancelled';
-      };
-      const outcome = await (opts?.tx
-        ? run(opts.tx, orderRows.within(opts.tx))
-        : orderRows.transaction(run));
+    async markPaid(orderNo, paymentId) {
+      const outcome = await orderRows.transaction(
+        async (_tx, orders): Promise<PaidOutcome | 'again'> => {
+          const now = new Date(clock.now());
+          const paid = await orders.transition(orderNo, {
+            set: { status: 'paid', paid_at: now, paid_by: paymentId, updated_at: now },
+            from: 'pending_payment',
+          });
+          if (paid) return 'paid';
+          const current = await orders.current(orderNo);
+          if (!current || current.user_id === TOMBSTONE_USER) return 'not_found';
+          if (current.status === 'paid')
+            return current.paid_by === paymentId ? 'again' : 'already_paid';
+          return 'cancelled';
+        },
+      );
       if (outcome === 'paid') events.emit('paid', { orderNo });
-      return outcome;
+      if (outcome !== 'paid' && outcome !== 'again') return outcome;
+      // After the commit; a failure here is settled by a redelivery or the sweep.
+      await inventory.commit(orderNo).catch(() => false);
+      return 'paid';
     },
 
     async expireDue() {
-      const due = await orderRows.dueForExpiry(new Date(clock.now()), 500);
+      const due = await orderRows.dueForExpiry(new Date(clock.now()), SWEEP_BATCH);
       let cancelled = 0;
       for (const order_no of due) {
         const returned = await cancelPending(order_no, 'timeout');
@@ -340,6 +421,7 @@ export function ordersService(options: OrdersServiceOptions): OrdersService {
           events.emit('cancelled', { orderNo: order_no, reason: 'timeout', productIds: returned });
         }
       }
+      await settleStale();
       return cancelled;
     },
 

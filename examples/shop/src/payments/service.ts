@@ -1,10 +1,15 @@
 // The payments service: payments against orders and the provider's callbacks. Owns the
 // `payments` and `payment_events` tables.
 //
-// A callback is recorded (by the provider's event id) in the same transaction as its
-// effect, so a repeated callback changes nothing. A callback for an order that is no
-// longer payable (cancelled, or already paid by another payment) is kept and the money
-// refunded; a refund that fails stays `refund_pending` and is retried later.
+// A callback is recorded (by the provider's event id) in payments' own transaction, so a
+// repeated callback changes nothing. Orders are another service (maybe over gRPC): no
+// transaction spans both. A successful callback is applied in three steps, each
+// idempotent: (1) record the event (`received`); (2) ask orders to mark the order paid
+// by this payment; (3) in a second transaction, settle the payment and, when the order
+// took it, write the `order.paid` outbox row. A crash after (1) leaves the event
+// `received`; the refund job finishes it (`retryPendingRefunds`). A callback for an
+// order that is no longer payable (cancelled, or already paid by another payment) is
+// kept and the money refunded; a refund that fails stays `refund_pending` and is retried.
 import { randomUUID } from 'node:crypto';
 import {
   type Clock,
@@ -15,6 +20,7 @@ import {
 } from 'girder/core';
 import type { Db, PaymentStatus } from '../db/schema.js';
 import { badRequest, conflict, notFound, ShopError, unavailable } from '../errors.js';
+import type { OrderPaidEvent } from '../notifications/order-paid.js';
 import type { OrdersService } from '../orders/service.js';
 import type { PaymentProvider } from './provider.js';
 
@@ -61,7 +67,10 @@ export interface PaymentsService {
     event: ProviderEvent,
     rawPayload: string,
   ): Promise<{ outcome: CallbackOutcome; orderNo: string }>;
-  /** Try again the refunds that failed; resolves how many went through. */
+  /**
+   * Finish callbacks left half-applied by a crash, then try again the refunds that
+   * failed; resolves how many refunds went through.
+   */
   retryPendingRefunds(): Promise<number>;
   /** The payments of an order, oldest first. */
   forOrder(orderNo: string): Promise<Payment[]>;
@@ -78,8 +87,8 @@ export interface PaymentsServiceOptions {
   /** Base URL browsers reach the shop at, for the return link after paying. */
   returnBaseUrl: () => string;
   clock?: Clock;
-  /** Called in the callback's transaction when an order becomes paid (the outbox row). */
-  onPaid?: (tx: Db, orderNo: string) => Promise<void>;
+  /** Called in the transaction settling a payment that paid its order (the outbox row). */
+  onPaid?: (tx: Db, event: OrderPaidEvent) => Promise<void>;
 }
 
 export function paymentsService(options: PaymentsServiceOptions): PaymentsService {
@@ -132,6 +141,58 @@ export function paymentsService(options: PaymentsServiceOptions): PaymentsServic
       .executeTakeFirst();
     if (done) events.emit('refunded', { paymentId });
     return done !== undefined;
+  };
+
+  /**
+   * Steps (2) and (3) of a successful callback: orders marks the order paid by this
+   * payment (idempotent), then the payment and the event are settled in one transaction
+   * that also holds the outbox row. Safe to run twice for one event.
+   */
+  const confirm = async (eventId: string, paymentId: string, orderNo: string) => {
+    const order = await orders.get(orderNo);
+    const paid = await orders.markPaid(orderNo, paymentId);
+    return db.transaction().execute(async (tx) => {
+      const now = new Date(clock.now());
+      const outcome: CallbackOutcome =
+        paid === 'paid'
+          ? 'paid'
+          : paid === 'already_paid'
+            ? 'refund_already_paid'
+            : 'refund_cancelled_order';
+      const claimed = await tx
+        .updateTable('payment_events')
+        .set({ outcome })
+        .where('event_id', '=', eventId)
+        .where('outcome', '=', 'received')
+        .returning('event_id')
+        .executeTakeFirst();
+      if (!claimed) return { outcome: 'duplicate' as CallbackOutcome, orderNo, paymentId };
+      const settled = await tx
+        .updateTable('payments')
+        .set({ status: paid === 'paid' ? 'succeeded' : 'refund_pending', updated_at: now })
+        .where('id', '=', paymentId)
+        .where('status', '=', 'created')
+        .returning('id')
+        .executeTakeFirst();
+      if (!settled) {
+        await tx
+          .updateTable('payment_events')
+          .set({ outcome: 'already_processed' })
+          .where('event_id', '=', eventId)
+          .execute();
+        return { outcome: 'already_processed' as CallbackOutcome, orderNo, paymentId };
+      }
+      if (paid === 'paid' && order) {
+        await options.onPaid?.(tx, {
+          orderNo,
+          userId: order.userId,
+          totalCents: order.totalCents,
+          items: order.items.map((i) => ({ productId: i.productId, quantity: i.quantity })),
+          paymentId,
+        });
+      }
+      return { outcome, orderNo, paymentId };
+    });
   };
 
   return {
@@ -197,7 +258,7 @@ export function paymentsService(options: PaymentsServiceOptions): PaymentsServic
     },
 
     async handleCallback(event, rawPayload) {
-      const result = await db.transaction().execute(async (tx) => {
+      const recorded = await db.transaction().execute(async (tx) => {
         const now = new Date(clock.now());
         const payment = await tx
           .selectFrom('payments')
@@ -210,7 +271,7 @@ export function paymentsService(options: PaymentsServiceOptions): PaymentsServic
             merchantRef: event.merchantRef,
           });
         }
-        const recorded = await tx
+        const fresh = await tx
           .insertInto('payment_events')
           .values({
             event_id: event.eventId,
@@ -222,14 +283,7 @@ export function paymentsService(options: PaymentsServiceOptions): PaymentsServic
           .onConflict((oc) => oc.column('event_id').doNothing())
           .returning('event_id')
           .executeTakeFirst();
-        const finish = async (outcome: CallbackOutcome, status?: PaymentStatus) => {
-          if (status !== undefined) {
-            await tx
-              .updateTable('payments')
-              .set({ status, provider_payment_id: event.providerPaymentId, updated_at: now })
-              .where('id', '=', payment.id)
-              .execute();
-          }
+        const finish = async (outcome: CallbackOutcome) => {
           if (outcome !== 'duplicate') {
             await tx
               .updateTable('payment_events')
@@ -239,21 +293,21 @@ export function paymentsService(options: PaymentsServiceOptions): PaymentsServic
           }
           return { outcome, orderNo: payment.order_no, paymentId: payment.id };
         };
-        if (!recorded) return finish('duplicate');
+        if (!fresh) return finish('duplicate');
         if (event.amountCents !== payment.amount_cents) return finish('amount_mismatch');
         if (payment.status !== 'created') return finish('already_processed');
         if (event.status !== 'succeeded') return finish('payment_failed');
-        const paid = await orders.markPaid(payment.order_no, { tx });
-        if (paid === 'paid') {
-          await options.onPaid?.(tx, payment.order_no);
-          return finish('paid', 'succeeded');
-        }
-        // The money arrived for an order that cannot take it: keep the record, give it back.
-        return finish(
-          paid === 'already_paid' ? 'refund_already_paid' : 'refund_cancelled_order',
-          'refund_pending',
-        );
+        await tx
+          .updateTable('payments')
+          .set({ provider_payment_id: event.providerPaymentId, updated_at: now })
+          .where('id', '=', payment.id)
+          .execute();
+        return { outcome: undefined, orderNo: payment.order_no, paymentId: payment.id };
       });
+      const result =
+        recorded.outcome === undefined
+          ? await confirm(event.eventId, recorded.paymentId, recorded.orderNo)
+          : { outcome: recorded.outcome, orderNo: recorded.orderNo, paymentId: recorded.paymentId };
       events.emit('callback', { outcome: result.outcome });
       if (result.outcome === 'amount_mismatch') {
         throw badRequest('AMOUNT_MISMATCH', 'the callback amount does not match the payment', {
@@ -265,6 +319,19 @@ export function paymentsService(options: PaymentsServiceOptions): PaymentsServic
     },
 
     async retryPendingRefunds() {
+      // Callbacks recorded but never settled (a crash between the steps), oldest first.
+      const unsettled = await db
+        .selectFrom('payment_events as e')
+        .innerJoin('payments as p', 'p.id', 'e.payment_id')
+        .select(['e.event_id', 'p.id', 'p.order_no'])
+        .where('e.outcome', '=', 'received')
+        .orderBy('e.received_at')
+        .limit(100)
+        .execute();
+      for (const e of unsettled) {
+        const { outcome } = await confirm(e.event_id, e.id, e.order_no);
+        events.emit('callback', { outcome });
+      }
       const pending = await db
         .selectFrom('payments')
         .select('id')
