@@ -64,6 +64,7 @@ it('loses nothing, bounds duplicates, and never overlaps valid leases', async ()
   const phase = (what: string) => console.log(`chaos: ${what} at ${Date.now() - t0} ms`);
   const queue = sqlSmsQueue(db, { table: TABLE, maxAttempts: MAX_ATTEMPTS });
   const workers = new Map<string, Promise<ChildProcess>>();
+  const killed = new Set<string>();
   for (const n of ['w0', 'w1', 'w2', 'w3']) workers.set(n, startWorker(n));
   await Promise.all(workers.values());
   phase('workers ready');
@@ -85,6 +86,7 @@ it('loses nothing, bounds duplicates, and never overlaps valid leases', async ()
     const names = [...workers.keys()].filter((n) => !n.includes('-r')); // up and running
     const victim = names[Math.floor(Math.random() * names.length)]!;
     (await workers.get(victim)!).kill('SIGKILL');
+    killed.add(victim);
     workers.delete(victim);
     const name = `${victim}-r${kill}`;
     workers.set(name, startWorker(name));
@@ -148,12 +150,27 @@ it('loses nothing, bounds duplicates, and never overlaps valid leases', async ()
 
   // Claims of one message never overlap: each starts after the previous one was
   // released, or after its (last renewed) lease ran out.
+  // One exception: a SIGKILLed worker may have released a failed attempt in the queue
+  // and died before its own record of the release was written. That is allowed only
+  // where its send for that claim is recorded as failed (so a retry release was due),
+  // and at most once per job it held (2 kills x concurrency 4).
+  const failedSend = new Set(sends.filter((s) => !s.ok).map((s) => `${s.request_id}/${s.token}`));
   let handovers = 0;
+  let unrecordedReleases = 0;
   for (let i = 1; i < holds.length; i++) {
     const prev = holds[i - 1]!;
     const next = holds[i]!;
     if (prev.request_id !== next.request_id) continue;
     const prevEnd = Number(prev.released_at ?? prev.lease_until);
+    if (
+      Number(next.claimed_at) < prevEnd &&
+      prev.released_at === null &&
+      killed.has(prev.worker) &&
+      failedSend.has(`${prev.request_id}/${prev.token}`)
+    ) {
+      unrecordedReleases++;
+      continue;
+    }
     expect(
       Number(next.claimed_at),
       `${next.request_id} token ${next.token}`,
@@ -162,8 +179,9 @@ it('loses nothing, bounds duplicates, and never overlaps valid leases', async ()
   }
   // The kills left jobs behind that other workers took over once the leases ran out.
   expect(handovers).toBeGreaterThan(0);
+  expect(unrecordedReleases).toBeLessThanOrEqual(8);
   const duplicates = [...perRequest.values()].filter((l) => l.filter((s) => s.ok).length > 1);
   console.log(
-    `chaos: ${sends.length} send attempts for ${MESSAGES} messages, ${handovers} lease handovers, ${duplicates.length} sent twice`,
+    `chaos: ${sends.length} send attempts for ${MESSAGES} messages, ${handovers} lease handovers, ${unrecordedReleases} releases unrecorded by a killed worker, ${duplicates.length} sent twice`,
   );
 }, 120_000);
