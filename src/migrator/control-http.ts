@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { GirderError, parseOptions } from '../core/index.js';
-import type { MigrationControl } from './control.js';
+import type { MigrationControl } from './control-types.js';
 import { fnSchema } from './shared.js';
 import type { Phase } from './types.js';
 

@@ -5,17 +5,17 @@
  * @module migrator
  */
 
-export {
-  type DiffCounts,
-  type GateStatus,
-  type MigrationControl,
-  type MigrationControlEvents,
-  type MigrationControlOptions,
-  type MigrationStatus,
-  migrationControl,
-  type SwitchOptions,
-} from './control.js';
+export { migrationControl } from './control.js';
 export { type MigrationControlPluginOptions, migrationControlPlugin } from './control-http.js';
+export type {
+  DiffCounts,
+  GateStatus,
+  MigrationControl,
+  MigrationControlEvents,
+  MigrationControlOptions,
+  MigrationStatus,
+  SwitchOptions,
+} from './control-types.js';
 // --- dual write, phase stores, repair log, fixer, control (migrator engineer) ---
 export {
   type DualWriteEvents,
