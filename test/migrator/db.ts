@@ -4,7 +4,12 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { KyselyPGlite } from 'kysely-pglite';
 import { afterAll, beforeAll } from 'vitest';
-import { createRepairLogTable } from '../../src/migrator/index.js';
+import {
+  createRepairLogTable,
+  type DualWriteOptions,
+  type DualWriter,
+  dualWrite,
+} from '../../src/migrator/index.js';
 import type { AnyDb } from '../../src/migrator/shared.js';
 import { type PostgresServer, postgresPool, startPostgres } from '../harness/index.js';
 
@@ -174,6 +179,28 @@ export function usePair(open: () => Promise<DbPair>, prefix: string) {
       await createShaped(fx.dbs.source, shape, table);
       await createShaped(fx.dbs.target, shape, table);
       return table;
+    },
+    /**
+     * `dualWrite` over this pair's `table`, keyed by `id` with a `version` column unless
+     * `options` say otherwise.
+     */
+    writer: (
+      table: string,
+      options: Omit<DualWriteOptions, 'source' | 'target' | 'table' | 'key' | 'version'> & {
+        key?: DualWriteOptions['key'];
+        /** `null`: no version column. */
+        version?: string | null;
+      },
+    ): DualWriter => {
+      const { version = 'version', ...rest } = options;
+      return dualWrite({
+        source: fx.dbs.source,
+        target: fx.dbs.target,
+        table,
+        key: 'id',
+        ...(version !== null && { version }),
+        ...rest,
+      });
     },
     /** Inserts one order row directly on one side (bypassing any dual writer). */
     put: (side: 'source' | 'target', table: string, id: number, status: string, version = 1) =>

@@ -1,11 +1,6 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import {
-  dualWrite,
-  memoryPhaseStore,
-  type Phase,
-  type SecondaryFailure,
-} from '../../src/migrator/index.js';
+import { memoryPhaseStore, type Phase, type SecondaryFailure } from '../../src/migrator/index.js';
 import { allLines, allRows, BACKENDS, type TableShape, usePair } from './db.js';
 
 /** How each key shape names a row: a scalar id, or an object of (tenant_id, id). */
@@ -43,14 +38,7 @@ describe.each(BACKENDS)('dualWrite on %s', (_label, open) => {
       const { key, keyOf, columns, all } = SHAPES[shape];
       const table = await freshTable(shape);
       const store = memoryPhaseStore({ initial: phase });
-      const w = dualWrite({
-        source: fx.dbs.source,
-        target: fx.dbs.target,
-        table,
-        key,
-        version: 'version',
-        phase: store,
-      });
+      const w = fx.writer(table, { key, phase: store });
       expect(w.read).toBe(fx.dbs[readSide]);
       expect(w.readTable).toBe(table);
       const inserted = await w.write.insert({ ...columns(1), status: 'new', total: 100 });
@@ -71,12 +59,8 @@ describe.each(BACKENDS)('dualWrite on %s', (_label, open) => {
 
   it('a composite key tells rows apart by every column', async () => {
     const table = await freshTable('lines');
-    const w = dualWrite({
-      source: fx.dbs.source,
-      target: fx.dbs.target,
-      table,
+    const w = fx.writer(table, {
       key: ['tenant_id', 'id'],
-      version: 'version',
       phase: memoryPhaseStore({ initial: 'source-first' }),
     });
     await w.write.insert({ tenant_id: 1, id: 1, status: 'a', total: 1 });
@@ -90,12 +74,10 @@ describe.each(BACKENDS)('dualWrite on %s', (_label, open) => {
 
   it('refuses a key value of the wrong shape for the key, before writing anything', async () => {
     const table = await freshTable('lines');
-    const w = dualWrite({
-      source: fx.dbs.source,
-      target: fx.dbs.target,
-      table,
+    const w = fx.writer(table, {
       key: ['tenant_id', 'id'],
       phase: memoryPhaseStore({ initial: 'source-first' }),
+      version: null,
     });
     await w.write.insert({ tenant_id: 1, id: 1, status: 'a', total: 1 });
     const wrong: unknown[] = [
@@ -123,23 +105,14 @@ describe.each(BACKENDS)('dualWrite on %s', (_label, open) => {
     });
     expect(await allLines(fx.dbs.source, table)).toMatchObject([{ status: 'a', version: 1 }]);
     // A scalar key is refused for a composite writer, an object for a one-column one.
-    const single = dualWrite({
-      source: fx.dbs.source,
-      target: fx.dbs.target,
-      table,
-      key: 'id',
+    const single = fx.writer(table, {
       phase: memoryPhaseStore({ initial: 'source-first' }),
+      version: null,
     });
     await expect(single.find({ id: 1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     for (const key of [[], ['id', 'id'], [''], 'a b']) {
       expect(() =>
-        dualWrite({
-          source: fx.dbs.source,
-          target: fx.dbs.target,
-          table,
-          key: key as string[],
-          phase: memoryPhaseStore(),
-        }),
+        fx.writer(table, { key: key as string[], phase: memoryPhaseStore(), version: null }),
       ).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
     }
   });
@@ -147,14 +120,7 @@ describe.each(BACKENDS)('dualWrite on %s', (_label, open) => {
   it('follows a phase switch without a restart', async () => {
     const table = await freshTable();
     const store = memoryPhaseStore({ initial: 'source-only' });
-    const w = dualWrite({
-      source: fx.dbs.source,
-      target: fx.dbs.target,
-      table,
-      key: 'id',
-      version: 'version',
-      phase: store,
-    });
+    const w = fx.writer(table, { phase: store });
     await w.write.insert({ id: 1, status: 'a', total: 1 });
     await store.set('source-first');
     await w.write.insert({ id: 2, status: 'b', total: 2 });
@@ -173,12 +139,7 @@ describe.each(BACKENDS)('dualWrite on %s', (_label, open) => {
     const store = memoryPhaseStore({ initial: 'source-first' });
     const failures: SecondaryFailure[] = [];
     const called: unknown[] = [];
-    const w = dualWrite({
-      source: fx.dbs.source,
-      target: fx.dbs.target,
-      table,
-      key: 'id',
-      version: 'version',
+    const w = fx.writer(table, {
       phase: store,
       repairLog: { db: fx.dbs.source },
       onSecondaryError: (f) => {
@@ -221,14 +182,7 @@ describe.each(BACKENDS)('dualWrite on %s', (_label, open) => {
 
   it('a secondary copy never replaces a newer version', async () => {
     const table = await freshTable();
-    const w = dualWrite({
-      source: fx.dbs.source,
-      target: fx.dbs.target,
-      table,
-      key: 'id',
-      version: 'version',
-      phase: memoryPhaseStore({ initial: 'source-first' }),
-    });
+    const w = fx.writer(table, { phase: memoryPhaseStore({ initial: 'source-first' }) });
     await w.write.insert({ id: 1, status: 'a', total: 1 });
     // Another instance already copied a later write to the target.
     await fx.dbs.target
@@ -254,13 +208,8 @@ describe.each(BACKENDS)('dualWrite on %s', (_label, open) => {
     const rename = (row: Record<string, unknown>, from: string[], to: string[]) =>
       Object.fromEntries(Object.entries(row).map(([k, v]) => [to[from.indexOf(k)] ?? k, v]));
     const store = memoryPhaseStore({ initial: 'source-first' });
-    const w = dualWrite({
-      source: fx.dbs.source,
-      target: fx.dbs.target,
-      table,
+    const w = fx.writer(table, {
       targetTable: `${table}_v2`,
-      key: 'id',
-      version: 'version',
       phase: store,
       transform: (r) => rename(r, ['status', 'total'], ['state', 'total_cents']),
       transformBack: (r) => rename(r, ['state', 'total_cents'], ['status', 'total']),
@@ -279,12 +228,9 @@ describe.each(BACKENDS)('dualWrite on %s', (_label, open) => {
 
   it('refuses bad input before writing anything', async () => {
     const table = await freshTable();
-    const w = dualWrite({
-      source: fx.dbs.source,
-      target: fx.dbs.target,
-      table,
-      key: 'id',
+    const w = fx.writer(table, {
       phase: memoryPhaseStore({ initial: 'source-first' }),
+      version: null,
     });
     await expect(w.write.insert({})).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(w.write.insert({ 'id; drop': 1 })).rejects.toMatchObject({
@@ -298,14 +244,7 @@ describe.each(BACKENDS)('dualWrite on %s', (_label, open) => {
     await expect(w.write.run(null as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(await allRows(fx.dbs.source, table)).toEqual([]);
     expect(() =>
-      dualWrite({
-        source: fx.dbs.source,
-        target: fx.dbs.target,
-        table,
-        key: 'id',
-        phase: memoryPhaseStore(),
-        transform: (r) => r,
-      }),
+      fx.writer(table, { phase: memoryPhaseStore(), transform: (r) => r, version: null }),
     ).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS' }));
   });
 });

@@ -76,15 +76,7 @@ describe.each(BACKENDS)('fixer on %s', (_label, open) => {
   it('drains the repair log left by failed secondary writes', async () => {
     await fresh();
     const phase = memoryPhaseStore({ initial: 'source-first' });
-    const w = dualWrite({
-      source: fx.dbs.source,
-      target: fx.dbs.target,
-      table,
-      key: 'id',
-      version: 'version',
-      phase,
-      repairLog: { db: fx.dbs.source },
-    });
+    const w = fx.writer(table, { phase, repairLog: { db: fx.dbs.source } });
     await w.write.insert({ id: 1, status: 'a', total: 1 });
     await fx.dbs.target.schema.alterTable(table).renameTo(`${table}_off`).execute();
     await w.write.insert({ id: 2, status: 'b', total: 1 });

@@ -8,7 +8,6 @@ import { sql } from 'kysely';
 import { Registry } from 'prom-client';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  dualWrite,
   fixer,
   memoryPhaseStore,
   migrationControl,
@@ -67,16 +66,7 @@ describe('metrics: girder/migrator', () => {
   it('counts writes by side in charge, failed second writes and repair-log failures', async () => {
     const table = await freshTable();
     const store = memoryPhaseStore({ initial: 'source-first' });
-    const w = dualWrite({
-      source: fx.dbs.source,
-      target: fx.dbs.target,
-      table,
-      key: 'id',
-      version: 'version',
-      phase: store,
-      repairLog: { db: fx.dbs.source },
-      name: 'orders',
-    });
+    const w = fx.writer(table, { phase: store, repairLog: { db: fx.dbs.source }, name: 'orders' });
     const registry = new Registry();
     metrics({ registry }).watch(w);
     await w.write.insert({ id: 1, status: 'new', total: 1 });
@@ -108,12 +98,7 @@ describe('metrics: girder/migrator', () => {
   it('counts repair-log failures when the log is gone too', async () => {
     const table = await freshTable();
     const store = memoryPhaseStore({ initial: 'source-first' });
-    const w = dualWrite({
-      source: fx.dbs.source,
-      target: fx.dbs.target,
-      table,
-      key: 'id',
-      version: 'version',
+    const w = fx.writer(table, {
       phase: store,
       repairLog: { db: fx.dbs.source, table: 'no_such_repair_log' },
       name: 'lost',
@@ -281,15 +266,7 @@ describe('tracing: girder/migrator', () => {
       name: 'orders',
     });
     const store = memoryPhaseStore({ initial: 'source-first', name: 'orders' });
-    const w = dualWrite({
-      source: fx.dbs.source,
-      target: fx.dbs.target,
-      table,
-      key: 'id',
-      version: 'version',
-      phase: store,
-      name: 'orders',
-    });
+    const w = fx.writer(table, { phase: store, name: 'orders' });
     const t = tracing({ tracer, redis: false });
     t.watch(check);
     t.watch(store);
