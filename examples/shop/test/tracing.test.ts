@@ -24,7 +24,7 @@ beforeAll(async () => {
     { REDIS_URL: sharedRedisUrl(), SHOP_REDIS_PREFIX: uniquePrefix('shop-traced') },
     { spanExporter: exporter },
   );
-});
+}, 180_000); // three shops (eighteen gRPC servers) on a loaded CI machine
 afterAll(async () => {
   await t?.close();
   await untraced?.close();
@@ -58,7 +58,17 @@ describe('tracing', () => {
     });
     const spans = spansOfTrace(request);
     const get = spans.find((s) => s.name === 'catalog.get')!;
-    expect(parentOf(get)).toBe(request.spanContext().spanId);
+    if (t.shop.rpc) {
+      // Over gRPC: request -> client call -> server call -> service, one trace.
+      const server = spans.find((s) => s.spanContext().spanId === parentOf(get))!;
+      expect(server).toMatchObject({ kind: SpanKind.SERVER, name: 'shop.catalog.v1.Catalog/Get' });
+      expect(server.attributes).toMatchObject({ 'rpc.system': 'grpc', 'rpc.grpc.status_code': 0 });
+      const call = spans.find((s) => s.spanContext().spanId === parentOf(server))!;
+      expect(call).toMatchObject({ kind: SpanKind.CLIENT, name: server.name });
+      expect(parentOf(call)).toBe(request.spanContext().spanId);
+    } else {
+      expect(parentOf(get)).toBe(request.spanContext().spanId);
+    }
     const query = spans.find((s) => parentOf(s) === get.spanContext().spanId)!;
     expect(query.name).toBe('SELECT');
     expect(query.kind).toBe(SpanKind.CLIENT);
@@ -121,6 +131,10 @@ describe('tracing', () => {
   it('records nothing when tracing is off (the default)', async () => {
     exporter.reset();
     await untraced.client.get('/api/categories');
-    expect(exporter.getFinishedSpans()).toEqual([]);
+    // The traced Redis shop's background round trips (its queue's XAUTOCLAIM) may land
+    // meanwhile: girder traces every Redis round trip in the process. Nothing else may.
+    const isRedis = (s: ReadableSpan) =>
+      s.attributes['db.system'] === 'redis' || s.attributes['db.system.name'] === 'redis';
+    expect(exporter.getFinishedSpans().filter((s) => !isRedis(s))).toEqual([]);
   });
 });
