@@ -64,8 +64,8 @@ export interface MessagingOptions {
   election: Election;
   outboxPollMs: number;
   sms: SmsService;
-  /** The orders service (direct or a gRPC client): the `orders` group marks orders paid. */
-  orders: Pick<OrdersService, 'markPaid'>;
+  /** The orders service (direct or a gRPC client): the `orders` group marks orders paid; `popular-sales` loads units sold. */
+  orders: Pick<OrdersService, 'markPaid' | 'unitsSoldPage'>;
   /** The users service's phones (direct or a gRPC client), for notifications. */
   phones: BuyerPhones;
   sales: Counters;
@@ -148,7 +148,7 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
         topic: ORDER_PAID_TOPIC,
         group: 'popular-sales',
         deadLetter: `${ORDER_PAID_TOPIC}.dead.popular-sales`,
-        ...only(salesHandler({ db, sales: options.sales, clock })),
+        ...salesHandler({ db, orders: options.orders, sales: options.sales, clock }),
       },
       {
         topic: ORDER_PAID_TOPIC,
