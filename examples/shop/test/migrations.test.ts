@@ -2,33 +2,64 @@
 // its own migration table; all of them together make the schema the one pre-split list
 // made (paid_by included); a database made by that list is adopted, not re-created; the
 // live-migration demo's target gets the orders role's own schema.
-import { PGlite } from '@electric-sql/pglite';
-import { Kysely, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PostgresServer, postgresPool, startPostgres } from '../../../test/harness/index.js';
 import { openDatabase } from '../src/db/database.js';
 import { migrate, migrationTableOf, ROLE_MIGRATIONS } from '../src/db/migrations.js';
-import { pgliteDialect } from '../src/db/pglite-dialect.js';
 import { normalizeRoles, SHOP_ROLES, TABLE_OWNERS, tablesOf } from '../src/db/roles.js';
 import { openMigrationTarget } from '../src/migration/target.js';
 import { migrateLegacy } from './legacy-migrations.js';
 
-/** An empty PGlite (loaded from a dump of a blank one: initdb once per file). */
-let blank: Blob;
+// On real PostgreSQL (PGlite's start costs seconds each): one server for the file, a
+// fresh database per case (SHOP_TEST_DATABASE_URL's server when set).
+let server: PostgresServer | undefined;
+let serverUrl: string;
 const open: Array<Kysely<unknown>> = [];
+const created: string[] = [];
+let seq = 0;
+
+async function onServer(statement: string) {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The URL of a new, empty database. */
+async function emptyDatabase(): Promise<string> {
+  const name = `shop_mig_${process.pid}_${++seq}`;
+  await onServer(`CREATE DATABASE ${name}`);
+  created.push(name);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 async function emptyDb(): Promise<Kysely<unknown>> {
-  const client = await PGlite.create({ loadDataDir: blank });
-  const db = new Kysely<unknown>({ dialect: pgliteDialect(client) });
+  const db = new Kysely<unknown>({
+    dialect: new PostgresDialect({ pool: postgresPool(await emptyDatabase()) }),
+  });
   open.push(db);
   return db;
 }
 
 beforeAll(async () => {
-  const client = await PGlite.create();
-  blank = (await client.dumpDataDir('none')) as Blob;
-  await client.close();
+  const external = process.env.SHOP_TEST_DATABASE_URL?.trim();
+  if (external) serverUrl = external;
+  else {
+    server = await startPostgres();
+    serverUrl = server.url;
+  }
 });
 afterAll(async () => {
   await Promise.all(open.map((db) => db.destroy()));
+  for (const name of created) await onServer(`DROP DATABASE IF EXISTS ${name}`).catch(() => {});
+  await server?.stop();
 });
 
 /** Migration tables (the pre-split list's lock table had Kysely's default name). */
@@ -102,13 +133,16 @@ describe('per-role migrations', () => {
   });
 
   it('openDatabase migrates every role by default, or only the roles given', async () => {
-    const all = await openDatabase({ kind: 'pglite' });
+    const all = await openDatabase({ kind: 'postgres', url: await emptyDatabase() });
     try {
       expect(await schemaOf(all.db as unknown as Kysely<unknown>)).toEqual(legacySchema);
     } finally {
       await all.close();
     }
-    const some = await openDatabase({ kind: 'pglite' }, { roles: ['payments', 'orders'] });
+    const some = await openDatabase(
+      { kind: 'postgres', url: await emptyDatabase() },
+      { roles: ['payments', 'orders'] },
+    );
     try {
       expect(await tableNames(some.db as unknown as Kysely<unknown>)).toEqual(
         [...tablesOf('orders'), ...tablesOf('payments')].sort(),
@@ -181,7 +215,7 @@ describe('a database made by the pre-split list', () => {
 
 describe('the live-migration target', () => {
   it("gets the orders role's migrations: the same orders table as the main database", async () => {
-    const target = await openMigrationTarget({ kind: 'pglite' });
+    const target = await openMigrationTarget({ kind: 'postgres', url: await emptyDatabase() });
     try {
       const main = await emptyDb();
       await migrate(main);
