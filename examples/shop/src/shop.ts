@@ -1,36 +1,29 @@
-// The composition root: opens the database and girder backends, builds the services,
-// wraps them with girder blocks and mounts the HTTP API, the mock payment provider and
-// the web UI on one Fastify app. Each concern lives in ./compose/.
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
-import Fastify, { type FastifyInstance } from 'fastify';
-import type { Breaker } from 'girder/breaker';
-import { type Clock, systemClock } from 'girder/core';
-import type { Authorizer, TokenService } from 'girder/jwt';
-import { consoleLogger, type Logger } from 'girder/logger';
+import Fastify from 'fastify';
+import { systemClock } from 'girder/core';
+import { consoleLogger } from 'girder/logger';
 import { withRateLimit } from 'girder/ratelimit';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { openBackends } from './backends.js';
-import { catalogReads } from './catalog/cached.js';
-import { catalogService } from './catalog/service.js';
+import { type CatalogReads, catalogReads } from './catalog/cached.js';
 import { productViews } from './catalog/views.js';
 import { addressesOf } from './compose/addresses.js';
+import { ordersWithEvents, paymentsWithEvents } from './compose/gateway-events.js';
 import { mountHttp } from './compose/http.js';
-import { type Jobs, startJobs } from './compose/jobs.js';
+import { startJobs } from './compose/jobs.js';
+import { composeLocal, type ServiceSet } from './compose/local.js';
 import { type Messaging, startMessaging } from './compose/messaging.js';
 import { buildPaymentProvider } from './compose/payments.js';
-import { type Popular, popularRanking } from './compose/popular.js';
-import { type ShopRpc, startRpc, watchRpc } from './compose/rpc.js';
+import { popularRanking } from './compose/popular.js';
+import { shopEtcdRegistry } from './compose/registry.js';
+import { startRpc, watchRpc } from './compose/rpc.js';
 import { buildSecurity } from './compose/security.js';
-import { buildSms, type ShopSms } from './compose/sms.js';
+import type { Shop, ShopOptions } from './compose/shop-types.js';
+import { buildSms } from './compose/sms.js';
 import type { ShopConfig } from './config.js';
-import { type OpenDatabase, openDatabase } from './db/database.js';
+import { openDatabase } from './db/database.js';
 import type { Services } from './http/context.js';
 import { migrationRoutes } from './http/routes/migration.js';
-import { inventoryService } from './inventory/service.js';
-import { type OrdersMigration, startOrdersMigration } from './migration/orders-migration.js';
-import type { MigrationTarget } from './migration/target.js';
-import type { MockProviderControl } from './mock-provider/plugin.js';
-import { notificationsService } from './notifications/service.js';
+import { startOrdersMigration } from './migration/orders-migration.js';
 import { opsSnapshot, transitionLog } from './observe/ops.js';
 import { jobsOps } from './observe/ops-jobs.js';
 import { migrationOps } from './observe/ops-migration.js';
@@ -40,64 +33,11 @@ import { dbTracing } from './observe/trace-db.js';
 import { traceService } from './observe/trace-services.js';
 import { startTracing } from './observe/tracing.js';
 import { watchBlocks } from './observe/watch.js';
-import { ordersService } from './orders/service.js';
-import { paymentsService } from './payments/service.js';
 import { asCaller } from './rpc/kit.js';
 import { seedDemoData } from './seed.js';
-import { phonesService } from './users/phones.js';
-import type { LoginContext, User } from './users/service.js';
-import { usersService } from './users/service.js';
+import type { LoginContext } from './users/service.js';
 
-/** Things tests (and embedders) may supply instead of the defaults. */
-export interface ShopOptions {
-  /** Time for order deadlines, the expiry job, callback timestamps and the payment breaker. Default `systemClock`. */
-  clock?: Clock;
-  /** Where logs go. Default a console logger per `LOG_LEVEL` / `LOG_FORMAT`. */
-  logger?: Logger;
-  /** An already opened (and migrated) database; `close()` closes it. Default: open `config.database`. */
-  database?: OpenDatabase;
-  /** Export spans here (tests: an in-memory exporter), whatever `config.tracing` says. */
-  spanExporter?: SpanExporter;
-  /** The live-migration demo's target, already opened (tests); default: per `config.migration`. */
-  migrationTarget?: MigrationTarget;
-}
-
-export interface Shop {
-  readonly app: FastifyInstance;
-  readonly config: ShopConfig;
-  readonly services: Services;
-  readonly mockProvider: MockProviderControl;
-  /** SMS codes, the provider stack and the two mock providers (girder/sms). */
-  readonly sms: ShopSms;
-  /** The prom-client registry behind `/metrics` and the ops page. */
-  readonly registry: Registry;
-  readonly tokens: TokenService;
-  readonly authorizer: Authorizer;
-  /** The breaker in front of the payment provider. */
-  readonly paymentBreaker: Breaker;
-  /** The admin account. */
-  readonly admin: User;
-  /** What the shop runs on, for the startup banner. */
-  readonly describe: { database: string; backends: string };
-  /** Start listening on `config.port` / `config.host`; resolves the public URL. */
-  listen(): Promise<string>;
-  /** Base URL for browsers (after `listen`). */
-  url(): string;
-  /** The background jobs (scheduledJobs under one leader election). */
-  readonly jobs: Jobs;
-  /** The popular-products ranking job and its cache. */
-  readonly popular: Popular;
-  /** The queue, the outbox relay and the `order.paid` consumers (girder/mq). */
-  readonly messaging: Messaging;
-  /** The live migration of `orders` to a second database, when `config.migration` is set. */
-  readonly migration: OrdersMigration | undefined;
-  /** The gRPC transport (`SHOP_TRANSPORT=grpc`): nodes, clients, registry; undefined when direct. */
-  readonly rpc: ShopRpc | undefined;
-  /** Run the background jobs once now: expire overdue orders, retry failed refunds. */
-  runJobs(): Promise<{ expired: number; refunded: number }>;
-  /** Stop the jobs, the server and every connection. */
-  close(): Promise<void>;
-}
+export type { Shop, ShopOptions } from './compose/shop-types.js';
 
 export async function createShop(config: ShopConfig, options: ShopOptions = {}): Promise<Shop> {
   const clock = options.clock ?? systemClock;
@@ -112,7 +52,11 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
 
   try {
     // --- storage -------------------------------------------------------------------
-    const database = options.database ?? (await openDatabase(config.database));
+    // Gateway mode: the gateway's own database and tables; one process: every role's.
+    const gatewayMode = config.rpc.transport === 'grpc' && (options.etcdEndpoints?.length ?? 0) > 0;
+    const database =
+      options.database ??
+      (await openDatabase(config.database, gatewayMode ? { roles: ['gateway'] } : {}));
     cleanup.push(() => database.close());
     // Tracing (off by default): request -> service -> database spans.
     const tracing = startTracing(config.tracing, options.spanExporter);
@@ -137,75 +81,91 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     cleanup.push(() => security.authorizer.close());
     const payment = buildPaymentProvider(config, clock, addresses);
     // SHOP_TRANSPORT=grpc: every service behind its own gRPC server; `peer` are the
-    // clients services and the gateway call each other through.
+    // clients services and the gateway call each other through. Gateway mode: the
+    // servers are other processes, found in etcd.
     const rpc =
       config.rpc.transport === 'grpc'
-        ? startRpc({ config, verifier: security.tokens, clock })
+        ? startRpc({
+            config,
+            verifier: security.tokens,
+            clock,
+            ...(gatewayMode && {
+              registry: shopEtcdRegistry(options.etcdEndpoints ?? [], 'shop-gateway'),
+            }),
+          })
         : undefined;
     if (rpc) cleanup.push(() => rpc.close());
     const peer = rpc?.clients;
 
     // --- services --------------------------------------------------------------------
-    const users = traced(usersService({ db, hashCost: config.passwordHashCost }), 'users');
-    const catalog = traced(catalogService({ db }), 'catalog');
-    const inventory = traced(inventoryService({ db, clock }), 'inventory');
+    // The live-migration demo (girder/migrator): `orders` rows go through its dual writer.
+    // Not in gateway mode: the orders table lives with the orders instances.
+    const migration =
+      config.migration && !gatewayMode
+        ? await startOrdersMigration({
+            config: config.migration,
+            main: db,
+            logger,
+            clock,
+            ...(options.migrationTarget && { target: options.migrationTarget }),
+          })
+        : undefined;
+    if (migration) cleanup.push(() => migration.close());
+    let reads: CatalogReads | undefined;
+    let messaging: Messaging | undefined;
+    // One process: every role composed here. Gateway mode: none (they run elsewhere).
+    const local = gatewayMode
+      ? undefined
+      : composeLocal({
+          db,
+          config,
+          clock,
+          traced,
+          peer,
+          rows: migration?.rows,
+          stockChanged: async (ids) => reads?.productsChanged(ids),
+          provider: payment.provider,
+          callbackBaseUrl: () =>
+            config.publicUrl ? addresses.publicUrl() : addresses.internalUrl(),
+          returnBaseUrl: addresses.publicUrl,
+          // The `order.paid` outbox row, in the callback's transaction. Messaging starts
+          // after the jobs' election exists; no callback is served before (HTTP is last).
+          onPaid: (tx, event) => {
+            const relay = messaging;
+            if (!relay) throw new Error('messaging is not started');
+            return migration
+              ? migration.withMainRow(tx, event.orderNo, () => relay.orderPaid(tx, event))
+              : relay.orderPaid(tx, event);
+          },
+        });
+    // What the gateway calls: the gRPC clients, else the local objects. Gateway mode: the
+    // orders and payments clients emit the services' events from their calls' results,
+    // for the shop's counters (./compose/gateway-events.ts).
+    const reached: ServiceSet = peer ?? (local as ServiceSet);
+    const countedOrders = gatewayMode ? ordersWithEvents(reached.orders) : reached.orders;
+    const api: ServiceSet = gatewayMode
+      ? {
+          ...reached,
+          orders: countedOrders,
+          payments: paymentsWithEvents(reached.payments, countedOrders),
+        }
+      : reached;
+    // Startup and background work use the local objects when there are some (as before).
+    const own: ServiceSet = local ?? api;
     // Catalog reads through girder/cache (two-level with REDIS_URL, L1 only otherwise).
-    const reads = catalogReads({
-      catalog: peer?.catalog ?? catalog,
-      inventory: peer?.inventory ?? inventory,
+    const catalogCache = catalogReads({
+      catalog: api.catalog,
+      inventory: api.inventory,
       layers: backends.cacheLayers('catalog'),
       ttlMs: config.cacheTtlMs,
       clock,
     });
-    cleanup.push(() => reads.close());
+    reads = catalogCache;
+    cleanup.push(() => catalogCache.close());
     const views = productViews({ db, counters: backends.counters });
-    // The live-migration demo (girder/migrator): `orders` rows go through its dual writer.
-    const migration = config.migration
-      ? await startOrdersMigration({
-          config: config.migration,
-          main: db,
-          logger,
-          clock,
-          ...(options.migrationTarget && { target: options.migrationTarget }),
-        })
-      : undefined;
-    if (migration) cleanup.push(() => migration.close());
-    const orders = traced(
-      ordersService({
-        db,
-        catalog: peer?.catalog ?? catalog,
-        inventory: peer?.inventory ?? inventory,
-        paymentTimeoutMs: config.orderTimeoutMs,
-        clock,
-        stockChanged: (ids) => reads.productsChanged(ids),
-        ...(migration && { rows: migration.rows }),
-      }),
-      'orders',
-    );
-    let messaging: Messaging | undefined;
-    const payments = traced(
-      paymentsService({
-        db,
-        orders: peer?.orders ?? orders,
-        provider: payment.provider,
-        clock,
-        callbackBaseUrl: () => (config.publicUrl ? addresses.publicUrl() : addresses.internalUrl()),
-        returnBaseUrl: addresses.publicUrl,
-        // The `order.paid` outbox row, in the callback's transaction. Messaging starts
-        // after the jobs' election exists; no callback is served before (HTTP is last).
-        onPaid: (tx, event) => {
-          const relay = messaging;
-          if (!relay) throw new Error('messaging is not started');
-          return migration
-            ? migration.withMainRow(tx, event.orderNo, () => relay.orderPaid(tx, event))
-            : relay.orderPaid(tx, event);
-        },
-      }),
-      'payments',
-    );
     // Login attempts limited per client IP, then per account (girder/ratelimit).
     const guardedUsers = withRateLimit(
-      withRateLimit(peer?.users ?? users, security.limiters.loginAccount, {
+      withRateLimit(api.users, security.limiters.loginAccount, {
         key: (_m, args) => `account:${String(args[0]).trim().toLowerCase()}`,
         methods: ['authenticate'],
       }),
@@ -217,22 +177,23 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     );
     const services: Services = {
       users: guardedUsers,
-      catalog: peer?.catalog ?? catalog,
-      inventory: peer?.inventory ?? inventory,
-      orders: peer?.orders ?? orders,
-      payments: peer?.payments ?? payments,
+      catalog: api.catalog,
+      inventory: api.inventory,
+      orders: api.orders,
+      payments: api.payments,
     };
     // SMS codes for login and phone linking, over the provider stack (girder/sms).
-    const phonesImpl = phonesService({ db });
-    const phones = peer?.phones ?? phonesImpl;
-    await rpc?.serve({
-      users: { users, phones: phonesImpl },
-      catalog,
-      inventory,
-      orders,
-      payments,
-      notifications: notificationsService({ db }),
-    });
+    const phones = api.phones;
+    if (local) {
+      await rpc?.serve({
+        users: { users: local.users, phones: local.phones },
+        catalog: local.catalog,
+        inventory: local.inventory,
+        orders: local.orders,
+        payments: local.payments,
+        notifications: local.notifications,
+      });
+    }
     const sms = await buildSms({
       config,
       // Untraced: the queue worker polls the table twice a second, which would fill every
@@ -245,9 +206,9 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     cleanup.push(() => sms.close());
 
     // --- startup data ------------------------------------------------------------------
-    const admin = await users.ensureAdmin(config.admin.email, config.admin.password);
+    const admin = await own.users.ensureAdmin(config.admin.email, config.admin.password);
     await security.authorizer.grant(admin.id, 'admin');
-    if (config.seed && (await seedDemoData(catalog, inventory))) {
+    if (config.seed && (await seedDemoData(own.catalog, own.inventory))) {
       logger.info('seeded demo catalog');
     }
 
@@ -261,13 +222,15 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       leaderTtlMs: config.leaderTtlMs,
       expiryIntervalMs: config.sweepIntervalMs,
       refundRetryIntervalMs: config.refundRetryIntervalMs,
-      expireDue: () => orders.expireDue(),
-      retryPendingRefunds: () => payments.retryPendingRefunds(),
+      expireDue: () => own.orders.expireDue(),
+      retryPendingRefunds: () => own.payments.retryPendingRefunds(),
+      // Gateway mode: the orders and payments instances schedule their own sweeps.
+      sweeps: !gatewayMode,
     });
     cleanup.push(() => jobs.stop());
     const popular = popularRanking({
-      orders,
-      catalog,
+      orders: own.orders,
+      catalog: own.catalog,
       election: jobs.election,
       layers: backends.cacheLayers('popular'),
       counters: backends.counters,
@@ -287,8 +250,11 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       redisPrefix: config.redisPrefix,
       election: jobs.election,
       outboxPollMs: config.outboxPollMs,
+      // Gateway mode: the outbox relay runs on the payments instances, the `orders` and
+      // `notifications` groups on theirs; the gateway keeps its own `popular-sales`.
+      ...(gatewayMode && { relay: false, groups: ['popular-sales'] as const }),
       sms: sms.stack,
-      orders: peer?.orders ?? orders,
+      orders: api.orders,
       phones,
       sales: backends.counters,
       logger,
@@ -304,7 +270,11 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     // --- metrics, HTTP, background jobs ----------------------------------------------------
     const { limiters } = security;
     // The services' own events (over gRPC the clients see none of them).
-    const counters = shopCounters(registry, { ...services, orders, payments });
+    const counters = shopCounters(registry, {
+      ...services,
+      orders: own.orders,
+      payments: own.payments,
+    });
     if (rpc) cleanup.push(watchRpc(registry, rpc));
     const watched = watchBlocks(
       registry,
@@ -320,7 +290,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
           jobs.election,
           jobs.expireOrders,
           jobs.retryRefunds,
-          reads.cache,
+          catalogCache.cache,
           popular.cache,
           popular.job,
           backends.counters,
@@ -353,7 +323,17 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       );
     }
     await mountHttp(app, {
-      context: { config, services, logger, counters, ops, clock, reads, views, popular },
+      context: {
+        config,
+        services,
+        logger,
+        counters,
+        ops,
+        clock,
+        reads: catalogCache,
+        views,
+        popular,
+      },
       database,
       backendsDescription: backends.description,
       security,
@@ -398,6 +378,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       messaging: started,
       migration,
       rpc,
+      mode: gatewayMode ? 'gateway' : 'one-process',
       runJobs: jobs.runOnce,
       close: () => {
         closing ??= closeAll();
