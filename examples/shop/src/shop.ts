@@ -13,6 +13,7 @@ import { openBackends } from './backends.js';
 import { catalogReads } from './catalog/cached.js';
 import { catalogService } from './catalog/service.js';
 import { productViews } from './catalog/views.js';
+import type { ClusterControl } from './cluster/control.js';
 import { addressesOf } from './compose/addresses.js';
 import { mountHttp } from './compose/http.js';
 import { type Jobs, startJobs } from './compose/jobs.js';
@@ -25,13 +26,16 @@ import { buildSms, type ShopSms } from './compose/sms.js';
 import type { ShopConfig } from './config.js';
 import { type OpenDatabase, openDatabase } from './db/database.js';
 import type { Services } from './http/context.js';
+import { clusterRoutes } from './http/routes/cluster.js';
 import { migrationRoutes } from './http/routes/migration.js';
 import { inventoryService } from './inventory/service.js';
 import { type OrdersMigration, startOrdersMigration } from './migration/orders-migration.js';
 import type { MigrationTarget } from './migration/target.js';
 import type { MockProviderControl } from './mock-provider/plugin.js';
 import { notificationsService } from './notifications/service.js';
+import { inProcessCluster } from './observe/cluster-in-process.js';
 import { opsSnapshot, transitionLog } from './observe/ops.js';
+import { clusterOps } from './observe/ops-cluster.js';
 import { jobsOps } from './observe/ops-jobs.js';
 import { migrationOps } from './observe/ops-migration.js';
 import { mqOps } from './observe/ops-mq.js';
@@ -60,6 +64,8 @@ export interface ShopOptions {
   spanExporter?: SpanExporter;
   /** The live-migration demo's target, already opened (tests); default: per `config.migration`. */
   migrationTarget?: MigrationTarget;
+  /** What the ops page's cluster panel acts on (`--cluster`: the supervisor's); default: the in-process gRPC nodes. */
+  cluster?: ClusterControl;
 }
 
 export interface Shop {
@@ -143,6 +149,10 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
         ? startRpc({ config, verifier: security.tokens, clock })
         : undefined;
     if (rpc) cleanup.push(() => rpc.close());
+    // The ops page's cluster panel (instances, lease state, SWRR split; kill, +1, weight).
+    const cluster = options.cluster ?? (rpc && inProcessCluster(rpc, { clock }));
+    const clusterView = rpc && clusterOps(rpc, { clock, control: cluster });
+    if (clusterView) cleanup.push(() => clusterView.stop());
     const peer = rpc?.clients;
 
     // --- services --------------------------------------------------------------------
@@ -333,11 +343,13 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     cleanup.push(sms.watch(watched.metrics));
     const transitions = transitionLog(clock);
     cleanup.push(transitions.watch(payment.breaker));
+    const rpcBreakers = rpc ? Object.values(rpc.breakers) : [];
+    for (const b of rpcBreakers) cleanup.push(transitions.watch(b));
     jobsView.follow([jobs.election], [jobs.expireOrders, jobs.retryRefunds]);
     const ops = async () => ({
       ...(await opsSnapshot({
         registry,
-        breakers: [payment.breaker],
+        breakers: [payment.breaker, ...rpcBreakers],
         targets: [{ name: 'payment-provider', breaker: payment.breaker }],
         transitions,
       })),
@@ -369,6 +381,12 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
           tokens: security.tokens,
           authorizer: security.authorizer,
         }),
+      );
+    }
+    if (clusterView) {
+      const { tokens, authorizer } = security;
+      await app.register(async (scope) =>
+        clusterRoutes(scope, { view: clusterView, control: cluster, tokens, authorizer }),
       );
     }
     // Registered last, so it runs first on close: stop taking requests, then the rest.

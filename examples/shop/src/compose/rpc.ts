@@ -74,6 +74,8 @@ export interface ShopRpc {
   readonly nodes: readonly ServiceNode[];
   /** Start one node per service, serving `implementations`. */
   serve(implementations: ServiceImplementations): Promise<void>;
+  /** One more node of `name` (after `serve`), serving the same implementation (ops page: +1). */
+  startNode(name: ServiceName): Promise<ServiceNode>;
   /** Stop the nodes, the channels and the resolver. */
   close(): Promise<void>;
 }
@@ -145,6 +147,7 @@ export function startRpc({ config, verifier, clock }: RpcOptions): ShopRpc {
     notifications: notificationsClient(open('notifications', 'Notifications')),
   };
   const nodes: ServiceNode[] = [];
+  let servedImplementations: ServiceImplementations | undefined;
   return {
     registry,
     resolver,
@@ -156,6 +159,7 @@ export function startRpc({ config, verifier, clock }: RpcOptions): ShopRpc {
     clients,
     nodes,
     async serve(implementations) {
+      servedImplementations = implementations;
       for (const name of SERVICE_NAMES) {
         nodes.push(
           await startServiceNode(name, config, {
@@ -167,6 +171,18 @@ export function startRpc({ config, verifier, clock }: RpcOptions): ShopRpc {
           }),
         );
       }
+    },
+    async startNode(name) {
+      if (servedImplementations === undefined) throw new Error('the services are not served yet');
+      const node = await startServiceNode(name, config, {
+        registry,
+        implementation: servedImplementations[name],
+        verifier,
+        events: served,
+        clock,
+      });
+      nodes.push(node);
+      return node;
     },
     async close() {
       for (const c of channels) c.close();
