@@ -68,7 +68,7 @@ export function clusterPanel() {
     return input;
   };
 
-  const row = (service, instance) => {
+  const row = (instance) => {
     const up = instance.state === 'running';
     const path = `/instances/${encodeURIComponent(instance.id ?? '')}`;
     const input = up && instance.id ? weightInput(instance) : undefined;
@@ -84,7 +84,6 @@ export function clusterPanel() {
         'data-instance': instance.id ?? instance.address,
         class: up ? '' : 'ops-cluster-down',
       },
-      h('td', {}, service.name),
       h('td', {}, instance.id ?? '(external)'),
       h('td', {}, instance.address),
       h('td', { class: 'num' }, num(instance.pid)),
@@ -213,7 +212,6 @@ export function clusterPanel() {
                 'tr',
                 {},
                 ...[
-                  'Service',
                   'Instance',
                   'Address',
                   'PID',
@@ -230,8 +228,8 @@ export function clusterPanel() {
               'tbody',
               {},
               service.instances.length === 0
-                ? h('tr', {}, h('td', { colspan: 10, class: 'hint' }, 'no instances'))
-                : service.instances.map((instance) => row(service, instance)),
+                ? h('tr', {}, h('td', { colspan: 9, class: 'hint' }, 'no instances'))
+                : service.instances.map(row),
             ),
           ),
         ),
