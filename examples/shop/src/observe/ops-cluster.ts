@@ -67,7 +67,7 @@ export interface ClusterOps {
 
 /** Start following `rpc` (before the gateway's first call, so every pick is counted). */
 export function clusterOps(
-  rpc: ShopRpc,
+  rpc: Pick<ShopRpc, 'registry' | 'balancers' | 'breakers'>,
   options: { clock: Clock; control?: ClusterControl | undefined; windowMs?: number },
 ): ClusterOps {
   const split = swrrSplit(rpc.balancers, options);
