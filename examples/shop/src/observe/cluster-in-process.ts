@@ -120,6 +120,9 @@ export function inProcessCluster(
       if (!(SERVICE_NAMES as readonly string[]).includes(role)) {
         throw new ClusterActionError(404, `no service ${role}`);
       }
+      if (rpc.nodes.length === 0) {
+        throw new ClusterActionError(409, 'this process serves no services (they run elsewhere)');
+      }
       const node = await rpc.startNode(role as ServiceName);
       const t = sync().find((x) => x.node === node);
       if (t === undefined) throw new Error(`${role}: the new node is not listed`);
