@@ -60,7 +60,11 @@ if (clusterMode) {
 }
 
 try {
-  const shop = await createShop(config);
+  // Cluster: this process is the gateway; the services are found in etcd.
+  const shop = await createShop(
+    config,
+    cluster ? { etcdEndpoints: cluster.infra.endpoints.etcdEndpoints } : {},
+  );
   const url = await shop.listen();
   const admin = config.admin;
   console.log(
@@ -92,7 +96,14 @@ try {
             ? 'spans printed to the console'
             : 'off (SHOP_TRACING=console or otlp)'
       }`,
-      ...(cluster ? ['', ...cluster.describe()] : []),
+      ...(cluster
+        ? [
+            '',
+            `  cluster:   this process is the gateway (HTTP, web UI, tokens, SMS codes, mock provider);`,
+            '             each service runs as its own process, found through etcd (etcd:///<service>)',
+            ...cluster.describe(),
+          ]
+        : []),
       '',
       '  Sign up in the browser, or sign in as the admin:',
       `    email:    ${admin.email}`,

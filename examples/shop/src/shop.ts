@@ -10,15 +10,16 @@ import { consoleLogger, type Logger } from 'girder/logger';
 import { withRateLimit } from 'girder/ratelimit';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { openBackends } from './backends.js';
-import { catalogReads } from './catalog/cached.js';
-import { catalogService } from './catalog/service.js';
+import { type CatalogReads, catalogReads } from './catalog/cached.js';
 import { productViews } from './catalog/views.js';
 import { addressesOf } from './compose/addresses.js';
 import { mountHttp } from './compose/http.js';
 import { type Jobs, startJobs } from './compose/jobs.js';
+import { composeLocal, type ServiceSet } from './compose/local.js';
 import { type Messaging, startMessaging } from './compose/messaging.js';
 import { buildPaymentProvider } from './compose/payments.js';
 import { type Popular, popularRanking } from './compose/popular.js';
+import { shopEtcdRegistry } from './compose/registry.js';
 import { type ShopRpc, startRpc, watchRpc } from './compose/rpc.js';
 import { buildSecurity } from './compose/security.js';
 import { buildSms, type ShopSms } from './compose/sms.js';
@@ -26,11 +27,9 @@ import type { ShopConfig } from './config.js';
 import { type OpenDatabase, openDatabase } from './db/database.js';
 import type { Services } from './http/context.js';
 import { migrationRoutes } from './http/routes/migration.js';
-import { inventoryService } from './inventory/service.js';
 import { type OrdersMigration, startOrdersMigration } from './migration/orders-migration.js';
 import type { MigrationTarget } from './migration/target.js';
 import type { MockProviderControl } from './mock-provider/plugin.js';
-import { notificationsService } from './notifications/service.js';
 import { opsSnapshot, transitionLog } from './observe/ops.js';
 import { jobsOps } from './observe/ops-jobs.js';
 import { migrationOps } from './observe/ops-migration.js';
@@ -40,13 +39,9 @@ import { dbTracing } from './observe/trace-db.js';
 import { traceService } from './observe/trace-services.js';
 import { startTracing } from './observe/tracing.js';
 import { watchBlocks } from './observe/watch.js';
-import { ordersService } from './orders/service.js';
-import { paymentsService } from './payments/service.js';
 import { asCaller } from './rpc/kit.js';
 import { seedDemoData } from './seed.js';
-import { phonesService } from './users/phones.js';
 import type { LoginContext, User } from './users/service.js';
-import { usersService } from './users/service.js';
 
 /** Things tests (and embedders) may supply instead of the defaults. */
 export interface ShopOptions {
@@ -60,6 +55,12 @@ export interface ShopOptions {
   spanExporter?: SpanExporter;
   /** The live-migration demo's target, already opened (tests); default: per `config.migration`. */
   migrationTarget?: MigrationTarget;
+  /**
+   * Gateway mode (the cluster): with `SHOP_TRANSPORT=grpc`, the services are not composed
+   * here but found in this etcd registry (ETCD_ENDPOINTS), each running in its own
+   * process; every service call, startup included, goes through the gRPC clients.
+   */
+  etcdEndpoints?: readonly string[];
 }
 
 export interface Shop {
@@ -93,6 +94,8 @@ export interface Shop {
   readonly migration: OrdersMigration | undefined;
   /** The gRPC transport (`SHOP_TRANSPORT=grpc`): nodes, clients, registry; undefined when direct. */
   readonly rpc: ShopRpc | undefined;
+  /** `gateway`: the services run elsewhere (etcd); `one-process`: every role composed here. */
+  readonly mode: 'one-process' | 'gateway';
   /** Run the background jobs once now: expire overdue orders, retry failed refunds. */
   runJobs(): Promise<{ expired: number; refunded: number }>;
   /** Stop the jobs, the server and every connection. */
@@ -137,75 +140,82 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     cleanup.push(() => security.authorizer.close());
     const payment = buildPaymentProvider(config, clock, addresses);
     // SHOP_TRANSPORT=grpc: every service behind its own gRPC server; `peer` are the
-    // clients services and the gateway call each other through.
+    // clients services and the gateway call each other through. Gateway mode: the
+    // servers are other processes, found in etcd.
+    const gatewayMode = config.rpc.transport === 'grpc' && (options.etcdEndpoints?.length ?? 0) > 0;
     const rpc =
       config.rpc.transport === 'grpc'
-        ? startRpc({ config, verifier: security.tokens, clock })
+        ? startRpc({
+            config,
+            verifier: security.tokens,
+            clock,
+            ...(gatewayMode && {
+              registry: shopEtcdRegistry(options.etcdEndpoints ?? [], 'shop-gateway'),
+            }),
+          })
         : undefined;
     if (rpc) cleanup.push(() => rpc.close());
     const peer = rpc?.clients;
 
     // --- services --------------------------------------------------------------------
-    const users = traced(usersService({ db, hashCost: config.passwordHashCost }), 'users');
-    const catalog = traced(catalogService({ db }), 'catalog');
-    const inventory = traced(inventoryService({ db, clock }), 'inventory');
+    // The live-migration demo (girder/migrator): `orders` rows go through its dual writer.
+    // Not in gateway mode: the orders table lives with the orders instances.
+    const migration =
+      config.migration && !gatewayMode
+        ? await startOrdersMigration({
+            config: config.migration,
+            main: db,
+            logger,
+            clock,
+            ...(options.migrationTarget && { target: options.migrationTarget }),
+          })
+        : undefined;
+    if (migration) cleanup.push(() => migration.close());
+    let reads: CatalogReads | undefined;
+    let messaging: Messaging | undefined;
+    // One process: every role composed here. Gateway mode: none (they run elsewhere).
+    const local = gatewayMode
+      ? undefined
+      : composeLocal({
+          db,
+          config,
+          clock,
+          traced,
+          peer,
+          rows: migration?.rows,
+          stockChanged: async (ids) => reads?.productsChanged(ids),
+          provider: payment.provider,
+          callbackBaseUrl: () =>
+            config.publicUrl ? addresses.publicUrl() : addresses.internalUrl(),
+          returnBaseUrl: addresses.publicUrl,
+          // The `order.paid` outbox row, in the callback's transaction. Messaging starts
+          // after the jobs' election exists; no callback is served before (HTTP is last).
+          onPaid: (tx, event) => {
+            const relay = messaging;
+            if (!relay) throw new Error('messaging is not started');
+            return migration
+              ? migration.withMainRow(tx, event.orderNo, () => relay.orderPaid(tx, event))
+              : relay.orderPaid(tx, event);
+          },
+        });
+    // What the gateway calls: the gRPC clients, else the local objects.
+    const api: ServiceSet = peer ?? (local as ServiceSet);
+    // Startup and background work use the local objects when there are some (as before).
+    const own: ServiceSet = local ?? api;
     // Catalog reads through girder/cache (two-level with REDIS_URL, L1 only otherwise).
-    const reads = catalogReads({
-      catalog: peer?.catalog ?? catalog,
-      inventory: peer?.inventory ?? inventory,
+    const catalogCache = catalogReads({
+      catalog: api.catalog,
+      inventory: api.inventory,
       layers: backends.cacheLayers('catalog'),
       ttlMs: config.cacheTtlMs,
       clock,
     });
-    cleanup.push(() => reads.close());
+    reads = catalogCache;
+    cleanup.push(() => catalogCache.close());
     const views = productViews({ db, counters: backends.counters });
-    // The live-migration demo (girder/migrator): `orders` rows go through its dual writer.
-    const migration = config.migration
-      ? await startOrdersMigration({
-          config: config.migration,
-          main: db,
-          logger,
-          clock,
-          ...(options.migrationTarget && { target: options.migrationTarget }),
-        })
-      : undefined;
-    if (migration) cleanup.push(() => migration.close());
-    const orders = traced(
-      ordersService({
-        db,
-        catalog: peer?.catalog ?? catalog,
-        inventory: peer?.inventory ?? inventory,
-        paymentTimeoutMs: config.orderTimeoutMs,
-        clock,
-        stockChanged: (ids) => reads.productsChanged(ids),
-        ...(migration && { rows: migration.rows }),
-      }),
-      'orders',
-    );
-    let messaging: Messaging | undefined;
-    const payments = traced(
-      paymentsService({
-        db,
-        orders: peer?.orders ?? orders,
-        provider: payment.provider,
-        clock,
-        callbackBaseUrl: () => (config.publicUrl ? addresses.publicUrl() : addresses.internalUrl()),
-        returnBaseUrl: addresses.publicUrl,
-        // The `order.paid` outbox row, in the callback's transaction. Messaging starts
-        // after the jobs' election exists; no callback is served before (HTTP is last).
-        onPaid: (tx, event) => {
-          const relay = messaging;
-          if (!relay) throw new Error('messaging is not started');
-          return migration
-            ? migration.withMainRow(tx, event.orderNo, () => relay.orderPaid(tx, event))
-            : relay.orderPaid(tx, event);
-        },
-      }),
-      'payments',
-    );
     // Login attempts limited per client IP, then per account (girder/ratelimit).
     const guardedUsers = withRateLimit(
-      withRateLimit(peer?.users ?? users, security.limiters.loginAccount, {
+      withRateLimit(api.users, security.limiters.loginAccount, {
         key: (_m, args) => `account:${String(args[0]).trim().toLowerCase()}`,
         methods: ['authenticate'],
       }),
@@ -217,22 +227,23 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     );
     const services: Services = {
       users: guardedUsers,
-      catalog: peer?.catalog ?? catalog,
-      inventory: peer?.inventory ?? inventory,
-      orders: peer?.orders ?? orders,
-      payments: peer?.payments ?? payments,
+      catalog: api.catalog,
+      inventory: api.inventory,
+      orders: api.orders,
+      payments: api.payments,
     };
     // SMS codes for login and phone linking, over the provider stack (girder/sms).
-    const phonesImpl = phonesService({ db });
-    const phones = peer?.phones ?? phonesImpl;
-    await rpc?.serve({
-      users: { users, phones: phonesImpl },
-      catalog,
-      inventory,
-      orders,
-      payments,
-      notifications: notificationsService({ db }),
-    });
+    const phones = api.phones;
+    if (local) {
+      await rpc?.serve({
+        users: { users: local.users, phones: local.phones },
+        catalog: local.catalog,
+        inventory: local.inventory,
+        orders: local.orders,
+        payments: local.payments,
+        notifications: local.notifications,
+      });
+    }
     const sms = await buildSms({
       config,
       // Untraced: the queue worker polls the table twice a second, which would fill every
@@ -245,9 +256,9 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     cleanup.push(() => sms.close());
 
     // --- startup data ------------------------------------------------------------------
-    const admin = await users.ensureAdmin(config.admin.email, config.admin.password);
+    const admin = await own.users.ensureAdmin(config.admin.email, config.admin.password);
     await security.authorizer.grant(admin.id, 'admin');
-    if (config.seed && (await seedDemoData(catalog, inventory))) {
+    if (config.seed && (await seedDemoData(own.catalog, own.inventory))) {
       logger.info('seeded demo catalog');
     }
 
@@ -261,13 +272,15 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       leaderTtlMs: config.leaderTtlMs,
       expiryIntervalMs: config.sweepIntervalMs,
       refundRetryIntervalMs: config.refundRetryIntervalMs,
-      expireDue: () => orders.expireDue(),
-      retryPendingRefunds: () => payments.retryPendingRefunds(),
+      expireDue: () => own.orders.expireDue(),
+      retryPendingRefunds: () => own.payments.retryPendingRefunds(),
+      // Gateway mode: the orders and payments instances schedule their own sweeps.
+      sweeps: !gatewayMode,
     });
     cleanup.push(() => jobs.stop());
     const popular = popularRanking({
-      orders,
-      catalog,
+      orders: own.orders,
+      catalog: own.catalog,
       election: jobs.election,
       layers: backends.cacheLayers('popular'),
       counters: backends.counters,
@@ -287,8 +300,11 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       redisPrefix: config.redisPrefix,
       election: jobs.election,
       outboxPollMs: config.outboxPollMs,
+      // Gateway mode: the outbox relay runs on the payments instances, the `orders` and
+      // `notifications` groups on theirs; the gateway keeps its own `popular-sales`.
+      ...(gatewayMode && { relay: false, groups: ['popular-sales'] as const }),
       sms: sms.stack,
-      orders: peer?.orders ?? orders,
+      orders: api.orders,
       phones,
       sales: backends.counters,
       logger,
@@ -304,7 +320,11 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     // --- metrics, HTTP, background jobs ----------------------------------------------------
     const { limiters } = security;
     // The services' own events (over gRPC the clients see none of them).
-    const counters = shopCounters(registry, { ...services, orders, payments });
+    const counters = shopCounters(registry, {
+      ...services,
+      orders: own.orders,
+      payments: own.payments,
+    });
     if (rpc) cleanup.push(watchRpc(registry, rpc));
     const watched = watchBlocks(
       registry,
@@ -320,7 +340,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
           jobs.election,
           jobs.expireOrders,
           jobs.retryRefunds,
-          reads.cache,
+          catalogCache.cache,
           popular.cache,
           popular.job,
           backends.counters,
@@ -352,7 +372,17 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       );
     }
     await mountHttp(app, {
-      context: { config, services, logger, counters, ops, clock, reads, views, popular },
+      context: {
+        config,
+        services,
+        logger,
+        counters,
+        ops,
+        clock,
+        reads: catalogCache,
+        views,
+        popular,
+      },
       database,
       backendsDescription: backends.description,
       security,
@@ -397,6 +427,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       messaging: started,
       migration,
       rpc,
+      mode: gatewayMode ? 'gateway' : 'one-process',
       runJobs: jobs.runOnce,
       close: () => {
         closing ??= closeAll();

@@ -17,6 +17,11 @@ import { join } from 'node:path';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Clock } from 'girder/core';
 import { type Logger, noopLogger } from 'girder/logger';
+import {
+  type ClusterShop,
+  type ClusterShopOptions,
+  startClusterShop,
+} from '../src/cluster/launch.js';
 import { loadConfig, type ShopConfig } from '../src/config.js';
 import { openDatabase } from '../src/db/database.js';
 import { createShop, type Shop } from '../src/shop.js';
@@ -320,4 +325,41 @@ export async function recover(
   }
   if (shop.shop.paymentBreaker.state !== 'closed')
     throw new Error('the payment breaker did not close');
+}
+
+/**
+ * The environment of every process of a test cluster: the test admin, cheap hashes,
+ * generous limits, SMS kept in memory, a fast outbox, quiet logs.
+ */
+export const CLUSTER_TEST_ENV: Record<string, string> = {
+  PATH: process.env.PATH ?? '',
+  SHOP_ADMIN_EMAIL: 'admin@test.local',
+  SHOP_ADMIN_PASSWORD: 'admin-pass-1!',
+  SHOP_PASSWORD_HASH_COST: '1024',
+  SHOP_API_RATE_LIMIT: '100000/1m',
+  SHOP_LOGIN_LIMIT_PER_IP: '100000/1m',
+  SHOP_LOGIN_LIMIT_PER_ACCOUNT: '1000/1m',
+  SHOP_SMS: 'mock',
+  SHOP_OUTBOX_POLL: '50ms',
+  SHOP_RPC_TIMEOUT: '30s',
+  LOG_LEVEL: 'warn',
+};
+
+/**
+ * `npm run shop -- --cluster` from a test: real etcd, Redis and PostgreSQL, one process
+ * per service instance (run through tsx), the gateway in this process on a free port
+ * (`cluster.gatewayUrl`). `env` adds to {@link CLUSTER_TEST_ENV}; `roles` defaults to the
+ * full layout (inventory and orders x2). Close it with `close()`.
+ */
+export function startTestCluster(
+  options: Omit<ClusterShopOptions, 'env'> & { env?: Record<string, string> } = {},
+): Promise<ClusterShop> {
+  const { env, ...rest } = options;
+  return startClusterShop({
+    execArgv: ['--import', 'tsx'],
+    gatewayPort: 0,
+    shop: { logger: noopLogger() },
+    ...rest,
+    env: { ...CLUSTER_TEST_ENV, ...env },
+  });
 }

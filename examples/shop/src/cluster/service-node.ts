@@ -1,6 +1,8 @@
-// The one place where a cluster child depends on the shop's gRPC layer
-// (examples/shop/src/rpc): start this process's service node, registered in etcd with
-// its weight. Everything else in cluster/ only needs a RoleNode.
+// The one place where a cluster child depends on the shop's services
+// (../compose/service.ts): compose this process's role and start its node, registered in
+// etcd with its weight. Everything else in cluster/ only needs a RoleNode.
+import { etcdEndpointsOf } from '../compose/registry.js';
+import { composeService } from '../compose/service.js';
 import type { ShopConfig } from '../config.js';
 
 /** A running service instance, as the cluster sees it. */
@@ -15,20 +17,40 @@ export interface RoleNode {
   close(): Promise<void>;
 }
 
-/** Printed by `--cluster` while the services cannot run as their own gRPC processes. */
+/** Printed by `--cluster` when the services cannot run as their own gRPC processes. */
 export const SERVICES_NOT_READY =
-  'services over gRPC are not ready yet: each service runs on its own gRPC server inside one process (SHOP_TRANSPORT=grpc), but a service cannot yet be composed on its own in a process, nor the gateway reach the services through etcd, so `--cluster` stops here. Run `npm run shop` (or SHOP_TRANSPORT=grpc npm run shop) meanwhile.';
+  'services over gRPC are not ready: a service cannot be composed on its own in a process in this build, so `--cluster` stops here. Run `npm run shop` meanwhile.';
 
 /** Whether this build can start the services as gRPC nodes (see startRoleNode). */
-export const SERVICE_NODES_READY: boolean = false;
+export const SERVICE_NODES_READY: boolean = true;
 
 /**
- * Starts `role`'s gRPC service node on a free loopback port, registered in etcd
- * (ETCD_ENDPOINTS) with `config.rpc.weight`. To come: compose the role's service on its
- * own (database, backends, clients of the services it calls over etcd), then
- * `startServiceNode(role, config, { registry: etcdRegistry(...), implementation, verifier })`
- * from ../rpc/node.js, and map `setWeight` to `registration.update(metadata, { weight })`.
+ * Composes `role` on its own (../compose/service.ts: its database, the Redis backends,
+ * clients of the services it calls over etcd, its background work) and starts its gRPC
+ * node on a free loopback port, registered in etcd (ETCD_ENDPOINTS) with
+ * `config.rpc.weight`. SHOP_GATEWAY_URL says where the gateway is (the payments role
+ * calls the mock provider there).
  */
-export async function startRoleNode(role: string, _config: ShopConfig): Promise<RoleNode> {
-  throw new Error(`${role}: ${SERVICES_NOT_READY}`);
+export async function startRoleNode(
+  role: string,
+  config: ShopConfig,
+  env: Record<string, string | undefined> = process.env,
+): Promise<RoleNode> {
+  const etcdEndpoints = etcdEndpointsOf(env.ETCD_ENDPOINTS);
+  if (!etcdEndpoints) throw new Error('ETCD_ENDPOINTS is not set');
+  const gatewayUrl = env.SHOP_GATEWAY_URL;
+  if (!gatewayUrl) throw new Error('SHOP_GATEWAY_URL is not set');
+  const service = await composeService(role, { config, etcdEndpoints, gatewayUrl });
+  let weight = config.rpc.weight;
+  return {
+    address: service.node.address,
+    get weight() {
+      return weight;
+    },
+    async setWeight(next) {
+      await service.setWeight(next);
+      weight = next;
+    },
+    close: () => service.close(),
+  };
 }

@@ -37,6 +37,12 @@ export interface JobsOptions {
   refundRetryIntervalMs: number;
   expireDue: () => Promise<number>;
   retryPendingRefunds: () => Promise<number>;
+  /**
+   * Schedule the two sweeps here. Default true (one process); false in the cluster's
+   * gateway, where the orders and payments instances schedule their own (role-jobs.ts)
+   * and this election only leads the gateway's work (the popular ranking).
+   */
+  sweeps?: boolean;
 }
 
 export async function startJobs(options: JobsOptions): Promise<Jobs> {
@@ -72,8 +78,10 @@ export async function startJobs(options: JobsOptions): Promise<Jobs> {
     options.retryPendingRefunds(),
   );
   try {
-    await expireOrders.start();
-    await retryRefunds.start();
+    if (options.sweeps ?? true) {
+      await expireOrders.start();
+      await retryRefunds.start();
+    }
   } catch (err) {
     await Promise.all([expireOrders.close(), retryRefunds.close()]);
     await election.close();

@@ -57,20 +57,41 @@ export interface Messaging {
   close(): Promise<void>;
 }
 
+/** The consumer groups of `order.paid`, each run by the role owning its tables. */
+export type ConsumerGroup = 'notifications' | 'popular-sales' | 'orders';
+
+export const CONSUMER_GROUPS: readonly ConsumerGroup[] = [
+  'notifications',
+  'popular-sales',
+  'orders',
+];
+
 export interface MessagingOptions {
+  /** The outbox's database (payments'), and the consumers' (each group its owner's). */
   db: Db;
   redisUrl: string | undefined;
   redisPrefix: string;
   election: Election;
   outboxPollMs: number;
-  sms: SmsService;
+  /** Run the outbox relay (on the election's leader). Default true; false where the outbox is not this process's. */
+  relay?: boolean;
+  /** The consumer groups this process runs. Default all three (one process). */
+  groups?: readonly ConsumerGroup[];
+  /** For `notifications`. */
+  sms?: SmsService;
   /** The orders service (direct or a gRPC client): the `orders` group marks orders paid. */
-  orders: Pick<OrdersService, 'markPaid'>;
-  /** The users service's phones (direct or a gRPC client), for notifications. */
-  phones: BuyerPhones;
-  sales: Counters;
+  orders?: Pick<OrdersService, 'markPaid'>;
+  /** The users service's phones (direct or a gRPC client), for `notifications`. */
+  phones?: BuyerPhones;
+  /** For `popular-sales`. */
+  sales?: Counters;
   logger: Logger;
   clock: Clock;
+}
+
+function needed<T>(value: T | undefined, option: string, group: ConsumerGroup): T {
+  if (value === undefined) throw new Error(`startMessaging: the ${group} group needs ${option}`);
+  return value;
 }
 
 /** Failed batches: 5 attempts, then the dead-letter topic `<topic>.dead.<group>`. */
@@ -124,11 +145,12 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
 
     // markPaid is idempotent per payment by itself (and runs its own transactions, so it
     // cannot sit inside a SQL mark's); the memory store only skips local redeliveries.
+    const groups = new Set(options.groups ?? CONSUMER_GROUPS);
+    const orders = groups.has('orders') ? needed(options.orders, 'orders', 'orders') : undefined;
     const ordersPaid = idempotent(
       async (message) => {
         const event = readOrderPaid(message);
-        if (event.paymentId !== undefined)
-          await options.orders.markPaid(event.orderNo, event.paymentId);
+        if (event.paymentId !== undefined) await orders?.markPaid(event.orderNo, event.paymentId);
       },
       {
         store: memoryIdempotencyStore({ clock }),
@@ -137,26 +159,39 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
         name: 'orders-paid',
       },
     );
-    const consumers: ShopConsumer[] = [
-      {
+    const consumers: ShopConsumer[] = [];
+    if (groups.has('notifications')) {
+      consumers.push({
         topic: ORDER_PAID_TOPIC,
         group: 'notifications',
         deadLetter: `${ORDER_PAID_TOPIC}.dead.notifications`,
-        ...notificationsHandler({ db, sms: options.sms, phones: options.phones, logger, clock }),
-      },
-      {
+        ...notificationsHandler({
+          db,
+          sms: needed(options.sms, 'sms', 'notifications'),
+          phones: needed(options.phones, 'phones', 'notifications'),
+          logger,
+          clock,
+        }),
+      });
+    }
+    if (groups.has('popular-sales')) {
+      consumers.push({
         topic: ORDER_PAID_TOPIC,
         group: 'popular-sales',
         deadLetter: `${ORDER_PAID_TOPIC}.dead.popular-sales`,
-        ...only(salesHandler({ db, sales: options.sales, clock })),
-      },
-      {
+        ...only(
+          salesHandler({ db, sales: needed(options.sales, 'sales', 'popular-sales'), clock }),
+        ),
+      });
+    }
+    if (groups.has('orders')) {
+      consumers.push({
         topic: ORDER_PAID_TOPIC,
         group: 'orders',
         deadLetter: `${ORDER_PAID_TOPIC}.dead.orders`,
         ...only(ordersPaid),
-      },
-    ];
+      });
+    }
     const subscriptions: Subscription[] = [];
     cleanup.push(async () => {
       await Promise.all(subscriptions.map((s) => s.stop()));
@@ -170,7 +205,7 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
         }),
       );
     }
-    box.start();
+    if (options.relay ?? true) box.start();
 
     return {
       queue,

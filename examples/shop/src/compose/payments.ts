@@ -1,6 +1,6 @@
 // The payment provider: the built-in mock unless configured, reached over HTTP through
 // retry (girder/failover) around a circuit breaker (girder/breaker).
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { type Breaker, circuitBreaker, consecutiveFailures } from 'girder/breaker';
 import type { Clock } from 'girder/core';
 import { type RetryBudget, retryBudget, type WithRetry } from 'girder/failover';
@@ -25,19 +25,49 @@ export interface PaymentWiring {
   budget: RetryBudget;
 }
 
+/**
+ * The key the payments service sends the mock provider. Derived from
+ * SHOP_PAYMENT_SECRET when set, so a payments instance in another process (cluster
+ * mode) holds the key the gateway's mock provider expects; random otherwise.
+ */
+export function mockApiKey(config: ShopConfig): string {
+  return config.paymentSecret === undefined
+    ? randomBytes(16).toString('base64url')
+    : createHmac('sha256', config.paymentSecret)
+        .update('mock-provider-api-key')
+        .digest('base64url');
+}
+
 export function buildPaymentProvider(
   config: ShopConfig,
   clock: Clock,
   addresses: Addresses,
 ): PaymentWiring {
   const secret = config.paymentSecret ?? randomBytes(24).toString('base64url');
-  const apiKey = randomBytes(16).toString('base64url');
+  const apiKey = mockApiKey(config);
   const mock = mockPaymentProvider({
     secret,
     apiKey,
     baseUrl: () => `${addresses.publicUrl()}/mock-pay`,
     now: () => clock.now(),
   });
+  return {
+    secret,
+    mock,
+    ...providerClient(config, clock, () => `${addresses.internalUrl()}/mock-pay`, apiKey),
+  };
+}
+
+/**
+ * The provider as the payments service calls it: HTTP (to SHOP_PAYMENT_PROVIDER_URL, else
+ * the mock at `mockUrl()`), through retry around a breaker.
+ */
+export function providerClient(
+  config: ShopConfig,
+  clock: Clock,
+  mockUrl: () => string,
+  apiKey: string,
+): Pick<PaymentWiring, 'breaker' | 'provider' | 'budget'> {
   const breaker = circuitBreaker({
     name: 'payment-provider',
     policy: consecutiveFailures({ threshold: 5 }),
@@ -48,7 +78,7 @@ export function buildPaymentProvider(
   const budget = retryBudget({ ratio: 0.2, minPerSec: 5, name: 'payment-provider' });
   const provider = resilientProvider(
     httpPaymentProvider({
-      baseUrl: () => config.paymentProviderUrl ?? `${addresses.internalUrl()}/mock-pay`,
+      baseUrl: () => config.paymentProviderUrl ?? mockUrl(),
       apiKey,
     }),
     {
@@ -57,5 +87,5 @@ export function buildPaymentProvider(
       budget,
     },
   );
-  return { secret, mock, breaker, provider, budget };
+  return { breaker, provider, budget };
 }

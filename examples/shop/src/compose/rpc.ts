@@ -74,6 +74,11 @@ export interface ShopRpc {
   readonly nodes: readonly ServiceNode[];
   /** Start one node per service, serving `implementations`. */
   serve(implementations: ServiceImplementations): Promise<void>;
+  /** Start the node of one service only (a cluster instance serves its own role). */
+  serveOne<N extends ServiceName>(
+    name: N,
+    implementation: ServiceImplementations[N],
+  ): Promise<ServiceNode>;
   /** Stop the nodes, the channels and the resolver. */
   close(): Promise<void>;
 }
@@ -83,11 +88,16 @@ export interface RpcOptions {
   /** Verifies the user tokens forwarded on calls that carry a user. */
   verifier: AccessVerifier;
   clock: Clock;
+  /**
+   * Where the nodes register and the clients look (closed by `close()`). Default a
+   * memoryRegistry (one process); an etcdRegistry when each service is its own process.
+   */
+  registry?: Registry;
 }
 
 /** Wire the gRPC transport: clients now (they connect lazily), nodes on `serve`. */
-export function startRpc({ config, verifier, clock }: RpcOptions): ShopRpc {
-  const registry = memoryRegistry({ name: 'shop-services' });
+export function startRpc({ config, verifier, clock, ...options }: RpcOptions): ShopRpc {
+  const registry = options.registry ?? memoryRegistry({ name: 'shop-services' });
   // Process-wide grpc-js tables: a later shop in this process re-registers the scheme,
   // and channels created afterwards follow its registry.
   const resolver = registerEtcdResolver(registry, { clock });
@@ -156,17 +166,18 @@ export function startRpc({ config, verifier, clock }: RpcOptions): ShopRpc {
     clients,
     nodes,
     async serve(implementations) {
-      for (const name of SERVICE_NAMES) {
-        nodes.push(
-          await startServiceNode(name, config, {
-            registry,
-            implementation: implementations[name],
-            verifier,
-            events: served,
-            clock,
-          }),
-        );
-      }
+      for (const name of SERVICE_NAMES) await this.serveOne(name, implementations[name]);
+    },
+    async serveOne(name, implementation) {
+      const node = await startServiceNode(name, config, {
+        registry,
+        implementation,
+        verifier,
+        events: served,
+        clock,
+      });
+      nodes.push(node);
+      return node;
     },
     async close() {
       for (const c of channels) c.close();

@@ -12,6 +12,21 @@ export interface Security {
   limiters: { api: RateLimiter; loginIp: RateLimiter; loginAccount: RateLimiter };
 }
 
+/**
+ * The shop's token service: SHOP_JWT_SECRET (random per process when unset) and the
+ * session store of `backends`. The gateway issues tokens with it; a service instance
+ * only verifies the tokens forwarded on its calls (same secret, same Redis sessions).
+ */
+export function buildTokens(config: ShopConfig, backends: Backends): TokenService {
+  return tokenService({
+    keys: [{ kid: 'shop-1', alg: 'HS256', key: config.jwtSecret ?? randomBytes(32) }],
+    sessionStore: backends.sessionStore,
+    accessTtlMs: 15 * 60_000,
+    refreshTtlMs: 7 * 24 * 3_600_000,
+    issuer: 'girder-shop',
+  });
+}
+
 export async function buildSecurity(
   config: ShopConfig,
   backends: Backends,
@@ -22,13 +37,7 @@ export async function buildSecurity(
       'SHOP_JWT_SECRET is not set: this instance signs tokens with its own random key, so other instances sharing REDIS_URL will refuse them',
     );
   }
-  const tokens = tokenService({
-    keys: [{ kid: 'shop-1', alg: 'HS256', key: config.jwtSecret ?? randomBytes(32) }],
-    sessionStore: backends.sessionStore,
-    accessTtlMs: 15 * 60_000,
-    refreshTtlMs: 7 * 24 * 3_600_000,
-    issuer: 'girder-shop',
-  });
+  const tokens = buildTokens(config, backends);
   const authz = authorizer({
     store: backends.policyStore,
     defaultRoles: ['user'],

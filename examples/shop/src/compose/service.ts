@@ -1,0 +1,293 @@
+// One service role composed on its own, for a process of its own (the cluster's
+// children): its database, the Redis backends, a token verifier (the gateway issues,
+// services only verify), clients for the services it calls (over etcd:///<service>),
+// its service object, its own background work, and its gRPC node registered in etcd.
+//
+//   users          users + phones                      (no background work)
+//   catalog        catalog                             (no background work)
+//   inventory      inventory                           (no background work)
+//   orders         orders -> catalog, inventory         expiry sweep (leader), `orders` group
+//   payments       payments -> orders, the provider     refund retries + outbox relay (leader)
+//   notifications  notifications -> users (phones)      `notifications` group
+import { type Clock, systemClock } from 'girder/core';
+import { failover } from 'girder/failover';
+import { consoleLogger, type Logger } from 'girder/logger';
+import type { SmsService } from 'girder/sms';
+import { type Backends, openBackends } from '../backends.js';
+import { catalogReads } from '../catalog/cached.js';
+import { catalogService } from '../catalog/service.js';
+import type { ShopConfig } from '../config.js';
+import { type OpenDatabase, openDatabase } from '../db/database.js';
+import { inventoryService } from '../inventory/service.js';
+import { notificationsService } from '../notifications/service.js';
+import { ordersService } from '../orders/service.js';
+import { paymentsService } from '../payments/service.js';
+import type { ServiceImplementations, ServiceNode } from '../rpc/node.js';
+import { SERVICE_NAMES, type ServiceName } from '../rpc/protos.js';
+import { mockSmsProvider } from '../sms/mock-providers.js';
+import { phonesService } from '../users/phones.js';
+import { usersService } from '../users/service.js';
+import { type Messaging, startMessaging } from './messaging.js';
+import { mockApiKey, providerClient } from './payments.js';
+import { shopEtcdRegistry } from './registry.js';
+import { type RoleJobs, startRoleJobs } from './role-jobs.js';
+import { type ShopRpc, startRpc } from './rpc.js';
+import { buildTokens } from './security.js';
+
+/** What a service process is given. */
+export interface ServiceContext {
+  config: ShopConfig;
+  /** The registry (ETCD_ENDPOINTS). */
+  etcdEndpoints: readonly string[];
+  /**
+   * How services reach the gateway (SHOP_GATEWAY_URL): the payments service calls the
+   * mock provider there and gives it the callback URL there.
+   */
+  gatewayUrl: string;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/** A composed, running service role. */
+export interface ComposedService {
+  readonly role: ServiceName;
+  readonly node: ServiceNode;
+  /** The database it opened. */
+  readonly database: OpenDatabase;
+  /** Its background work, when it has some (orders, payments). */
+  readonly jobs: RoleJobs | undefined;
+  /** Its messaging (outbox relay, consumer groups), when it has some. */
+  readonly messaging: Messaging | undefined;
+  /** The clients of the services it calls, and the registry. */
+  readonly rpc: ShopRpc;
+  /** Change its weight in the registry; the callers' balancers follow. */
+  setWeight(weight: number): Promise<void>;
+  /** Deregister, drain, stop the background work, close every connection. */
+  close(): Promise<void>;
+}
+
+export function isServiceName(role: string): role is ServiceName {
+  return (SERVICE_NAMES as readonly string[]).includes(role);
+}
+
+/** The SMS providers of the notifications role: the two mock providers, round robin. */
+function notificationSms(config: ShopConfig, logger: Logger): SmsService {
+  const providers = [
+    mockSmsProvider('mock-1', config.sms.mode, logger),
+    mockSmsProvider('mock-2', config.sms.mode, logger),
+  ];
+  return failover(providers, { strategy: 'round-robin', methods: ['send'] });
+}
+
+interface Built {
+  implementation: ServiceImplementations[ServiceName];
+  jobs?: RoleJobs;
+  messaging?: Messaging;
+  close?: () => Promise<void>;
+}
+
+async function buildRole(
+  role: ServiceName,
+  ctx: Required<ServiceContext>,
+  database: OpenDatabase,
+  backends: Backends,
+  rpc: ShopRpc,
+  cleanup: Array<() => Promise<void> | void>,
+): Promise<Built> {
+  const { config, clock, logger } = ctx;
+  const { db } = database;
+  const peer = rpc.clients;
+  const common = {
+    redisUrl: config.redisUrl,
+    redisPrefix: config.redisPrefix,
+    outboxPollMs: config.outboxPollMs,
+    logger,
+    clock,
+  };
+  switch (role) {
+    case 'users':
+      return {
+        implementation: {
+          users: usersService({ db, hashCost: config.passwordHashCost }),
+          phones: phonesService({ db }),
+        },
+      };
+    case 'catalog':
+      return { implementation: catalogService({ db }) };
+    case 'inventory':
+      return { implementation: inventoryService({ db, clock }) };
+    case 'orders': {
+      // Stock changes invalidate the gateway's catalog cache through the Redis bus.
+      const reads = catalogReads({
+        catalog: peer.catalog,
+        inventory: peer.inventory,
+        layers: backends.cacheLayers('catalog'),
+        ttlMs: config.cacheTtlMs,
+        clock,
+      });
+      cleanup.push(() => reads.close());
+      const orders = ordersService({
+        db,
+        catalog: peer.catalog,
+        inventory: peer.inventory,
+        paymentTimeoutMs: config.orderTimeoutMs,
+        clock,
+        stockChanged: (ids) => reads.productsChanged(ids),
+      });
+      const jobs = await startRoleJobs({
+        role,
+        locker: backends.locker,
+        leaderTtlMs: config.leaderTtlMs,
+        clock,
+        logger,
+        sweeps: [
+          { name: 'expire-orders', everyMs: config.sweepIntervalMs, run: () => orders.expireDue() },
+        ],
+      });
+      cleanup.push(() => jobs.stop());
+      const messaging = await startMessaging({
+        ...common,
+        db,
+        election: jobs.election,
+        relay: false,
+        groups: ['orders'],
+        orders,
+      });
+      cleanup.push(() => messaging.close());
+      return { implementation: orders, jobs, messaging };
+    }
+    case 'payments': {
+      const gateway = ctx.gatewayUrl.replace(/\/+$/, '');
+      const { provider } = providerClient(
+        config,
+        clock,
+        () => `${gateway}/mock-pay`,
+        mockApiKey(config),
+      );
+      let messaging: Messaging | undefined;
+      const payments = paymentsService({
+        db,
+        orders: peer.orders,
+        provider,
+        clock,
+        callbackBaseUrl: () => gateway,
+        returnBaseUrl: () => config.publicUrl ?? gateway,
+        onPaid: (tx, event) => {
+          if (!messaging) throw new Error('messaging is not started');
+          return messaging.orderPaid(tx, event);
+        },
+      });
+      const jobs = await startRoleJobs({
+        role,
+        locker: backends.locker,
+        leaderTtlMs: config.leaderTtlMs,
+        clock,
+        logger,
+        sweeps: [
+          {
+            name: 'retry-refunds',
+            everyMs: config.refundRetryIntervalMs,
+            run: () => payments.retryPendingRefunds(),
+          },
+        ],
+      });
+      cleanup.push(() => jobs.stop());
+      // The outbox is payments' table: its relay runs here, on the role's leader.
+      messaging = await startMessaging({
+        ...common,
+        db,
+        election: jobs.election,
+        relay: true,
+        groups: [],
+      });
+      const started = messaging;
+      cleanup.push(() => started.close());
+      return { implementation: payments, jobs, messaging };
+    }
+    case 'notifications': {
+      const jobs = await startRoleJobs({
+        role,
+        locker: backends.locker,
+        leaderTtlMs: config.leaderTtlMs,
+        clock,
+        logger,
+        sweeps: [],
+      });
+      cleanup.push(() => jobs.stop());
+      const messaging = await startMessaging({
+        ...common,
+        db,
+        election: jobs.election,
+        relay: false,
+        groups: ['notifications'],
+        sms: notificationSms(config, logger),
+        phones: peer.phones,
+      });
+      cleanup.push(() => messaging.close());
+      return { implementation: notificationsService({ db }), messaging };
+    }
+  }
+}
+
+/**
+ * Compose `role` alone and start its gRPC node, registered in etcd with
+ * `config.rpc.weight`. Throws (having closed what it opened) when anything fails.
+ */
+export async function composeService(
+  role: string,
+  context: ServiceContext,
+): Promise<ComposedService> {
+  if (!isServiceName(role)) {
+    throw new Error(
+      `unknown service role ${JSON.stringify(role)} (one of ${SERVICE_NAMES.join(', ')})`,
+    );
+  }
+  const ctx: Required<ServiceContext> = {
+    clock: systemClock,
+    logger: consoleLogger({ level: context.config.logLevel, format: context.config.logFormat }),
+    ...context,
+  };
+  const { config, clock } = ctx;
+  const cleanup: Array<() => Promise<void> | void> = [];
+  const closeAll = async () => {
+    for (const step of cleanup.reverse()) await Promise.resolve(step()).catch(() => {});
+  };
+  try {
+    // A small pool: every instance of every role shares one PostgreSQL server.
+    const database = await openDatabase(
+      config.database.kind === 'postgres' ? { ...config.database, poolSize: 4 } : config.database,
+    );
+    cleanup.push(() => database.close());
+    const backends = await openBackends(config.redisUrl, config.redisPrefix, clock);
+    cleanup.push(() => backends.close());
+    const tokens = buildTokens(config, backends);
+    const rpc = startRpc({
+      config,
+      verifier: tokens,
+      clock,
+      registry: shopEtcdRegistry(ctx.etcdEndpoints, `shop-${role}`),
+    });
+    cleanup.push(() => rpc.close());
+    const built = await buildRole(role, ctx, database, backends, rpc, cleanup);
+    // Last: the node registers only once everything behind it is up.
+    const node = await rpc.serveOne(role, built.implementation);
+    cleanup.push(() => node.close(1_000));
+    let closing: Promise<void> | undefined;
+    return {
+      role,
+      node,
+      database,
+      jobs: built.jobs,
+      messaging: built.messaging,
+      rpc,
+      setWeight: (weight) => node.registration.update({ pid: String(process.pid) }, { weight }),
+      close: () => {
+        closing ??= closeAll();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
