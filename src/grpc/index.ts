@@ -17,6 +17,8 @@ export {
   registerBalancers,
   registerPickerPolicy,
 } from './balancers.js';
+// Trace context over metadata and the events interceptors' `start` (trace engineer).
+export type { CallScope, CallStart } from './call-scope.js';
 export { type GirderChannelOptionsOptions, girderChannelOptions } from './channel-options.js';
 export { GrpcUnsupportedError, PolicyNotRegisteredError } from './errors.js';
 export { type RetryInterceptorOptions, retryInterceptor } from './interceptor-retry.js';
@@ -58,4 +60,10 @@ export {
   registerEtcdResolver,
 } from './resolver.js';
 export { GIRDER_TO_GRPC_STATUS, girderCodeOf, grpcStatusOf } from './status-map.js';
+export {
+  type TraceContextOptions,
+  traceContextInterceptor,
+  traceContextServerInterceptor,
+  withTraceContext,
+} from './trace-context.js';
 export { SUPPORTED_GRPC_JS } from './version.js';

@@ -18,6 +18,7 @@ import {
   systemClock,
   TypedEmitter,
 } from '../core/index.js';
+import { type CallStart, emitStart } from './call-scope.js';
 import { markRefusal, type RefusedBy, refusalOf } from './refusals.js';
 
 const codeList = z.array(z.nativeEnum(status)).min(1);
@@ -177,10 +178,14 @@ export interface ClientCallEvent {
   readonly durationMs: number;
   /** `'breaker'` when a {@link breakerInterceptor} refused the call (it never left the process). */
   readonly refusedBy?: RefusedBy;
+  /** This call's `start` event, when `start` had listeners as the call began. */
+  readonly started?: CallStart;
 }
 
 /** Events of {@link eventsInterceptor}. */
 export type ClientCallEvents = {
+  /** A call is starting (emitted only when listened to); a listener may scope the rest of it. */
+  start: CallStart;
   /** A call ended (any status). */
   call: ClientCallEvent;
 };
@@ -204,7 +209,10 @@ export interface EventsInterceptorOptions {
 /**
  * A client interceptor emitting a `call` event (method, status, duration) when each call
  * ends, for metrics and tracing. Put it first in the list so it sees what the caller
- * sees, retries and breaker refusals included.
+ * sees, retries and breaker refusals included. With `start` listeners it also emits
+ * `start` as each call begins; girder/observability's tracing uses it to start the call's
+ * span there and run the rest of the call under it, so a {@link traceContextInterceptor}
+ * after this one sends that span as the parent.
  *
  * @example
  * ```ts
@@ -230,18 +238,25 @@ export function eventsInterceptor(options: EventsInterceptorOptions = {}): Event
     return new InterceptingCall(nextCall(callOptions), {
       start(metadata, _listener, next) {
         const startedAt = clock.now();
-        next(metadata, {
-          onReceiveStatus(s, nextStatus) {
-            events.emit('call', {
-              method,
-              code: s.code,
-              codeName: status[s.code] ?? String(s.code),
-              durationMs: clock.now() - startedAt,
-              refusedBy: refusalOf(s),
-            });
-            nextStatus(s);
-          },
-        });
+        const { started, scope } = events.has('start')
+          ? emitStart(events, method, metadata)
+          : { started: undefined, scope: undefined };
+        const go = () =>
+          next(metadata, {
+            onReceiveStatus(s, nextStatus) {
+              events.emit('call', {
+                method,
+                code: s.code,
+                codeName: status[s.code] ?? String(s.code),
+                durationMs: clock.now() - startedAt,
+                refusedBy: refusalOf(s),
+                ...(started && { started }),
+              });
+              nextStatus(s);
+            },
+          });
+        if (scope) scope(go);
+        else go();
       },
     });
   };

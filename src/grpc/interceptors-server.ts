@@ -3,6 +3,7 @@ import {
   ServerInterceptingCall,
   type ServerInterceptingCallInterface,
   type ServerInterceptor,
+  type ServerListener,
   type StatusObject,
   status,
 } from '@grpc/grpc-js';
@@ -20,6 +21,7 @@ import {
 import type { AccessClaims } from '../jwt/index.js';
 import type { Logger } from '../logger/index.js';
 import type { Decision, RateLimiter } from '../ratelimit/index.js';
+import { type CallScope, type CallStart, emitStart } from './call-scope.js';
 import { markRefusal, type RefusedBy, refusalOf } from './refusals.js';
 import { grpcStatusOf } from './status-map.js';
 
@@ -292,10 +294,14 @@ export interface ServerCallEvent {
   readonly peer: string;
   /** Set when a girder interceptor refused the call before its handler ran. */
   readonly refusedBy?: RefusedBy;
+  /** This call's `start` event, when `start` had listeners as its metadata arrived. */
+  readonly started?: CallStart;
 }
 
 /** Events of {@link serverEventsInterceptor}. */
 export type ServerCallEvents = {
+  /** A call's metadata arrived (emitted only when listened to); a listener may scope the rest of it. */
+  start: CallStart;
   /** A call ended (any status, refusals by later interceptors included). */
   call: ServerCallEvent;
 };
@@ -321,10 +327,36 @@ const eventsSchema = z.strictObject({
   name: nameSchema,
 });
 
-function observing(clock: Clock, onEnd: (event: ServerCallEvent) => void): ServerInterceptor {
+function observing(
+  clock: Clock,
+  onEnd: (event: ServerCallEvent) => void,
+  starts?: TypedEmitter<ServerCallEvents>,
+): ServerInterceptor {
   return (descriptor, call) => {
     const startedAt = clock.now();
+    let started: CallStart | undefined;
+    let scope: CallScope | undefined;
+    // Only with `start` listeners: the rest of the call, handler included, in their scope.
+    const start = starts?.has('start')
+      ? (next: (listener: ServerListener) => void) =>
+          next({
+            onReceiveMetadata(metadata, nextMetadata) {
+              ({ started, scope } = emitStart(starts, descriptor.path, metadata));
+              if (scope) scope(() => nextMetadata(metadata));
+              else nextMetadata(metadata);
+            },
+            onReceiveMessage(message, nextMessage) {
+              if (scope) scope(() => nextMessage(message));
+              else nextMessage(message);
+            },
+            onReceiveHalfClose(nextHalfClose) {
+              if (scope) scope(nextHalfClose);
+              else nextHalfClose();
+            },
+          })
+      : undefined;
     return new ServerInterceptingCall(call, {
+      ...(start && { start }),
       sendStatus(s, next) {
         onEnd({
           method: descriptor.path,
@@ -333,6 +365,7 @@ function observing(clock: Clock, onEnd: (event: ServerCallEvent) => void): Serve
           durationMs: clock.now() - startedAt,
           peer: call.getPeer(),
           refusedBy: refusalOf(s),
+          ...(started && { started }),
         });
         next(s);
       },
@@ -342,8 +375,10 @@ function observing(clock: Clock, onEnd: (event: ServerCallEvent) => void): Serve
 
 /**
  * A server interceptor emitting a `call` event (method, status, duration, peer) as each
- * call ends, for metrics and tracing. Put it first so it sees the refusals of the
- * interceptors after it.
+ * call ends, for metrics and tracing. Put it first (after a
+ * {@link traceContextServerInterceptor}) so it sees the refusals of the interceptors after
+ * it. With `start` listeners it also emits `start` as each call's metadata arrives; girder/observability's tracing
+ * starts the call's span there and runs the handler under it.
  *
  * @example
  * ```ts
@@ -359,7 +394,7 @@ export function serverEventsInterceptor(
 ): ServerEventsInterceptor {
   const { clock, name } = parseOptions('serverEventsInterceptor', eventsSchema, options);
   const events = new TypedEmitter<ServerCallEvents>();
-  const interceptor = observing(clock, (e) => events.emit('call', e));
+  const interceptor = observing(clock, (e) => events.emit('call', e), events);
   // `name` (the option, or empty) is what girder/observability labels its series with.
   Object.defineProperty(interceptor, 'name', { value: name ?? '' });
   return Object.assign(interceptor, { events, side: 'server' as const });

@@ -5,9 +5,17 @@
 // `rpc_service`, `rpc_method` and `rpc_grpc_status_code`, plus counters of the calls a
 // girder interceptor refused (breaker on the client; rate limit, auth, degradation on the
 // server), and one back-dated span per call.
-import { context, SpanKind, SpanStatusCode, type Tracer } from '@opentelemetry/api';
+import {
+  type Attributes,
+  context,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
 import type { EventSource } from '../core/index.js';
-import type { ClientCallEvents, ServerCallEvents } from '../grpc/index.js';
+import type { CallStart, ClientCallEvents, ServerCallEvents } from '../grpc/index.js';
 import type { Labels } from './families.js';
 import { histogram } from './families.js';
 import type { HistogramCell } from './histogram.js';
@@ -118,9 +126,13 @@ export function watchGrpc(
 const SERVER_ERRORS = new Set([2, 4, 12, 13, 14, 15]); // UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS
 
 /**
- * @internal Trace an events interceptor: one span per finished call, named
- * `<service>/<method>`, kind CLIENT or SERVER, back-dated to the call's start, with the
- * conventions' `rpc.*` attributes and `girder.grpc.refused_by` for a refusal.
+ * @internal Trace an events interceptor: one span per call, named `<service>/<method>`,
+ * kind CLIENT or SERVER, with the conventions' `rpc.*` attributes and
+ * `girder.grpc.refused_by` for a refusal. The span starts with the call (`start`) under
+ * the active context (the caller's span; on a server, the trace context a
+ * `traceContextServerInterceptor` extracted) and the rest of the call runs under it, so
+ * a `traceContextInterceptor` sends it as the parent and a handler's spans nest in it. A
+ * call whose start this watch did not see gets a span back-dated to its start.
  */
 export function traceGrpc(
   tracer: Tracer,
@@ -129,26 +141,43 @@ export function traceGrpc(
   name: string,
 ): () => void {
   const client = kind === 'grpcClient';
-  return subscribe(events as EventSource<{ call: CallEvent }>, {
-    call: (e: CallEvent) => {
-      const endTime = performance.timeOrigin + performance.now();
+  const spanKind = client ? SpanKind.CLIENT : SpanKind.SERVER;
+  const open = new WeakMap<CallStart, Span>();
+  const attributesOf = (path: string): Attributes => {
+    const { service, method } = rpcNameOf(path);
+    return {
+      'girder.name': name,
+      'rpc.system': 'grpc',
+      'rpc.service': service,
+      'rpc.method': method,
+    };
+  };
+  return subscribe(events as EventSource<{ start: CallStart; call: CallEvent }>, {
+    start: (e: CallStart) => {
       const { service, method } = rpcNameOf(e.method);
       const span = tracer.startSpan(
         `${service}/${method}`,
-        {
-          kind: client ? SpanKind.CLIENT : SpanKind.SERVER,
-          startTime: endTime - e.durationMs,
-          attributes: {
-            'girder.name': name,
-            'rpc.system': 'grpc',
-            'rpc.service': service,
-            'rpc.method': method,
-            'rpc.grpc.status_code': e.code,
-            ...(e.refusedBy !== undefined ? { 'girder.grpc.refused_by': e.refusedBy } : {}),
-          },
-        },
+        { kind: spanKind, attributes: attributesOf(e.method) },
         context.active(),
       );
+      open.set(e, span);
+      const active = trace.setSpan(context.active(), span);
+      e.runIn((fn) => context.with(active, fn));
+    },
+    call: (e: CallEvent) => {
+      const endTime = performance.timeOrigin + performance.now();
+      let span = e.started && open.get(e.started);
+      if (e.started) open.delete(e.started);
+      if (span === undefined) {
+        const { service, method } = rpcNameOf(e.method);
+        span = tracer.startSpan(
+          `${service}/${method}`,
+          { kind: spanKind, startTime: endTime - e.durationMs, attributes: attributesOf(e.method) },
+          context.active(),
+        );
+      }
+      span.setAttribute('rpc.grpc.status_code', e.code);
+      if (e.refusedBy !== undefined) span.setAttribute('girder.grpc.refused_by', e.refusedBy);
       if (client ? e.code !== 0 : SERVER_ERRORS.has(e.code)) {
         span.setStatus({ code: SpanStatusCode.ERROR, message: e.codeName });
       }

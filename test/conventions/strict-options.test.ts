@@ -224,6 +224,9 @@ const factories: Record<string, Record<string, Call>> = {
     degradationInterceptor: (t) => grpc.degradationInterceptor({ shedWhen: () => false, ...t }),
     loggingInterceptor: (t) => grpc.loggingInterceptor(logger.noopLogger(), t),
     serverEventsInterceptor: (t) => grpc.serverEventsInterceptor(t),
+    // trace context (trace)
+    traceContextInterceptor: (t) => grpc.traceContextInterceptor(t),
+    traceContextServerInterceptor: (t) => grpc.traceContextServerInterceptor(t),
   },
   observability: {
     metrics: (t) => observability.metrics({ registry: new Registry(), ...t }),
@@ -476,6 +479,8 @@ const notFactories: Record<string, Record<string, string>> = {
     authClaimsOf: 'reads a call',
     girderCodeOf: 'maps a status code',
     grpcStatusOf: 'maps an error',
+    // trace context (trace)
+    withTraceContext: 'runs a function; its options are checked in test/grpc/trace-context.test.ts',
   },
   balancer: {
     hash32: 'pure hash function',

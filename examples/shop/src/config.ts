@@ -78,7 +78,7 @@ export interface ShopConfig {
 
 /** Service transport, from the `SHOP_TRANSPORT` and `SHOP_RPC_*` variables. */
 export interface RpcConfig {
-  /** `direct` (default): the gateway calls the service objects; `grpc`: over gRPC, each service on its own server. */
+  /** `grpc` (default): over in-process gRPC on loopback, each service on its own server; `direct`: the gateway calls the service objects. */
   transport: 'direct' | 'grpc';
   /** Deadline of a service call that has none (`SHOP_RPC_TIMEOUT`). */
   timeoutMs: number;
@@ -234,7 +234,7 @@ const env = z.object({
   SHOP_MIGRATION_PHASE_POLL: duration(10, 60_000).default(1_000),
   SHOP_TRANSPORT: z
     .enum(['direct', 'grpc'], { message: 'expected direct or grpc' })
-    .default('direct'),
+    .default('grpc'),
   SHOP_RPC_TIMEOUT: duration(10, 600_000).default(5_000),
   SHOP_RPC_RATE_LIMIT: quota.default({ limit: 1_000, windowMs: 1_000 }),
   SHOP_RPC_WEIGHT: integer(1, 1_000).default(1),

@@ -344,7 +344,8 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
           popular.cache,
           popular.job,
           backends.counters,
-          ...(rpc ? Object.values(rpc.breakers) : []),
+          // gRPC: the breakers, and the call events (client and server spans when tracing).
+          ...(rpc ? [...Object.values(rpc.breakers), rpc.calls, rpc.served] : []),
         ],
       },
       tracing?.tracer,

@@ -35,6 +35,14 @@ describe('loadConfig', () => {
     expect(DEFAULT_DATA_DIR).toMatch(/examples[/\\]shop[/\\]\.data$/);
   });
 
+  it('serves the services over in-process gRPC by default; SHOP_TRANSPORT=direct calls them directly', () => {
+    expect(loadConfig({}).rpc).toMatchObject({ transport: 'grpc', timeoutMs: 5_000, weight: 1 });
+    expect(loadConfig({ SHOP_TRANSPORT: 'direct' }).rpc.transport).toBe('direct');
+    expect(problems({ SHOP_TRANSPORT: 'http' })).toEqual([
+      expect.stringContaining('SHOP_TRANSPORT'),
+    ]);
+  });
+
   it('switches to PostgreSQL, Redis and in-memory PGlite', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u:p@db:5432/shop' }).database).toEqual({
       kind: 'postgres',

@@ -97,7 +97,8 @@ export function testConfig(env: Record<string, string> = {}): ShopConfig {
     // Over gRPC: a deadline for a loaded CI machine (200 concurrent checkouts on PGlite),
     // not for production; tests assert outcomes, never speed.
     SHOP_RPC_TIMEOUT: '60s',
-    // The services' transport: SHOP_TEST_TRANSPORT=grpc runs any test file over gRPC.
+    // The services' transport: the config's default (grpc) unless SHOP_TEST_TRANSPORT
+    // says otherwise (`direct` runs a test file on plain object calls).
     ...(process.env.SHOP_TEST_TRANSPORT && { SHOP_TRANSPORT: process.env.SHOP_TEST_TRANSPORT }),
     ...env,
   });
@@ -172,7 +173,7 @@ export async function startShop(
     clock?: Clock;
     logger?: Logger;
     spanExporter?: SpanExporter;
-    /** How the gateway reaches the services (default SHOP_TEST_TRANSPORT, else direct). */
+    /** How the gateway reaches the services (default SHOP_TEST_TRANSPORT, else the config's: grpc). */
     transport?: 'direct' | 'grpc';
   } = {},
 ): Promise<TestShop> {

@@ -58,7 +58,17 @@ describe('tracing', () => {
     });
     const spans = spansOfTrace(request);
     const get = spans.find((s) => s.name === 'catalog.get')!;
-    expect(parentOf(get)).toBe(request.spanContext().spanId);
+    if (t.shop.rpc) {
+      // Over gRPC: request -> client call -> server call -> service, one trace.
+      const server = spans.find((s) => s.spanContext().spanId === parentOf(get))!;
+      expect(server).toMatchObject({ kind: SpanKind.SERVER, name: 'shop.catalog.v1.Catalog/Get' });
+      expect(server.attributes).toMatchObject({ 'rpc.system': 'grpc', 'rpc.grpc.status_code': 0 });
+      const call = spans.find((s) => s.spanContext().spanId === parentOf(server))!;
+      expect(call).toMatchObject({ kind: SpanKind.CLIENT, name: server.name });
+      expect(parentOf(call)).toBe(request.spanContext().spanId);
+    } else {
+      expect(parentOf(get)).toBe(request.spanContext().spanId);
+    }
     const query = spans.find((s) => parentOf(s) === get.spanContext().spanId)!;
     expect(query.name).toBe('SELECT');
     expect(query.kind).toBe(SpanKind.CLIENT);

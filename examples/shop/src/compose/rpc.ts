@@ -4,7 +4,8 @@
 // `etcd:///<service>` (girder/grpc's resolver over that registry) balanced by
 // `girder_swrr`, each behind the client interceptors:
 //
-//   call events (metrics, tracing) -> deadline -> retry (with a budget) -> breaker
+//   call events (metrics, tracing) -> trace context -> deadline -> retry (with a budget)
+//   -> breaker
 //
 // The clients implement the services' own interfaces, so the HTTP layer cannot tell.
 import { type Client, credentials } from '@grpc/grpc-js';
@@ -25,6 +26,7 @@ import {
   retryInterceptor,
   type ServerEventsInterceptor,
   serverEventsInterceptor,
+  traceContextInterceptor,
 } from 'girder/grpc';
 import { memoryRegistry, type Registry } from 'girder/registry';
 import { Counter, Histogram, type Registry as Metrics } from 'prom-client';
@@ -132,6 +134,8 @@ export function startRpc({ config, verifier, clock, ...options }: RpcOptions): S
       ...channelOptions,
       interceptors: [
         calls,
+        // The caller's span (under tracing: this call's client span) as W3C traceparent.
+        traceContextInterceptor(),
         deadlineInterceptor({ timeoutMs: config.rpc.timeoutMs }),
         retryInterceptor({
           maxAttempts: 3,

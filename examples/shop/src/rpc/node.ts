@@ -11,6 +11,7 @@ import {
   rateLimitInterceptor,
   type ServerEventsInterceptor,
   serverEventsInterceptor,
+  traceContextServerInterceptor,
 } from 'girder/grpc';
 import { slidingWindow } from 'girder/ratelimit';
 import type { Registration, Registry } from 'girder/registry';
@@ -105,7 +106,7 @@ function methodsOf(name: ServiceName): string[] {
 }
 
 /**
- * Start one service's gRPC server with the server interceptors (call events, JWT auth on
+ * Start one service's gRPC server with the server interceptors (trace context, call events, JWT auth on
  * the methods that carry a user, a rate limit per caller and method), then register it
  * in `registry` under its name with `config.rpc.weight`.
  */
@@ -122,6 +123,8 @@ export async function startServiceNode<N extends ServiceName>(
     ...(options.clock && { clock: options.clock }),
   });
   const interceptors: ServerInterceptor[] = [
+    // The caller's trace context, active for everything after it (the handler included).
+    traceContextServerInterceptor(),
     events,
     authInterceptor(options.verifier, {
       publicMethods: methodsOf(name).filter((m) => !userMethods.has(m)),
