@@ -133,16 +133,16 @@ describe('SHOP_TRANSPORT=grpc', () => {
     expect(taken.body.code).toBe('EMAIL_TAKEN');
   });
 
-  it('reads SHOP_TRANSPORT and the SHOP_RPC_* settings, direct by default', () => {
+  it('reads SHOP_TRANSPORT and the SHOP_RPC_* settings, grpc by default', () => {
     expect(loadConfig({}).rpc).toEqual({
-      transport: 'direct',
+      transport: 'grpc',
       timeoutMs: 5_000,
       rateLimit: { limit: 1_000, windowMs: 1_000 },
       weight: 1,
     });
     expect(
-      loadConfig({ SHOP_TRANSPORT: 'grpc', SHOP_RPC_TIMEOUT: '2s', SHOP_RPC_WEIGHT: '3' }).rpc,
-    ).toMatchObject({ transport: 'grpc', timeoutMs: 2_000, weight: 3 });
+      loadConfig({ SHOP_TRANSPORT: 'direct', SHOP_RPC_TIMEOUT: '2s', SHOP_RPC_WEIGHT: '3' }).rpc,
+    ).toMatchObject({ transport: 'direct', timeoutMs: 2_000, weight: 3 });
     expect(() => loadConfig({ SHOP_TRANSPORT: 'http' })).toThrow(ConfigError);
     expect(() => loadConfig({ SHOP_RPC_WEIGHT: '0' })).toThrow(/SHOP_RPC_WEIGHT/);
   });

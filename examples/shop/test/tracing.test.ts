@@ -131,6 +131,10 @@ describe('tracing', () => {
   it('records nothing when tracing is off (the default)', async () => {
     exporter.reset();
     await untraced.client.get('/api/categories');
-    expect(exporter.getFinishedSpans()).toEqual([]);
+    // The traced Redis shop's background round trips (its queue's XAUTOCLAIM) may land
+    // meanwhile: girder traces every Redis round trip in the process. Nothing else may.
+    const isRedis = (s: ReadableSpan) =>
+      s.attributes['db.system'] === 'redis' || s.attributes['db.system.name'] === 'redis';
+    expect(exporter.getFinishedSpans().filter((s) => !isRedis(s))).toEqual([]);
   });
 });
