@@ -17,14 +17,14 @@ import { ADMIN, type LoadShops, MODES, type Mode, startLoadShops } from './shop-
  * - The harness table: one order at a time, cluster ("girder") vs the two one-process
  *   modes.
  *
- * `npm run bench -- --filter shop-load` (about 2 minutes; `--quick`: about 1).
+ * `npm run bench -- --filter shop-load` (most of its time goes to building and starting the shops; `--quick`: 2.5 minutes on a 2-core machine at load 28).
  * SHOP_LOAD_MODES=direct,grpc limits the modes (the first one is the ratios' base).
  */
 const quick = process.argv.includes('--quick');
 const BUYERS = Number(process.env.SHOP_LOAD_BUYERS ?? 16);
 const PRODUCTS = 8;
 const ROUNDS = quick ? 1 : 3;
-const ROUND_S = quick ? 2 : 5;
+const ROUND_S = quick ? 2 : 4;
 const WARMUP_S = quick ? 1 : 2;
 
 const modes: Mode[] = (process.env.SHOP_LOAD_MODES?.split(',') ?? [...MODES]).filter(

@@ -6,6 +6,7 @@
 import { getChannelzHandlers } from '@grpc/grpc-js';
 import { noopLogger } from 'girder/logger';
 import { type ClusterOptions, type RunningCluster, startCluster } from '../src/cluster/launch.js';
+import { freePorts } from '../src/cluster/ports.js';
 import type { InstanceInfo } from '../src/cluster/supervisor.js';
 import { createShop } from '../src/shop.js';
 import { Client, type TestShop, testConfig } from './helpers.js';
@@ -43,11 +44,15 @@ export async function startTestCluster(
   options: Pick<ClusterOptions, 'roles'> = {},
 ): Promise<TestCluster> {
   const output: string[] = [];
-  const settings = { ...CLUSTER_TEST_ENV, ...env };
+  // The public URL is set, as a deployment would: the payments instances send the buyer
+  // back there from the provider's page. Left unset, they send it to 127.0.0.1 while the
+  // gateway calls itself localhost: another origin, so the browser's session is not there.
+  const [port] = (await freePorts(1)) as [number];
+  const settings = { SHOP_PUBLIC_URL: `http://localhost:${port}`, ...CLUSTER_TEST_ENV, ...env };
   const cluster = await startCluster({
     env: { PATH: process.env.PATH ?? '', ...settings },
     execArgv: ['--import', 'tsx'],
-    gatewayPort: 0,
+    gatewayPort: port,
     output: (line) => {
       output.push(line);
       if (process.env.SHOP_TEST_CLUSTER_OUTPUT) console.log(line);

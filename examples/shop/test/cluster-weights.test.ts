@@ -68,10 +68,11 @@ async function weigh(heavy: string, light: string, heavyAddress: string) {
   expect(await t.cluster.control.setWeight(heavy, 3)).toBe(3);
   expect(await t.cluster.control.setWeight(light, 1)).toBe(1);
   // The registry change reaches the gateway through its etcd watch: probe with small
-  // batches until one splits 3:1 (SWRR interleaves exactly, so a batch of 40 does).
+  // batches until one splits 3:1 (SWRR interleaves exactly, so a batch of 40 gives 30,
+  // give or take a background call; the old 1:1 gives 20).
   await expect
     .poll(async () => (await split(40)).get(heavyAddress) ?? 0, { timeout: 30_000, interval: 200 })
-    .toBe(30);
+    .toSatisfy((n: number) => n >= 28 && n <= 32);
 }
 
 function expectThreeToOne(counts: Map<string, number>, heavy: string, light: string) {
