@@ -1,31 +1,14 @@
 // Test helpers for cluster mode: the cluster as `npm run shop -- --cluster` starts it
-// (real etcd, redis-server and PostgreSQL from the launcher, one process per service
-// instance running the sources through tsx), with the gateway (a Shop in gateway mode)
-// in this process; and the gateway's own count of calls per service instance, read from
-// grpc-js channelz (what its channels sent to each address, not what a balancer meant to).
+// (helpers.ts `startTestCluster`: real etcd, redis-server and PostgreSQL from the
+// launcher, one process per service instance, the gateway in this process), seen as a
+// TestShop; and the gateway's own count of calls per service instance, read from grpc-js
+// channelz (what its channels sent to each address, not what a balancer meant to).
 import { getChannelzHandlers } from '@grpc/grpc-js';
-import { noopLogger } from 'girder/logger';
-import { type ClusterOptions, type RunningCluster, startCluster } from '../src/cluster/launch.js';
+import type { RunningCluster } from '../src/cluster/launch.js';
 import { freePorts } from '../src/cluster/ports.js';
+import type { RoleCount } from '../src/cluster/roles.js';
 import type { InstanceInfo } from '../src/cluster/supervisor.js';
-import { createShop } from '../src/shop.js';
-import { Client, type TestShop, testConfig } from './helpers.js';
-
-/** What the services and the gateway run with in tests: testConfig's settings, as variables. */
-export const CLUSTER_TEST_ENV: Record<string, string> = {
-  HOST: '127.0.0.1',
-  SHOP_ADMIN_EMAIL: 'admin@test.local',
-  SHOP_ADMIN_PASSWORD: 'admin-pass-1!',
-  SHOP_PASSWORD_HASH_COST: '1024',
-  SHOP_API_RATE_LIMIT: '100000/1m',
-  SHOP_LOGIN_LIMIT_PER_IP: '100000/1m',
-  SHOP_LOGIN_LIMIT_PER_ACCOUNT: '1000/1m',
-  SHOP_RPC_RATE_LIMIT: '1000000/1s',
-  SHOP_SWEEP_INTERVAL: '1h',
-  SHOP_POPULAR_INTERVAL: '24h',
-  SHOP_RPC_TIMEOUT: '30s',
-  LOG_LEVEL: 'warn',
-};
+import { Client, startTestCluster, type TestShop } from './helpers.js';
 
 export interface TestCluster extends TestShop {
   readonly cluster: RunningCluster;
@@ -37,57 +20,45 @@ export interface TestCluster extends TestShop {
 
 /**
  * Starts a cluster and its gateway on a free port. `env` goes to the services and the
- * gateway alike; `roles` (default: the launcher's layout) says how many of each.
+ * gateway alike (on top of CLUSTER_TEST_ENV); `roles` (default: the launcher's layout,
+ * inventory and orders x2) says how many of each. SHOP_TEST_CLUSTER_OUTPUT=1 prints what
+ * the processes print.
  */
-export async function startTestCluster(
+export async function clusterShop(
   env: Record<string, string> = {},
-  options: Pick<ClusterOptions, 'roles'> = {},
+  roles?: readonly RoleCount[],
 ): Promise<TestCluster> {
   const output: string[] = [];
   // The public URL is set, as a deployment would: the payments instances send the buyer
   // back there from the provider's page. Left unset, they send it to 127.0.0.1 while the
-  // gateway calls itself localhost: another origin, so the browser's session is not there.
+  // gateway calls itself localhost: another origin, where the browser has no session.
   const [port] = (await freePorts(1)) as [number];
-  const settings = { SHOP_PUBLIC_URL: `http://localhost:${port}`, ...CLUSTER_TEST_ENV, ...env };
-  const cluster = await startCluster({
-    env: { PATH: process.env.PATH ?? '', ...settings },
-    execArgv: ['--import', 'tsx'],
+  const running = await startTestCluster({
+    env: {
+      SHOP_PUBLIC_URL: `http://localhost:${port}`,
+      // No ranking runs in the background (the flow runs it when it needs it).
+      SHOP_POPULAR_INTERVAL: '24h',
+      ...env,
+    },
     gatewayPort: port,
+    ...(roles && { roles }),
     output: (line) => {
       output.push(line);
       if (process.env.SHOP_TEST_CLUSTER_OUTPUT) console.log(line);
     },
-    ...options,
   });
-  try {
-    const config = testConfig({ ...settings, ...cluster.gatewayEnv });
-    const shop = await createShop(config, {
-      logger: noopLogger(),
-      etcdEndpoints: cluster.infra.endpoints.etcdEndpoints,
-    });
-    await shop.listen();
-    const { port } = shop.app.server.address() as { port: number };
-    const base = `http://127.0.0.1:${port}`;
-    return {
-      cluster,
-      output,
-      shop,
-      base,
-      client: new Client(base),
-      running: (role) =>
-        cluster.control.instances().filter((i) => i.role === role && i.state === 'running'),
-      async close() {
-        try {
-          await shop.close();
-        } finally {
-          await cluster.close();
-        }
-      },
-    };
-  } catch (err) {
-    await cluster.close();
-    throw err;
-  }
+  const base = `http://127.0.0.1:${port}`;
+  const { cluster, shop } = running;
+  return {
+    cluster,
+    output,
+    shop,
+    base,
+    client: new Client(base),
+    running: (role) =>
+      cluster.control.instances().filter((i) => i.role === role && i.state === 'running'),
+    close: () => running.close(),
+  };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: channelz's generated message types are not exported.

@@ -9,12 +9,7 @@
 import { Etcd3 } from 'etcd3';
 import { etcdRegistry } from 'girder/registry';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  callsByAddress,
-  callsSince,
-  startTestCluster,
-  type TestCluster,
-} from './cluster-helpers.js';
+import { callsByAddress, callsSince, clusterShop, type TestCluster } from './cluster-helpers.js';
 import { adminLogin, newProduct, newUser, type SignedIn } from './helpers.js';
 
 const BUYERS = 5;
@@ -29,7 +24,7 @@ let products: number[];
 let buyers: SignedIn[];
 
 beforeAll(async () => {
-  t = await startTestCluster();
+  t = await clusterShop();
   admin = await adminLogin(t.client);
   products = [];
   for (let i = 0; i < 3; i++) products.push(await newProduct(t.client, admin, INITIAL));

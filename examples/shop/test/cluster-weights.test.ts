@@ -4,12 +4,7 @@
 // follows. Calls are counted per instance by the gateway's own channels (grpc-js
 // channelz: what was sent to each address).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  callsByAddress,
-  callsSince,
-  startTestCluster,
-  type TestCluster,
-} from './cluster-helpers.js';
+import { callsByAddress, callsSince, clusterShop, type TestCluster } from './cluster-helpers.js';
 import { newUser, type SignedIn } from './helpers.js';
 
 /** Gateway calls to orders per measurement. */
@@ -22,19 +17,14 @@ let buyer: SignedIn;
 
 beforeAll(async () => {
   // Orders twice (the point), one of everything else.
-  t = await startTestCluster(
-    {},
-    {
-      roles: [
-        { role: 'users', count: 1 },
-        { role: 'catalog', count: 1 },
-        { role: 'inventory', count: 1 },
-        { role: 'orders', count: 2 },
-        { role: 'payments', count: 1 },
-        { role: 'notifications', count: 1 },
-      ],
-    },
-  );
+  t = await clusterShop({}, [
+    { role: 'users', count: 1 },
+    { role: 'catalog', count: 1 },
+    { role: 'inventory', count: 1 },
+    { role: 'orders', count: 2 },
+    { role: 'payments', count: 1 },
+    { role: 'notifications', count: 1 },
+  ]);
   buyer = await newUser(t.client);
 }, 240_000);
 

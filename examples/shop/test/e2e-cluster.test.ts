@@ -2,7 +2,7 @@
 // the launcher starts it (etcd, redis-server and PostgreSQL; one process per service
 // instance, inventory and orders twice), the gateway in this process reaching the
 // services through etcd.
-import { startTestCluster } from './cluster-helpers.js';
+import { clusterShop } from './cluster-helpers.js';
 import { FLOW_ENV, shopFlow } from './e2e-flow.js';
 
-shopFlow('cluster', () => startTestCluster(FLOW_ENV), 180_000);
+shopFlow('cluster', () => clusterShop(FLOW_ENV), 180_000);
