@@ -24,7 +24,7 @@ beforeAll(async () => {
     { REDIS_URL: sharedRedisUrl(), SHOP_REDIS_PREFIX: uniquePrefix('shop-traced') },
     { spanExporter: exporter },
   );
-});
+}, 180_000); // three shops (eighteen gRPC servers) on a loaded CI machine
 afterAll(async () => {
   await t?.close();
   await untraced?.close();
