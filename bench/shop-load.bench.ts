@@ -60,13 +60,25 @@ async function post(url: string, body: unknown, token?: string) {
   return { status: res.status, body: text ? JSON.parse(text) : undefined, text };
 }
 
+/**
+ * `post` for the preparation, which is not measured: a 429 or 503 (a cluster just
+ * started can refuse the first burst) is tried again a second later.
+ */
+async function prepared(url: string, body: unknown, token?: string) {
+  for (let attempt = 1; ; attempt++) {
+    const res = await post(url, body, token);
+    if ((res.status !== 429 && res.status !== 503) || attempt === 10) return res;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+}
+
 /** Signs the admin in, makes the products (stock for any run) and signs the buyers up. */
 async function prepare(mode: Mode, url: string): Promise<Target> {
-  const login = await post(`${url}/api/users/login`, ADMIN);
+  const login = await prepared(`${url}/api/users/login`, ADMIN);
   if (login.status !== 200) throw new Error(`${mode}: admin login ${login.status} ${login.text}`);
   const products: number[] = [];
   for (let i = 0; i < PRODUCTS; i++) {
-    const res = await post(
+    const res = await prepared(
       `${url}/api/admin/products`,
       {
         name: `Load product ${i + 1}`,
@@ -84,13 +96,13 @@ async function prepare(mode: Mode, url: string): Promise<Target> {
     Array.from({ length: BUYERS }, async (_, i): Promise<Buyer> => {
       const email = `buyer-${i}-${Date.now().toString(36)}@load.local`;
       const password = 'load-pass-1!';
-      const signup = await post(`${url}/api/users/signup`, {
+      const signup = await prepared(`${url}/api/users/signup`, {
         email,
         password,
         confirmPassword: password,
       });
       if (signup.status !== 201) throw new Error(`${mode}: signup ${signup.status} ${signup.text}`);
-      const res = await post(`${url}/api/users/login`, { email, password });
+      const res = await prepared(`${url}/api/users/login`, { email, password });
       if (res.status !== 200) throw new Error(`${mode}: login ${res.status} ${res.text}`);
       return { token: res.body.accessToken, productId: products[i % PRODUCTS]! };
     }),
@@ -218,8 +230,16 @@ export const suite: BenchSuite = {
       name: `place an order through the gateway, sequential: ${first} vs ${rest.join(', ')}`,
       setup: async () => {
         running = await startLoadShops(modes);
-        for (const [mode, shop] of running.shops) targets.set(mode, await prepare(mode, shop.url));
-        await underLoad();
+        try {
+          for (const [mode, shop] of running.shops) {
+            targets.set(mode, await prepare(mode, shop.url));
+          }
+          await underLoad();
+        } catch (err) {
+          // The harness calls no cleanup when setup throws: stop the shops here.
+          await running.close();
+          throw err;
+        }
         return async () => {
           await running?.close();
         };
