@@ -103,7 +103,10 @@ async function round(op: Op, n: number): Promise<[number, number]> {
   await Promise.all(Array.from({ length: IN_FLIGHT }, caller));
   const ms = performance.now() - start;
   const used = process.cpuUsage(cpu);
-  if (process.env.WRITES) console.log(`  user ${(used.user / n).toFixed(1)} sys ${(used.system / n).toFixed(1)} gc ${((gcMs * 1000) / n).toFixed(1)} writes/op ${(writes / n).toFixed(3)} bytes/op ${(bytes / n).toFixed(0)}`);
+  if (process.env.WRITES)
+    console.log(
+      `  user ${(used.user / n).toFixed(1)} sys ${(used.system / n).toFixed(1)} gc ${((gcMs * 1000) / n).toFixed(1)} writes/op ${(writes / n).toFixed(3)} bytes/op ${(bytes / n).toFixed(0)}`,
+    );
   return [(used.user + used.system) / n, (n / ms) * 1000];
 }
 

@@ -45,19 +45,21 @@ type State = 'held' | 'lost' | 'released';
  */
 export class HeldList {
   #locks: HeldLock[] = [];
+  #added = 0;
 
   get size(): number {
     return this.#locks.length;
   }
 
-  /** A copy, safe to iterate while locks are added or removed. */
+  /** A copy in the order the locks were added, safe to iterate while locks come and go. */
   list(): HeldLock[] {
-    return this.#locks.slice();
+    return this.#locks.slice().sort((a, b) => a.heldOrder - b.heldOrder);
   }
 
   /** Add `lock` (not in the list yet). */
   add(lock: HeldLock): void {
     lock.heldIndex = this.#locks.length;
+    lock.heldOrder = ++this.#added;
     this.#locks.push(lock);
   }
 
@@ -92,6 +94,8 @@ export class HeldLock implements Lock, DueTarget {
   readonly fence: number;
   /** @internal This lock's slot in its locker's {@link HeldList}; -1 when not in it. */
   heldIndex = -1;
+  /** @internal When it joined the {@link HeldList}: lists keep acquisition order. */
+  heldOrder = 0;
   readonly #ctx: LockContext;
   readonly #acquiredAt: number;
   readonly #renewAtFraction: number | undefined;
