@@ -26,7 +26,7 @@ return 0`;
 const rounds = Number(process.argv[2] ?? 9);
 const perRound = Number(process.argv[3] ?? 20_000);
 const only = process.argv[4];
-const IN_FLIGHT = 100;
+const IN_FLIGHT = Number(process.env.IN_FLIGHT ?? 100);
 const TTL_MS = 30_000;
 const KEYS = Array.from({ length: 1_000 }, (_, i) => `order:${i}`);
 
