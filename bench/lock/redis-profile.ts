@@ -127,6 +127,15 @@ for (const name of names) {
     `${name.padEnd(11)} CPU µs/op median ${median(cpu).toFixed(1)} min ${Math.min(...cpu).toFixed(1)}  ops/s median ${Math.round(median(rate))}`,
   );
 }
+// Load drifts between rounds; the ratio of adjacent rounds cancels most of it.
+if (results.ceiling !== undefined) {
+  for (const name of names.filter((n) => n !== 'ceiling')) {
+    const ratios = results[name]!.map(([c], r) => c / results.ceiling![r]![0]);
+    console.log(
+      `${name.padEnd(11)} CPU / ceiling CPU, median of rounds: ${median(ratios).toFixed(2)}`,
+    );
+  }
+}
 await girder.close();
 await noWatchdog.close();
 await noTimeout.close();
