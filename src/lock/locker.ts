@@ -11,7 +11,7 @@ import {
 } from '../core/index.js';
 import type { LockBackend, LockGrant } from './backend.js';
 import { LockerClosedError, LockTimeoutError } from './errors.js';
-import { HeldLock, type LockContext } from './held-lock.js';
+import { HeldList, HeldLock, type LockContext } from './held-lock.js';
 import { type AcquireSettings, acquireSettings, checkKey, type LockerSettings } from './options.js';
 import { TimerQueue } from './timer-queue.js';
 import type { AcquireOptions, HeldLockInfo, Lock, LockEvents, Locker } from './types.js';
@@ -53,7 +53,7 @@ class LockerImpl implements Locker {
       backend,
       settings,
       events: this.#events,
-      held: new Set(),
+      held: new HeldList(),
       timers: new TimerQueue(settings.clock, settings.now),
     };
     // Every pending acquisition listens to it: any number of waiters is normal.
@@ -112,7 +112,7 @@ class LockerImpl implements Locker {
     // Monotonic lock times plus this offset are times of the locker's clock.
     const toWall = settings.clock.now() - settings.now();
     const list: HeldLockInfo[] = [];
-    for (const lock of this.#ctx.held) {
+    for (const lock of this.#ctx.held.list()) {
       const info = lock.info(toWall);
       if (info !== undefined) list.push(info);
     }
@@ -131,7 +131,7 @@ class LockerImpl implements Locker {
   async #close(): Promise<void> {
     this.#closing.abort(new LockerClosedError(this.name));
     for (const stop of [...this.#pending]) stop();
-    await Promise.all([...this.#ctx.held].map((lock) => lock.closeAndRelease()));
+    await Promise.all(this.#ctx.held.list().map((lock) => lock.closeAndRelease()));
     this.#ctx.timers.close();
     await this.#ctx.backend.close?.();
   }

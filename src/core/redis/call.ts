@@ -19,6 +19,8 @@ export type RedisFailure = RedisUnavailableError | RedisCommandError;
 export interface CallHost {
   /** Start tracking the call's deadline (nothing when the runner has none). */
   track(call: Pending): void;
+  /** The call was answered: stop tracking it. */
+  untrack(call: Pending): void;
   /** The error of a call not answered in time. */
   timeoutError(): RedisUnavailableError;
   /** Send `EVAL source ...list` (the NOSCRIPT fallback). */
@@ -94,6 +96,7 @@ export class RedisCall<R> extends Pending {
   #answered(reply: unknown): void {
     if (this.settled) return; // timed out before the reply came
     this.settled = true;
+    this.#host.untrack(this);
     let value: R;
     try {
       value = this.#onReply(reply);
@@ -107,6 +110,7 @@ export class RedisCall<R> extends Pending {
   #failed(error: unknown): void {
     if (this.settled) return;
     this.settled = true;
+    this.#host.untrack(this);
     const script = this.#script;
     if (script !== undefined && isNoScript(error)) {
       // The server (on Cluster: the key's node) lost its script cache: EVAL loads it,

@@ -236,6 +236,11 @@ class Runner implements RedisRunner, CallHost {
     if (this.commandTimeoutMs > 0) this.#deadlines.track(call);
   }
 
+  /** @internal CallHost: a call was answered. */
+  untrack(call: Pending): void {
+    this.#deadlines.untrack(call);
+  }
+
   /** @internal CallHost: the error of a call not answered in time. */
   timeoutError(): RedisUnavailableError {
     return new RedisUnavailableError(
