@@ -34,6 +34,7 @@ describe('sqlScheduler under concurrency (PostgreSQL)', () => {
       .execute();
     const jobs = ['a', 'b', 'c'];
     const active = new Map<string, number>();
+    const finished = new Map<string, number>();
     let maxActive = 0;
     const workers: SqlScheduler[] = [];
     for (let w = 0; w < 4; w++) {
@@ -63,13 +64,19 @@ describe('sqlScheduler under concurrency (PostgreSQL)', () => {
               .insertInto(runs)
               .values({ job, worker: `w${w}`, started, ended })
               .execute();
+            finished.set(job, (finished.get(job) ?? 0) + 1);
             if (Math.random() < 0.2) throw new Error('failed run, retried');
           },
         });
       }
     }
     for (const s of workers) s.start();
-    await sleep(1_500);
+    // Until every job has run a few times (1.5 s on a quiet machine; longer under load).
+    const enough = () => jobs.every((job) => (finished.get(job) ?? 0) > 5);
+    const start = Date.now();
+    while ((!enough() || Date.now() - start < 1_500) && Date.now() - start < 20_000) {
+      await sleep(100);
+    }
     await Promise.all(workers.map((s) => s.close()));
 
     expect(maxActive).toBe(1);
