@@ -134,6 +134,17 @@ describe('npm run shop -- --cluster, for real', () => {
         'the buyer notified',
       );
 
+      // A weight change goes through the instance into etcd, where the gateway sees it.
+      expect(await cluster.control.setWeight('orders#1', 3)).toBe(3);
+      const orders = shop.rpc!.registry.discover('orders');
+      await orders.ready;
+      await eventually(
+        async () => orders.instances().map((i) => i.weight),
+        (weights) => weights.length === 1 && weights[0] === 3,
+        'weight 3 in etcd',
+      );
+      await orders.close();
+
       // Each role's tables are in its own database: orders in the orders one only.
       const urls = cluster.infra.endpoints.roleDatabaseUrls ?? {};
       expect(await tablesIn(urls.orders!)).toEqual(
