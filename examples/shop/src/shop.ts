@@ -1,37 +1,30 @@
-// The composition root: opens the database and girder backends, builds the services,
-// wraps them with girder blocks and mounts the HTTP API, the mock payment provider and
-// the web UI on one Fastify app. Each concern lives in ./compose/.
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
-import Fastify, { type FastifyInstance } from 'fastify';
-import type { Breaker } from 'girder/breaker';
-import { type Clock, systemClock } from 'girder/core';
-import type { Authorizer, TokenService } from 'girder/jwt';
-import { consoleLogger, type Logger } from 'girder/logger';
+import Fastify from 'fastify';
+import { systemClock } from 'girder/core';
+import { consoleLogger } from 'girder/logger';
 import { withRateLimit } from 'girder/ratelimit';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { openBackends } from './backends.js';
 import { type CatalogReads, catalogReads } from './catalog/cached.js';
 import { productViews } from './catalog/views.js';
-import type { ClusterControl } from './cluster/control.js';
 import { addressesOf } from './compose/addresses.js';
+import { ordersWithEvents, paymentsWithEvents } from './compose/gateway-events.js';
 import { mountHttp } from './compose/http.js';
-import { type Jobs, startJobs } from './compose/jobs.js';
+import { startJobs } from './compose/jobs.js';
 import { composeLocal, type ServiceSet } from './compose/local.js';
 import { type Messaging, startMessaging } from './compose/messaging.js';
 import { buildPaymentProvider } from './compose/payments.js';
-import { type Popular, popularRanking } from './compose/popular.js';
+import { popularRanking } from './compose/popular.js';
 import { shopEtcdRegistry } from './compose/registry.js';
-import { type ShopRpc, startRpc, watchRpc } from './compose/rpc.js';
+import { startRpc, watchRpc } from './compose/rpc.js';
 import { buildSecurity } from './compose/security.js';
-import { buildSms, type ShopSms } from './compose/sms.js';
+import type { Shop, ShopOptions } from './compose/shop-types.js';
+import { buildSms } from './compose/sms.js';
 import type { ShopConfig } from './config.js';
-import { type OpenDatabase, openDatabase } from './db/database.js';
+import { openDatabase } from './db/database.js';
 import type { Services } from './http/context.js';
 import { clusterRoutes } from './http/routes/cluster.js';
 import { migrationRoutes } from './http/routes/migration.js';
-import { type OrdersMigration, startOrdersMigration } from './migration/orders-migration.js';
-import type { MigrationTarget } from './migration/target.js';
-import type { MockProviderControl } from './mock-provider/plugin.js';
+import { startOrdersMigration } from './migration/orders-migration.js';
 import { inProcessCluster } from './observe/cluster-in-process.js';
 import { opsSnapshot, transitionLog } from './observe/ops.js';
 import { clusterOps } from './observe/ops-cluster.js';
@@ -45,68 +38,9 @@ import { startTracing } from './observe/tracing.js';
 import { watchBlocks } from './observe/watch.js';
 import { asCaller } from './rpc/kit.js';
 import { seedDemoData } from './seed.js';
-import type { LoginContext, User } from './users/service.js';
+import type { LoginContext } from './users/service.js';
 
-/** Things tests (and embedders) may supply instead of the defaults. */
-export interface ShopOptions {
-  /** Time for order deadlines, the expiry job, callback timestamps and the payment breaker. Default `systemClock`. */
-  clock?: Clock;
-  /** Where logs go. Default a console logger per `LOG_LEVEL` / `LOG_FORMAT`. */
-  logger?: Logger;
-  /** An already opened (and migrated) database; `close()` closes it. Default: open `config.database`. */
-  database?: OpenDatabase;
-  /** Export spans here (tests: an in-memory exporter), whatever `config.tracing` says. */
-  spanExporter?: SpanExporter;
-  /** The live-migration demo's target, already opened (tests); default: per `config.migration`. */
-  migrationTarget?: MigrationTarget;
-  /** What the ops page's cluster panel acts on (`--cluster`: the supervisor's); default: the in-process gRPC nodes. */
-  cluster?: ClusterControl;
-  /**
-   * Gateway mode (the cluster): with `SHOP_TRANSPORT=grpc`, the services are not composed
-   * here but found in this etcd registry (ETCD_ENDPOINTS), each running in its own
-   * process; every service call, startup included, goes through the gRPC clients.
-   */
-  etcdEndpoints?: readonly string[];
-}
-
-export interface Shop {
-  readonly app: FastifyInstance;
-  readonly config: ShopConfig;
-  readonly services: Services;
-  readonly mockProvider: MockProviderControl;
-  /** SMS codes, the provider stack and the two mock providers (girder/sms). */
-  readonly sms: ShopSms;
-  /** The prom-client registry behind `/metrics` and the ops page. */
-  readonly registry: Registry;
-  readonly tokens: TokenService;
-  readonly authorizer: Authorizer;
-  /** The breaker in front of the payment provider. */
-  readonly paymentBreaker: Breaker;
-  /** The admin account. */
-  readonly admin: User;
-  /** What the shop runs on, for the startup banner. */
-  readonly describe: { database: string; backends: string };
-  /** Start listening on `config.port` / `config.host`; resolves the public URL. */
-  listen(): Promise<string>;
-  /** Base URL for browsers (after `listen`). */
-  url(): string;
-  /** The background jobs (scheduledJobs under one leader election). */
-  readonly jobs: Jobs;
-  /** The popular-products ranking job and its cache. */
-  readonly popular: Popular;
-  /** The queue, the outbox relay and the `order.paid` consumers (girder/mq). */
-  readonly messaging: Messaging;
-  /** The live migration of `orders` to a second database, when `config.migration` is set. */
-  readonly migration: OrdersMigration | undefined;
-  /** The gRPC transport (`SHOP_TRANSPORT=grpc`): nodes, clients, registry; undefined when direct. */
-  readonly rpc: ShopRpc | undefined;
-  /** `gateway`: the services run elsewhere (etcd); `one-process`: every role composed here. */
-  readonly mode: 'one-process' | 'gateway';
-  /** Run the background jobs once now: expire overdue orders, retry failed refunds. */
-  runJobs(): Promise<{ expired: number; refunded: number }>;
-  /** Stop the jobs, the server and every connection. */
-  close(): Promise<void>;
-}
+export type { Shop, ShopOptions } from './compose/shop-types.js';
 
 export async function createShop(config: ShopConfig, options: ShopOptions = {}): Promise<Shop> {
   const clock = options.clock ?? systemClock;
@@ -121,7 +55,11 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
 
   try {
     // --- storage -------------------------------------------------------------------
-    const database = options.database ?? (await openDatabase(config.database));
+    // Gateway mode: the gateway's own database and tables; one process: every role's.
+    const gatewayMode = config.rpc.transport === 'grpc' && (options.etcdEndpoints?.length ?? 0) > 0;
+    const database =
+      options.database ??
+      (await openDatabase(config.database, gatewayMode ? { roles: ['gateway'] } : {}));
     cleanup.push(() => database.close());
     // Tracing (off by default): request -> service -> database spans.
     const tracing = startTracing(config.tracing, options.spanExporter);
@@ -148,7 +86,6 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     // SHOP_TRANSPORT=grpc: every service behind its own gRPC server; `peer` are the
     // clients services and the gateway call each other through. Gateway mode: the
     // servers are other processes, found in etcd.
-    const gatewayMode = config.rpc.transport === 'grpc' && (options.etcdEndpoints?.length ?? 0) > 0;
     const rpc =
       config.rpc.transport === 'grpc'
         ? startRpc({
@@ -209,8 +146,18 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
               : relay.orderPaid(tx, event);
           },
         });
-    // What the gateway calls: the gRPC clients, else the local objects.
-    const api: ServiceSet = peer ?? (local as ServiceSet);
+    // What the gateway calls: the gRPC clients, else the local objects. Gateway mode: the
+    // orders and payments clients emit the services' events from their calls' results,
+    // for the shop's counters (./compose/gateway-events.ts).
+    const reached: ServiceSet = peer ?? (local as ServiceSet);
+    const countedOrders = gatewayMode ? ordersWithEvents(reached.orders) : reached.orders;
+    const api: ServiceSet = gatewayMode
+      ? {
+          ...reached,
+          orders: countedOrders,
+          payments: paymentsWithEvents(reached.payments, countedOrders),
+        }
+      : reached;
     // Startup and background work use the local objects when there are some (as before).
     const own: ServiceSet = local ?? api;
     // Catalog reads through girder/cache (two-level with REDIS_URL, L1 only otherwise).

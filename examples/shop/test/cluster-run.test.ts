@@ -9,6 +9,7 @@ import { CLUSTER_ROLES } from '../src/cluster/roles.js';
 import {
   adminLogin,
   Client,
+  metricOf,
   newProduct,
   newUser,
   placeOrder,
@@ -95,6 +96,21 @@ describe('npm run shop -- --cluster, for real', () => {
       );
       expect(order.payments).toEqual([expect.objectContaining({ status: 'succeeded' })]);
       expect(await stockOf(client, productId)).toBe(3);
+
+      // A second order, cancelled by its buyer: the stock comes back.
+      const second = await placeOrder(client, user, [{ productId, quantity: 1 }]);
+      expect(second.status).toBe(201);
+      const cancelled = await client.post(`/api/orders/${second.body.orderNo}/cancel`, undefined, {
+        token: user.accessToken,
+      });
+      expect(cancelled.status).toBe(200);
+      expect(await stockOf(client, productId)).toBe(3);
+
+      // The gateway's counters follow its calls: placed, then paid by the callback.
+      expect(await metricOf(shop, 'shop_orders_total', { event: 'placed' })).toBe(2);
+      expect(await metricOf(shop, 'shop_orders_total', { event: 'cancelled_user' })).toBe(1);
+      expect(await metricOf(shop, 'shop_orders_total', { event: 'paid' })).toBe(1);
+      expect(await metricOf(shop, 'shop_payment_callbacks_total', { outcome: 'paid' })).toBe(1);
 
       // The outbox relay (payments) published order.paid; the notifications instance
       // consumed it and recorded the notice (asked through its own service).

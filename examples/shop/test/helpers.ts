@@ -6,6 +6,7 @@ import {
   closeSync,
   existsSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   statSync,
@@ -27,6 +28,8 @@ import { openDatabase } from '../src/db/database.js';
 import { createShop, type Shop } from '../src/shop.js';
 
 const MIGRATIONS = new URL('../src/db/migrations.ts', import.meta.url);
+/** Each role's migrations (the template is rebuilt when any of them changes). */
+const ROLE_MIGRATIONS = new URL('../src/db/migrations/', import.meta.url);
 const PGLITE_PACKAGE = new URL(
   '../../../node_modules/@electric-sql/pglite/package.json',
   import.meta.url,
@@ -36,6 +39,12 @@ const PGLITE_PACKAGE = new URL(
 export async function template(): Promise<Blob> {
   const hash = createHash('sha256')
     .update(readFileSync(MIGRATIONS))
+    .update(
+      readdirSync(ROLE_MIGRATIONS)
+        .sort()
+        .map((f) => readFileSync(new URL(f, ROLE_MIGRATIONS), 'utf8'))
+        .join('\n'),
+    )
     .update(existsSync(PGLITE_PACKAGE) ? readFileSync(PGLITE_PACKAGE) : '')
     .digest('hex')
     .slice(0, 16);

@@ -1,7 +1,9 @@
-// Product-page views. The database row is the source of truth (one conditional upsert
-// per view); girder/cache counters (Redis when REDIS_URL is set, memory otherwise) hold
-// the figures readers see, incremented only while loaded: a miss loads the true count
-// from the database instead of starting from a wrong zero.
+// Product-page views: gateway data (db/roles.ts), counted where the page is served and
+// kept in the gateway's database; the file sits beside the catalog it describes, but the
+// catalog service never reads it. The database row is the source of truth (one
+// conditional upsert per view); girder/cache counters (Redis when REDIS_URL is set,
+// memory otherwise) hold the figures readers see, incremented only while loaded: a miss
+// loads the true count from the database instead of starting from a wrong zero.
 import type { Counters } from 'girder/cache';
 import type { Db } from '../db/schema.js';
 

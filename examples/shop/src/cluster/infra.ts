@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import type { ShopRole } from '../db/roles.js';
+import { createRoleDatabases } from './databases.js';
 import type { GuardSpec } from './guard.js';
 import { freePorts } from './ports.js';
 import { etcdHealthy, postgresAnswers, redisAnswers } from './probes.js';
@@ -24,6 +26,8 @@ export interface InfraEndpoints {
   etcdEndpoints: string[];
   redisUrl: string;
   databaseUrl: string;
+  /** Each role's own database on that server, when `roleDatabases` asked for them (cluster/databases.ts). */
+  roleDatabaseUrls?: Partial<Record<ShopRole, string>>;
 }
 
 /** One piece of infrastructure, for the banner. */
@@ -77,6 +81,11 @@ export interface InfraOptions {
   execArgv?: string[];
   /** How long a server may take to become ready. Default 60 000 ms. */
   readyTimeoutMs?: number;
+  /**
+   * Roles whose own database (`<db>_<role>`) is created on the PostgreSQL server, given or
+   * started, when missing; their URLs come back in `endpoints.roleDatabaseUrls`. Default: none.
+   */
+  roleDatabases?: Iterable<ShopRole>;
 }
 
 function isExecutable(path: string): boolean {
@@ -267,6 +276,10 @@ export async function startInfra(options: InfraOptions = {}): Promise<RunningInf
       }),
     );
     const address = (name: InfraName) => servers.find((s) => s.name === name)!.address;
+    const roleDatabases =
+      options.roleDatabases === undefined
+        ? undefined
+        : await createRoleDatabases(address('postgres'), options.roleDatabases);
     return {
       endpoints: {
         etcdEndpoints: address('etcd')
@@ -275,6 +288,7 @@ export async function startInfra(options: InfraOptions = {}): Promise<RunningInf
           .filter(Boolean),
         redisUrl: address('redis'),
         databaseUrl: address('postgres'),
+        ...(roleDatabases && { roleDatabaseUrls: { ...roleDatabases.urls } }),
       },
       servers,
       close: () => supervisor.close(),

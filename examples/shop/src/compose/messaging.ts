@@ -79,8 +79,8 @@ export interface MessagingOptions {
   groups?: readonly ConsumerGroup[];
   /** For `notifications`. */
   sms?: SmsService;
-  /** The orders service (direct or a gRPC client): the `orders` group marks orders paid. */
-  orders?: Pick<OrdersService, 'markPaid'>;
+  /** The orders service (direct or a gRPC client): the `orders` group marks orders paid; `popular-sales` loads units sold. */
+  orders?: Pick<OrdersService, 'markPaid' | 'unitsSoldPage'>;
   /** The users service's phones (direct or a gRPC client), for `notifications`. */
   phones?: BuyerPhones;
   /** For `popular-sales`. */
@@ -179,9 +179,12 @@ export async function startMessaging(options: MessagingOptions): Promise<Messagi
         topic: ORDER_PAID_TOPIC,
         group: 'popular-sales',
         deadLetter: `${ORDER_PAID_TOPIC}.dead.popular-sales`,
-        ...only(
-          salesHandler({ db, sales: needed(options.sales, 'sales', 'popular-sales'), clock }),
-        ),
+        ...salesHandler({
+          db,
+          orders: needed(options.orders, 'orders', 'popular-sales'),
+          sales: needed(options.sales, 'sales', 'popular-sales'),
+          clock,
+        }),
       });
     }
     if (groups.has('orders')) {

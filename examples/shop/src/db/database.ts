@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { migrate } from './migrations.js';
 import { pgliteDialect } from './pglite-dialect.js';
+import { normalizeRoles, SHOP_ROLES } from './roles.js';
 import type { Database } from './schema.js';
 
 /** Where the shop keeps its data. */
@@ -36,8 +37,22 @@ const describeUrl = (url: string) => {
   }
 };
 
-/** Open the database the config names and run the migrations. */
-export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase> {
+/** What {@link openDatabase} migrates. */
+export interface OpenDatabaseOptions {
+  /**
+   * The roles whose tables this database holds (their migrations run). Default: every
+   * role (the one-process shop); one role in cluster mode (its own database).
+   */
+  roles?: Iterable<string> | undefined;
+}
+
+/** Open the database the config names and run the migrations of `options.roles`. */
+export async function openDatabase(
+  config: DatabaseConfig,
+  options: OpenDatabaseOptions = {},
+): Promise<OpenDatabase> {
+  // An unknown role throws here, before anything is opened.
+  const roles = normalizeRoles(options.roles ?? SHOP_ROLES);
   let db: Kysely<Database>;
   let description: string;
   let dump: (() => Promise<Blob>) | undefined;
@@ -57,7 +72,7 @@ export async function openDatabase(config: DatabaseConfig): Promise<OpenDatabase
       config.dataDir === undefined ? 'PGlite (in memory)' : `PGlite (${config.dataDir})`;
   }
   try {
-    await migrate(db as Kysely<unknown>);
+    await migrate(db as Kysely<unknown>, roles);
   } catch (err) {
     await db.destroy().catch(() => {});
     throw err;

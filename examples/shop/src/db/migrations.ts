@@ -1,216 +1,96 @@
-// Schema changes, run by Kysely's Migrator at startup. One migration per service, so
-// a service's tables can be created (and later moved) on their own.
-import { createIdempotencyTable, createOutboxTable } from 'girder/mq';
-import { createSmsQueueTable } from 'girder/sms';
+// Schema changes, run by Kysely's Migrator at startup. Each role has its own list and its
+// own migration table (`shop_migrations_<role>`), so a role's tables can live in a
+// database of their own (cluster mode) or beside the others' (one process).
+//
+// A database made by the pre-split list (one table `shop_migrations` for every role) is
+// adopted: a role migration whose `legacy` migrations all ran there is recorded as done
+// without running; the rest (added since) run as usual.
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { catalogMigrations } from './migrations/catalog.js';
+import { gatewayMigrations } from './migrations/gateway.js';
+import { inventoryMigrations } from './migrations/inventory.js';
+import { notificationsMigrations } from './migrations/notifications.js';
+import { ordersMigrations } from './migrations/orders.js';
+import { paymentsMigrations } from './migrations/payments.js';
+import type { RoleMigrations } from './migrations/types.js';
+import { usersMigrations } from './migrations/users.js';
+import { normalizeRoles, SHOP_ROLES, type ShopRole } from './roles.js';
 
-/** The girder/sms queue table (`sqlSmsQueue`). */
-export const SMS_QUEUE_TABLE = 'sms_queue';
-/** The girder/mq outbox table. */
-export const OUTBOX_TABLE = 'outbox';
-/** Idempotency marks of the notifications consumer. */
-export const NOTIFIED_TABLE = 'notified_orders';
-/** Idempotency marks of the popular-sales consumer. */
-export const SALES_COUNTED_TABLE = 'sales_counted_orders';
+export type { RoleMigration, RoleMigrations } from './migrations/types.js';
+// The table names used to live here; callers still import them from this module.
+export {
+  NOTIFIED_TABLE,
+  OUTBOX_TABLE,
+  SALES_COUNTED_TABLE,
+  SMS_QUEUE_TABLE,
+} from './roles.js';
 
-const migrations: Record<string, Migration> = {
-  '0001_users': {
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable('users')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('email', 'text', (c) => c.notNull().unique())
-        .addColumn('password_hash', 'text', (c) => c.notNull())
-        .addColumn('role', 'text', (c) => c.notNull().defaultTo('user'))
-        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-        .execute();
-    },
-  },
-  '0002_catalog': {
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable('categories')
-        .addColumn('id', 'serial', (c) => c.primaryKey())
-        .addColumn('slug', 'text', (c) => c.notNull().unique())
-        .addColumn('name', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema
-        .createTable('products')
-        .addColumn('id', 'serial', (c) => c.primaryKey())
-        .addColumn('category_id', 'integer', (c) => c.notNull().references('categories.id'))
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('description', 'text', (c) => c.notNull().defaultTo(''))
-        .addColumn('price_cents', 'integer', (c) => c.notNull().check(sql`price_cents >= 0`))
-        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-        .execute();
-      await db.schema
-        .createIndex('products_category_idx')
-        .on('products')
-        .columns(['category_id', 'id'])
-        .execute();
-    },
-  },
-  '0003_inventory': {
-    async up(db: Kysely<unknown>) {
-      // No foreign key to products: the catalog is another service's data.
-      await db.schema
-        .createTable('inventory')
-        .addColumn('product_id', 'integer', (c) => c.primaryKey())
-        .addColumn('available', 'integer', (c) => c.notNull().check(sql`available >= 0`))
-        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-        .execute();
-      await db.schema
-        .createTable('inventory_reservations')
-        .addColumn('reservation_id', 'text', (c) => c.notNull())
-        .addColumn('product_id', 'integer', (c) => c.notNull())
-        .addColumn('quantity', 'integer', (c) => c.notNull().check(sql`quantity > 0`))
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('created_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-        .addColumn('updated_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
-        .addPrimaryKeyConstraint('inventory_reservations_pk', ['reservation_id', 'product_id'])
-        .execute();
-    },
-  },
-  '0004_orders': {
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable('orders')
-        .addColumn('order_no', 'text', (c) => c.primaryKey())
-        .addColumn('user_id', 'text', (c) => c.notNull())
-        .addColumn('request_id', 'text', (c) => c.notNull())
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('total_cents', 'integer', (c) => c.notNull())
-        .addColumn('cancel_reason', 'text')
-        .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
-        .addColumn('created_at', 'timestamptz', (c) => c.notNull())
-        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
-        .addColumn('paid_at', 'timestamptz')
-        .addColumn('cancelled_at', 'timestamptz')
-        .addUniqueConstraint('orders_request_uq', ['user_id', 'request_id'])
-        .execute();
-      await db.schema
-        .createIndex('orders_user_idx')
-        .on('orders')
-        .columns(['user_id', 'created_at'])
-        .execute();
-      await db.schema
-        .createIndex('orders_pending_idx')
-        .on('orders')
-        .columns(['status', 'expires_at'])
-        .execute();
-      await db.schema
-        .createTable('order_items')
-        .addColumn('order_no', 'text', (c) => c.notNull().references('orders.order_no'))
-        .addColumn('product_id', 'integer', (c) => c.notNull())
-        .addColumn('name', 'text', (c) => c.notNull())
-        .addColumn('unit_price_cents', 'integer', (c) => c.notNull())
-        .addColumn('quantity', 'integer', (c) => c.notNull())
-        .addPrimaryKeyConstraint('order_items_pk', ['order_no', 'product_id'])
-        .execute();
-    },
-  },
-  '0005_payments': {
-    async up(db: Kysely<unknown>) {
-      await db.schema
-        .createTable('payments')
-        .addColumn('id', 'text', (c) => c.primaryKey())
-        .addColumn('order_no', 'text', (c) => c.notNull())
-        .addColumn('user_id', 'text', (c) => c.notNull())
-        .addColumn('amount_cents', 'integer', (c) => c.notNull())
-        .addColumn('status', 'text', (c) => c.notNull())
-        .addColumn('provider_payment_id', 'text')
-        .addColumn('pay_url', 'text')
-        .addColumn('created_at', 'timestamptz', (c) => c.notNull())
-        .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex('payments_order_idx').on('payments').column('order_no').execute();
-      // At most one open payment per order: a second "pay" click resumes it.
-      await db.schema
-        .createIndex('payments_open_uq')
-        .on('payments')
-        .column('order_no')
-        .unique()
-        .where(sql.ref('status'), '=', 'created')
-        .execute();
-      await db.schema
-        .createIndex('payments_status_idx')
-        .on('payments')
-        .columns(['status', 'updated_at'])
-        .execute();
-      await db.schema
-        .createTable('payment_events')
-        .addColumn('event_id', 'text', (c) => c.primaryKey())
-        .addColumn('payment_id', 'text', (c) => c.notNull())
-        .addColumn('received_at', 'timestamptz', (c) => c.notNull())
-        .addColumn('outcome', 'text', (c) => c.notNull())
-        .addColumn('payload', 'text', (c) => c.notNull())
-        .execute();
-    },
-  },
-  '0006_product_views': {
-    async up(db: Kysely<unknown>) {
-      // catalog service: how often each product page was read (the counters' source of truth).
-      await db.schema
-        .createTable('product_views')
-        .addColumn('product_id', 'integer', (c) => c.primaryKey())
-        .addColumn('views', 'integer', (c) => c.notNull().defaultTo(0))
-        .execute();
-    },
-  },
-  '0007_sms': {
-    async up(db: Kysely<unknown>) {
-      // users service: a phone linked to an account, for SMS-code login.
-      await db.schema
-        .createTable('user_phones')
-        .addColumn('user_id', 'text', (c) => c.primaryKey())
-        .addColumn('phone', 'text', (c) => c.notNull().unique())
-        .addColumn('linked_at', 'timestamptz', (c) => c.notNull())
-        .execute();
-      // girder/sms: messages stored by asyncFallback until a worker sends them.
-      await createSmsQueueTable(db, { table: SMS_QUEUE_TABLE });
-    },
-  },
-  '0008_messaging': {
-    async up(db: Kysely<unknown>) {
-      // payments service: events written with the payment, relayed to the queue (girder/mq).
-      await createOutboxTable(db, { table: OUTBOX_TABLE });
-      // notifications consumer: one row per order told about, marked with its message.
-      await createIdempotencyTable(db, { table: NOTIFIED_TABLE });
-      await db.schema
-        .createTable('notifications')
-        .addColumn('order_no', 'text', (c) => c.primaryKey())
-        .addColumn('user_id', 'text', (c) => c.notNull())
-        .addColumn('channel', 'text', (c) => c.notNull())
-        .addColumn('sent_at', 'timestamptz', (c) => c.notNull())
-        .execute();
-      // popular consumer: orders already counted in the sales counters.
-      await createIdempotencyTable(db, { table: SALES_COUNTED_TABLE });
-    },
-  },
-  '0009_orders_paid_by': {
-    async up(db: Kysely<unknown>) {
-      // orders service: which payment paid an order, so marking it paid is idempotent
-      // per payment now that payments and orders share no transaction.
-      await db.schema.alterTable('orders').addColumn('paid_by', 'text').execute();
-    },
-  },
+/** Each role's migrations. */
+export const ROLE_MIGRATIONS: Readonly<Record<ShopRole, RoleMigrations>> = {
+  users: usersMigrations,
+  catalog: catalogMigrations,
+  inventory: inventoryMigrations,
+  orders: ordersMigrations,
+  payments: paymentsMigrations,
+  notifications: notificationsMigrations,
+  gateway: gatewayMigrations,
 };
 
-const provider: MigrationProvider = { getMigrations: async () => migrations };
+/** The pre-split list's migration table. */
+export const LEGACY_MIGRATION_TABLE = 'shop_migrations';
 
-/** Bring the schema up to date; throws with the failing migration's name. */
-export async function migrate(db: Kysely<unknown>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider, migrationTableName: 'shop_migrations' });
-  const { error, results = [] } = await migrator.migrateToLatest();
-  const failed = results.find((r) => r.status === 'Error');
-  if (error !== undefined) {
-    const name = failed ? ` (${failed.migrationName})` : '';
-    throw new Error(
-      `database migration failed${name}: ${String((error as Error)?.message ?? error)}`,
-      {
-        cause: error,
-      },
-    );
+/** The migration table of `role` (Kysely adds `<name>_lock` beside it). */
+export const migrationTableOf = (role: ShopRole) => `${LEGACY_MIGRATION_TABLE}_${role}`;
+
+/** Names the pre-split list ran on `db`; empty when it never ran there. */
+async function legacyDone(db: Kysely<unknown>): Promise<Set<string>> {
+  const { rows } = await sql<{ present: string | null }>`
+    select to_regclass(${LEGACY_MIGRATION_TABLE})::text as present`.execute(db);
+  if (rows[0]?.present == null) return new Set();
+  const done = await sql<{
+    name: string;
+  }>`select name from ${sql.table(LEGACY_MIGRATION_TABLE)}`.execute(db);
+  return new Set(done.rows.map((r) => r.name));
+}
+
+function providerFor(role: ShopRole, legacy: ReadonlySet<string>): MigrationProvider {
+  const migrations: Record<string, Migration> = {};
+  for (const [name, migration] of Object.entries(ROLE_MIGRATIONS[role])) {
+    const adopted = migration.legacy.length > 0 && migration.legacy.every((old) => legacy.has(old));
+    // Recorded as done by the Migrator all the same: the pre-split list made this change.
+    migrations[name] = adopted ? { up: async () => {} } : { up: (db) => migration.up(db) };
   }
-  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  return { getMigrations: async () => migrations };
+}
+
+/**
+ * Bring the tables of `roles` (default: every role, the one-process shop) up to date.
+ * Resolves the migrations run, as `<role>/<name>`; throws naming the failing one.
+ */
+export async function migrate(
+  db: Kysely<unknown>,
+  roles: Iterable<string> = SHOP_ROLES,
+): Promise<string[]> {
+  const wanted = normalizeRoles(roles);
+  const legacy = await legacyDone(db);
+  const ran: string[] = [];
+  for (const role of wanted) {
+    const migrator = new Migrator({
+      db,
+      provider: providerFor(role, legacy),
+      migrationTableName: migrationTableOf(role),
+      migrationLockTableName: `${migrationTableOf(role)}_lock`,
+    });
+    const { error, results = [] } = await migrator.migrateToLatest();
+    if (error !== undefined) {
+      const failed = results.find((r) => r.status === 'Error');
+      const name = failed ? ` (${role}/${failed.migrationName})` : ` (${role})`;
+      throw new Error(
+        `database migration failed${name}: ${String((error as Error)?.message ?? error)}`,
+        { cause: error },
+      );
+    }
+    for (const r of results) if (r.status === 'Success') ran.push(`${role}/${r.migrationName}`);
+  }
+  return ran;
 }

@@ -1,5 +1,6 @@
-// Table types for Kysely. Each service owns its tables (see the prefixes in the
-// comments); no service reads another's tables, so each could move to its own database.
+// Table types for Kysely. Each role owns its tables (db/roles.ts TABLE_OWNERS, checked by
+// test/table-owners.test.ts); no role reads another's tables, so each role can have a
+// database of its own (cluster mode).
 import type { ColumnType, Generated, Kysely } from 'kysely';
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -31,7 +32,7 @@ export interface ProductsTable {
   created_at: CreatedAt;
 }
 
-/** catalog service: product page reads, per product. */
+/** gateway: product page reads, per product. */
 export interface ProductViewsTable {
   product_id: number;
   views: number;
@@ -113,6 +114,7 @@ export interface UserPhonesTable {
   linked_at: Timestamp;
 }
 
+/** notifications service: the buyer was told about this order. */
 export interface NotificationsTable {
   order_no: string;
   user_id: string;

@@ -1,10 +1,13 @@
 // The second database of the live-migration demo: a PGlite of its own (in memory, or in
-// a directory next to the main one) or a second PostgreSQL database. It holds only the
-// `orders` table, created here with the main table's columns, key and constraints.
+// a directory next to the main one) or a second PostgreSQL database. It gets the orders
+// role's own migrations (db/migrations/orders.ts), so its `orders` table has the main
+// table's columns, key and constraints by construction; only `orders` moves there (its
+// `order_items` stays empty).
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import { migrate } from '../db/migrations.js';
 import { pgliteDialect } from '../db/pglite-dialect.js';
 import type { Database, Db } from '../db/schema.js';
 
@@ -21,7 +24,7 @@ export interface MigrationTarget {
   close(): Promise<void>;
 }
 
-/** Opens the target and creates its `orders` table if missing. */
+/** Opens the target and brings it to the orders role's schema (its migrations). */
 export async function openMigrationTarget(config: MigrationTargetConfig): Promise<MigrationTarget> {
   let db: Db;
   let description: string;
@@ -40,48 +43,14 @@ export async function openMigrationTarget(config: MigrationTargetConfig): Promis
       config.dataDir === undefined ? 'PGlite (in memory)' : `PGlite (${config.dataDir})`;
   }
   try {
-    await createOrdersTable(db);
+    // A target made before the per-role migrations (an `orders` table and no
+    // `shop_migrations_orders`) fails here with "relation orders already exists".
+    await migrate(db as unknown as Kysely<unknown>, ['orders']);
   } catch (err) {
     await db.destroy().catch(() => {});
     throw err;
   }
   return { db, description, close: () => db.destroy() };
-}
-
-/** The main database's `orders` table, on the target: same columns, key, unique request id. */
-export async function createOrdersTable(db: Db): Promise<void> {
-  const schema = (db as unknown as Kysely<unknown>).schema;
-  await schema
-    .createTable('orders')
-    .ifNotExists()
-    .addColumn('order_no', 'text', (c) => c.primaryKey())
-    .addColumn('user_id', 'text', (c) => c.notNull())
-    .addColumn('request_id', 'text', (c) => c.notNull())
-    .addColumn('status', 'text', (c) => c.notNull())
-    .addColumn('total_cents', 'integer', (c) => c.notNull())
-    .addColumn('cancel_reason', 'text')
-    .addColumn('expires_at', 'timestamptz', (c) => c.notNull())
-    .addColumn('created_at', 'timestamptz', (c) => c.notNull())
-    .addColumn('updated_at', 'timestamptz', (c) => c.notNull())
-    .addColumn('paid_at', 'timestamptz')
-    .addColumn('cancelled_at', 'timestamptz')
-    .addColumn('paid_by', 'text')
-    .addUniqueConstraint('orders_request_uq', ['user_id', 'request_id'])
-    .execute();
-  await schema
-    .createIndex('orders_user_idx')
-    .ifNotExists()
-    .on('orders')
-    .columns(['user_id', 'created_at'])
-    .execute();
-  await schema
-    .createIndex('orders_pending_idx')
-    .ifNotExists()
-    .on('orders')
-    .columns(['status', 'expires_at'])
-    .execute();
-  // A target created before the main table's migration 0009 (`paid_by`) gets it too.
-  await sql`alter table orders add column if not exists paid_by text`.execute(db);
 }
 
 /**
