@@ -52,7 +52,11 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
 
   try {
     // --- storage -------------------------------------------------------------------
-    const database = options.database ?? (await openDatabase(config.database));
+    // Gateway mode: the gateway's own database and tables; one process: every role's.
+    const gatewayMode = config.rpc.transport === 'grpc' && (options.etcdEndpoints?.length ?? 0) > 0;
+    const database =
+      options.database ??
+      (await openDatabase(config.database, gatewayMode ? { roles: ['gateway'] } : {}));
     cleanup.push(() => database.close());
     // Tracing (off by default): request -> service -> database spans.
     const tracing = startTracing(config.tracing, options.spanExporter);
@@ -79,7 +83,6 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     // SHOP_TRANSPORT=grpc: every service behind its own gRPC server; `peer` are the
     // clients services and the gateway call each other through. Gateway mode: the
     // servers are other processes, found in etcd.
-    const gatewayMode = config.rpc.transport === 'grpc' && (options.etcdEndpoints?.length ?? 0) > 0;
     const rpc =
       config.rpc.transport === 'grpc'
         ? startRpc({

@@ -52,13 +52,16 @@ describe('cluster launcher', () => {
       );
       expect(cluster.gatewayEnv).toMatchObject({
         SHOP_TRANSPORT: 'grpc',
-        DATABASE_URL: cluster.infra.endpoints.databaseUrl,
+        // The gateway's own database; each role has its own (cluster/databases.ts).
+        DATABASE_URL: cluster.infra.endpoints.roleDatabaseUrls?.gateway,
         REDIS_URL: cluster.infra.endpoints.redisUrl,
       });
       expect(cluster.gatewayEnv.SHOP_JWT_SECRET).toMatch(/^[\w-]{40,}$/);
 
-      // The database was migrated before any instance started.
-      const db = new pg.Client({ connectionString: cluster.infra.endpoints.databaseUrl });
+      // The orders database was migrated before any instance started.
+      const db = new pg.Client({
+        connectionString: cluster.infra.endpoints.roleDatabaseUrls?.orders,
+      });
       await db.connect();
       const tables = await db.query(
         "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name = 'orders'",

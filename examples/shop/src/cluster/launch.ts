@@ -7,6 +7,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config.js';
 import { openDatabase } from '../db/database.js';
+import { isShopRole, SHOP_ROLES, type ShopRole } from '../db/roles.js';
 import { createShop, type Shop, type ShopOptions } from '../shop.js';
 import { type ClusterControl, clusterControl } from './control.js';
 import { type InfraOptions, planInfra, type RunningInfra, startInfra } from './infra.js';
@@ -83,7 +84,13 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   let port = options.gatewayPort ?? Number(env.PORT?.trim() || 3000);
   if (port === 0) [port] = (await freePorts(1)) as [number];
   const gatewayUrl = `http://${LOOPBACK_OR_ANY.has(host) ? '127.0.0.1' : host}:${port}`;
-  const infra = await startInfra(options);
+  // One PostgreSQL database per role (the gateway's included), created if missing.
+  const infra = await startInfra({ ...options, roleDatabases: SHOP_ROLES });
+  const databaseOf = (role: ShopRole): string => {
+    const url = infra.endpoints.roleDatabaseUrls?.[role];
+    if (!url) throw new Error(`no database for the ${role} role`);
+    return url;
+  };
   const supervisor = createSupervisor(
     Object.fromEntries(
       roles.map(({ role }) => [role, { entry: options.serviceEntry ?? SERVICE_MAIN }]),
@@ -91,7 +98,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     { output: options.output, execArgv: options.execArgv },
   );
   const gatewayEnv: Record<string, string> = {
-    DATABASE_URL: infra.endpoints.databaseUrl,
+    // The gateway's own database (sms_queue, product_views, sales_counted_orders).
+    DATABASE_URL: databaseOf('gateway'),
     REDIS_URL: infra.endpoints.redisUrl,
     ETCD_ENDPOINTS: infra.endpoints.etcdEndpoints.join(','),
     SHOP_TRANSPORT: 'grpc',
@@ -108,6 +116,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
       string
     >),
     ...gatewayEnv,
+    DATABASE_URL: isShopRole(role) ? databaseOf(role) : gatewayEnv.DATABASE_URL!,
     SHOP_GATEWAY_URL: gatewayUrl,
     SHOP_ROLE: role,
   });
@@ -116,10 +125,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     await infra.close();
   };
   try {
-    // Migrate once here, so the instances do not race each other to do it.
-    const config = loadConfig({ ...env, ...gatewayEnv });
-    const database = await openDatabase(config.database);
-    await database.close();
+    // Migrate each role's database once here, so its instances do not race to do it.
+    for (const role of SHOP_ROLES) {
+      const database = await openDatabase(
+        { kind: 'postgres', url: databaseOf(role), poolSize: 1 },
+        { roles: [role] },
+      );
+      await database.close();
+    }
     await Promise.all(
       roles.flatMap(({ role, count }) =>
         Array.from({ length: count }, () => supervisor.start(role, envOf(role))),

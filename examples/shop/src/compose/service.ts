@@ -1,5 +1,5 @@
 // One service role composed on its own, for a process of its own (the cluster's
-// children): its database, the Redis backends, a token verifier (the gateway issues,
+// children): its own database (DATABASE_URL: the role's, its migrations only), the Redis backends, a token verifier (the gateway issues,
 // services only verify), clients for the services it calls (over etcd:///<service>),
 // its service object, its own background work, and its gRPC node registered in etcd.
 //
@@ -254,8 +254,10 @@ export async function composeService(
   };
   try {
     // A small pool: every instance of every role shares one PostgreSQL server.
+    // Its own database (the cluster gives each role one), with its own migrations only.
     const database = await openDatabase(
       config.database.kind === 'postgres' ? { ...config.database, poolSize: 4 } : config.database,
+      { roles: [role] },
     );
     cleanup.push(() => database.close());
     const backends = await openBackends(config.redisUrl, config.redisPrefix, clock);
