@@ -141,9 +141,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
           onPaid: (tx, event) => {
             const relay = messaging;
             if (!relay) throw new Error('messaging is not started');
-            return migration
-              ? migration.withMainRow(tx, event.orderNo, () => relay.orderPaid(tx, event))
-              : relay.orderPaid(tx, event);
+            return relay.orderPaid(tx, event);
           },
         });
     // What the gateway calls: the gRPC clients, else the local objects. Gateway mode: the

@@ -62,13 +62,6 @@ export interface OrdersMigration {
   readonly target: MigrationTarget;
   /** The main database (source). */
   readonly main: Db;
-  /**
-   * Runs `read` (in the payment's transaction `tx`) with the order's row visible in the
-   * main database: code outside the orders service still reads `orders` there (the
-   * `order.paid` event). In target-only the row is put there for the read and removed
-   * again in the same transaction, so nothing of it is committed.
-   */
-  withMainRow<T>(tx: Db, orderNo: string, read: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -151,27 +144,6 @@ export async function startOrdersMigration(
       fixer: fix,
       target,
       main,
-      async withMainRow(tx, orderNo, read) {
-        if (phase.phase !== 'target-only') return read();
-        const row = await target.db
-          .selectFrom('orders')
-          .selectAll()
-          .where('order_no', '=', orderNo)
-          .executeTakeFirst();
-        const added =
-          row !== undefined &&
-          (await tx
-            .insertInto('orders')
-            .values(row)
-            .onConflict((oc) => oc.doNothing())
-            .returning('order_no')
-            .executeTakeFirst()) !== undefined;
-        try {
-          return await read();
-        } finally {
-          if (added) await tx.deleteFrom('orders').where('order_no', '=', orderNo).execute();
-        }
-      },
       async close() {
         await control.close().catch(() => {});
         await phase.close().catch(() => {});
