@@ -29,13 +29,11 @@ export async function clusterShop(
   roles?: readonly RoleCount[],
 ): Promise<TestCluster> {
   const output: string[] = [];
-  // The public URL is set, as a deployment would: the payments instances send the buyer
-  // back there from the provider's page. Left unset, they send it to 127.0.0.1 while the
-  // gateway calls itself localhost: another origin, where the browser has no session.
+  // SHOP_PUBLIC_URL is left to the launcher: the payments instances must send the buyer
+  // back to the gateway's own origin (localhost), where the browser has its session.
   const [port] = (await freePorts(1)) as [number];
   const running = await startTestCluster({
     env: {
-      SHOP_PUBLIC_URL: `http://localhost:${port}`,
       // No ranking runs in the background (the flow runs it when it needs it).
       SHOP_POPULAR_INTERVAL: '24h',
       // Generous per-method quotas on the service nodes, as the HTTP ones are in tests:

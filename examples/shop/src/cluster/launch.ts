@@ -84,6 +84,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
   let port = options.gatewayPort ?? Number(env.PORT?.trim() || 3000);
   if (port === 0) [port] = (await freePorts(1)) as [number];
   const gatewayUrl = `http://${LOOPBACK_OR_ANY.has(host) ? '127.0.0.1' : host}:${port}`;
+  const publicUrl = `http://${LOOPBACK_OR_ANY.has(host) ? 'localhost' : host}:${port}`;
   // One PostgreSQL database per role (the gateway's included), created if missing.
   const infra = await startInfra({ ...options, roleDatabases: SHOP_ROLES });
   const databaseOf = (role: ShopRole): string => {
@@ -118,6 +119,10 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Runnin
     ...gatewayEnv,
     DATABASE_URL: isShopRole(role) ? databaseOf(role) : gatewayEnv.DATABASE_URL!,
     SHOP_GATEWAY_URL: gatewayUrl,
+    // Where the payment page sends the buyer back: the gateway's public origin, as the
+    // gateway itself names it (`localhost` for a loopback host), or the buyer's session
+    // cookie is on another origin.
+    SHOP_PUBLIC_URL: env.SHOP_PUBLIC_URL?.trim() || publicUrl,
     SHOP_ROLE: role,
   });
   const close = async () => {
