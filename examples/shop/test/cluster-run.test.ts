@@ -3,6 +3,7 @@
 // the gateway in this process reaching them through etcd. Sign in as admin and as a new
 // user over HTTP, place an order, pay it through the mock provider, see it paid (and the
 // buyer notified by the notifications instance); close, and no child is left.
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { ClusterShop } from '../src/cluster/launch.js';
 import { CLUSTER_ROLES } from '../src/cluster/roles.js';
@@ -25,6 +26,19 @@ const isAlive = (pid: number) => {
     return false;
   }
 };
+
+async function tablesIn(url: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'",
+    );
+    return rows.map((r) => r.name);
+  } finally {
+    await client.end();
+  }
+}
 
 async function eventually<T>(
   read: () => Promise<T>,
@@ -119,6 +133,25 @@ describe('npm run shop -- --cluster, for real', () => {
         (n) => n !== null,
         'the buyer notified',
       );
+
+      // A weight change goes through the instance into etcd, where the gateway sees it.
+      expect(await cluster.control.setWeight('orders#1', 3)).toBe(3);
+      const orders = shop.rpc!.registry.discover('orders');
+      await orders.ready;
+      await eventually(
+        async () => orders.instances().map((i) => i.weight),
+        (weights) => weights.length === 1 && weights[0] === 3,
+        'weight 3 in etcd',
+      );
+      await orders.close();
+
+      // Each role's tables are in its own database: orders in the orders one only.
+      const urls = cluster.infra.endpoints.roleDatabaseUrls ?? {};
+      expect(await tablesIn(urls.orders!)).toEqual(
+        expect.arrayContaining(['order_items', 'orders']),
+      );
+      expect(await tablesIn(urls.gateway!)).not.toContain('orders');
+      expect(await tablesIn(urls.gateway!)).toContain('product_views');
     } finally {
       await running.close();
     }
