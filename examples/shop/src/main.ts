@@ -63,7 +63,9 @@ try {
   // Cluster: this process is the gateway; the services are found in etcd.
   const shop = await createShop(
     config,
-    cluster ? { etcdEndpoints: cluster.infra.endpoints.etcdEndpoints } : {},
+    cluster
+      ? { etcdEndpoints: cluster.infra.endpoints.etcdEndpoints, cluster: cluster.control }
+      : {},
   );
   const url = await shop.listen();
   const admin = config.admin;

@@ -22,9 +22,12 @@ import { buildSms } from './compose/sms.js';
 import type { ShopConfig } from './config.js';
 import { openDatabase } from './db/database.js';
 import type { Services } from './http/context.js';
+import { clusterRoutes } from './http/routes/cluster.js';
 import { migrationRoutes } from './http/routes/migration.js';
 import { startOrdersMigration } from './migration/orders-migration.js';
+import { inProcessCluster } from './observe/cluster-in-process.js';
 import { opsSnapshot, transitionLog } from './observe/ops.js';
+import { clusterOps } from './observe/ops-cluster.js';
 import { jobsOps } from './observe/ops-jobs.js';
 import { migrationOps } from './observe/ops-migration.js';
 import { mqOps } from './observe/ops-mq.js';
@@ -95,6 +98,11 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
           })
         : undefined;
     if (rpc) cleanup.push(() => rpc.close());
+    // The ops page's cluster panel (instances, lease state, SWRR split; kill, +1, weight).
+    const cluster =
+      options.cluster ?? (rpc && !gatewayMode ? inProcessCluster(rpc, { clock }) : undefined);
+    const clusterView = rpc && clusterOps(rpc, { clock, control: cluster });
+    if (clusterView) cleanup.push(() => clusterView.stop());
     const peer = rpc?.clients;
 
     // --- services --------------------------------------------------------------------
@@ -304,11 +312,13 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     cleanup.push(sms.watch(watched.metrics));
     const transitions = transitionLog(clock);
     cleanup.push(transitions.watch(payment.breaker));
+    const rpcBreakers = rpc ? Object.values(rpc.breakers) : [];
+    for (const b of rpcBreakers) cleanup.push(transitions.watch(b));
     jobsView.follow([jobs.election], [jobs.expireOrders, jobs.retryRefunds]);
     const ops = async () => ({
       ...(await opsSnapshot({
         registry,
-        breakers: [payment.breaker],
+        breakers: [payment.breaker, ...rpcBreakers],
         targets: [{ name: 'payment-provider', breaker: payment.breaker }],
         transitions,
       })),
@@ -350,6 +360,12 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
           tokens: security.tokens,
           authorizer: security.authorizer,
         }),
+      );
+    }
+    if (clusterView) {
+      const { tokens, authorizer } = security;
+      await app.register(async (scope) =>
+        clusterRoutes(scope, { view: clusterView, control: cluster, tokens, authorizer }),
       );
     }
     // Registered last, so it runs first on close: stop taking requests, then the rest.

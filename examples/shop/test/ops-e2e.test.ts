@@ -55,6 +55,11 @@ it('shows the payment breaker opening and closing again', { timeout: 90_000 }, a
   await expect.poll(() => state.textContent(), { timeout: 15_000 }).toBe('closed');
   // uPlot (served by the shop) drew the charts.
   await expect.poll(() => page.locator('.ops-chart canvas').count(), { timeout: 15_000 }).toBe(5);
+  // The cluster panel shows only when the services run over gRPC (SHOP_TEST_TRANSPORT).
+  await expect
+    .poll(() => page.locator('[data-service="orders"]').count(), { timeout: 15_000 })
+    .toBe(t.shop.rpc ? 1 : 0);
+  expect(await page.getByRole('region', { name: 'Cluster' }).isVisible()).toBe(!!t.shop.rpc);
 
   // The provider fails: payments fail until the breaker opens.
   const admin = await adminLogin(t.client);

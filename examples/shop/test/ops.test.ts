@@ -63,8 +63,18 @@ describe('GET /api/admin/ops', () => {
     const api = snap.limiters.find((l: { name: string }) => l.name === 'shop-api');
     expect(api.allowed).toBeGreaterThan(0);
     expect(api.denied).toBe(0);
+    // Over gRPC (SHOP_TEST_TRANSPORT=grpc), the client breaker in front of each service too.
+    const rpcBreakers = t.shop.rpc
+      ? ['users', 'catalog', 'inventory', 'orders', 'payments', 'notifications'].map((s) => ({
+          name: `rpc-${s}`,
+          state: 'closed',
+          calls: expect.any(Object),
+          transitions: [],
+        }))
+      : [];
     expect(snap.breakers).toEqual([
       { name: 'payment-provider', state: 'closed', calls: expect.any(Object), transitions: [] },
+      ...rpcBreakers,
     ]);
     expect(snap.targets).toEqual([
       {
@@ -77,6 +87,11 @@ describe('GET /api/admin/ops', () => {
       },
     ]);
     void user;
+  });
+
+  it('has a cluster panel only when the services run over gRPC', async () => {
+    const res = await t.client.get('/api/admin/cluster', { token: admin.accessToken });
+    expect(res.status).toBe(t.shop.rpc ? 200 : 404);
   });
 
   it('shows the payment breaker opening and closing, with its transitions', async () => {

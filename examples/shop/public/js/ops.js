@@ -6,6 +6,7 @@ import { api } from './api.js';
 import { h, mount } from './dom.js';
 import { bucketDelta, quantile } from './histogram.js';
 import { cachePanel } from './ops-cache.js';
+import { clusterPanel } from './ops-cluster.js';
 import { jobsPanel } from './ops-jobs.js';
 import { migrationPanel } from './ops-migration.js';
 import { mqPanel } from './ops-mq.js';
@@ -88,6 +89,7 @@ export async function opsView(main) {
   const caches = cachePanel();
   const sms = smsPanel();
   const mq = mqPanel();
+  const cluster = clusterPanel();
   const migration = migrationPanel();
   const routeSelect = h('select', { name: 'route' });
   let selectedRoute = '';
@@ -149,6 +151,7 @@ export async function opsView(main) {
       ),
       targetsTable,
     ),
+    cluster.element,
     jobs.element,
     caches.element,
     sms.element,
@@ -185,6 +188,7 @@ export async function opsView(main) {
   let previous;
   const tick = async () => {
     const snap = await api('GET', '/api/admin/ops');
+    await cluster.refresh();
     if (previous) {
       const dt = Math.max(0.001, (snap.at - previous.at) / 1000);
       history.times.push(snap.at / 1000);

@@ -195,6 +195,7 @@ export async function startClusterShop(options: ClusterShopOptions = {}): Promis
   try {
     const config = loadConfig({ ...env, ...options.shopEnv, ...cluster.gatewayEnv });
     shop = await createShop(config, {
+      cluster: cluster.control, // the ops page's cluster panel acts on the supervisor
       ...options.shop,
       etcdEndpoints: cluster.infra.endpoints.etcdEndpoints,
     });

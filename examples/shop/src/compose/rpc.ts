@@ -81,6 +81,8 @@ export interface ShopRpc {
     name: N,
     implementation: ServiceImplementations[N],
   ): Promise<ServiceNode>;
+  /** One more node of `name` (after `serve`), serving the same implementation (ops page: +1). */
+  startNode(name: ServiceName): Promise<ServiceNode>;
   /** Stop the nodes, the channels and the resolver. */
   close(): Promise<void>;
 }
@@ -159,6 +161,7 @@ export function startRpc({ config, verifier, clock, ...options }: RpcOptions): S
     notifications: notificationsClient(open('notifications', 'Notifications')),
   };
   const nodes: ServiceNode[] = [];
+  let servedImplementations: ServiceImplementations | undefined;
   return {
     registry,
     resolver,
@@ -170,6 +173,7 @@ export function startRpc({ config, verifier, clock, ...options }: RpcOptions): S
     clients,
     nodes,
     async serve(implementations) {
+      servedImplementations = implementations;
       for (const name of SERVICE_NAMES) await this.serveOne(name, implementations[name]);
     },
     async serveOne(name, implementation) {
@@ -182,6 +186,10 @@ export function startRpc({ config, verifier, clock, ...options }: RpcOptions): S
       });
       nodes.push(node);
       return node;
+    },
+    async startNode(name) {
+      if (servedImplementations === undefined) throw new Error('the services are not served yet');
+      return this.serveOne(name, servedImplementations[name]);
     },
     async close() {
       for (const c of channels) c.close();

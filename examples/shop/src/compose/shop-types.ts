@@ -1,4 +1,5 @@
 // The shop's public shape: what createShop (../shop.ts) takes and gives.
+
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { FastifyInstance } from 'fastify';
 import type { Breaker } from 'girder/breaker';
@@ -6,6 +7,7 @@ import type { Clock } from 'girder/core';
 import type { Authorizer, TokenService } from 'girder/jwt';
 import type { Logger } from 'girder/logger';
 import type { Registry } from 'prom-client';
+import type { ClusterControl } from '../cluster/control.js';
 import type { ShopConfig } from '../config.js';
 import type { OpenDatabase } from '../db/database.js';
 import type { Services } from '../http/context.js';
@@ -31,6 +33,8 @@ export interface ShopOptions {
   spanExporter?: SpanExporter;
   /** The live-migration demo's target, already opened (tests); default: per `config.migration`. */
   migrationTarget?: MigrationTarget;
+  /** What the ops page's cluster panel acts on (`--cluster`: the supervisor's); default: the in-process gRPC nodes. */
+  cluster?: ClusterControl;
   /**
    * Gateway mode (the cluster): with `SHOP_TRANSPORT=grpc`, the services are not composed
    * here but found in this etcd registry (ETCD_ENDPOINTS), each running in its own
