@@ -17,7 +17,7 @@ import { ADMIN, type LoadShops, MODES, type Mode, startLoadShops } from './shop-
  * - The harness table: one order at a time, cluster ("girder") vs the two one-process
  *   modes.
  *
- * `npm run bench -- --filter shop-load` (most of its time goes to building and starting the shops; `--quick`: 2.5 minutes on a 2-core machine at load 28).
+ * `npm run bench -- --filter shop-load` (1.5 minutes on a 2-core machine at load 10, most of it starting the shops; 2.5 at load 28).
  * SHOP_LOAD_MODES=direct,grpc limits the modes (the first one is the ratios' base).
  */
 const quick = process.argv.includes('--quick');
