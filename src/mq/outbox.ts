@@ -173,12 +173,22 @@ export function outbox<DB>(db: Kysely<DB>, options: OutboxOptions): Outbox {
     return k.transaction().execute(async (trx) => {
       const { rows } = await readPending(trx, true);
       if (rows.length === 0) return { sent: [] };
-      // Older pending rows we could not lock belong to another relay's round in flight:
-      // publishing ours now would overtake them, so leave this round to it.
-      const head = await sql<OutboxRow>`SELECT id FROM ${t} WHERE status = 'pending'
-        ORDER BY id LIMIT 1`.execute(trx);
-      if (head.rows[0] !== undefined && idOf(head.rows[0]) < idOf(rows[0]!)) return { sent: [] };
-      const result = await publishInOrder(producer, rows);
+      // Pending rows we could not lock belong to another relay's round in flight:
+      // publishing ours past one of them would overtake it. Two relays locking at once
+      // can interleave (one skips a row the other just took), so publish only our rows
+      // up to the first pending one that is not ours; none if the head is not ours.
+      const before = await sql<OutboxRow>`SELECT id FROM ${t} WHERE status = 'pending'
+        AND id <= ${String(idOf(rows[rows.length - 1]!))} ORDER BY id`.execute(trx);
+      let ours = 0;
+      while (
+        ours < rows.length &&
+        before.rows[ours] !== undefined &&
+        idOf(before.rows[ours]!) === idOf(rows[ours]!)
+      ) {
+        ours++;
+      }
+      if (ours === 0) return { sent: [] };
+      const result = await publishInOrder(producer, rows.slice(0, ours));
       await finish(trx, result);
       return result;
     });

@@ -284,3 +284,39 @@ describeBackends(sqlBackends, (_name, env) => {
     expect(texts.map(Number)).toEqual(Array.from({ length: 200 }, (_, i) => i));
   }, 30_000);
 });
+
+// The interleaving two relays can produce when they lock at the same moment (one skips
+// a row the other has just taken), made deterministic: another session holds row 2.
+// PostgreSQL only: PGlite has one session, so nothing can hold a row meanwhile.
+describeBackends(
+  sqlBackends.filter((b) => b.name === 'postgres'),
+  (_name, env) => {
+    it('never publishes its rows past a pending row another relay holds', async () => {
+      const { db, connect } = env();
+      const table = await newTable(db);
+      const producer = recordingProducer();
+      const box = outbox(connect(), { table, producer, batchSize: 10 });
+      await addCommitted(db, box, 't', ['0', '1', '2', '3', '4']);
+      const other = connect();
+      let release!: () => void;
+      const released = new Promise<void>((r) => (release = r));
+      let held!: () => void;
+      const holding = new Promise<void>((r) => (held = r));
+      const otherRound = other.transaction().execute(async (trx) => {
+        await sql`SELECT id FROM ${sql.table(table)} WHERE id = (
+          SELECT id FROM ${sql.table(table)} ORDER BY id OFFSET 1 LIMIT 1) FOR UPDATE`.execute(trx);
+        held();
+        await released;
+      });
+      await holding;
+      // Rows 1, 3, 4, 5 are free: only row 1 goes, the rest would overtake row 2.
+      expect(await box.relayOnce()).toBe(1);
+      expect(producer.texts()).toEqual(['0']);
+      release();
+      await otherRound;
+      expect(await box.relayOnce()).toBe(4);
+      expect(producer.texts()).toEqual(['0', '1', '2', '3', '4']);
+      await box.close();
+    });
+  },
+);
