@@ -90,10 +90,9 @@ it('one product page is one trace across the gateway and the catalog process', a
   const productId = await newProduct(t.client, await adminLogin(t.client), 3);
   expect((await t.client.get(`/api/products/${productId}`)).status).toBe(200);
 
-  const request = await expect
-    .poll(() => spans.find((s) => s.name === 'GET /api/products/:id'), { timeout: 20_000 })
-    .toBeDefined()
-    .then(() => spans.find((s) => s.name === 'GET /api/products/:id')!);
+  const requestSpan = () => spans.find((s) => s.name === 'GET /api/products/:id');
+  await expect.poll(requestSpan, { timeout: 20_000 }).toBeDefined();
+  const request = requestSpan()!;
   expect(request.service).toBe('girder-shop');
   expect(request.parentSpanId).toBe('');
   const ofTrace = () => spans.filter((s) => s.traceId === request.traceId);
