@@ -12,6 +12,7 @@
 import { type Clock, systemClock } from 'girder/core';
 import { failover } from 'girder/failover';
 import { consoleLogger, type Logger } from 'girder/logger';
+import { tracing as watchTracing } from 'girder/observability';
 import type { SmsService } from 'girder/sms';
 import { type Backends, openBackends } from '../backends.js';
 import { catalogReads } from '../catalog/cached.js';
@@ -20,6 +21,9 @@ import type { ShopConfig } from '../config.js';
 import { type OpenDatabase, openDatabase } from '../db/database.js';
 import { inventoryService } from '../inventory/service.js';
 import { notificationsService } from '../notifications/service.js';
+import { dbTracing } from '../observe/trace-db.js';
+import { traceService } from '../observe/trace-services.js';
+import { startTracing } from '../observe/tracing.js';
 import { ordersService } from '../orders/service.js';
 import { paymentsService } from '../payments/service.js';
 import type { ServiceImplementations, ServiceNode } from '../rpc/node.js';
@@ -255,11 +259,17 @@ export async function composeService(
   try {
     // A small pool: every instance of every role shares one PostgreSQL server.
     // Its own database (the cluster gives each role one), with its own migrations only.
-    const database = await openDatabase(
+    const opened = await openDatabase(
       config.database.kind === 'postgres' ? { ...config.database, poolSize: 4 } : config.database,
       { roles: [role] },
     );
-    cleanup.push(() => database.close());
+    cleanup.push(() => opened.close());
+    // Tracing (SHOP_TRACING): this process's spans (server call -> service -> database),
+    // as `shop-<role>`, continuing the caller's trace (W3C context in the gRPC metadata).
+    const tracing = startTracing(config.tracing, undefined, `shop-${role}`);
+    if (tracing) cleanup.push(() => tracing.shutdown());
+    const queries = tracing && dbTracing(tracing.tracer, 'postgresql');
+    const database = queries ? { ...opened, db: opened.db.withPlugin(queries.plugin) } : opened;
     const backends = await openBackends(config.redisUrl, config.redisPrefix, clock);
     cleanup.push(() => backends.close());
     const tokens = buildTokens(config, backends);
@@ -271,6 +281,23 @@ export async function composeService(
     });
     cleanup.push(() => rpc.close());
     const built = await buildRole(role, ctx, database, backends, rpc, cleanup);
+    if (tracing && queries) {
+      const watcher = watchTracing({ tracer: tracing.tracer });
+      const unwatch = [watcher.watch(rpc.served), watcher.watch(rpc.calls)];
+      cleanup.push(() => {
+        for (const off of unwatch) off();
+        watcher.close();
+      });
+      const traced = <T extends object>(service: T, name: string) =>
+        traceService(service, name, tracing.tracer, queries.settle);
+      built.implementation =
+        role === 'users'
+          ? (() => {
+              const { users, phones } = built.implementation as ServiceImplementations['users'];
+              return { users: traced(users, 'users'), phones: traced(phones, 'phones') };
+            })()
+          : traced(built.implementation, role);
+    }
     // Last: the node registers only once everything behind it is up.
     const node = await rpc.serveOne(role, built.implementation);
     cleanup.push(() => node.close(1_000));

@@ -24,10 +24,14 @@ export interface ShopTracing {
 
 let contextManagerInstalled = false;
 
-/** Start tracing as configured, or with `exporter` (tests); undefined when off. */
+/**
+ * Start tracing as configured, or with `exporter` (tests); undefined when off. The spans'
+ * `service.name` is OTEL_SERVICE_NAME when set, else `serviceName`.
+ */
 export function startTracing(
   config: TracingConfig,
   exporter?: SpanExporter,
+  serviceName = 'girder-shop',
 ): ShopTracing | undefined {
   let processor: SpanProcessor;
   if (exporter) processor = new SimpleSpanProcessor(exporter);
@@ -42,7 +46,7 @@ export function startTracing(
   const provider = new NodeTracerProvider({
     // Without a resource every span reports service.name "unknown_service:node".
     resource: resourceFromAttributes({
-      'service.name': process.env.OTEL_SERVICE_NAME || 'girder-shop',
+      'service.name': process.env.OTEL_SERVICE_NAME || serviceName,
     }),
     spanProcessors: [processor],
   });
