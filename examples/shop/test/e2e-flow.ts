@@ -1,6 +1,6 @@
 // The shop's end-to-end flow in headless Chromium, written once and run against each way
 // the shop can be started (e2e-flow.test.ts: every service in one process;
-// e2e-cluster.test.ts: the gateway in front of one process per service instance). One
+// cluster-scenarios.test.ts: the gateway in front of one process per service instance). One
 // browser, two pages: a buyer (sign up, link a phone, SMS-code login, browse, order, pay,
 // cancel, the popular page) and the admin (the ops page). The steps use the web UI; the
 // checks beside them use the gateway's HTTP API, so they hold whatever sits behind it.
