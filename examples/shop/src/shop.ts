@@ -230,7 +230,8 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       refundRetryIntervalMs: config.refundRetryIntervalMs,
       expireDue: () => own.orders.expireDue(),
       retryPendingRefunds: () => own.payments.retryPendingRefunds(),
-      // Gateway mode: the orders and payments instances schedule their own sweeps.
+      // Gateway mode: the orders and payments instances schedule their own sweeps; the
+      // gateway creates none.
       sweeps: !gatewayMode,
     });
     cleanup.push(() => jobs.stop());
@@ -294,8 +295,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
         more: [
           backends.locker,
           jobs.election,
-          jobs.expireOrders,
-          jobs.retryRefunds,
+          ...jobs.jobs,
           catalogCache.cache,
           popular.cache,
           popular.job,
@@ -312,7 +312,9 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     cleanup.push(transitions.watch(payment.breaker));
     const rpcBreakers = rpc ? Object.values(rpc.breakers) : [];
     for (const b of rpcBreakers) cleanup.push(transitions.watch(b));
-    jobsView.follow([jobs.election], [jobs.expireOrders, jobs.retryRefunds]);
+    // Only what runs in this process: in gateway mode, the ranking (the sweeps run in the
+    // orders and payments processes, each on its role's panel).
+    jobsView.follow([jobs.election], jobs.jobs, [popular.job]);
     const ops = async () => ({
       ...(await opsSnapshot({
         registry,
