@@ -326,10 +326,11 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       mq: await mqView.snapshot(),
       migration: await migrationView.snapshot(),
     });
-    // Over gRPC, a request's bearer token goes with the service calls that carry its user.
+    // Over gRPC, a request's bearer token goes with the service calls that carry its user,
+    // and its client address with every call (the nodes' quota is per end client).
     if (rpc) {
       app.addHook('preHandler', (request, _reply, done) =>
-        asCaller(request.headers.authorization, done),
+        asCaller({ authorization: request.headers.authorization, client: request.ip }, done),
       );
     }
     await mountHttp(app, {
