@@ -98,7 +98,7 @@ export interface RpcConfig {
   transport: 'direct' | 'grpc';
   /** Deadline of a service call that has none (`SHOP_RPC_TIMEOUT`). */
   timeoutMs: number;
-  /** Calls per caller (a user, or the internal callers together) per service method, on each server (`SHOP_RPC_RATE_LIMIT`). */
+  /** Calls per caller (a user, else the end client the gateway calls for, else the internal work together) per service method, on each server (`SHOP_RPC_RATE_LIMIT`). */
   rateLimit: Quota;
   /** The weight each service instance registers with (`SHOP_RPC_WEIGHT`); `girder_swrr` balances on it. */
   weight: number;

@@ -62,7 +62,12 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       (await openDatabase(config.database, gatewayMode ? { roles: ['gateway'] } : {}));
     cleanup.push(() => database.close());
     // Tracing (off by default): request -> service -> database spans.
-    const tracing = startTracing(config.tracing, options.spanExporter);
+    // The cluster's gateway exports as `shop-gateway`, beside its instances' `shop-<role>`.
+    const tracing = startTracing(
+      config.tracing,
+      options.spanExporter,
+      gatewayMode ? 'shop-gateway' : undefined,
+    );
     if (tracing) cleanup.push(() => tracing.shutdown());
     const queries = tracing && dbTracing(tracing.tracer, 'postgresql');
     const db = queries ? database.db.withPlugin(queries.plugin) : database.db;

@@ -93,7 +93,7 @@ it('one product page is one trace across the gateway and the catalog process', a
   const requestSpan = () => spans.find((s) => s.name === 'GET /api/products/:id');
   await expect.poll(requestSpan, { timeout: 20_000 }).toBeDefined();
   const request = requestSpan()!;
-  expect(request.service).toBe('girder-shop');
+  expect(request.service).toBe('shop-gateway');
   expect(request.parentSpanId).toBe('');
   const ofTrace = () => spans.filter((s) => s.traceId === request.traceId);
 
@@ -113,7 +113,7 @@ it('one product page is one trace across the gateway and the catalog process', a
   const server = byId.get(get.parentSpanId)!;
   expect(server).toMatchObject({ service: 'shop-catalog', name: 'shop.catalog.v1.Catalog/Get' });
   const call = byId.get(server.parentSpanId)!;
-  expect(call).toMatchObject({ service: 'girder-shop', name: server.name });
+  expect(call).toMatchObject({ service: 'shop-gateway', name: server.name });
   const query = trace.find(
     (s) => s.service === 'shop-catalog' && s.name === 'SELECT' && s.parentSpanId === get.spanId,
   );
