@@ -61,13 +61,10 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       options.database ??
       (await openDatabase(config.database, gatewayMode ? { roles: ['gateway'] } : {}));
     cleanup.push(() => database.close());
-    // Tracing (off by default): request -> service -> database spans.
-    // The cluster's gateway exports as `shop-gateway`, beside its instances' `shop-<role>`.
-    const tracing = startTracing(
-      config.tracing,
-      options.spanExporter,
-      gatewayMode ? 'shop-gateway' : undefined,
-    );
+    // Tracing (off by default): request -> service -> database spans; as `shop-gateway` in
+    // the cluster (its instances export as `shop-<role>`).
+    const serviceName = gatewayMode ? 'shop-gateway' : undefined;
+    const tracing = startTracing(config.tracing, options.spanExporter, serviceName);
     if (tracing) cleanup.push(() => tracing.shutdown());
     const queries = tracing && dbTracing(tracing.tracer, 'postgresql');
     const db = queries ? database.db.withPlugin(queries.plugin) : database.db;
@@ -235,8 +232,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       refundRetryIntervalMs: config.refundRetryIntervalMs,
       expireDue: () => own.orders.expireDue(),
       retryPendingRefunds: () => own.payments.retryPendingRefunds(),
-      // Gateway mode: the orders and payments instances schedule their own sweeps; the
-      // gateway creates none.
+      // Gateway mode: none here; the orders and payments instances schedule their own.
       sweeps: !gatewayMode,
     });
     cleanup.push(() => jobs.stop());
