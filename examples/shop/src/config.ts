@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { DatabaseConfig } from './db/database.js';
 import type { MigrationConfig } from './migration/orders-migration.js';
+import { SERVICE_NAMES, type ServiceName } from './rpc/protos.js';
 import { PASSWORD_RULE, passwordSchema } from './users/rules.js';
 
 /** A quota such as `20/1m`: `limit` requests per `windowMs`. */
@@ -74,6 +75,21 @@ export interface ShopConfig {
   migration?: MigrationConfig | undefined;
   /** How the gateway reaches the services (`SHOP_TRANSPORT`), and the gRPC settings. */
   rpc: RpcConfig;
+  /** Where a cluster process finds the others (`ETCD_ENDPOINTS`, `SHOP_ROLE`, `SHOP_GATEWAY_URL`). */
+  cluster: ClusterConfig;
+}
+
+/**
+ * A cluster process's place in it; every field is unset outside `--cluster` (the launcher
+ * sets them for its service processes).
+ */
+export interface ClusterConfig {
+  /** The etcd registry (`ETCD_ENDPOINTS`, comma-separated URLs). */
+  etcdEndpoints: string[] | undefined;
+  /** The service role this process runs (`SHOP_ROLE`). */
+  role: ServiceName | undefined;
+  /** How a service process reaches the gateway (`SHOP_GATEWAY_URL`): the payments role calls the mock provider there. */
+  gatewayUrl: string | undefined;
 }
 
 /** Service transport, from the `SHOP_TRANSPORT` and `SHOP_RPC_*` variables. */
@@ -82,7 +98,7 @@ export interface RpcConfig {
   transport: 'direct' | 'grpc';
   /** Deadline of a service call that has none (`SHOP_RPC_TIMEOUT`). */
   timeoutMs: number;
-  /** Calls per caller (a user, or the internal callers together) per service method, on each server (`SHOP_RPC_RATE_LIMIT`). */
+  /** Calls per caller (a user, else the end client the gateway calls for, else the internal work together) per service method, on each server (`SHOP_RPC_RATE_LIMIT`). */
   rateLimit: Quota;
   /** The weight each service instance registers with (`SHOP_RPC_WEIGHT`); `girder_swrr` balances on it. */
   weight: number;
@@ -238,6 +254,26 @@ const env = z.object({
   SHOP_RPC_TIMEOUT: duration(10, 600_000).default(5_000),
   SHOP_RPC_RATE_LIMIT: quota.default({ limit: 1_000, windowMs: 1_000 }),
   SHOP_RPC_WEIGHT: integer(1, 1_000).default(1),
+  // The cluster (`--cluster`): set by the launcher for its processes, or by hand for
+  // servers you run (docs/shop.md, "A cluster on servers you run").
+  ETCD_ENDPOINTS: z
+    .string()
+    .transform((text) =>
+      text
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(url(['http:', 'https:'], 'http://127.0.0.1:2379'))
+        .min(1, 'expected comma-separated URLs like http://127.0.0.1:2379'),
+    )
+    .optional(),
+  SHOP_ROLE: z
+    .enum(SERVICE_NAMES, { message: `expected one of ${SERVICE_NAMES.join(', ')}` })
+    .optional(),
+  SHOP_GATEWAY_URL: url(['http:', 'https:'], 'http://127.0.0.1:3000').optional(),
 });
 
 /** The variables the shop reads (docs and `--help`). */
@@ -360,6 +396,11 @@ export function loadConfig(
       timeoutMs: e.SHOP_RPC_TIMEOUT,
       rateLimit: e.SHOP_RPC_RATE_LIMIT,
       weight: e.SHOP_RPC_WEIGHT,
+    },
+    cluster: {
+      etcdEndpoints: e.ETCD_ENDPOINTS,
+      role: e.SHOP_ROLE,
+      gatewayUrl: e.SHOP_GATEWAY_URL?.replace(/\/+$/, ''),
     },
   };
 }

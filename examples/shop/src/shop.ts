@@ -61,8 +61,10 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       options.database ??
       (await openDatabase(config.database, gatewayMode ? { roles: ['gateway'] } : {}));
     cleanup.push(() => database.close());
-    // Tracing (off by default): request -> service -> database spans.
-    const tracing = startTracing(config.tracing, options.spanExporter);
+    // Tracing (off by default): request -> service -> database spans; as `shop-gateway` in
+    // the cluster (its instances export as `shop-<role>`).
+    const serviceName = gatewayMode ? 'shop-gateway' : undefined;
+    const tracing = startTracing(config.tracing, options.spanExporter, serviceName);
     if (tracing) cleanup.push(() => tracing.shutdown());
     const queries = tracing && dbTracing(tracing.tracer, 'postgresql');
     const db = queries ? database.db.withPlugin(queries.plugin) : database.db;
@@ -230,7 +232,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       refundRetryIntervalMs: config.refundRetryIntervalMs,
       expireDue: () => own.orders.expireDue(),
       retryPendingRefunds: () => own.payments.retryPendingRefunds(),
-      // Gateway mode: the orders and payments instances schedule their own sweeps.
+      // Gateway mode: none here; the orders and payments instances schedule their own.
       sweeps: !gatewayMode,
     });
     cleanup.push(() => jobs.stop());
@@ -294,8 +296,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
         more: [
           backends.locker,
           jobs.election,
-          jobs.expireOrders,
-          jobs.retryRefunds,
+          ...jobs.jobs,
           catalogCache.cache,
           popular.cache,
           popular.job,
@@ -312,7 +313,9 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     cleanup.push(transitions.watch(payment.breaker));
     const rpcBreakers = rpc ? Object.values(rpc.breakers) : [];
     for (const b of rpcBreakers) cleanup.push(transitions.watch(b));
-    jobsView.follow([jobs.election], [jobs.expireOrders, jobs.retryRefunds]);
+    // Only what runs in this process: in gateway mode, the ranking (the sweeps run in the
+    // orders and payments processes, each on its role's panel).
+    jobsView.follow([jobs.election], jobs.jobs, [popular.job]);
     const ops = async () => ({
       ...(await opsSnapshot({
         registry,
@@ -324,10 +327,11 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       mq: await mqView.snapshot(),
       migration: await migrationView.snapshot(),
     });
-    // Over gRPC, a request's bearer token goes with the service calls that carry its user.
+    // Over gRPC, a request's bearer token goes with the service calls that carry its user,
+    // and its client address with every call (the nodes' quota is per end client).
     if (rpc) {
       app.addHook('preHandler', (request, _reply, done) =>
-        asCaller(request.headers.authorization, done),
+        asCaller({ authorization: request.headers.authorization, client: request.ip }, done),
       );
     }
     await mountHttp(app, {

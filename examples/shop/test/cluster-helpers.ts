@@ -36,10 +36,6 @@ export async function clusterShop(
     env: {
       // No ranking runs in the background (the flow runs it when it needs it).
       SHOP_POPULAR_INTERVAL: '24h',
-      // Generous per-method quotas on the service nodes, as the HTTP ones are in tests:
-      // with the default (1000/s per method) a call right after start was sometimes
-      // refused (RESOURCE_EXHAUSTED -> 429) while the cluster warmed up.
-      SHOP_RPC_RATE_LIMIT: '1000000/1s',
       ...env,
     },
     gatewayPort: port,

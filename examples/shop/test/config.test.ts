@@ -112,6 +112,56 @@ describe('loadConfig', () => {
   });
 });
 
+describe('cluster variables', () => {
+  it('leaves them unset outside the cluster', () => {
+    expect(loadConfig({}).cluster).toEqual({
+      etcdEndpoints: undefined,
+      role: undefined,
+      gatewayUrl: undefined,
+    });
+  });
+
+  it('reads ETCD_ENDPOINTS, SHOP_ROLE and SHOP_GATEWAY_URL', () => {
+    const c = loadConfig({
+      ETCD_ENDPOINTS: ' http://10.0.0.2:2379, https://10.0.0.3:2379 ,',
+      SHOP_ROLE: 'payments',
+      SHOP_GATEWAY_URL: 'http://127.0.0.1:3000/',
+    });
+    expect(c.cluster).toEqual({
+      etcdEndpoints: ['http://10.0.0.2:2379', 'https://10.0.0.3:2379'],
+      role: 'payments',
+      gatewayUrl: 'http://127.0.0.1:3000',
+    });
+  });
+
+  it('refuses endpoints that are not URLs, an unknown role and a bad gateway URL', () => {
+    const list = problems({
+      ETCD_ENDPOINTS: 'http://10.0.0.2:2379,10.0.0.3:2379',
+      SHOP_ROLE: 'gateway',
+      SHOP_GATEWAY_URL: 'ftp://gw',
+    });
+    expect(list).toHaveLength(3);
+    expect(list.find((p) => p.startsWith('ETCD_ENDPOINTS'))).toContain('http://127.0.0.1:2379');
+    expect(list.find((p) => p.startsWith('SHOP_ROLE:'))).toContain(
+      'expected one of users, catalog, inventory, orders, payments, notifications',
+    );
+    expect(list.find((p) => p.startsWith('SHOP_GATEWAY_URL:'))).toContain('http://127.0.0.1:3000');
+    expect(problems({ ETCD_ENDPOINTS: ' , ' })[0]).toMatch(/^ETCD_ENDPOINTS/);
+  });
+
+  it('lists them in --help', () => {
+    const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+    const result = spawnSync(process.execPath, ['--import', 'tsx', main, '--help'], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(result.status).toBe(0);
+    for (const name of ['ETCD_ENDPOINTS', 'SHOP_ROLE', 'SHOP_GATEWAY_URL']) {
+      expect(result.stdout).toContain(name);
+    }
+  });
+});
+
 describe('tracing and the payment breaker', () => {
   it('keeps tracing off by default and reads SHOP_TRACING', () => {
     expect(loadConfig({}).tracing).toEqual({ kind: 'off' });

@@ -89,6 +89,16 @@ describe('GET /api/admin/ops', () => {
     void user;
   });
 
+  it('lists the jobs this process runs: both sweeps and the ranking', async () => {
+    const { jobs, leaders } = (await ops()).body;
+    expect(jobs.map((j: { name: string }) => j.name)).toEqual([
+      'expire-orders',
+      'retry-refunds',
+      'popular-products',
+    ]);
+    expect(leaders.map((l: { name: string }) => l.name)).toEqual(['shop-jobs']);
+  });
+
   it('has a cluster panel only when the services run over gRPC', async () => {
     const res = await t.client.get('/api/admin/cluster', { token: admin.accessToken });
     expect(res.status).toBe(t.shop.rpc ? 200 : 404);

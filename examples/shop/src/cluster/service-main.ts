@@ -1,12 +1,19 @@
 // Child entry of `npm run shop -- --cluster`: one service instance. Its role comes from
 // SHOP_ROLE and its infrastructure from the usual variables (DATABASE_URL, REDIS_URL,
 // ETCD_ENDPOINTS), all set by the launcher. It stops when the launcher goes away.
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig, type ShopConfig } from '../config.js';
 import { superviseChild } from './child.js';
 import type { InstanceRequest } from './roles.js';
 import { type RoleNode, startRoleNode } from './service-node.js';
 
-const role = process.env.SHOP_ROLE;
+let config: ShopConfig;
+try {
+  config = loadConfig(process.env);
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+}
+const { role } = config.cluster;
 if (!role) {
   console.error('SHOP_ROLE is not set: this process is started by `npm run shop -- --cluster`');
   process.exit(1);
@@ -29,10 +36,9 @@ const child = superviseChild({
 });
 
 try {
-  node = await startRoleNode(role, loadConfig(process.env));
+  node = await startRoleNode(role, config);
   child.ready({ address: node.address, weight: node.weight, pid: process.pid });
 } catch (err) {
-  const message = err instanceof ConfigError ? err.message : ((err as Error).message ?? err);
-  console.error(`${role} cannot start: ${message}`);
+  console.error(`${role} cannot start: ${(err as Error).message ?? err}`);
   process.exit(1);
 }

@@ -1,7 +1,6 @@
 // The one place where a cluster child depends on the shop's services
 // (../compose/service.ts): compose this process's role and start its node, registered in
 // etcd with its weight. Everything else in cluster/ only needs a RoleNode.
-import { etcdEndpointsOf } from '../compose/registry.js';
 import { composeService } from '../compose/service.js';
 import type { ShopConfig } from '../config.js';
 
@@ -27,18 +26,14 @@ export const SERVICE_NODES_READY: boolean = true;
 /**
  * Composes `role` on its own (../compose/service.ts: its database, the Redis backends,
  * clients of the services it calls over etcd, its background work) and starts its gRPC
- * node on a free loopback port, registered in etcd (ETCD_ENDPOINTS) with
- * `config.rpc.weight`. SHOP_GATEWAY_URL says where the gateway is (the payments role
- * calls the mock provider there).
+ * node on a free loopback port, registered in etcd (`config.cluster.etcdEndpoints`,
+ * ETCD_ENDPOINTS) with `config.rpc.weight`. `config.cluster.gatewayUrl`
+ * (SHOP_GATEWAY_URL) says where the gateway is (the payments role calls the mock
+ * provider there).
  */
-export async function startRoleNode(
-  role: string,
-  config: ShopConfig,
-  env: Record<string, string | undefined> = process.env,
-): Promise<RoleNode> {
-  const etcdEndpoints = etcdEndpointsOf(env.ETCD_ENDPOINTS);
+export async function startRoleNode(role: string, config: ShopConfig): Promise<RoleNode> {
+  const { etcdEndpoints, gatewayUrl } = config.cluster;
   if (!etcdEndpoints) throw new Error('ETCD_ENDPOINTS is not set');
-  const gatewayUrl = env.SHOP_GATEWAY_URL;
   if (!gatewayUrl) throw new Error('SHOP_GATEWAY_URL is not set');
   const service = await composeService(role, { config, etcdEndpoints, gatewayUrl });
   let weight = config.rpc.weight;

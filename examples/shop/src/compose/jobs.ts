@@ -1,30 +1,33 @@
-// Background jobs: expire overdue orders and retry failed refunds. Each is a girder/jobs
-// `scheduledJob` under one `leaderElection` (memoryLock embedded, redisLock with
-// REDIS_URL), so with several shop instances each sweep runs on one of them only: the
-// current leader. A leader that stops (or dies) is replaced within the lock's TTL plus
-// one poll. Both sweeps are safe to run twice anyway (every transition is one conditional
-// UPDATE, refunds carry an idempotency key): the election saves work, not correctness.
+// The shop's own background work (compose/role-jobs.ts under the election `shop-jobs`):
+// memoryLock embedded, redisLock with REDIS_URL, so with several shop instances each
+// sweep runs on one of them only: the current leader. A leader that stops (or dies) is
+// replaced within the lock's TTL plus one poll. Both sweeps are safe to run twice anyway
+// (every transition is one conditional UPDATE, refunds carry an idempotency key): the
+// election saves work, not correctness.
+//
+// One process: the two sweeps, expire overdue orders and retry failed refunds. The
+// cluster's gateway (`sweeps: false`): no sweep at all (the orders and payments
+// instances schedule theirs); its election only leads the gateway's own work (the
+// popular ranking), so nothing here stands for work that runs elsewhere.
 import type { Clock } from 'girder/core';
-import { type Election, leaderElection, type ScheduledJob, scheduledJob } from 'girder/jobs';
 import type { Locker } from 'girder/lock';
-import { type Logger, logError } from 'girder/logger';
+import type { Logger } from 'girder/logger';
+import { type RoleJobs, startRoleJobs } from './role-jobs.js';
+
+/** The election every background job of a shop (or of the cluster's gateway) runs under. */
+export const SHOP_JOBS_ELECTION = 'shop-jobs';
 
 export interface JobResults {
   expired: number;
   refunded: number;
 }
 
-export interface Jobs {
-  /** The election every shop job runs under. */
-  readonly election: Election;
-  /** The order-expiry sweep. */
-  readonly expireOrders: ScheduledJob;
-  /** The refund-retry sweep. */
-  readonly retryRefunds: ScheduledJob;
-  /** Run every job once now, on this instance, leader or not. */
+export interface Jobs extends RoleJobs {
+  /**
+   * Run both sweeps once now, on this instance, leader or not (with `sweeps: false`,
+   * through the services that own them).
+   */
   runOnce(): Promise<JobResults>;
-  /** Stop the schedules (waiting for running sweeps) and step down. */
-  stop(): Promise<void>;
 }
 
 export interface JobsOptions {
@@ -39,65 +42,37 @@ export interface JobsOptions {
   retryPendingRefunds: () => Promise<number>;
   /**
    * Schedule the two sweeps here. Default true (one process); false in the cluster's
-   * gateway, where the orders and payments instances schedule their own (role-jobs.ts)
-   * and this election only leads the gateway's work (the popular ranking).
+   * gateway, where the orders and payments instances schedule their own (role-jobs.ts):
+   * then no sweep is created here at all.
    */
   sweeps?: boolean;
 }
 
 export async function startJobs(options: JobsOptions): Promise<Jobs> {
-  const { clock, logger } = options;
-  const election = leaderElection({
+  const sweeps = options.sweeps ?? true;
+  const jobs = await startRoleJobs({
+    role: sweeps ? 'shop' : 'gateway',
+    election: SHOP_JOBS_ELECTION,
     locker: options.locker,
-    name: 'shop-jobs',
-    ttlMs: options.leaderTtlMs,
-    pollMs: Math.max(100, Math.min(1_000, Math.floor(options.leaderTtlMs / 4))),
-    clock,
+    leaderTtlMs: options.leaderTtlMs,
+    clock: options.clock,
+    logger: options.logger,
+    sweeps: sweeps
+      ? [
+          { name: 'expire-orders', everyMs: options.expiryIntervalMs, run: options.expireDue },
+          {
+            name: 'retry-refunds',
+            everyMs: options.refundRetryIntervalMs,
+            run: options.retryPendingRefunds,
+          },
+        ]
+      : [],
   });
-  election.events.on('elected', ({ term }) => logger.info('leading the background jobs', { term }));
-  election.events.on('demoted', ({ reason }) =>
-    logger.info('no longer leading the background jobs', { reason }),
-  );
-  const job = (name: string, everyMs: number, run: () => Promise<number>) => {
-    const j = scheduledJob({
-      name,
-      everyMs,
-      election,
-      clock,
-      // A sweep is cheap to repeat: the next slot retries, no need for a burst now.
-      retry: false,
-      run,
-    });
-    j.events.on('finished', ({ result, error }) => {
-      if (result !== 'ok') logError(logger, error, `background job ${name} ${result}`);
-    });
-    return j;
-  };
-  const expireOrders = job('expire-orders', options.expiryIntervalMs, options.expireDue);
-  const retryRefunds = job('retry-refunds', options.refundRetryIntervalMs, () =>
-    options.retryPendingRefunds(),
-  );
-  try {
-    if (options.sweeps ?? true) {
-      await expireOrders.start();
-      await retryRefunds.start();
-    }
-  } catch (err) {
-    await Promise.all([expireOrders.close(), retryRefunds.close()]);
-    await election.close();
-    throw err;
-  }
   return {
-    election,
-    expireOrders,
-    retryRefunds,
+    ...jobs,
     runOnce: async () => ({
       expired: await options.expireDue(),
       refunded: await options.retryPendingRefunds(),
     }),
-    async stop() {
-      await Promise.all([expireOrders.close(), retryRefunds.close()]);
-      await election.close();
-    },
   };
 }

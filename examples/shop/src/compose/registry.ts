@@ -7,15 +7,6 @@ import { etcdRegistry, type Registry } from 'girder/registry';
 /** Where the shop's instances live in etcd: `<prefix>/<service>/<id>`. */
 export const SHOP_REGISTRY_PREFIX = 'shop/services';
 
-/** `http://a:2379,http://b:2379` -> the endpoints; undefined when unset or blank. */
-export function etcdEndpointsOf(value: string | undefined): string[] | undefined {
-  const endpoints = (value ?? '')
-    .split(',')
-    .map((e) => e.trim())
-    .filter(Boolean);
-  return endpoints.length > 0 ? endpoints : undefined;
-}
-
 /**
  * The shop's registry on etcd at `endpoints`. Its `close()` deregisters what it
  * registered, stops watching, then closes the etcd client.

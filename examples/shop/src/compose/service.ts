@@ -31,10 +31,10 @@ import { SERVICE_NAMES, type ServiceName } from '../rpc/protos.js';
 import { mockSmsProvider } from '../sms/mock-providers.js';
 import { phonesService } from '../users/phones.js';
 import { usersService } from '../users/service.js';
-import { type Messaging, startMessaging } from './messaging.js';
+import { type Messaging, type MessagingOptions, startMessaging } from './messaging.js';
 import { mockApiKey, providerClient } from './payments.js';
 import { shopEtcdRegistry } from './registry.js';
-import { type RoleJobs, startRoleJobs } from './role-jobs.js';
+import { type RoleJobs, type Sweep, startRoleJobs } from './role-jobs.js';
 import { type ShopRpc, startRpc } from './rpc.js';
 import { buildTokens } from './security.js';
 
@@ -83,6 +83,9 @@ function notificationSms(config: ShopConfig, logger: Logger): SmsService {
   return failover(providers, { strategy: 'round-robin', methods: ['send'] });
 }
 
+/** What every role's messaging shares, filled in by `background`. */
+type CommonMessaging = 'redisUrl' | 'redisPrefix' | 'outboxPollMs' | 'logger' | 'clock';
+
 interface Built {
   implementation: ServiceImplementations[ServiceName];
   jobs?: RoleJobs;
@@ -101,12 +104,33 @@ async function buildRole(
   const { config, clock, logger } = ctx;
   const { db } = database;
   const peer = rpc.clients;
-  const common = {
-    redisUrl: config.redisUrl,
-    redisPrefix: config.redisPrefix,
-    outboxPollMs: config.outboxPollMs,
-    logger,
-    clock,
+  // The role's background work: its election and sweeps, then its messaging (outbox
+  // relay, consumer groups) following that election; both closed with the role.
+  const background = async (
+    sweeps: readonly Sweep[],
+    messaging: Omit<MessagingOptions, 'db' | 'election' | CommonMessaging>,
+  ) => {
+    const jobs = await startRoleJobs({
+      role,
+      locker: backends.locker,
+      leaderTtlMs: config.leaderTtlMs,
+      clock,
+      logger,
+      sweeps,
+    });
+    cleanup.push(() => jobs.stop());
+    const started = await startMessaging({
+      redisUrl: config.redisUrl,
+      redisPrefix: config.redisPrefix,
+      outboxPollMs: config.outboxPollMs,
+      logger,
+      clock,
+      db,
+      election: jobs.election,
+      ...messaging,
+    });
+    cleanup.push(() => started.close());
+    return { jobs, messaging: started };
   };
   switch (role) {
     case 'users':
@@ -138,26 +162,10 @@ async function buildRole(
         clock,
         stockChanged: (ids) => reads.productsChanged(ids),
       });
-      const jobs = await startRoleJobs({
-        role,
-        locker: backends.locker,
-        leaderTtlMs: config.leaderTtlMs,
-        clock,
-        logger,
-        sweeps: [
-          { name: 'expire-orders', everyMs: config.sweepIntervalMs, run: () => orders.expireDue() },
-        ],
-      });
-      cleanup.push(() => jobs.stop());
-      const messaging = await startMessaging({
-        ...common,
-        db,
-        election: jobs.election,
-        relay: false,
-        groups: ['orders'],
-        orders,
-      });
-      cleanup.push(() => messaging.close());
+      const { jobs, messaging } = await background(
+        [{ name: 'expire-orders', everyMs: config.sweepIntervalMs, run: () => orders.expireDue() }],
+        { relay: false, groups: ['orders'], orders },
+      );
       return { implementation: orders, jobs, messaging };
     }
     case 'payments': {
@@ -181,53 +189,28 @@ async function buildRole(
           return messaging.orderPaid(tx, event);
         },
       });
-      const jobs = await startRoleJobs({
-        role,
-        locker: backends.locker,
-        leaderTtlMs: config.leaderTtlMs,
-        clock,
-        logger,
-        sweeps: [
+      // The outbox is payments' table: its relay runs here, on the role's leader.
+      const started = await background(
+        [
           {
             name: 'retry-refunds',
             everyMs: config.refundRetryIntervalMs,
             run: () => payments.retryPendingRefunds(),
           },
         ],
-      });
-      cleanup.push(() => jobs.stop());
-      // The outbox is payments' table: its relay runs here, on the role's leader.
-      messaging = await startMessaging({
-        ...common,
-        db,
-        election: jobs.election,
-        relay: true,
-        groups: [],
-      });
-      const started = messaging;
-      cleanup.push(() => started.close());
-      return { implementation: payments, jobs, messaging };
+        { relay: true, groups: [] },
+      );
+      messaging = started.messaging;
+      return { implementation: payments, ...started };
     }
     case 'notifications': {
-      const jobs = await startRoleJobs({
-        role,
-        locker: backends.locker,
-        leaderTtlMs: config.leaderTtlMs,
-        clock,
-        logger,
-        sweeps: [],
-      });
-      cleanup.push(() => jobs.stop());
-      const messaging = await startMessaging({
-        ...common,
-        db,
-        election: jobs.election,
+      // No sweep (the election is the one messaging needs); the group runs on every instance.
+      const { messaging } = await background([], {
         relay: false,
         groups: ['notifications'],
         sms: notificationSms(config, logger),
         phones: peer.phones,
       });
-      cleanup.push(() => messaging.close());
       return { implementation: notificationsService({ db }), messaging };
     }
   }

@@ -64,7 +64,10 @@ export interface Shop {
   listen(): Promise<string>;
   /** Base URL for browsers (after `listen`). */
   url(): string;
-  /** The background jobs (scheduledJobs under one leader election). */
+  /**
+   * The background jobs: the sweeps this process schedules (none in gateway mode) under
+   * the `shop-jobs` election.
+   */
   readonly jobs: Jobs;
   /** The popular-products ranking job and its cache. */
   readonly popular: Popular;

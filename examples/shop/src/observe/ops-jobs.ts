@@ -1,6 +1,8 @@
 // The ops page's view of the jobs, locks and caches: this instance's leadership, the
-// locks it holds (`locker.held()`), each scheduled job's last run and next one, and each cache layer's hit ratio
+// locks it holds (`locker.held()`), each job this process runs (its scheduled sweeps'
+// last run and next one, the ranking's last computation), and each cache layer's hit ratio
 // (girder/observability's `cache_lookups_total`, read from the shop's registry).
+import type { RankingJob } from 'girder/cache';
 import type { Clock } from 'girder/core';
 import type { Election, ScheduledJob } from 'girder/jobs';
 import type { Locker } from 'girder/lock';
@@ -61,7 +63,7 @@ export interface JobsOpsSnapshot {
  */
 export function jobsOps(clock: Clock, locker: Locker) {
   const stops: Array<() => void> = [];
-  const parts = { elections: [] as Election[], jobs: [] as ScheduledJob[] };
+  const parts = { elections: [] as Election[], jobs: [] as Array<() => JobView> };
   const since = new Map<string, number>();
   const runs = new Map<string, { counts: Record<string, number>; at: number | null }>();
   const followElection = (e: Election) => {
@@ -70,26 +72,71 @@ export function jobsOps(clock: Clock, locker: Locker) {
     stops.push(e.events.on('elected', () => since.set(e.name, clock.now())));
     stops.push(e.events.on('demoted', () => since.delete(e.name)));
   };
-  const followJob = (j: ScheduledJob) => {
-    parts.jobs.push(j);
+  const counted = (name: string) => {
     const r = { counts: {} as Record<string, number>, at: null as number | null };
-    runs.set(j.name, r);
-    stops.push(
-      j.events.on('finished', ({ result }) => {
+    runs.set(name, r);
+    return {
+      finished(result: string) {
         r.counts[result] = (r.counts[result] ?? 0) + 1;
         r.at = clock.now();
-      }),
-      j.events.on('skipped', ({ reason }) => {
+      },
+      skipped(reason: string) {
         const k = `skipped-${reason}`;
         r.counts[k] = (r.counts[k] ?? 0) + 1;
-      }),
+      },
+    };
+  };
+  const followJob = (j: ScheduledJob) => {
+    const r = counted(j.name);
+    stops.push(
+      j.events.on('finished', ({ result }) => r.finished(result)),
+      j.events.on('skipped', ({ reason }) => r.skipped(reason)),
     );
+    parts.jobs.push(() => ({
+      name: j.name,
+      running: j.running,
+      lastResult: j.lastResult ?? null,
+      lastDurationMs: j.lastDurationMs ?? null,
+      lastRunAt: runs.get(j.name)?.at ?? null,
+      nextRunAt: j.nextRunAt ?? null,
+      runs: { ...runs.get(j.name)?.counts },
+    }));
+  };
+  // A ranking job has no schedule to show: its last computation and its counts only.
+  const followRanking = (j: RankingJob<unknown>) => {
+    const r = counted(j.name);
+    let last: { result: string; durationMs: number } | undefined;
+    stops.push(
+      j.events.on('computed', ({ durationMs }) => {
+        r.finished('ok');
+        last = { result: 'ok', durationMs };
+      }),
+      j.events.on('failed', ({ durationMs }) => {
+        r.finished('failed');
+        last = { result: 'failed', durationMs };
+      }),
+      j.events.on('skipped', ({ reason }) => r.skipped(reason)),
+    );
+    parts.jobs.push(() => ({
+      name: j.name,
+      running: false,
+      lastResult: last?.result ?? null,
+      lastDurationMs: last?.durationMs ?? null,
+      lastRunAt: runs.get(j.name)?.at ?? null,
+      nextRunAt: null,
+      runs: { ...runs.get(j.name)?.counts },
+    }));
   };
   return {
-    /** Show these elections and jobs too. */
-    follow(elections: Election[], jobs: ScheduledJob[]) {
+    /** Show these elections and jobs too (scheduled sweeps, and ranking jobs). */
+    follow(
+      elections: readonly Election[],
+      jobs: readonly ScheduledJob[],
+      rankings: readonly RankingJob<unknown>[] = [],
+    ) {
       for (const e of elections) followElection(e);
       for (const j of jobs) followJob(j);
+      for (const j of rankings) followRanking(j);
     },
     async snapshot(registry: Registry): Promise<JobsOpsSnapshot> {
       return {
@@ -105,15 +152,7 @@ export function jobsOps(clock: Clock, locker: Locker) {
           since: h.acquiredAt,
           renewals: h.renewals,
         })),
-        jobs: parts.jobs.map((j) => ({
-          name: j.name,
-          running: j.running,
-          lastResult: j.lastResult ?? null,
-          lastDurationMs: j.lastDurationMs ?? null,
-          lastRunAt: runs.get(j.name)?.at ?? null,
-          nextRunAt: j.nextRunAt ?? null,
-          runs: { ...runs.get(j.name)?.counts },
-        })),
+        jobs: parts.jobs.map((view) => view()),
         caches: await cacheLayers(registry),
       };
     },

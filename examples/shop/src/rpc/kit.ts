@@ -23,8 +23,12 @@ export function unary<Req, Res>(
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const authorization = call.metadata.get('authorization')[0];
-    asCaller(typeof authorization === 'string' ? authorization : undefined, () =>
-      Promise.resolve().then(() => work(call.request, call)),
+    asCaller(
+      {
+        authorization: typeof authorization === 'string' ? authorization : undefined,
+        client: clientOf(call),
+      },
+      () => Promise.resolve().then(() => work(call.request, call)),
     ).then(
       (response) => callback(null, response),
       (error: unknown) => callback(statusOfError(error) as ServiceError),
@@ -37,7 +41,7 @@ export function invoke<Res>(
   client: Client,
   method: string,
   request: unknown,
-  metadata: Metadata = new Metadata(),
+  metadata: Metadata = callerMetadata(),
 ): Promise<Res> {
   type Unary = (
     request: unknown,
@@ -54,17 +58,49 @@ export function invoke<Res>(
   });
 }
 
-/** The end user a gateway request acts for: its `authorization` header. */
-const caller = new AsyncLocalStorage<{ authorization: string | undefined }>();
+/**
+ * Who a gateway request acts for: its `authorization` header (the user, when signed in)
+ * and the end client's address (every request, signed in or not).
+ */
+interface Caller {
+  authorization: string | undefined;
+  client: string | undefined;
+}
+const caller = new AsyncLocalStorage<Caller>();
 
-/** Run `work` with `authorization` forwarded on every call made inside it that carries a user. */
-export function asCaller<T>(authorization: string | undefined, work: () => T): T {
-  return caller.run({ authorization }, work);
+/**
+ * The metadata key carrying the end client a call is made for (the HTTP request's IP, as
+ * the gateway sees it): the service nodes' rate limit keys anonymous calls on it, so one
+ * client's calls never use up another's quota. Only trusted for that (the nodes serve the
+ * shop's own processes); identity comes from the verified token alone.
+ */
+export const CLIENT_METADATA = 'x-shop-client';
+
+/**
+ * Run `work` with the caller's token forwarded on every call made inside it that carries
+ * a user, and its client address on every call.
+ */
+export function asCaller<T>(who: Caller, work: () => T): T {
+  return caller.run(who, work);
 }
 
-/** Metadata for a call that carries a user: the gateway request's own bearer token. */
-export function userMetadata(): Metadata {
+/** The end client a served call was made for (its CLIENT_METADATA), if any. */
+export function clientOf(call: { readonly metadata: Metadata }): string | undefined {
+  const value = call.metadata.get(CLIENT_METADATA)[0];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+/** Metadata for any call: the end client it is made for, when there is one. */
+export function callerMetadata(): Metadata {
   const metadata = new Metadata();
+  const client = caller.getStore()?.client;
+  if (client !== undefined) metadata.set(CLIENT_METADATA, client);
+  return metadata;
+}
+
+/** Metadata for a call that carries a user: the gateway request's own bearer token too. */
+export function userMetadata(): Metadata {
+  const metadata = callerMetadata();
   const authorization = caller.getStore()?.authorization;
   if (authorization !== undefined) metadata.set('authorization', authorization);
   return metadata;

@@ -9,6 +9,7 @@ import {
   authClaimsOf,
   authInterceptor,
   rateLimitInterceptor,
+  type ServerCallInfo,
   type ServerEventsInterceptor,
   serverEventsInterceptor,
   traceContextServerInterceptor,
@@ -25,6 +26,7 @@ import type { PhonesService } from '../users/phones.js';
 import type { UsersService } from '../users/service.js';
 import { bindCatalog } from './catalog.js';
 import { bindInventory } from './inventory.js';
+import { clientOf } from './kit.js';
 import { bindNotifications } from './notifications.js';
 import { bindOrders, ORDERS_USER_METHODS } from './orders.js';
 import { bindPayments, PAYMENTS_USER_METHODS } from './payments.js';
@@ -106,6 +108,21 @@ function methodsOf(name: ServiceName): string[] {
 }
 
 /**
+ * Whose bucket a call is charged to: the verified user (`user:<sub>`) on the calls that
+ * carry one; else the end client the gateway made it for (`client:<ip>`, CLIENT_METADATA:
+ * sign-up, sign-in, catalog reads); else `internal` (the shop's own work: seeding, sweeps,
+ * consumers). Never one bucket for everything the gateway forwards: its fan-in would
+ * make one busy client, or a start-up burst, refuse everybody else.
+ */
+export function rateLimitKey(call: ServerCallInfo): string {
+  const sub = authClaimsOf(call)?.sub;
+  const client = clientOf(call);
+  const who =
+    sub !== undefined ? `user:${sub}` : client !== undefined ? `client:${client}` : 'internal';
+  return `${who}:${call.method}`;
+}
+
+/**
  * Start one service's gRPC server with the server interceptors (trace context, call events, JWT auth on
  * the methods that carry a user, a rate limit per caller and method), then register it
  * in `registry` under its name with `config.rpc.weight`.
@@ -129,10 +146,8 @@ export async function startServiceNode<N extends ServiceName>(
     authInterceptor(options.verifier, {
       publicMethods: methodsOf(name).filter((m) => !userMethods.has(m)),
     }),
-    // After auth: a user's calls are limited per user, internal calls share one quota.
-    rateLimitInterceptor(limiter, {
-      key: (call) => `${authClaimsOf(call)?.sub ?? 'internal'}:${call.method}`,
-    }),
+    // After auth: each end user's or end client's calls have their own quota per method.
+    rateLimitInterceptor(limiter, { key: rateLimitKey }),
   ];
   const server = new Server({ interceptors });
   bind(server, name, options.implementation);

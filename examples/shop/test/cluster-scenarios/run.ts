@@ -120,6 +120,13 @@ export function runScenario(cluster: () => TestCluster) {
       'the buyer notified',
     );
 
+    // The gateway's jobs view lists only what runs here: the ranking, under its election
+    // (the sweeps run, and are shown, in the orders and payments processes).
+    expect(shop.jobs.jobs).toEqual([]);
+    const jobsView = (await client.get('/api/admin/ops', { token: admin.accessToken })).body;
+    expect(jobsView.jobs.map((j: { name: string }) => j.name)).toEqual(['popular-products']);
+    expect(jobsView.leaders.map((l: { name: string }) => l.name)).toEqual(['shop-jobs']);
+
     // A weight change goes through the instance into etcd, where the gateway sees it
     // (and back to 1, as the next scenarios expect).
     const address = String(

@@ -26,7 +26,7 @@ export function tracingScenario(cluster: () => TestCluster, collector: () => Col
     const requestSpan = () => spans.find((s) => s.name === 'GET /api/products/:id');
     await expect.poll(requestSpan, { timeout: 20_000 }).toBeDefined();
     const request = requestSpan()!;
-    expect(request.service).toBe('girder-shop');
+    expect(request.service).toBe('shop-gateway');
     expect(request.parentSpanId).toBe('');
     const ofTrace = () => spans.filter((s) => s.traceId === request.traceId);
 
@@ -46,7 +46,7 @@ export function tracingScenario(cluster: () => TestCluster, collector: () => Col
     const server = byId.get(get.parentSpanId)!;
     expect(server).toMatchObject({ service: 'shop-catalog', name: 'shop.catalog.v1.Catalog/Get' });
     const call = byId.get(server.parentSpanId)!;
-    expect(call).toMatchObject({ service: 'girder-shop', name: server.name });
+    expect(call).toMatchObject({ service: 'shop-gateway', name: server.name });
     const query = trace.find(
       (s) => s.service === 'shop-catalog' && s.name === 'SELECT' && s.parentSpanId === get.spanId,
     );
