@@ -179,13 +179,25 @@ describe('SHOP_TRANSPORT=grpc', () => {
       Object.assign(new Error('down'), { code: status.UNAVAILABLE, metadata: new Metadata() }),
     );
     expect(unavailable).toMatchObject({ status: 503, code: 'SERVICE_UNAVAILABLE' });
+    // A limiter's refusal carries its retry delay; grpc-js' own RESOURCE_EXHAUSTED (an
+    // oversized message, an HTTP/2 reset) does not, and is no quota.
+    const retryIn = new Metadata();
+    retryIn.set('retry-after-ms', '250');
     const limited = errorOfStatus(
-      Object.assign(new Error('busy'), {
+      Object.assign(new Error('busy'), { code: status.RESOURCE_EXHAUSTED, metadata: retryIn }),
+    );
+    expect(limited).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 250 });
+    const tooBig = errorOfStatus(
+      Object.assign(new Error('big'), {
         code: status.RESOURCE_EXHAUSTED,
+        details: 'Received message larger than max (5000000 vs 4194304)',
         metadata: new Metadata(),
       }),
     );
-    expect(limited).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(tooBig).toMatchObject({
+      status: 503,
+      details: { grpcCode: 'RESOURCE_EXHAUSTED', grpcDetails: expect.stringContaining('larger') },
+    });
   });
 
   it('refuses a call that carries a user without that user’s token', async () => {

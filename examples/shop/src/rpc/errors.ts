@@ -2,8 +2,10 @@
 // its HTTP status) plus an `x-shop-error` trailer holding {status, code, message,
 // details}; the client rebuilds the same ShopError, so the HTTP layer answers exactly as
 // it does in-process. Failures of the call itself become the errors the HTTP layer
-// already maps: RESOURCE_EXHAUSTED -> RateLimitedError (429), UNAVAILABLE and
-// DEADLINE_EXCEEDED -> 503 SERVICE_UNAVAILABLE, UNAUTHENTICATED -> 401.
+// already maps: a rate limiter's RESOURCE_EXHAUSTED (it carries `retry-after-ms`) ->
+// RateLimitedError (429); UNAVAILABLE, DEADLINE_EXCEEDED and a transport's own
+// RESOURCE_EXHAUSTED (a message over the size limit, an HTTP/2 ENHANCE_YOUR_CALM reset)
+// -> 503 SERVICE_UNAVAILABLE with the gRPC code and details; UNAUTHENTICATED -> 401.
 import { Metadata, type ServiceError, type StatusObject, status } from '@grpc/grpc-js';
 import { isGirderError } from 'girder/core';
 import { grpcStatusOf } from 'girder/grpc';
@@ -81,7 +83,11 @@ export function errorOfStatus(error: unknown): unknown {
   }
   switch (error.code) {
     case status.RESOURCE_EXHAUSTED: {
-      const retryAfterMs = Number(error.metadata.get('retry-after-ms')[0] ?? 1_000) || 1_000;
+      const carriedRetry = error.metadata.get('retry-after-ms')[0];
+      // Without the limiter's trailer this is grpc-js or HTTP/2 refusing the call, not a
+      // quota: a 429 would send the client away for nothing and hide what happened.
+      if (carriedRetry === undefined) return unavailable(error);
+      const retryAfterMs = Number(carriedRetry) || 1_000;
       return new RateLimitedError(error.details || 'rpc', {
         allowed: false,
         limit: 0,
@@ -93,12 +99,7 @@ export function errorOfStatus(error: unknown): unknown {
     }
     case status.UNAVAILABLE:
     case status.DEADLINE_EXCEEDED:
-      return new ShopError(
-        503,
-        'SERVICE_UNAVAILABLE',
-        'a dependency is unavailable; try again shortly',
-        { grpcCode: status[error.code] },
-      );
+      return unavailable(error);
     case status.UNAUTHENTICATED:
       return new ShopError(401, 'UNAUTHORIZED', 'the call carried no valid user token');
     case status.PERMISSION_DENIED:
@@ -106,4 +107,17 @@ export function errorOfStatus(error: unknown): unknown {
     default:
       return error;
   }
+}
+
+/** 503: the call itself failed; its gRPC code and details say how. */
+function unavailable(error: ServiceError): ShopError {
+  return new ShopError(
+    503,
+    'SERVICE_UNAVAILABLE',
+    'a dependency is unavailable; try again shortly',
+    {
+      grpcCode: status[error.code],
+      grpcDetails: error.details,
+    },
+  );
 }
