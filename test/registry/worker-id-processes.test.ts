@@ -1,6 +1,7 @@
 // Worker ids across real processes: 20 node processes against the shared etcd, each
 // leasing an id; then one SIGKILLed, and its id leased again by a new process once the
-// dead one's lease has run out. The child entry is bundled once with esbuild so that each
+// dead one's lease has run out (the victim alone leases with a short TTL, so that wait
+// is short; the others keep a long one, safe through the start-up storm). The child entry is bundled once with esbuild so that each
 // process is a plain `node` start (20 tsx compilations at once on a loaded 2-core box is
 // what made an earlier version of this test hang).
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -19,6 +20,9 @@ const ENTRY = fileURLToPath(new URL('./fixtures/worker-id-child.ts', import.meta
 const NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url));
 const BITS = 5;
 const LEASE_TTL_S = 10;
+/** The process that is SIGKILLed, and its lease TTL: how long the test waits for its id. */
+const VICTIM = 7;
+const VICTIM_TTL_S = 2;
 const LINE_TIMEOUT_MS = 90_000;
 
 interface Child {
@@ -62,10 +66,10 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function startChild(prefix: string): Child {
+function startChild(prefix: string, leaseTtlS = LEASE_TTL_S): Child {
   const child = spawn(
     process.execPath,
-    [bundle, sharedEtcdEndpoints().join(','), prefix, String(BITS), String(LEASE_TTL_S)],
+    [bundle, sharedEtcdEndpoints().join(','), prefix, String(BITS), String(leaseTtlS)],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const lines: string[] = [];
@@ -158,7 +162,9 @@ describe('workerId across 20 processes on etcd', () => {
     // start-up of the rest; all twenty run (and hold their ids) at once afterwards.
     const group: Child[] = [];
     for (let wave = 0; wave < 4; wave++) {
-      const batch = Array.from({ length: 5 }, () => startChild(p));
+      const batch = Array.from({ length: 5 }, (_, i) =>
+        startChild(p, wave * 5 + i === VICTIM ? VICTIM_TTL_S : LEASE_TTL_S),
+      );
       group.push(...batch);
       await Promise.all(batch.map(idOf));
     }
@@ -181,13 +187,13 @@ describe('workerId across 20 processes on etcd', () => {
     );
     expect(new Set(before).size).toBe(2 ** BITS);
 
-    const victim = group[7]!;
+    const victim = group[VICTIM]!;
     const freed = currentId(victim)!;
     const linesBefore = group.map((c) => c.lines.length);
     victim.process.kill('SIGKILL');
     await victim.exited;
     // Nobody revoked the lease: the key outlives the process until its TTL runs out.
-    await untilGone(`${p}/${freed}`, LEASE_TTL_S * 1_000 + 20_000);
+    await untilGone(`${p}/${freed}`, VICTIM_TTL_S * 1_000 + 20_000);
     const successor = startChild(p);
     const taken = await idOf(successor);
     const churned = group.some((c, i) => c !== victim && c.lines.length !== linesBefore[i]);
