@@ -15,6 +15,7 @@ import {
   sqlPhaseStore,
   validator,
 } from '../../src/migrator/index.js';
+import { bundledEntry } from '../harness/bundle.js';
 import { allRows, postgresPair, usePair } from './db.js';
 import { writerLoop } from './fixtures/e2e-loop.js';
 
@@ -75,7 +76,7 @@ describe('migration end to end (PostgreSQL)', () => {
     const startChild = async (index: number): Promise<ChildProcess> => {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', childScript, urls.source, urls.target, table, String(index)],
+        [await bundledEntry(childScript), urls.source, urls.target, table, String(index)],
         {
           stdio: ['ignore', 'pipe', 'inherit'],
         },
