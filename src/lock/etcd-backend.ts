@@ -2,8 +2,6 @@
 // etcd-queue.ts), the create revision as fence, and the lease id as what release and
 // renewal act on. The locker machinery (locker.ts, held-lock.ts) does the rest.
 import type { Namespace } from 'etcd3';
-import { AbortedError, type Backoff, type Clock, sleep, withTimeout } from '../core/index.js';
-import type { LockBackend, LockGrant, WaitRequest } from './backend.js';
 import {
   type GrantedLease,
   grantLease,
@@ -11,7 +9,9 @@ import {
   renewLease,
   revokeLease,
   revokeQuietly,
-} from './etcd-lease.js';
+} from '../core/etcd/index.js';
+import { AbortedError, type Backoff, type Clock, sleep, withTimeout } from '../core/index.js';
+import type { LockBackend, LockGrant, WaitRequest } from './backend.js';
 import {
   enterIfFree,
   type Joined,

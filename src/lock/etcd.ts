@@ -1,8 +1,10 @@
-// `etcdLock`: the Locker on etcd. Parsing and the client check live here; the backend is
-// in etcd-backend.ts, the queue recipe in etcd-queue.ts, the lease calls in etcd-lease.ts.
+// `etcdLock`: the Locker on etcd. Parsing lives here; the backend is in etcd-backend.ts,
+// the queue recipe in etcd-queue.ts; the client check and the lease calls are core's
+// etcd helpers (src/core/etcd/), shared with the registry.
 import type { Etcd3, Namespace } from 'etcd3';
 import { z } from 'zod';
-import { InvalidArgumentError, parseOptions } from '../core/index.js';
+import { checkEtcdClient } from '../core/etcd/index.js';
+import { parseOptions } from '../core/index.js';
 import { EtcdBackend } from './etcd-backend.js';
 import { createLocker } from './locker.js';
 import { lockerOptionFields, lockerSettings } from './options.js';
@@ -49,25 +51,6 @@ const schema = z.strictObject({
   requestTimeoutMs: z.number().int().min(1).max(600_000).default(2_000),
 });
 
-/** The parts of an etcd3 client (or one of its namespaces) the lock uses. */
-function checkClient(client: unknown): Namespace {
-  const c = client as Partial<Namespace> | null;
-  if (
-    typeof c !== 'object' ||
-    c === null ||
-    !Buffer.isBuffer(c.prefix) ||
-    typeof c.kv?.txn !== 'function' ||
-    typeof c.leaseClient?.leaseGrant !== 'function' ||
-    typeof c.watch !== 'function'
-  ) {
-    throw new InvalidArgumentError(
-      'client',
-      'must be an etcd3 client (new Etcd3(...)) or one of its namespaces',
-    );
-  }
-  return c as Namespace;
-}
-
 /**
  * A {@link Locker} on etcd, following etcd's own lock recipe:
  *
@@ -104,7 +87,7 @@ function checkClient(client: unknown): Namespace {
  */
 export function etcdLock(client: Etcd3 | Namespace, options: EtcdLockOptions = {}): Locker {
   const parsed = parseOptions('etcdLock', schema, options);
-  const namespace = checkClient(client);
+  const namespace = checkEtcdClient(client);
   const settings = lockerSettings(parsed);
   const backend = new EtcdBackend(namespace, {
     prefix: parsed.prefix,

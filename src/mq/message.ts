@@ -36,9 +36,12 @@ export function snapshotMessage(message: OutgoingMessage): {
   value: Uint8Array;
   headers: Record<string, string>;
 } {
+  const { value } = message;
   return {
     key: message.key,
-    value: toBytes(message.value).slice(),
+    // A string's encoding is already a fresh array nobody else holds: only caller-owned
+    // bytes need the copy.
+    value: typeof value === 'string' ? encoder.encode(value) : value.slice(),
     headers: message.headers === undefined ? {} : { ...message.headers },
   };
 }

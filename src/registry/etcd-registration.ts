@@ -5,6 +5,7 @@
 // no keepalive succeeded for a whole TTL) -> re-grant + put with backoff -> `live`.
 // `gone` is final (deregistered or registry closed).
 import type { Namespace } from 'etcd3';
+import { grantLease, renewLease, revokeLease, revokeQuietly } from '../core/etcd/index.js';
 import {
   type Backoff,
   type Clock,
@@ -13,7 +14,6 @@ import {
   TypedEmitter,
   withTimeout,
 } from '../core/index.js';
-import { grantLease, renewLease, revokeLease, revokeQuietly } from '../lock/etcd-lease.js';
 import { RegistryClosedError } from './errors.js';
 import { checkDrainMs, checkUpdate, encodeInstance, freezeInstance } from './instance.js';
 import type { Instance, Registration, RegistrationEvents, RegistryEvents } from './types.js';

@@ -3,6 +3,7 @@
 // list-then-watch loop in etcd-discovery.ts.
 import type { Etcd3, Namespace } from 'etcd3';
 import { z } from 'zod';
+import { checkEtcdClient } from '../core/etcd/index.js';
 import {
   type Backoff,
   type Clock,
@@ -15,7 +16,6 @@ import {
   throwIfAborted,
 } from '../core/index.js';
 import { RegistryClosedError } from './errors.js';
-import { checkEtcdClient } from './etcd-client.js';
 import { EtcdDiscovery } from './etcd-discovery.js';
 import { EtcdRegistration } from './etcd-registration.js';
 import { checkService, instanceFromSpec } from './instance.js';

@@ -3,6 +3,7 @@
 // take a fleet down.
 import type { Etcd3, Namespace } from 'etcd3';
 import { z } from 'zod';
+import { checkEtcdClient, isEtcdClient } from '../core/etcd/index.js';
 import {
   type Backoff,
   type Clock,
@@ -22,7 +23,6 @@ import {
   type MemoryConfigStore,
 } from './config-store.js';
 import { defaultRegistryRetry } from './etcd.js';
-import { checkEtcdClient, isEtcdClient } from './etcd-client.js';
 
 /**
  * Events of a {@link LiveConfig}.

@@ -6,6 +6,15 @@
 import type { Etcd3, Namespace } from 'etcd3';
 import { z } from 'zod';
 import {
+  checkEtcdClient,
+  grantLease,
+  isEtcdClient,
+  isLeaseGone,
+  renewLease,
+  revokeLease,
+  revokeQuietly,
+} from '../core/etcd/index.js';
+import {
   type Backoff,
   type Clock,
   clockSchema,
@@ -17,16 +26,8 @@ import {
   TypedEmitter,
   withTimeout,
 } from '../core/index.js';
-import {
-  grantLease,
-  isLeaseGone,
-  renewLease,
-  revokeLease,
-  revokeQuietly,
-} from '../lock/etcd-lease.js';
 import { NoFreeWorkerIdError, RegistryClosedError } from './errors.js';
 import { defaultRegistryRetry, type EtcdSource, etcdSourceOf } from './etcd.js';
-import { checkEtcdClient, isEtcdClient } from './etcd-client.js';
 import type { RegistryBackend } from './types.js';
 
 /**

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { cache, memoryCacheStore } from '../../src/cache/index.js';
 import { memoryLock } from '../../src/lock/index.js';
+import { bundledEntry } from '../harness/bundle.js';
 import { sharedRedisUrl, uniquePrefix } from '../harness/index.js';
 
 const CHILD = fileURLToPath(new URL('./fixtures/cluster-child.ts', import.meta.url));
@@ -58,8 +59,9 @@ describe("singleflight: 'cluster'", () => {
 
   it('three processes on Redis call the loader once in total', async () => {
     const prefix = uniquePrefix('cache-cluster-sf').slice(0, -1);
+    const child = await bundledEntry(CHILD);
     const children = [1, 2, 3].map(() =>
-      spawn(process.execPath, ['--import', 'tsx', CHILD, sharedRedisUrl(), prefix, 'hot'], {
+      spawn(process.execPath, [child, sharedRedisUrl(), prefix, 'hot'], {
         stdio: ['pipe', 'pipe', 'inherit'],
       }),
     );

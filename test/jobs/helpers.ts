@@ -47,9 +47,13 @@ export function workerLines<L>() {
   return {
     lines,
     children,
-    /** Start `node --import tsx script ...args`; its stdout lines join `lines`. */
+    /**
+     * Start `script` (a bundle from `bundledEntry`, or a `.ts` file run with tsx) with
+     * `args`; its stdout lines join `lines`.
+     */
     spawn(script: string, args: string[]): ChildProcess {
-      const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      const entry = script.endsWith('.ts') ? ['--import', 'tsx', script] : [script];
+      const child = spawn(process.execPath, [...entry, ...args], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       children.push(child);

@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { manualClock, sleep } from '../../src/core/index.js';
 import { type Election, JobLostError, leaderElection } from '../../src/jobs/index.js';
 import { memoryLock } from '../../src/lock/index.js';
+import { bundledEntry } from '../harness/bundle.js';
 import { sharedEtcdEndpoints, sharedRedisUrl, uniquePrefix } from '../harness/index.js';
 import { monotonicMs } from './fixtures/monotonic.js';
 import { aborted, deferred, nextEvent, workerLines } from './helpers.js';
@@ -171,12 +172,13 @@ describe('leaderElection across processes (real Redis)', () => {
     const pollMs = 100;
     const { lines, until } = workers;
     const elections = () => lines.filter((l) => l.event === 'elected');
+    const worker = await bundledEntry(WORKER);
     for (let i = 0; i < 3; i++) {
-      workers.spawn(WORKER, [sharedRedisUrl(), prefix, String(ttlMs), String(pollMs)]);
+      workers.spawn(worker, [sharedRedisUrl(), prefix, String(ttlMs), String(pollMs)]);
     }
     await until(() => lines.filter((l) => l.event === 'ready').length === 3);
     await until(() => elections().length > 0);
-    // (Spawning three tsx processes takes most of this test's time on a loaded box.)
+    // (Spawning three processes takes most of this test's time on a loaded box.)
     // Several TTLs (the watchdog renews) with no second leader.
     await sleep(2 * ttlMs);
     expect(elections()).toHaveLength(1);

@@ -9,6 +9,7 @@ import {
   type LoadAwareElectionOptions,
   loadAwareElection,
 } from '../../src/jobs/index.js';
+import { bundledEntry } from '../harness/bundle.js';
 import {
   openRedisClient,
   type RedisBackendClient,
@@ -263,8 +264,9 @@ describe('loadAwareElection when the chosen node dies (processes, SIGKILL)', () 
     const { lines, until } = workers;
     const elections = () => lines.filter((l) => l.event === 'elected');
     // Two low-load nodes (within the tolerance of 10) and one far above them.
+    const worker = await bundledEntry(WORKER);
     const spawn = (load: number) =>
-      workers.spawn(WORKER, [
+      workers.spawn(worker, [
         sharedRedisUrl(),
         prefix,
         String(load),

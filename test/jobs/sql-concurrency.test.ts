@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { constant, sleep } from '../../src/core/index.js';
 import { createJobTable, type SqlScheduler, sqlScheduler } from '../../src/jobs/index.js';
+import { bundledEntry } from '../harness/bundle.js';
 import { deferred, nextEvent, tableName } from './helpers.js';
 import { postgresDb, stopPostgres, type TestDb } from './sql-db.js';
 
@@ -98,7 +99,7 @@ describe('sqlScheduler under concurrency (PostgreSQL)', () => {
     const leaseMs = 800;
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', WORKER, env.url, table, String(leaseMs)],
+      [await bundledEntry(WORKER), env.url, table, String(leaseMs)],
       {
         stdio: ['ignore', 'pipe', 'inherit'],
       },

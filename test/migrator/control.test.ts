@@ -1,5 +1,5 @@
 import Fastify from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { memoryLogger } from '../../src/logger/index.js';
 import {
   dualWrite,
@@ -10,20 +10,14 @@ import {
   PhaseGateError,
   validator,
 } from '../../src/migrator/index.js';
-import { createOrders, type DbPair, pglitePair } from './db.js';
+import { pglitePair, usePair } from './db.js';
 
 describe('migrationControl (PGlite)', () => {
-  let dbs: DbPair;
-  let n = 0;
-  beforeAll(async () => {
-    dbs = await pglitePair();
-  }, 120_000);
-  afterAll(() => dbs.close());
+  const fx = usePair(pglitePair, 'ctl');
 
   async function setup() {
-    const table = `ctl_${++n}`;
-    await createOrders(dbs.source, table);
-    await createOrders(dbs.target, table);
+    const table = await fx.freshTable();
+    const dbs = fx.dbs;
     const common = { source: dbs.source, target: dbs.target, table, key: 'id' };
     const phaseStore = memoryPhaseStore({ name: table });
     const logger = memoryLogger();

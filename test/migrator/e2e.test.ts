@@ -5,10 +5,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   createPhaseTable,
-  createRepairLogTable,
   dualWrite,
   fixer,
   migrationControl,
@@ -16,27 +15,20 @@ import {
   sqlPhaseStore,
   validator,
 } from '../../src/migrator/index.js';
-import { allRows, createOrders, type DbPair, postgresPair, stopServer } from './db.js';
+import { bundledEntry } from '../harness/bundle.js';
+import { allRows, postgresPair, usePair } from './db.js';
 import { writerLoop } from './fixtures/e2e-loop.js';
 
 const childScript = fileURLToPath(new URL('./fixtures/e2e-writer.ts', import.meta.url));
 type Model = Map<number, { status: string; total: number } | null>;
 
 describe('migration end to end (PostgreSQL)', () => {
-  let dbs: DbPair;
-  beforeAll(async () => {
-    dbs = await postgresPair();
-    await createOrders(dbs.source);
-    await createOrders(dbs.target);
-    await createPhaseTable(dbs.source);
-    await createRepairLogTable(dbs.source);
-  }, 120_000);
-  afterAll(async () => {
-    await dbs.close();
-    await stopServer();
-  });
+  const fx = usePair(postgresPair, 'orders');
 
   it('8 writers through phases 1→4 with a SIGKILL: 0 divergent rows', async () => {
+    const dbs = fx.dbs;
+    const table = await fx.freshTable();
+    await createPhaseTable(dbs.source);
     const urls = dbs.urls as { source: string; target: string };
     const model: Model = new Map();
     const apply = (line: string) => {
@@ -48,8 +40,8 @@ describe('migration end to end (PostgreSQL)', () => {
       );
     };
 
-    const phase = await sqlPhaseStore(dbs.source, { name: 'orders', pollMs: 100 });
-    const common = { source: dbs.source, target: dbs.target, table: 'orders', key: 'id' };
+    const phase = await sqlPhaseStore(dbs.source, { name: table, pollMs: 100 });
+    const common = { source: dbs.source, target: dbs.target, table, key: 'id' };
     const control = migrationControl({
       phaseStore: phase,
       validator: validator({
@@ -69,7 +61,7 @@ describe('migration end to end (PostgreSQL)', () => {
     let stop = false;
     const local = await Promise.all(
       Array.from({ length: 7 }, async (_, i) => {
-        const store = await sqlPhaseStore(dbs.source, { name: 'orders', pollMs: 100 });
+        const store = await sqlPhaseStore(dbs.source, { name: table, pollMs: 100 });
         const writer = dualWrite({
           ...common,
           version: 'version',
@@ -84,7 +76,7 @@ describe('migration end to end (PostgreSQL)', () => {
     const startChild = async (index: number): Promise<ChildProcess> => {
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', childScript, urls.source, urls.target, String(index)],
+        [await bundledEntry(childScript), urls.source, urls.target, table, String(index)],
         {
           stdio: ['ignore', 'pipe', 'inherit'],
         },
@@ -149,7 +141,7 @@ describe('migration end to end (PostgreSQL)', () => {
 
     // The target holds exactly what was acknowledged. The killed process (keys 7xxxxxx)
     // may have had one write in flight: its key may hold that unacknowledged write.
-    const target = new Map((await allRows(dbs.target)).map((r) => [Number(r.id), r]));
+    const target = new Map((await allRows(dbs.target, table)).map((r) => [Number(r.id), r]));
     const killed = (id: number) => Math.floor(id / 1_000_000) === 7;
     let divergent = 0;
     let killedInFlight = 0;

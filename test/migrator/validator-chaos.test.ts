@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createValidatorStateTable, validator } from '../../src/migrator/index.js';
+import { bundledEntry } from '../harness/bundle.js';
 import {
   type Backend,
   createItems,
@@ -40,7 +41,7 @@ describe('validator resume after SIGKILL', () => {
 
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', WORKER, pair.urls!.source, pair.urls!.target, stateTable, 'killed-run'],
+      [await bundledEntry(WORKER), pair.urls!.source, pair.urls!.target, stateTable, 'killed-run'],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const printed: number[] = [];

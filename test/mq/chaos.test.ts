@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterAll, expect, it } from 'vitest';
 import { redisStreamsQueue } from '../../src/mq/index.js';
+import { bundledEntry } from '../harness/bundle.js';
 import { sharedRedisUrl } from '../harness/shared.js';
 import { uniquePrefix } from '../harness/unique-prefix.js';
 import { eventually, names } from './contract.js';
@@ -40,7 +41,7 @@ it('a consumer killed mid-batch: its messages are redelivered to another member,
 
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', CONSUMER, sharedRedisUrl(), prefix, topic, group, '30'],
+    [await bundledEntry(CONSUMER), sharedRedisUrl(), prefix, topic, group, '30'],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   children.push(child);
@@ -79,4 +80,4 @@ it('a consumer killed mid-batch: its messages are redelivered to another member,
     expect(handled.has(v)).toBe(true);
     expect(handled.get(v)).toBeGreaterThanOrEqual(2); // a redelivery, counted
   }
-}, 90_000); // a child process starting under tsx on a busy CI machine
+}, 90_000); // a child process starting on a busy CI machine

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createOutboxTable, outbox, type Producer } from '../../src/mq/index.js';
+import { bundledEntry } from '../harness/bundle.js';
 import { type PostgresServer, postgresPool, startPostgres } from '../harness/index.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/outbox-crash-worker.ts', import.meta.url));
@@ -32,7 +33,7 @@ afterAll(async () => {
 
 /** Run one child until it dies: killed by us after `killAfterCommits` commits, or by itself. */
 async function round(args: string[], killAfterCommits: number) {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', WORKER, ...args], {
+  const child: ChildProcess = spawn(process.execPath, [await bundledEntry(WORKER), ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const exited = new Promise<NodeJS.Signals | null>((resolve) =>

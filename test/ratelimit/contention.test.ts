@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundledEntry } from '../harness/bundle.js';
 import { sharedRedisUrl, uniquePrefix } from '../harness/index.js';
 
 const WORKER = fileURLToPath(new URL('./fixtures/hammer-worker.ts', import.meta.url));
@@ -25,7 +26,7 @@ async function nextLine(worker: Worker): Promise<Record<string, number | boolean
 
 beforeAll(async () => {
   for (let i = 0; i < WORKERS; i++) {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER, sharedRedisUrl()], {
+    const child = spawn(process.execPath, [await bundledEntry(WORKER), sharedRedisUrl()], {
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     const rl = createInterface({ input: child.stdout! });

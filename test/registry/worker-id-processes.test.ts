@@ -1,24 +1,25 @@
 // Worker ids across real processes: 20 node processes against the shared etcd, each
 // leasing an id; then one SIGKILLed, and its id leased again by a new process once the
-// dead one's lease has run out. The child entry is bundled once with esbuild so that each
-// process is a plain `node` start (20 tsx compilations at once on a loaded 2-core box is
-// what made an earlier version of this test hang).
+// dead one's lease has run out (the victim alone leases with a short TTL, so that wait
+// is short; the others keep a long one, safe through the start-up storm). The child
+// entry is bundled once (harness `bundledEntry`) so that each process is a plain `node`
+// start (20 tsx compilations at once on a loaded 2-core box is what made an earlier
+// version of this test hang).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WorkerId, workerId } from '../../src/registry/index.js';
+import { bundledEntry } from '../harness/bundle.js';
 import { sharedEtcdEndpoints, uniquePrefix } from '../harness/index.js';
 
 const ENTRY = fileURLToPath(new URL('./fixtures/worker-id-child.ts', import.meta.url));
-const NODE_MODULES = fileURLToPath(new URL('../../node_modules', import.meta.url));
 const BITS = 5;
 const LEASE_TTL_S = 10;
+/** The process that is SIGKILLed, and its lease TTL: how long the test waits for its id. */
+const VICTIM = 7;
+const VICTIM_TTL_S = 2;
 const LINE_TIMEOUT_MS = 90_000;
 
 interface Child {
@@ -29,26 +30,12 @@ interface Child {
   exited: Promise<number | null>;
 }
 
-let dir = '';
 let bundle = '';
 const children: Child[] = [];
 const etcd = new Etcd3({ hosts: sharedEtcdEndpoints() });
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'girder-worker-id-'));
-  // Bare imports (etcd3, zod) stay external and resolve through this link.
-  await symlink(NODE_MODULES, join(dir, 'node_modules'), 'dir');
-  bundle = join(dir, 'child.mjs');
-  await build({
-    entryPoints: [ENTRY],
-    outfile: bundle,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    logLevel: 'error',
-  });
+  bundle = await bundledEntry(ENTRY);
 });
 
 afterAll(async () => {
@@ -59,13 +46,12 @@ afterAll(async () => {
   }
   await Promise.all(children.map((c) => c.exited));
   etcd.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-function startChild(prefix: string): Child {
+function startChild(prefix: string, leaseTtlS = LEASE_TTL_S): Child {
   const child = spawn(
     process.execPath,
-    [bundle, sharedEtcdEndpoints().join(','), prefix, String(BITS), String(LEASE_TTL_S)],
+    [bundle, sharedEtcdEndpoints().join(','), prefix, String(BITS), String(leaseTtlS)],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
   const lines: string[] = [];
@@ -158,7 +144,9 @@ describe('workerId across 20 processes on etcd', () => {
     // start-up of the rest; all twenty run (and hold their ids) at once afterwards.
     const group: Child[] = [];
     for (let wave = 0; wave < 4; wave++) {
-      const batch = Array.from({ length: 5 }, () => startChild(p));
+      const batch = Array.from({ length: 5 }, (_, i) =>
+        startChild(p, wave * 5 + i === VICTIM ? VICTIM_TTL_S : LEASE_TTL_S),
+      );
       group.push(...batch);
       await Promise.all(batch.map(idOf));
     }
@@ -181,13 +169,13 @@ describe('workerId across 20 processes on etcd', () => {
     );
     expect(new Set(before).size).toBe(2 ** BITS);
 
-    const victim = group[7]!;
+    const victim = group[VICTIM]!;
     const freed = currentId(victim)!;
     const linesBefore = group.map((c) => c.lines.length);
     victim.process.kill('SIGKILL');
     await victim.exited;
     // Nobody revoked the lease: the key outlives the process until its TTL runs out.
-    await untilGone(`${p}/${freed}`, LEASE_TTL_S * 1_000 + 20_000);
+    await untilGone(`${p}/${freed}`, VICTIM_TTL_S * 1_000 + 20_000);
     const successor = startChild(p);
     const taken = await idOf(successor);
     const churned = group.some((c, i) => c !== victim && c.lines.length !== linesBefore[i]);

@@ -8,6 +8,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSmsQueueTable, sqlSmsQueue } from '../../src/sms/index.js';
+import { bundledEntry } from '../harness/bundle.js';
 import { type PostgresServer, startPostgres } from '../harness/index.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/queue-worker.ts', import.meta.url));
@@ -38,8 +39,8 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function startWorker(name: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+async function startWorker(name: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [await bundledEntry(FIXTURE)], {
     env: {
       ...process.env,
       DATABASE_URL: server.url,

@@ -1,9 +1,10 @@
-// The etcd lease under one lock waiter: grant, renew once, revoke. Each lock (and each
-// waiter in the queue) owns one lease, so renewing or losing it concerns that lock only.
-// We drive renewals from girder's clock instead of etcd3's `Lease` helper, which renews
-// on its own timer at a third of the TTL and cannot be told a fraction.
+// girder's one etcd lease helper: grant, renew once, revoke. The etcd lock (a lease per
+// lock and per queued waiter), registry registrations and worker ids each own leases of
+// their own, so renewing or losing one concerns that owner only. Renewals are driven
+// from girder's clock instead of etcd3's `Lease` helper, which renews on its own timer
+// at a third of the TTL and cannot be told a fraction.
 import type { Namespace } from 'etcd3';
-import { type Clock, withTimeout } from '../core/index.js';
+import { type Clock, withTimeout } from '../index.js';
 
 /** @internal What etcd granted: the lease id (a decimal int64) and its TTL in seconds. */
 export interface GrantedLease {

@@ -1,8 +1,7 @@
-// The parts of an etcd3 client the registry uses, checked by shape (etcd3 stays an
-// optional peer, imported for types only). The lease calls (grant, renew once, revoke)
-// are girder's one etcd lease helper, src/lock/etcd-lease.ts, shared with the lock.
+// The parts of an etcd3 client the lock and the registry use, checked by shape (etcd3
+// stays an optional peer, imported for types only). The lease calls are in lease.ts.
 import type { Namespace } from 'etcd3';
-import { InvalidArgumentError } from '../core/index.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /** @internal Accept an `Etcd3` client or one of its namespaces. */
 export function checkEtcdClient(client: unknown, argument = 'client'): Namespace {
