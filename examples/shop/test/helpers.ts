@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Clock } from 'girder/core';
 import { type Logger, noopLogger } from 'girder/logger';
+import { afterAll, beforeAll } from 'vitest';
 import {
   type ClusterShop,
   type ClusterShopOptions,
@@ -372,4 +373,50 @@ export function startTestCluster(
     ...rest,
     env: { ...CLUSTER_TEST_ENV, ...env },
   });
+}
+
+// --- A shop with the test admin signed in, started once for a file's (or a describe's) tests.
+
+/** A running test shop and its signed-in test admin. */
+export interface AdminShop extends TestShop {
+  admin: SignedIn;
+}
+
+/**
+ * Registers a `beforeAll` that runs `start` (default: {@link startShop} with no settings) and
+ * signs in the test admin, and an `afterAll` that closes the shop, in the calling file or
+ * describe. The returned object reads through to that shop once `beforeAll` has run (so use
+ * it inside tests and later hooks only; before, it throws).
+ */
+export function useAdminShop(start: () => Promise<TestShop> = () => startShop()): AdminShop {
+  let current: AdminShop | undefined;
+  const now = () => {
+    if (!current) throw new Error('the shop starts in beforeAll: use it in tests and hooks only');
+    return current;
+  };
+  beforeAll(async () => {
+    const t = await start();
+    try {
+      current = { ...t, admin: await adminLogin(t.client) };
+    } catch (error) {
+      await t.close();
+      throw error;
+    }
+  });
+  afterAll(() => current?.close());
+  return {
+    get shop() {
+      return now().shop;
+    },
+    get client() {
+      return now().client;
+    },
+    get base() {
+      return now().base;
+    },
+    get admin() {
+      return now().admin;
+    },
+    close: () => now().close(),
+  };
 }

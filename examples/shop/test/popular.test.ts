@@ -1,26 +1,9 @@
 // The popular page (topN over units sold, computed by the rankingJob on the jobs' leader)
 // and the product-view counters, embedded (memory backends).
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  adminLogin,
-  newProduct,
-  placeOrder,
-  quickUser,
-  type SignedIn,
-  startShop,
-  type TestShop,
-} from './helpers.js';
+import { expect, it } from 'vitest';
+import { newProduct, placeOrder, quickUser, useAdminShop } from './helpers.js';
 
-let t: TestShop;
-let admin: SignedIn;
-
-beforeAll(async () => {
-  t = await startShop();
-  admin = await adminLogin(t.client);
-});
-afterAll(async () => {
-  await t?.close();
-});
+const t = useAdminShop();
 
 /** Place and pay an order of `quantity` units of `productId`. */
 async function buy(productId: number, quantity: number) {
@@ -36,9 +19,9 @@ async function buy(productId: number, quantity: number) {
 
 it('ranks products by units sold in paid orders, with their views', async () => {
   const [x, y, z] = [
-    await newProduct(t.client, admin, 50),
-    await newProduct(t.client, admin, 50),
-    await newProduct(t.client, admin, 50),
+    await newProduct(t.client, t.admin, 50),
+    await newProduct(t.client, t.admin, 50),
+    await newProduct(t.client, t.admin, 50),
   ];
   await buy(y, 5);
   await buy(x, 2);
@@ -70,7 +53,7 @@ it('ranks products by units sold in paid orders, with their views', async () => 
 });
 
 it('counts each product page read once; an unknown product is a 404 and no view', async () => {
-  const p = await newProduct(t.client, admin, 1);
+  const p = await newProduct(t.client, t.admin, 1);
   const views: number[] = [];
   for (let i = 0; i < 5; i++) views.push((await t.client.get(`/api/products/${p}`)).body.views);
   // The first read loads the counter from the database; the next ones increment it.
