@@ -3,8 +3,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { ensureBinary } from '../../../test/harness/binaries.js';
+import type { TestShop } from './helpers.js';
 
 export interface TestBrowser {
   readonly context: BrowserContext;
@@ -42,4 +44,62 @@ export async function launchBrowser(label: string): Promise<TestBrowser> {
     rmSync(profileDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** A running test shop and a headless Chromium to drive its web UI. */
+export interface BrowserShop extends TestShop {
+  readonly browser: BrowserContext;
+  /** A new tab, and the page errors it has thrown so far (tests expect none). */
+  newPage(): Promise<{ page: Page; errors: string[] }>;
+}
+
+/**
+ * Registers a `beforeAll` that runs `start` and launches Chromium (profile `label`), and an
+ * `afterAll` that closes both, in the calling file. The returned object reads through to
+ * them once `beforeAll` has run (before, it throws).
+ */
+export function useBrowserShop(
+  label: string,
+  start: () => Promise<TestShop>,
+  startTimeoutMs = 180_000,
+): BrowserShop {
+  let t: TestShop | undefined;
+  let launched: TestBrowser | undefined;
+  const shop = () => {
+    if (!t) throw new Error('the shop starts in beforeAll: use it in tests and hooks only');
+    return t;
+  };
+  const browser = () => {
+    if (!launched) throw new Error('the browser starts in beforeAll: use it in tests only');
+    return launched.context;
+  };
+  beforeAll(async () => {
+    t = await start();
+    launched = await launchBrowser(label);
+  }, startTimeoutMs);
+  afterAll(async () => {
+    await launched?.close();
+    await t?.close();
+  }, 60_000);
+  return {
+    get shop() {
+      return shop().shop;
+    },
+    get client() {
+      return shop().client;
+    },
+    get base() {
+      return shop().base;
+    },
+    get browser() {
+      return browser();
+    },
+    close: () => shop().close(),
+    async newPage() {
+      const page = await browser().newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (err) => errors.push(err.message));
+      return { page, errors };
+    },
+  };
 }
