@@ -4,9 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll } from 'vitest';
 import { ensureBinary } from '../../../test/harness/binaries.js';
-import type { TestShop } from './helpers.js';
+import { type TestShop, useStarted } from './helpers.js';
 
 export interface TestBrowser {
   readonly context: BrowserContext;
@@ -63,43 +62,28 @@ export function useBrowserShop(
   start: () => Promise<TestShop>,
   startTimeoutMs = 180_000,
 ): BrowserShop {
-  let t: TestShop | undefined;
-  let launched: TestBrowser | undefined;
-  const shop = () => {
-    if (!t) throw new Error('the shop starts in beforeAll: use it in tests and hooks only');
-    return t;
-  };
-  const browser = () => {
-    if (!launched) throw new Error('the browser starts in beforeAll: use it in tests only');
-    return launched.context;
-  };
-  beforeAll(async () => {
-    t = await start();
-    launched = await launchBrowser(label);
+  return useStarted(async () => {
+    const t = await start();
+    let launched: TestBrowser;
+    try {
+      launched = await launchBrowser(label);
+    } catch (error) {
+      await t.close();
+      throw error;
+    }
+    return {
+      ...t,
+      browser: launched.context,
+      async newPage() {
+        const page = await launched.context.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (err) => errors.push(err.message));
+        return { page, errors };
+      },
+      async close() {
+        await launched.close();
+        await t.close();
+      },
+    };
   }, startTimeoutMs);
-  afterAll(async () => {
-    await launched?.close();
-    await t?.close();
-  }, 60_000);
-  return {
-    get shop() {
-      return shop().shop;
-    },
-    get client() {
-      return shop().client;
-    },
-    get base() {
-      return shop().base;
-    },
-    get browser() {
-      return browser();
-    },
-    close: () => shop().close(),
-    async newPage() {
-      const page = await browser().newPage();
-      const errors: string[] = [];
-      page.on('pageerror', (err) => errors.push(err.message));
-      return { page, errors };
-    },
-  };
 }

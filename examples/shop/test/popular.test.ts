@@ -1,21 +1,9 @@
 // The popular page (topN over units sold, computed by the rankingJob on the jobs' leader)
 // and the product-view counters, embedded (memory backends).
 import { expect, it } from 'vitest';
-import { newProduct, placeOrder, quickUser, useAdminShop } from './helpers.js';
+import { buy, newProduct, placeOrder, quickUser, useAdminShop } from './helpers.js';
 
 const t = useAdminShop();
-
-/** Place and pay an order of `quantity` units of `productId`. */
-async function buy(productId: number, quantity: number) {
-  const user = await quickUser(t);
-  const placed = await placeOrder(t.client, user, [{ productId, quantity }]);
-  expect(placed.status).toBe(201);
-  const pay = await t.client.post(`/api/orders/${placed.body.orderNo}/pay`, undefined, {
-    token: user.accessToken,
-  });
-  expect(await t.shop.mockProvider.pay(pay.body.paymentUrl.split('/').pop())).toBe(200);
-  return placed.body.orderNo as string;
-}
 
 it('ranks products by units sold in paid orders, with their views', async () => {
   const [x, y, z] = [
@@ -23,10 +11,10 @@ it('ranks products by units sold in paid orders, with their views', async () => 
     await newProduct(t.client, t.admin, 50),
     await newProduct(t.client, t.admin, 50),
   ];
-  await buy(y, 5);
-  await buy(x, 2);
-  await buy(x, 1);
-  await buy(z, 3); // ties with x (3 units): the older product (x) ranks first
+  await buy(t, await quickUser(t), y, 5);
+  await buy(t, await quickUser(t), x, 2);
+  await buy(t, await quickUser(t), x, 1);
+  await buy(t, await quickUser(t), z, 3); // ties with x (3 units): the older product (x) ranks first
   // An unpaid order does not count.
   await placeOrder(t.client, await quickUser(t), [{ productId: z, quantity: 10 }]);
   for (let i = 0; i < 3; i++) await t.client.get(`/api/products/${y}`);
