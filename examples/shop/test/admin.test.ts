@@ -1,22 +1,8 @@
 // Admin routes: role-checked by the girder/jwt authorizer in the auth plugin.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  adminLogin,
-  newUser,
-  type SignedIn,
-  startShop,
-  stockOf,
-  type TestShop,
-} from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { newUser, stockOf, useAdminShop } from './helpers.js';
 
-let t: TestShop;
-let admin: SignedIn;
-
-beforeAll(async () => {
-  t = await startShop();
-  admin = await adminLogin(t.client);
-});
-afterAll(() => t?.close());
+const t = useAdminShop();
 
 const product = {
   name: 'Admin-made',
@@ -64,7 +50,7 @@ describe('authorization', () => {
 
 describe('POST /api/admin/products', () => {
   it('creates a product with its stock: 201, visible in the catalog', async () => {
-    const res = await t.client.post('/api/admin/products', product, { token: admin.accessToken });
+    const res = await t.client.post('/api/admin/products', product, { token: t.admin.accessToken });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
       name: 'Admin-made',
@@ -80,7 +66,7 @@ describe('POST /api/admin/products', () => {
     const res = await t.client.post(
       '/api/admin/products',
       { ...product, category: 'nope' },
-      { token: admin.accessToken },
+      { token: t.admin.accessToken },
     );
     expect(res.status).toBe(404);
     expect(res.body.code).toBe('CATEGORY_NOT_FOUND');
@@ -94,7 +80,7 @@ describe('POST /api/admin/products', () => {
     ['negative stock', { ...product, stock: -5 }],
     ['missing category', { name: 'x', priceCents: 1 }],
   ])('400s %s', async (_why, body) => {
-    const res = await t.client.post('/api/admin/products', body, { token: admin.accessToken });
+    const res = await t.client.post('/api/admin/products', body, { token: t.admin.accessToken });
     expect(res.status).toBe(400);
     expect(res.body.code).toBe('VALIDATION_FAILED');
   });
@@ -103,12 +89,12 @@ describe('POST /api/admin/products', () => {
 describe('PUT /api/admin/products/:id/stock', () => {
   it('sets the stock', async () => {
     const created = await t.client.post('/api/admin/products', product, {
-      token: admin.accessToken,
+      token: t.admin.accessToken,
     });
     const res = await t.client.put(
       `/api/admin/products/${created.body.id}/stock`,
       { stock: 42 },
-      { token: admin.accessToken },
+      { token: t.admin.accessToken },
     );
     expect(res.status).toBe(200);
     expect(res.body.stock).toBe(42);
@@ -116,7 +102,7 @@ describe('PUT /api/admin/products/:id/stock', () => {
   });
 
   it('404s an unknown product, 400s bad input', async () => {
-    const token = admin.accessToken;
+    const token = t.admin.accessToken;
     expect(
       (await t.client.put('/api/admin/products/999999/stock', { stock: 1 }, { token })).status,
     ).toBe(404);
@@ -135,7 +121,7 @@ describe('PUT /api/admin/products/:id/stock', () => {
 
 describe('POST /api/admin/categories', () => {
   it('creates a category; 409 for a slug in use; 400 for a bad slug', async () => {
-    const token = admin.accessToken;
+    const token = t.admin.accessToken;
     const res = await t.client.post(
       '/api/admin/categories',
       { slug: 'garden', name: 'Garden' },

@@ -3,8 +3,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { ensureBinary } from '../../../test/harness/binaries.js';
+import { type TestShop, useStarted } from './helpers.js';
 
 export interface TestBrowser {
   readonly context: BrowserContext;
@@ -42,4 +43,47 @@ export async function launchBrowser(label: string): Promise<TestBrowser> {
     rmSync(profileDir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/** A running test shop and a headless Chromium to drive its web UI. */
+export interface BrowserShop extends TestShop {
+  readonly browser: BrowserContext;
+  /** A new tab, and the page errors it has thrown so far (tests expect none). */
+  newPage(): Promise<{ page: Page; errors: string[] }>;
+}
+
+/**
+ * Registers a `beforeAll` that runs `start` and launches Chromium (profile `label`), and an
+ * `afterAll` that closes both, in the calling file. The returned object reads through to
+ * them once `beforeAll` has run (before, it throws).
+ */
+export function useBrowserShop(
+  label: string,
+  start: () => Promise<TestShop>,
+  startTimeoutMs = 180_000,
+): BrowserShop {
+  return useStarted(async () => {
+    const t = await start();
+    let launched: TestBrowser;
+    try {
+      launched = await launchBrowser(label);
+    } catch (error) {
+      await t.close();
+      throw error;
+    }
+    return {
+      ...t,
+      browser: launched.context,
+      async newPage() {
+        const page = await launched.context.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (err) => errors.push(err.message));
+        return { page, errors };
+      },
+      async close() {
+        await launched.close();
+        await t.close();
+      },
+    };
+  }, startTimeoutMs);
 }

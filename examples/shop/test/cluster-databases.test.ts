@@ -3,9 +3,8 @@
 // a DATABASE_URL naming a database that does not exist yet), each migrated with only its
 // role's tables. On a real server: the harness's, or SHOP_TEST_DATABASE_URL's.
 import { sql } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PostgresServer, startPostgres } from '../../../test/harness/index.js';
 import {
   createRoleDatabases,
   roleDatabaseName,
@@ -14,20 +13,14 @@ import {
 import { startInfra } from '../src/cluster/infra.js';
 import { openDatabase } from '../src/db/database.js';
 import { SHOP_ROLES, type ShopRole, tablesOf } from '../src/db/roles.js';
+import { queryOn, type TestPostgres, testPostgres } from './pg-database.js';
 
-let server: PostgresServer | undefined;
+let server: TestPostgres | undefined;
 let serverUrl: string;
 let seq = 0;
 
-async function query<R extends pg.QueryResultRow>(text: string, values: unknown[] = []) {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const query = <R extends pg.QueryResultRow>(text: string, values: unknown[] = []) =>
+  queryOn<R>(serverUrl, text, values);
 
 /** A base URL whose database name no other case (or run) uses; nothing created yet. */
 function baseUrl(): string {
@@ -45,12 +38,8 @@ async function databasesLike(prefix: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  const external = process.env.SHOP_TEST_DATABASE_URL?.trim();
-  if (external) serverUrl = external;
-  else {
-    server = await startPostgres();
-    serverUrl = server.url;
-  }
+  server = await testPostgres();
+  serverUrl = server.url;
 });
 afterAll(async () => {
   const leftovers = await databasesLike(`shopdb_${process.pid}_`).catch(() => []);

@@ -10,26 +10,9 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { InfraMissingError, planInfra, startInfra } from '../src/cluster/infra.js';
+import { eventually, isAlive } from './processes.js';
 
 const TSX = ['--import', 'tsx'];
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Polls until `check` holds; rejects after `timeoutMs` (a hang, not a timing assertion). */
-async function eventually(check: () => boolean, what: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`still not true: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('cluster infrastructure', () => {
   it('starts etcd, Redis and PostgreSQL, and stops them removing their data dirs', async () => {

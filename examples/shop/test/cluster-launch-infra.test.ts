@@ -10,25 +10,9 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { startCluster } from '../src/cluster/launch.js';
 import { CLUSTER_ROLES } from '../src/cluster/roles.js';
+import { eventually, isAlive } from './processes.js';
 
 const STANDIN = fileURLToPath(new URL('./cluster-fixtures/service-standin.ts', import.meta.url));
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-async function eventually(check: () => boolean, what: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`still not true: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('cluster launcher', () => {
   it('starts the infrastructure and every instance, and takes them all down', async () => {

@@ -8,28 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { clusterControl } from '../src/cluster/control.js';
 import { createSupervisor, type Supervisor } from '../src/cluster/supervisor.js';
+import { gone, isAlive } from './processes.js';
 
 const fixture = (name: string) =>
   fileURLToPath(new URL(`./cluster-fixtures/${name}`, import.meta.url));
 const TSX = ['--import', 'tsx'];
-
-const isAlive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** Polls until `pid` is gone; rejects after `timeoutMs` (a hang, not a timing assertion). */
-async function gone(pid: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
-    if (Date.now() > deadline) throw new Error(`process ${pid} is still alive`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 let supervisor: Supervisor | undefined;
 afterEach(async () => {

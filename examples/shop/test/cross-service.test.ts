@@ -3,38 +3,19 @@
 // the first step alone (a reservation whose order was never written; a paid order
 // whose reservation commit was lost), on both transports.
 import { manualClock } from 'girder/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  adminLogin,
-  newProduct,
-  newUser,
-  placeOrder,
-  type SignedIn,
-  startShop,
-  stockOf,
-  type TestShop,
-} from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { newProduct, newUser, placeOrder, startShop, stockOf, useAdminShop } from './helpers.js';
 
 const TIMEOUT_MS = 10 * 60_000;
 
 describe.each(['direct', 'grpc'] as const)('%s transport', (transport) => {
   const clock = manualClock(Date.now());
-  let t: TestShop;
-  let admin: SignedIn;
-  beforeAll(async () => {
-    t = await startShop(
-      { SHOP_ORDER_TIMEOUT: '10m', SHOP_SWEEP_INTERVAL: '1h' },
-      {
-        clock,
-        transport,
-      },
-    );
-    admin = await adminLogin(t.client);
-  });
-  afterAll(() => t?.close());
+  const t = useAdminShop(() =>
+    startShop({ SHOP_ORDER_TIMEOUT: '10m', SHOP_SWEEP_INTERVAL: '1h' }, { clock, transport }),
+  );
 
   it('returns a reservation whose order was never written, exactly once, after the timeout', async () => {
-    const productId = await newProduct(t.client, admin, 5);
+    const productId = await newProduct(t.client, t.admin, 5);
     const orderNo = `20250101-ORPHAN${transport === 'grpc' ? 'G2' : 'D2'}`;
     // Placement "crashed" after inventory reserved: no order row.
     await t.shop.services.inventory.reserve(orderNo, [{ productId, quantity: 3 }]);
@@ -58,7 +39,7 @@ describe.each(['direct', 'grpc'] as const)('%s transport', (transport) => {
   });
 
   it('marks an order paid once per payment and settles its reservation', async () => {
-    const productId = await newProduct(t.client, admin, 4);
+    const productId = await newProduct(t.client, t.admin, 4);
     const user = await newUser(t.client);
     const placed = await placeOrder(t.client, user, [{ productId, quantity: 1 }]);
     const orderNo = placed.body.orderNo as string;
@@ -76,8 +57,8 @@ describe.each(['direct', 'grpc'] as const)('%s transport', (transport) => {
   });
 
   it('refuses a reservation id reused for other lines, taking nothing', async () => {
-    const a = await newProduct(t.client, admin, 5);
-    const b = await newProduct(t.client, admin, 5);
+    const a = await newProduct(t.client, t.admin, 5);
+    const b = await newProduct(t.client, t.admin, 5);
     const id = `20250101-REUSE${transport === 'grpc' ? 'G2' : 'D2'}`;
     await t.shop.services.inventory.reserve(id, [{ productId: a, quantity: 1 }]);
     await expect(

@@ -1,40 +1,17 @@
 // End to end in headless Chromium (Debian `chromium`, driven by playwright-core): sign
 // up, add to cart, order and pay on the mock provider's page, all through the web UI.
-import type { BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser, type TestBrowser } from './browser.js';
-import { startShop, type TestShop, uniqueEmail } from './helpers.js';
+import { expect, it } from 'vitest';
+import { useBrowserShop } from './browser.js';
+import { signInAdmin, signUp } from './e2e-flow.js';
+import { startShop, uniqueEmail } from './helpers.js';
 
-let t: TestShop;
-let browser: BrowserContext;
-let launched: TestBrowser | undefined;
-
-beforeAll(async () => {
-  t = await startShop();
-  launched = await launchBrowser('ui');
-  browser = launched.context;
-}, 180_000);
-
-afterAll(async () => {
-  await launched?.close();
-  await t?.close();
-});
+const t = useBrowserShop('ui', () => startShop());
 
 it('signs up, orders and pays through the UI', { timeout: 60_000 }, async () => {
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
+  const { page, errors } = await t.newPage();
   await page.goto(t.shop.url());
-
-  // Sign up (which also signs in).
-  await page.getByRole('link', { name: 'Sign up' }).click();
   const email = uniqueEmail('e2e');
-  const form = page.getByRole('form', { name: 'Sign up' });
-  await form.getByLabel('Email').fill(email);
-  await form.getByLabel('Password', { exact: true }).fill('browser-pass-1!');
-  await form.getByLabel('Confirm password').fill('browser-pass-1!');
-  await form.getByRole('button', { name: 'Create account' }).click();
-  await expect.poll(() => page.getByText(email).count()).toBe(1);
+  await signUp(page, email, 'browser-pass-1!');
 
   // Browse one category and put two things in the cart.
   await page.getByLabel('Category').selectOption('books');
@@ -83,12 +60,8 @@ it('signs up, orders and pays through the UI', { timeout: 60_000 }, async () => 
 });
 
 it('lets the admin change stock from the admin page', { timeout: 60_000 }, async () => {
-  const page = await browser.newPage();
-  await page.goto(`${t.shop.url()}/#/signin`);
-  const form = page.getByRole('form', { name: 'Sign in' });
-  await form.getByLabel('Email').fill('admin@test.local');
-  await form.getByLabel('Password').fill('admin-pass-1!');
-  await form.getByRole('button', { name: 'Sign in' }).click();
+  const { page, errors } = await t.newPage();
+  await signInAdmin(page, t.shop);
   await page.getByRole('link', { name: 'Admin' }).click();
   const stock = page.getByLabel('Stock of Chess set');
   await stock.fill('77');
@@ -104,4 +77,5 @@ it('lets the admin change stock from the admin page', { timeout: 60_000 }, async
     });
   const products = await t.client.get('/api/products?category=games');
   expect(products.body.items.find((p: { name: string }) => p.name === 'Chess set').stock).toBe(77);
+  expect(errors).toEqual([]);
 });

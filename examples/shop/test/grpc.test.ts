@@ -5,12 +5,11 @@
 // carried to the services, and proof that the calls really go over gRPC.
 import { Metadata, status } from '@grpc/grpc-js';
 import type { ServerCallEvent } from 'girder/grpc';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { ShopError } from '../src/errors.js';
 import { errorOfStatus, statusOfError } from '../src/rpc/errors.js';
 import {
-  adminLogin,
   metricOf,
   newProduct,
   newUser,
@@ -18,19 +17,15 @@ import {
   type SignedIn,
   startShop,
   stockOf,
-  type TestShop,
+  useAdminShop,
 } from './helpers.js';
 
-let t: TestShop;
-let admin: SignedIn;
+const t = useAdminShop(() => startShop({ SHOP_OUTBOX_POLL: '20ms' }, { transport: 'grpc' }));
 const served: ServerCallEvent[] = [];
 
-beforeAll(async () => {
-  t = await startShop({ SHOP_OUTBOX_POLL: '20ms' }, { transport: 'grpc' });
+beforeAll(() => {
   t.shop.rpc!.served.events.on('call', (e) => served.push(e));
-  admin = await adminLogin(t.client);
 });
-afterAll(() => t?.close());
 
 const pay = (user: SignedIn, orderNo: string) =>
   t.client.post(`/api/orders/${orderNo}/pay`, undefined, { token: user.accessToken });
@@ -52,7 +47,7 @@ describe('SHOP_TRANSPORT=grpc', () => {
   });
 
   it('places, pays and cancels orders through the services over gRPC', async () => {
-    const productId = await newProduct(t.client, admin, 5, { priceCents: 1_500 });
+    const productId = await newProduct(t.client, t.admin, 5, { priceCents: 1_500 });
     const user = await newUser(t.client);
     const from = served.length;
 
@@ -101,7 +96,7 @@ describe('SHOP_TRANSPORT=grpc', () => {
   });
 
   it('keeps the HTTP error mapping across the wire (same status, code and details)', async () => {
-    const productId = await newProduct(t.client, admin, 1, { name: 'Last one' });
+    const productId = await newProduct(t.client, t.admin, 1, { name: 'Last one' });
     const user = await newUser(t.client);
     const short = await placeOrder(t.client, user, [{ productId, quantity: 2 }]);
     expect(short.status).toBe(409);

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Clock } from 'girder/core';
 import { type Logger, noopLogger } from 'girder/logger';
+import { afterAll, beforeAll } from 'vitest';
 import {
   type ClusterShop,
   type ClusterShopOptions,
@@ -371,5 +372,71 @@ export function startTestCluster(
     shop: { logger: noopLogger() },
     ...rest,
     env: { ...CLUSTER_TEST_ENV, ...env },
+  });
+}
+
+// --- A shop with the test admin signed in, started once for a file's (or a describe's) tests.
+
+/** A running test shop and its signed-in test admin. */
+export interface AdminShop extends TestShop {
+  admin: SignedIn;
+}
+
+/**
+ * Registers a `beforeAll` that runs `start` (default: {@link startShop} with no settings) and
+ * signs in the test admin, and an `afterAll` that closes the shop, in the calling file or
+ * describe. The returned object reads through to that shop once `beforeAll` has run (so use
+ * it inside tests and later hooks only; before, it throws).
+ */
+export function useAdminShop(start: () => Promise<TestShop> = () => startShop()): AdminShop {
+  return useStarted(async () => {
+    const t = await start();
+    try {
+      return { ...t, admin: await adminLogin(t.client) };
+    } catch (error) {
+      await t.close();
+      throw error;
+    }
+  });
+}
+
+/** Place an order of `quantity` units of `productId` for `user` and pay it on the mock provider; resolves its number. */
+export async function buy(
+  t: TestShop,
+  user: SignedIn,
+  productId: number,
+  quantity: number,
+): Promise<string> {
+  const placed = await placeOrder(t.client, user, [{ productId, quantity }]);
+  if (placed.status !== 201) throw new Error(`order failed: ${placed.status} ${placed.text}`);
+  const orderNo = placed.body.orderNo as string;
+  const pay = await t.client.post(`/api/orders/${orderNo}/pay`, undefined, {
+    token: user.accessToken,
+  });
+  if (pay.status !== 200) throw new Error(`pay failed: ${pay.status} ${pay.text}`);
+  const delivered = await t.shop.mockProvider.pay(pay.body.paymentUrl.split('/').pop());
+  if (delivered !== 200) throw new Error(`the payment callback got ${delivered}`);
+  return orderNo;
+}
+
+/**
+ * Registers a `beforeAll` that runs `start` and an `afterAll` that closes what it gave, in
+ * the calling file or describe; returns a stand-in that reads through to it (a Proxy, so
+ * tests keep `t.client`, `t.shop`... as with a plain value) and throws if read before.
+ */
+export function useStarted<T extends { close(): Promise<void> }>(
+  start: () => Promise<T>,
+  startTimeoutMs?: number,
+): T {
+  let current: T | undefined;
+  beforeAll(async () => {
+    current = await start();
+  }, startTimeoutMs);
+  afterAll(() => current?.close());
+  return new Proxy({} as T, {
+    get(_, key) {
+      if (!current) throw new Error('started in beforeAll: use it in tests and hooks only');
+      return Reflect.get(current, key);
+    },
   });
 }

@@ -9,8 +9,8 @@ import { sharedRedisUrl, uniquePrefix } from '../../../test/harness/index.js';
 import { ORDER_PAID_TOPIC } from '../src/notifications/order-paid.js';
 import {
   adminLogin,
+  buy,
   newProduct,
-  placeOrder,
   quickUser,
   type SignedIn,
   startShop,
@@ -18,17 +18,6 @@ import {
 } from './helpers.js';
 
 const ENV = { SHOP_SMS: 'mock', SHOP_OUTBOX_POLL: '20ms', SHOP_SMS_LIMIT_PER_IP: '100000/1h' };
-
-/** Place and pay an order of `quantity` units of `productId` for `user`. */
-async function buy(t: TestShop, user: SignedIn, productId: number, quantity: number) {
-  const placed = await placeOrder(t.client, user, [{ productId, quantity }]);
-  expect(placed.status).toBe(201);
-  const pay = await t.client.post(`/api/orders/${placed.body.orderNo}/pay`, undefined, {
-    token: user.accessToken,
-  });
-  expect(await t.shop.mockProvider.pay(pay.body.paymentUrl.split('/').pop())).toBe(200);
-  return placed.body.orderNo as string;
-}
 
 /** Link `phone` to `user` through the API (the code is read from the mock providers). */
 async function linkPhone(t: TestShop, user: SignedIn, phone: string) {

@@ -1,25 +1,12 @@
 // The live-migration panel in headless Chromium: the admin sees the phase, switches to
 // dual write, is refused the gated switch until a validation has run, then passes it.
-import type { BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser, type TestBrowser } from './browser.js';
-import { adminLogin, newProduct, newUser, placeOrder, type TestShop } from './helpers.js';
+import { expect, it } from 'vitest';
+import { useBrowserShop } from './browser.js';
+import { openOpsPage } from './e2e-flow.js';
+import { adminLogin, newProduct, newUser, placeOrder } from './helpers.js';
 import { startMigratingShop } from './migration-shop.js';
 
-let t: TestShop;
-let browser: BrowserContext;
-let launched: TestBrowser | undefined;
-
-beforeAll(async () => {
-  t = await startMigratingShop();
-  launched = await launchBrowser('migration');
-  browser = launched.context;
-}, 180_000);
-
-afterAll(async () => {
-  await launched?.close();
-  await t?.close();
-});
+const t = useBrowserShop('migration', () => startMigratingShop());
 
 it('switches phases from the ops page; a gated switch shows why it was refused', {
   timeout: 90_000,
@@ -29,15 +16,8 @@ it('switches phases from the ops page; a gated switch shows why it was refused',
   const productId = await newProduct(t.client, admin, 100);
   for (let i = 0; i < 3; i++) await placeOrder(t.client, user, [{ productId, quantity: 1 }]);
 
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  await page.goto(`${t.shop.url()}/#/signin`);
-  const form = page.getByRole('form', { name: 'Sign in' });
-  await form.getByLabel('Email').fill('admin@test.local');
-  await form.getByLabel('Password').fill('admin-pass-1!');
-  await form.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('link', { name: 'Ops' }).click();
+  const { page, errors } = await t.newPage();
+  await openOpsPage(page, t.shop);
 
   const panel = page.getByRole('region', { name: 'Live migration' });
   const phase = panel.locator('[data-migration-phase]');

@@ -3,32 +3,19 @@
 // placeholder for an orphan reservation and the per-payment `paid_by` go through the
 // migrating OrderRows, so they land on the side in charge and are copied to the other.
 import { manualClock } from 'girder/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from '../src/db/schema.js';
-import {
-  adminLogin,
-  newProduct,
-  newUser,
-  placeOrder,
-  type SignedIn,
-  stockOf,
-  type TestShop,
-} from './helpers.js';
+import { newProduct, newUser, placeOrder, stockOf, useAdminShop } from './helpers.js';
 import { startMigratingShop } from './migration-shop.js';
 
 const TIMEOUT_MS = 10 * 60_000;
 const clock = manualClock(Date.now());
-let t: TestShop;
-let admin: SignedIn;
+const t = useAdminShop(() =>
+  startMigratingShop({ SHOP_ORDER_TIMEOUT: '10m', SHOP_SWEEP_INTERVAL: '1h' }, { clock }),
+);
 
 const rowOn = (db: Db, orderNo: string) =>
   db.selectFrom('orders').selectAll().where('order_no', '=', orderNo).executeTakeFirst();
-
-beforeAll(async () => {
-  t = await startMigratingShop({ SHOP_ORDER_TIMEOUT: '10m', SHOP_SWEEP_INTERVAL: '1h' }, { clock });
-  admin = await adminLogin(t.client);
-});
-afterAll(() => t?.close());
 
 describe.each([
   ['source-first', 'main', 'target'],
@@ -42,14 +29,14 @@ describe.each([
     const switched = await t.client.post(
       '/api/admin/migration/phase',
       { to: phase, force: true },
-      { token: admin.accessToken },
+      { token: t.admin.accessToken },
     );
     expect(switched.status).toBe(200);
     expect(t.shop.migration!.phase.phase).toBe(phase);
   });
 
   it('settles an orphan reservation once, with its placeholder on the side in charge', async () => {
-    const productId = await newProduct(t.client, admin, 5);
+    const productId = await newProduct(t.client, t.admin, 5);
     const orderNo = `20250101-MIG${phase.replace('-', '').toUpperCase().slice(0, 8)}`;
     await t.shop.services.inventory.reserve(orderNo, [{ productId, quantity: 2 }]);
     clock.set(Math.max(clock.now(), Date.now()) + TIMEOUT_MS + 60_000);
@@ -65,7 +52,7 @@ describe.each([
   });
 
   it('marks an order paid once per payment, paid_by on both sides', async () => {
-    const productId = await newProduct(t.client, admin, 4);
+    const productId = await newProduct(t.client, t.admin, 4);
     const user = await newUser(t.client);
     const placed = await placeOrder(t.client, user, [{ productId, quantity: 1 }]);
     expect(placed.status).toBe(201);

@@ -3,32 +3,24 @@
 // made (paid_by included); a database made by that list is adopted, not re-created; the
 // live-migration demo's target gets the orders role's own schema.
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PostgresServer, postgresPool, startPostgres } from '../../../test/harness/index.js';
+import { postgresPool } from '../../../test/harness/index.js';
 import { openDatabase } from '../src/db/database.js';
 import { migrate, migrationTableOf, ROLE_MIGRATIONS } from '../src/db/migrations.js';
 import { normalizeRoles, SHOP_ROLES, TABLE_OWNERS, tablesOf } from '../src/db/roles.js';
 import { openMigrationTarget } from '../src/migration/target.js';
 import { migrateLegacy } from './legacy-migrations.js';
+import { queryOn, type TestPostgres, testPostgres } from './pg-database.js';
 
 // On real PostgreSQL (PGlite's start costs seconds each): one server for the file, a
 // fresh database per case (SHOP_TEST_DATABASE_URL's server when set).
-let server: PostgresServer | undefined;
+let server: TestPostgres | undefined;
 let serverUrl: string;
 const open: Array<Kysely<unknown>> = [];
 const created: string[] = [];
 let seq = 0;
 
-async function onServer(statement: string) {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
+const onServer = (statement: string) => queryOn(serverUrl, statement);
 
 /** The URL of a new, empty database. */
 async function emptyDatabase(): Promise<string> {
@@ -49,12 +41,8 @@ async function emptyDb(): Promise<Kysely<unknown>> {
 }
 
 beforeAll(async () => {
-  const external = process.env.SHOP_TEST_DATABASE_URL?.trim();
-  if (external) serverUrl = external;
-  else {
-    server = await startPostgres();
-    serverUrl = server.url;
-  }
+  server = await testPostgres();
+  serverUrl = server.url;
 });
 afterAll(async () => {
   await Promise.all(open.map((db) => db.destroy()));

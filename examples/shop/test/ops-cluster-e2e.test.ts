@@ -1,9 +1,10 @@
 // The ops page's cluster panel in headless Chromium, over the one-process gRPC shop: the
 // admin adds an orders instance, gives the first one weight 3 and watches the split
 // follow, then kills the second (a crash) and watches the traffic move to the survivor.
-import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser, type TestBrowser } from './browser.js';
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
+import { useBrowserShop } from './browser.js';
+import { openOpsPage } from './e2e-flow.js';
 import {
   adminLogin,
   newProduct,
@@ -11,23 +12,9 @@ import {
   placeOrder,
   type SignedIn,
   startShop,
-  type TestShop,
 } from './helpers.js';
 
-let t: TestShop;
-let browser: BrowserContext;
-let launched: TestBrowser | undefined;
-
-beforeAll(async () => {
-  t = await startShop({}, { transport: 'grpc' });
-  launched = await launchBrowser('ops-cluster');
-  browser = launched.context;
-}, 180_000);
-
-afterAll(async () => {
-  await launched?.close();
-  await t?.close();
-});
+const t = useBrowserShop('ops-cluster', () => startShop({}, { transport: 'grpc' }));
 
 const orders = async (user: SignedIn, productId: number, n: number) => {
   for (let i = 0; i < n; i++) {
@@ -41,15 +28,8 @@ const share = async (page: Page, id: string) =>
 it('adds an instance, sets a weight and kills an instance from the panel', {
   timeout: 120_000,
 }, async () => {
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  await page.goto(`${t.shop.url()}/#/signin`);
-  const form = page.getByRole('form', { name: 'Sign in' });
-  await form.getByLabel('Email').fill('admin@test.local');
-  await form.getByLabel('Password').fill('admin-pass-1!');
-  await form.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('link', { name: 'Ops' }).click();
+  const { page, errors } = await t.newPage();
+  await openOpsPage(page, t.shop);
 
   const panel = page.getByRole('region', { name: 'Cluster' });
   await expect.poll(() => panel.isVisible(), { timeout: 15_000 }).toBe(true);

@@ -16,6 +16,7 @@ import { type ClusterControl, clusterControl } from '../src/cluster/control.js';
 import { createSupervisor, type Supervisor } from '../src/cluster/supervisor.js';
 import { type ClusterOps, type ClusterSnapshot, clusterOps } from '../src/observe/ops-cluster.js';
 import { SERVICE_NAMES, type ServiceName } from '../src/rpc/protos.js';
+import { eventuallyValue } from './processes.js';
 
 const STANDIN = fileURLToPath(new URL('./cluster-fixtures/service-standin.ts', import.meta.url));
 
@@ -61,24 +62,16 @@ afterAll(async () => {
 });
 
 const orders = (snap: ClusterSnapshot) => snap.services.find((s) => s.name === 'orders')!;
-async function eventually<T>(read: () => T, check: (value: T) => boolean, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = read();
-    if (check(value)) return value;
-    if (Date.now() > deadline) throw new Error(`still not true: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('the cluster view over the supervisor', () => {
   it('joins the children with their etcd registrations', async () => {
     const one = await control.scaleUp('orders');
     const two = await control.scaleUp('orders');
     expect([one.id, two.id]).toEqual(['orders#1', 'orders#2']);
-    const snap = await eventually(
+    const snap = await eventuallyValue(
       () => view.snapshot(),
       (s) => orders(s).instances.filter((i) => i.lease === 'registered').length === 2,
+      'both orders nodes registered',
     );
     expect(snap.mode).toBe('processes');
     expect(orders(snap).stale).toBe(false);
@@ -95,9 +88,10 @@ describe('the cluster view over the supervisor', () => {
 
   it('shows a weight set through the child as etcd has it', async () => {
     expect(await control.setWeight('orders#1', 3)).toBe(3);
-    await eventually(
+    await eventuallyValue(
       () => orders(view.snapshot()).instances.find((i) => i.id === 'orders#1'),
       (i) => i?.weight === 3,
+      'orders#1 at weight 3',
     );
   });
 
@@ -106,9 +100,10 @@ describe('the cluster view over the supervisor', () => {
     let two = orders(view.snapshot()).instances.find((i) => i.id === 'orders#2');
     expect(two).toMatchObject({ state: 'exited', exit: 'SIGKILL', lease: 'registered' });
     await control.kill('orders#1', 'SIGTERM');
-    const one = await eventually(
+    const one = await eventuallyValue(
       () => orders(view.snapshot()).instances.find((i) => i.id === 'orders#1'),
       (i) => i?.lease === 'gone',
+      'the lease of orders#1 gone',
     );
     expect(one).toMatchObject({ state: 'exited', exit: 'code 0' });
     two = orders(view.snapshot()).instances.find((i) => i.id === 'orders#2');

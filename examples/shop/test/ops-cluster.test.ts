@@ -1,34 +1,29 @@
 // The ops page's cluster panel API (/api/admin/cluster) over the one-process gRPC shop:
 // two orders nodes, weights 3:1 in the registry, the balancer's split following them,
 // then a crash of one node: traffic moves to the survivor and no request fails.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  adminLogin,
   newProduct,
   newUser,
   placeOrder,
   type SignedIn,
   startShop,
-  type TestShop,
+  useAdminShop,
 } from './helpers.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are read loosely.
 type Json = any;
 
-let t: TestShop;
-let admin: SignedIn;
+const t = useAdminShop(() => startShop({}, { transport: 'grpc' }));
 let buyer: SignedIn;
 let productId: number;
 
 beforeAll(async () => {
-  t = await startShop({}, { transport: 'grpc' });
-  admin = await adminLogin(t.client);
   buyer = await newUser(t.client);
-  productId = await newProduct(t.client, admin, 10_000);
+  productId = await newProduct(t.client, t.admin, 10_000);
 });
-afterAll(() => t?.close());
 
-const as = () => ({ token: admin.accessToken });
+const as = () => ({ token: t.admin.accessToken });
 const snapshot = async (): Promise<Json> => {
   const res = await t.client.get('/api/admin/cluster', as());
   expect(res.status).toBe(200);

@@ -4,52 +4,26 @@
 // clock, so the breaker's open period, the recovery ramp and the job periods take no
 // real time.
 import { manualClock } from 'girder/core';
-import type { BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { launchBrowser, type TestBrowser } from './browser.js';
-import {
-  adminLogin,
-  newProduct,
-  newUser,
-  placeOrder,
-  recover,
-  startShop,
-  type TestShop,
-} from './helpers.js';
+import { expect, it } from 'vitest';
+import { useBrowserShop } from './browser.js';
+import { openOpsPage } from './e2e-flow.js';
+import { adminLogin, newProduct, newUser, placeOrder, recover, startShop } from './helpers.js';
 
 const clock = manualClock(Date.now());
-let t: TestShop;
-let browser: BrowserContext;
-let launched: TestBrowser | undefined;
-
-beforeAll(async () => {
-  t = await startShop(
+const t = useBrowserShop('ops', () =>
+  startShop(
     {
       SHOP_PAYMENT_BREAKER_OPEN: '1s',
       SHOP_SWEEP_INTERVAL: '1s',
       SHOP_REFUND_RETRY_INTERVAL: '1s',
     },
     { clock },
-  );
-  launched = await launchBrowser('ops');
-  browser = launched.context;
-}, 180_000);
-
-afterAll(async () => {
-  await launched?.close();
-  await t?.close();
-});
+  ),
+);
 
 it('shows the payment breaker opening and closing again', { timeout: 90_000 }, async () => {
-  const page = await browser.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  await page.goto(`${t.shop.url()}/#/signin`);
-  const form = page.getByRole('form', { name: 'Sign in' });
-  await form.getByLabel('Email').fill('admin@test.local');
-  await form.getByLabel('Password').fill('admin-pass-1!');
-  await form.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('link', { name: 'Ops' }).click();
+  const { page, errors } = await t.newPage();
+  await openOpsPage(page, t.shop);
 
   const state = page.locator('[data-breaker="payment-provider"] [data-state]');
   await expect.poll(() => state.textContent(), { timeout: 15_000 }).toBe('closed');

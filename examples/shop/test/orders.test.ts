@@ -1,29 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  adminLogin,
-  newProduct,
-  newUser,
-  placeOrder,
-  type SignedIn,
-  startShop,
-  stockOf,
-  type TestShop,
-} from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { newProduct, newUser, placeOrder, stockOf, useAdminShop } from './helpers.js';
 
-let t: TestShop;
-let admin: SignedIn;
-
-beforeAll(async () => {
-  t = await startShop();
-  admin = await adminLogin(t.client);
-});
-afterAll(() => t?.close());
+const t = useAdminShop();
 
 describe('POST /api/orders', () => {
   it('places an order: 201 with order number, total and pending_payment, stock deducted', async () => {
     const user = await newUser(t.client);
-    const a = await newProduct(t.client, admin, 5, { priceCents: 1_250 });
-    const b = await newProduct(t.client, admin, 3, { priceCents: 500 });
+    const a = await newProduct(t.client, t.admin, 5, { priceCents: 1_250 });
+    const b = await newProduct(t.client, t.admin, 3, { priceCents: 500 });
     const res = await placeOrder(t.client, user, [
       { productId: a, quantity: 2 },
       { productId: b, quantity: 1 },
@@ -38,8 +22,8 @@ describe('POST /api/orders', () => {
 
   it('rolls back every item when one is short, naming it: 409 OUT_OF_STOCK', async () => {
     const user = await newUser(t.client);
-    const plenty = await newProduct(t.client, admin, 10);
-    const scarce = await newProduct(t.client, admin, 1, { name: 'Scarce thing' });
+    const plenty = await newProduct(t.client, t.admin, 10);
+    const scarce = await newProduct(t.client, t.admin, 1, { name: 'Scarce thing' });
     const res = await placeOrder(t.client, user, [
       { productId: plenty, quantity: 4 },
       { productId: scarce, quantity: 2 },
@@ -58,7 +42,7 @@ describe('POST /api/orders', () => {
 
   it('merges lines for the same product', async () => {
     const user = await newUser(t.client);
-    const p = await newProduct(t.client, admin, 5);
+    const p = await newProduct(t.client, t.admin, 5);
     const res = await placeOrder(t.client, user, [
       { productId: p, quantity: 2 },
       { productId: p, quantity: 3 },
@@ -70,7 +54,7 @@ describe('POST /api/orders', () => {
 
   it('never deducts twice for the same requestId, even concurrently', async () => {
     const user = await newUser(t.client);
-    const p = await newProduct(t.client, admin, 10);
+    const p = await newProduct(t.client, t.admin, 10);
     const first = await placeOrder(t.client, user, [{ productId: p, quantity: 2 }], 'same-request');
     expect(first.status).toBe(201);
     const again = await placeOrder(t.client, user, [{ productId: p, quantity: 2 }], 'same-request');
@@ -91,7 +75,7 @@ describe('POST /api/orders', () => {
 
   it('refuses a requestId reused for different items: 409 REQUEST_ID_REUSED', async () => {
     const user = await newUser(t.client);
-    const p = await newProduct(t.client, admin, 10);
+    const p = await newProduct(t.client, t.admin, 10);
     await placeOrder(t.client, user, [{ productId: p, quantity: 1 }], 'reused');
     const res = await placeOrder(t.client, user, [{ productId: p, quantity: 2 }], 'reused');
     expect(res.status).toBe(409);
@@ -101,7 +85,7 @@ describe('POST /api/orders', () => {
 
   it('scopes requestIds per user', async () => {
     const [u1, u2] = [await newUser(t.client), await newUser(t.client)];
-    const p = await newProduct(t.client, admin, 10);
+    const p = await newProduct(t.client, t.admin, 10);
     const a = await placeOrder(t.client, u1, [{ productId: p, quantity: 1 }], 'shared-id');
     const b = await placeOrder(t.client, u2, [{ productId: p, quantity: 1 }], 'shared-id');
     expect([a.status, b.status]).toEqual([201, 201]);
@@ -110,7 +94,7 @@ describe('POST /api/orders', () => {
 
   it('404s an unknown product and changes no stock', async () => {
     const user = await newUser(t.client);
-    const p = await newProduct(t.client, admin, 10);
+    const p = await newProduct(t.client, t.admin, 10);
     const res = await placeOrder(t.client, user, [
       { productId: p, quantity: 1 },
       { productId: 999_999, quantity: 1 },
@@ -160,7 +144,7 @@ describe('POST /api/orders', () => {
 describe('GET /api/orders and /api/orders/:orderNo', () => {
   it('lists only the caller’s orders, newest first, and shows one with its payments', async () => {
     const [u1, u2] = [await newUser(t.client), await newUser(t.client)];
-    const p = await newProduct(t.client, admin, 10);
+    const p = await newProduct(t.client, t.admin, 10);
     const first = await placeOrder(t.client, u1, [{ productId: p, quantity: 1 }]);
     const second = await placeOrder(t.client, u1, [{ productId: p, quantity: 2 }]);
     await placeOrder(t.client, u2, [{ productId: p, quantity: 1 }]);
@@ -176,7 +160,7 @@ describe('GET /api/orders and /api/orders/:orderNo', () => {
 
   it('404s another user’s order and an unknown one', async () => {
     const [u1, u2] = [await newUser(t.client), await newUser(t.client)];
-    const p = await newProduct(t.client, admin, 10);
+    const p = await newProduct(t.client, t.admin, 10);
     const order = await placeOrder(t.client, u1, [{ productId: p, quantity: 1 }]);
     const other = await t.client.get(`/api/orders/${order.body.orderNo}`, {
       token: u2.accessToken,
@@ -193,8 +177,8 @@ describe('GET /api/orders and /api/orders/:orderNo', () => {
 describe('POST /api/orders/:orderNo/cancel', () => {
   it('cancels a pending order and returns its stock exactly once', async () => {
     const user = await newUser(t.client);
-    const a = await newProduct(t.client, admin, 5);
-    const b = await newProduct(t.client, admin, 5);
+    const a = await newProduct(t.client, t.admin, 5);
+    const b = await newProduct(t.client, t.admin, 5);
     const order = await placeOrder(t.client, user, [
       { productId: a, quantity: 2 },
       { productId: b, quantity: 3 },
@@ -215,7 +199,7 @@ describe('POST /api/orders/:orderNo/cancel', () => {
 
   it('404s another user’s order and leaves it alone', async () => {
     const [u1, u2] = [await newUser(t.client), await newUser(t.client)];
-    const p = await newProduct(t.client, admin, 5);
+    const p = await newProduct(t.client, t.admin, 5);
     const order = await placeOrder(t.client, u1, [{ productId: p, quantity: 1 }]);
     const res = await t.client.post(`/api/orders/${order.body.orderNo}/cancel`, undefined, {
       token: u2.accessToken,

@@ -1,27 +1,11 @@
 // Stock 10, 200 concurrent orders from 200 different users: exactly 10 succeed.
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  adminLogin,
-  newProduct,
-  placeOrder,
-  quickUser,
-  type SignedIn,
-  startShop,
-  stockOf,
-  type TestShop,
-} from './helpers.js';
+import { expect, it } from 'vitest';
+import { newProduct, placeOrder, quickUser, stockOf, useAdminShop } from './helpers.js';
 
-let t: TestShop;
-let admin: SignedIn;
-
-beforeAll(async () => {
-  t = await startShop();
-  admin = await adminLogin(t.client);
-});
-afterAll(() => t?.close());
+const t = useAdminShop();
 
 it('never oversells: 200 concurrent buyers, 10 in stock -> 10 orders, stock 0', async () => {
-  const product = await newProduct(t.client, admin, 10);
+  const product = await newProduct(t.client, t.admin, 10);
   // 200 accounts, made through the services to keep the test quick (sign-up and login
   // over HTTP are covered in users.test.ts).
   const buyers = await Promise.all(Array.from({ length: 200 }, () => quickUser(t)));
@@ -45,8 +29,8 @@ it('never oversells: 200 concurrent buyers, 10 in stock -> 10 orders, stock 0', 
 });
 
 it('never oversells multi-item orders either: all-or-nothing under contention', async () => {
-  const a = await newProduct(t.client, admin, 6);
-  const b = await newProduct(t.client, admin, 4);
+  const a = await newProduct(t.client, t.admin, 6);
+  const b = await newProduct(t.client, t.admin, 4);
   const buyers = await Promise.all(Array.from({ length: 30 }, () => quickUser(t)));
   // Half order a+b, half order b+a (opposite line order: no deadlock, no partial deduction).
   const results = await Promise.all(

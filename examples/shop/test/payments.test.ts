@@ -14,24 +14,18 @@ import {
   startShop,
   stockOf,
   type TestShop,
+  useAdminShop,
 } from './helpers.js';
 
-let t: TestShop;
-let admin: SignedIn;
-
-beforeAll(async () => {
-  t = await startShop();
-  admin = await adminLogin(t.client);
-});
+const t = useAdminShop();
 afterEach(() => {
   t.shop.mockProvider.setDown(false);
   t.shop.mockProvider.failNext(0);
 });
-afterAll(() => t?.close());
 
 async function pendingOrder(quantity = 1, stock = 10) {
   const user = await newUser(t.client);
-  const productId = await newProduct(t.client, admin, stock, { priceCents: 2_500 });
+  const productId = await newProduct(t.client, t.admin, stock, { priceCents: 2_500 });
   const placed = await placeOrder(t.client, user, [{ productId, quantity }]);
   expect(placed.status).toBe(201);
   return {

@@ -11,34 +11,49 @@ export interface ThrowawayDatabase {
   drop(): Promise<void>;
 }
 
+/** The PostgreSQL server the shop tests use. */
+export interface TestPostgres {
+  /** Connection URL of its `postgres` database (or SHOP_TEST_DATABASE_URL as given). */
+  readonly url: string;
+  /** Stop the server if this helper started it. */
+  stop(): Promise<void>;
+}
+
+/** SHOP_TEST_DATABASE_URL's server when set, else one the test harness starts. */
+export async function testPostgres(): Promise<TestPostgres> {
+  const external = process.env.SHOP_TEST_DATABASE_URL?.trim();
+  if (external) return { url: external, stop: async () => {} };
+  const server: PostgresServer = await startPostgres();
+  return { url: server.url, stop: () => server.stop() };
+}
+
+/** Run one statement on `url` over a connection of its own; resolves the rows. */
+export async function queryOn<R extends pg.QueryResultRow>(
+  url: string,
+  text: string,
+  values: unknown[] = [],
+): Promise<R[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 /** Create `<base>_<random>` and hand back its URL. */
 export async function throwawayDatabase(base: string): Promise<ThrowawayDatabase> {
   const name = `${base}_${randomBytes(6).toString('hex')}`;
-  let server: PostgresServer | undefined;
-  const external = process.env.SHOP_TEST_DATABASE_URL?.trim();
-  let serverUrl: string;
-  if (external) serverUrl = external;
-  else {
-    server = await startPostgres();
-    serverUrl = server.url;
-  }
-  const onServer = async (sql: string) => {
-    const client = new pg.Client({ connectionString: serverUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await onServer(`CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
+  const server = await testPostgres();
+  await queryOn(server.url, `CREATE DATABASE ${name}`);
+  const url = new URL(server.url);
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
     async drop() {
-      await onServer(`DROP DATABASE IF EXISTS ${name}`).catch(() => {});
-      await server?.stop();
+      await queryOn(server.url, `DROP DATABASE IF EXISTS ${name}`).catch(() => {});
+      await server.stop();
     },
   };
 }

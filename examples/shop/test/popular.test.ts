@@ -1,49 +1,20 @@
 // The popular page (topN over units sold, computed by the rankingJob on the jobs' leader)
 // and the product-view counters, embedded (memory backends).
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import {
-  adminLogin,
-  newProduct,
-  placeOrder,
-  quickUser,
-  type SignedIn,
-  startShop,
-  type TestShop,
-} from './helpers.js';
+import { expect, it } from 'vitest';
+import { buy, newProduct, placeOrder, quickUser, useAdminShop } from './helpers.js';
 
-let t: TestShop;
-let admin: SignedIn;
-
-beforeAll(async () => {
-  t = await startShop();
-  admin = await adminLogin(t.client);
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-/** Place and pay an order of `quantity` units of `productId`. */
-async function buy(productId: number, quantity: number) {
-  const user = await quickUser(t);
-  const placed = await placeOrder(t.client, user, [{ productId, quantity }]);
-  expect(placed.status).toBe(201);
-  const pay = await t.client.post(`/api/orders/${placed.body.orderNo}/pay`, undefined, {
-    token: user.accessToken,
-  });
-  expect(await t.shop.mockProvider.pay(pay.body.paymentUrl.split('/').pop())).toBe(200);
-  return placed.body.orderNo as string;
-}
+const t = useAdminShop();
 
 it('ranks products by units sold in paid orders, with their views', async () => {
   const [x, y, z] = [
-    await newProduct(t.client, admin, 50),
-    await newProduct(t.client, admin, 50),
-    await newProduct(t.client, admin, 50),
+    await newProduct(t.client, t.admin, 50),
+    await newProduct(t.client, t.admin, 50),
+    await newProduct(t.client, t.admin, 50),
   ];
-  await buy(y, 5);
-  await buy(x, 2);
-  await buy(x, 1);
-  await buy(z, 3); // ties with x (3 units): the older product (x) ranks first
+  await buy(t, await quickUser(t), y, 5);
+  await buy(t, await quickUser(t), x, 2);
+  await buy(t, await quickUser(t), x, 1);
+  await buy(t, await quickUser(t), z, 3); // ties with x (3 units): the older product (x) ranks first
   // An unpaid order does not count.
   await placeOrder(t.client, await quickUser(t), [{ productId: z, quantity: 10 }]);
   for (let i = 0; i < 3; i++) await t.client.get(`/api/products/${y}`);
@@ -70,7 +41,7 @@ it('ranks products by units sold in paid orders, with their views', async () => 
 });
 
 it('counts each product page read once; an unknown product is a 404 and no view', async () => {
-  const p = await newProduct(t.client, admin, 1);
+  const p = await newProduct(t.client, t.admin, 1);
   const views: number[] = [];
   for (let i = 0; i < 5; i++) views.push((await t.client.get(`/api/products/${p}`)).body.views);
   // The first read loads the counter from the database; the next ones increment it.

@@ -2,9 +2,8 @@
 // race for the same order: exactly one wins, stock comes back at most once, and money
 // that arrives for a cancelled order is refunded.
 import { manualClock } from 'girder/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  adminLogin,
   metricOf,
   newProduct,
   newUser,
@@ -12,19 +11,14 @@ import {
   type SignedIn,
   startShop,
   stockOf,
-  type TestShop,
+  useAdminShop,
 } from './helpers.js';
 
 const TIMEOUT_MS = 10 * 60_000;
 const clock = manualClock(Date.now());
-let t: TestShop;
-let admin: SignedIn;
-
-beforeAll(async () => {
-  t = await startShop({ SHOP_ORDER_TIMEOUT: '10m', SHOP_SWEEP_INTERVAL: '30s' }, { clock });
-  admin = await adminLogin(t.client);
-});
-afterAll(() => t?.close());
+const t = useAdminShop(() =>
+  startShop({ SHOP_ORDER_TIMEOUT: '10m', SHOP_SWEEP_INTERVAL: '30s' }, { clock }),
+);
 
 /** Orders cancelled by the timeout so far (the shop's own counter). */
 const timeouts = async () =>
@@ -44,7 +38,7 @@ const startPayment = async (user: SignedIn, orderNo: string) => {
 describe('unpaid-order timeout', () => {
   it('cancels an unpaid order once its deadline passes and returns the stock', async () => {
     const user = await newUser(t.client);
-    const p = await newProduct(t.client, admin, 5);
+    const p = await newProduct(t.client, t.admin, 5);
     const placed = await placeOrder(t.client, user, [{ productId: p, quantity: 3 }]);
     expect(new Date(placed.body.expiresAt).getTime()).toBe(clock.now() + TIMEOUT_MS);
 
@@ -68,7 +62,7 @@ describe('unpaid-order timeout', () => {
 
   it('is found by the periodic job on its own clock', async () => {
     const user = await newUser(t.client);
-    const p = await newProduct(t.client, admin, 2);
+    const p = await newProduct(t.client, t.admin, 2);
     const placed = await placeOrder(t.client, user, [{ productId: p, quantity: 2 }]);
     // Nobody calls runJobs here: only the job's timer, on the injected clock, can cancel it.
     const deadline = Date.now() + 10_000;
@@ -85,7 +79,7 @@ describe('unpaid-order timeout', () => {
 
   it('leaves paid orders alone', async () => {
     const user = await newUser(t.client);
-    const p = await newProduct(t.client, admin, 2);
+    const p = await newProduct(t.client, t.admin, 2);
     const placed = await placeOrder(t.client, user, [{ productId: p, quantity: 1 }]);
     const paymentId = await startPayment(user, placed.body.orderNo);
     expect(await t.shop.mockProvider.pay(paymentId)).toBe(200);
@@ -97,7 +91,7 @@ describe('unpaid-order timeout', () => {
 
   it('expires concurrently running jobs exactly once', async () => {
     const user = await newUser(t.client);
-    const p = await newProduct(t.client, admin, 9);
+    const p = await newProduct(t.client, t.admin, 9);
     for (let i = 0; i < 3; i++) await placeOrder(t.client, user, [{ productId: p, quantity: 3 }]);
     expect(await stockOf(t.client, p)).toBe(0);
     const before = await timeouts();
@@ -111,7 +105,7 @@ describe('unpaid-order timeout', () => {
 describe('cancel vs timeout vs payment', () => {
   it('has exactly one winner per order; stock and money end consistent', async () => {
     const ROUNDS = 12;
-    const p = await newProduct(t.client, admin, ROUNDS * 2);
+    const p = await newProduct(t.client, t.admin, ROUNDS * 2);
     const user = await newUser(t.client);
     const placed: Array<{ orderNo: string; paymentId: string }> = [];
     for (let i = 0; i < ROUNDS; i++) {
@@ -158,7 +152,7 @@ describe('cancel vs timeout vs payment', () => {
 
   it('refunds a payment that lands after the order was cancelled', async () => {
     const user = await newUser(t.client);
-    const p = await newProduct(t.client, admin, 3);
+    const p = await newProduct(t.client, t.admin, 3);
     const placed = await placeOrder(t.client, user, [{ productId: p, quantity: 3 }]);
     const paymentId = await startPayment(user, placed.body.orderNo);
     await t.client.post(`/api/orders/${placed.body.orderNo}/cancel`, undefined, {
