@@ -8,8 +8,8 @@
  *     node --import tsx bench/lock/heap-sample.ts [commandTimeoutMs]
  */
 import { Session } from 'node:inspector/promises';
-import { redisLock } from '../../src/lock/index.js';
 import type { Redis } from 'ioredis';
+import { redisLock } from '../../src/lock/index.js';
 import { StubRedis } from './stub-redis.js';
 
 const commandTimeoutMs = Number(process.argv[2] ?? 1_000);
@@ -44,7 +44,7 @@ session.connect();
 await session.post('HeapProfiler.startSampling', {
   samplingInterval: 256,
   includeObjectsCollectedByMajorGC: true,
-  includeObjectsCollectedByMinorGC: process.env.ALL === "1",
+  includeObjectsCollectedByMinorGC: process.env.ALL === '1',
 });
 const ops = 200_000;
 await run(ops);

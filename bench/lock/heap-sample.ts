@@ -44,7 +44,7 @@ session.connect();
 await session.post('HeapProfiler.startSampling', {
   samplingInterval: 256,
   includeObjectsCollectedByMajorGC: true,
-  includeObjectsCollectedByMinorGC: process.env.ALL === "1",
+  includeObjectsCollectedByMinorGC: process.env.ALL === '1',
 });
 const ops = 200_000;
 await run(ops);
