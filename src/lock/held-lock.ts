@@ -132,6 +132,10 @@ export class HeldLock implements Lock, DueTarget, ReleaseReceiver<boolean> {
   }
 
   get signal(): AbortSignal {
+    // As in `held`: a timer can run late (SIGSTOP), so the clock decides first.
+    if (this.#state === 'held' && this.#ctx.settings.now() >= this.#deadlineAt) {
+      this.#lose('deadline');
+    }
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
       if (this.#lossError !== undefined) this.#controller.abort(this.#lossError);
