@@ -13,7 +13,8 @@ import type { Redis } from 'ioredis';
 import { StubRedis } from './stub-redis.js';
 
 const commandTimeoutMs = Number(process.argv[2] ?? 1_000);
-const locker = redisLock(new StubRedis() as unknown as Redis, {
+const stub = new StubRedis();
+const locker = redisLock(stub as unknown as Redis, {
   prefix: 'h',
   ttlMs: 30_000,
   commandTimeoutMs,
@@ -23,8 +24,16 @@ async function run(n: number) {
   let issued = 0;
   const caller = async () => {
     while (issued < n) {
-      const lock = await locker.acquire(KEYS[issued++ % 1_000]!);
-      await lock.release();
+      const key = KEYS[issued++ % 1_000]!;
+      if (process.env.SUBJECT === 'ceiling') {
+        const lockKey = `{p:bare:${key}}`;
+        const token = `t-${key}`;
+        await stub.evalsha('a', 2, lockKey, `${lockKey}:fence`, token, 30_000);
+        await stub.evalsha('r', 1, lockKey, token);
+      } else {
+        const lock = await locker.acquire(key);
+        await lock.release();
+      }
     }
   };
   await Promise.all(Array.from({ length: 100 }, caller));
@@ -35,7 +44,7 @@ session.connect();
 await session.post('HeapProfiler.startSampling', {
   samplingInterval: 256,
   includeObjectsCollectedByMajorGC: true,
-  includeObjectsCollectedByMinorGC: false,
+  includeObjectsCollectedByMinorGC: process.env.ALL === '1',
 });
 const ops = 200_000;
 await run(ops);

@@ -35,7 +35,7 @@ const redis = stub ? { client: new StubRedis(), stop: async () => {} } : await b
 const client = redis.client as unknown as Redis;
 const acquireSha = stub ? 'a' : ((await client.script('LOAD', ACQUIRE)) as string);
 const releaseSha = stub ? 'r' : ((await client.script('LOAD', RELEASE)) as string);
-const girder: Locker = redisLock(client, { prefix: 'p:girder', ttlMs: TTL_MS });
+const girder: Locker = redisLock(client, { prefix: 'p:lock', ttlMs: TTL_MS });
 const noWatchdog: Locker = redisLock(client, {
   prefix: 'p:girder0',
   ttlMs: TTL_MS,

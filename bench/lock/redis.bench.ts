@@ -14,6 +14,8 @@ import { benchRedis } from '../redis-client.js';
  * - the ceiling: two bare EVALSHA round trips, `SET NX PX` + `INCR` of a fence counter,
  *   then a token-checked `DEL`;
  * and a diagnostic: girder with `watchdog: false`.
+ * Key prefixes of girder and the ceiling have the same length (`bench:lock`, `bench:bare`):
+ * ioredis writes each pipeline as a string, at a cost per byte.
  * Uses REDIS_URL when set, otherwise starts a throwaway redis-server.
  */
 const ACQUIRE = `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
@@ -85,9 +87,9 @@ const ceilingOp: Op = async (key) => {
 async function setup() {
   const redis = await benchRedis();
   client = redis.client;
-  girder = redisLock(client, { prefix: 'bench:girder', ttlMs: TTL_MS });
+  girder = redisLock(client, { prefix: 'bench:lock', ttlMs: TTL_MS });
   girderNoWatchdog = redisLock(client, {
-    prefix: 'bench:girder0',
+    prefix: 'bench:lck0',
     ttlMs: TTL_MS,
     watchdog: false,
   });

@@ -71,10 +71,32 @@ export interface LockBackend {
    * the retry backoff's delay.
    */
   waitFree?(key: string, ms: number, signal: AbortSignal): Promise<void>;
+  /**
+   * Optional fast path of `tryLock` for a caller that continues with the outcome: the
+   * backend hands it straight to `receiver` (the returned promise settles with what the
+   * receiver returns), saving a promise layer and its closures per acquire. Use
+   * {@link tryLockTo}, which falls back to `tryLock`.
+   */
+  tryLockTo?<R>(
+    key: string,
+    token: string,
+    ttlMs: number,
+    receiver: AttemptReceiver<R>,
+  ): Promise<R>;
   /** Set the TTL of a lock still held by `token`: `'lost'` when it is gone or not ours. */
   renew(key: string, token: string, ttlMs: number, fence: number): Promise<'ok' | 'lost'>;
   /** Delete the lock if `token` still holds it: true when it did, false when it was gone. */
   release(key: string, token: string, fence: number): Promise<boolean>;
+  /**
+   * Optional fast path of `release`, as `tryLockTo` is of `tryLock`: `receiver.releaseSettled`
+   * gets the outcome (`undefined` when the call failed). Use {@link releaseTo}.
+   */
+  releaseTo?<R>(
+    key: string,
+    token: string,
+    fence: number,
+    receiver: ReleaseReceiver<R>,
+  ): Promise<R>;
   /**
    * Whether a rejection of `tryLock` is transient (an outage): a waiting acquire then
    * retries with the backoff until `waitMs` runs out. Absent: nothing is retried.
@@ -82,4 +104,57 @@ export interface LockBackend {
   transient?(error: unknown): boolean;
   /** Stop the backend's timers and watches (never the caller's client). */
   close?(): Promise<void>;
+}
+
+/**
+ * @internal
+ * Where one attempt's outcome goes. Neither method may throw: return a rejected promise
+ * instead (a throw inside a backend's reply handler would be taken for a bad reply).
+ */
+export interface AttemptReceiver<R> {
+  /** The attempt's answer: a grant, or `undefined` when another holder has the key. */
+  granted(grant: LockGrant | undefined): R;
+  /** The attempt failed (the backend's error, as `tryLock` would reject with). */
+  failed(error: unknown): R;
+}
+
+/** @internal Where a release's outcome goes: deleted, gone (false), or unknown (failed). */
+export interface ReleaseReceiver<R> {
+  releaseSettled(deleted: boolean | undefined): R;
+}
+
+/** @internal `backend.tryLockTo`, or `tryLock` followed by the receiver. */
+export function tryLockTo<R>(
+  backend: LockBackend,
+  key: string,
+  token: string,
+  ttlMs: number,
+  receiver: AttemptReceiver<R>,
+): Promise<R> {
+  if (backend.tryLockTo !== undefined) return backend.tryLockTo(key, token, ttlMs, receiver);
+  let attempt: Promise<LockGrant | undefined>;
+  try {
+    attempt = backend.tryLock(key, token, ttlMs);
+  } catch (error) {
+    attempt = Promise.reject(error);
+  }
+  return attempt.then(
+    (grant) => receiver.granted(grant),
+    (error: unknown) => receiver.failed(error),
+  );
+}
+
+/** @internal `backend.releaseTo`, or `release` followed by the receiver. */
+export function releaseTo<R>(
+  backend: LockBackend,
+  key: string,
+  token: string,
+  fence: number,
+  receiver: ReleaseReceiver<R>,
+): Promise<R> {
+  if (backend.releaseTo !== undefined) return backend.releaseTo(key, token, fence, receiver);
+  return backend.release(key, token, fence).then(
+    (deleted) => receiver.releaseSettled(deleted),
+    () => receiver.releaseSettled(undefined),
+  );
 }

@@ -1,7 +1,7 @@
 // The Lock every backend hands out: the local deadline, the watchdog, extend, release
 // and the events. A backend only answers renew/release; this file decides what they mean.
 import type { TypedEmitter } from '../core/index.js';
-import type { LockBackend } from './backend.js';
+import { type LockBackend, type LockGrant, type ReleaseReceiver, releaseTo } from './backend.js';
 import { LockLostError, LockNotHeldError } from './errors.js';
 import { checkTtl, type LockerSettings, validityMs } from './options.js';
 import type { DueTarget, TimerEntry, TimerQueue } from './timer-queue.js';
@@ -19,20 +19,6 @@ export interface LockContext {
   readonly held: HeldList;
   /** The locker's one timer: every lock's watchdog and local deadline. */
   readonly timers: TimerQueue;
-}
-
-/** @internal How a HeldLock starts. */
-export interface HoldOptions {
-  readonly key: string;
-  readonly token: string;
-  readonly fence: number;
-  readonly ttlMs: number;
-  /** Monotonic time at which the successful attempt started: the TTL counts from here. */
-  readonly startedAt: number;
-  readonly watchdog: { readonly renewAtFraction: number } | false;
-  readonly watch:
-    | ((lost: (reason: LockLossReason, cause?: unknown) => void) => () => void)
-    | undefined;
 }
 
 type State = 'held' | 'lost' | 'released';
@@ -88,7 +74,7 @@ const MIN_RETRY_MS = 5;
  * the start of the last renewal the backend confirmed: a reply proves the server had
  * the TTL from no earlier than the moment the request left.
  */
-export class HeldLock implements Lock, DueTarget {
+export class HeldLock implements Lock, DueTarget, ReleaseReceiver<boolean> {
   readonly key: string;
   readonly token: string;
   readonly fence: number;
@@ -114,25 +100,42 @@ export class HeldLock implements Lock, DueTarget {
   #releasing: Promise<boolean> | undefined;
   #renewals = 0;
 
-  constructor(ctx: LockContext, hold: HoldOptions) {
+  /**
+   * Hold `key` under `token` as `grant` says, for `ttlMs` counted from `startedAt`
+   * (monotonic: the start of the successful attempt). Positional, not an options object:
+   * this runs once per acquire.
+   */
+  constructor(
+    ctx: LockContext,
+    key: string,
+    token: string,
+    grant: LockGrant,
+    ttlMs: number,
+    startedAt: number,
+    watchdog: { readonly renewAtFraction: number } | false,
+  ) {
     this.#ctx = ctx;
-    this.key = hold.key;
-    this.token = hold.token;
-    this.fence = hold.fence;
-    this.#ttlMs = hold.ttlMs;
-    this.#acquiredAt = hold.startedAt;
-    this.#confirmedStart = hold.startedAt;
-    this.#deadlineAt = hold.startedAt + validityMs(ctx.settings, hold.ttlMs);
-    this.#renewAtFraction = hold.watchdog === false ? undefined : hold.watchdog.renewAtFraction;
+    this.key = key;
+    this.token = token;
+    this.fence = grant.fence;
+    this.#ttlMs = ttlMs;
+    this.#acquiredAt = startedAt;
+    this.#confirmedStart = startedAt;
+    this.#deadlineAt = startedAt + validityMs(ctx.settings, ttlMs);
+    this.#renewAtFraction = watchdog === false ? undefined : watchdog.renewAtFraction;
     this.#renewAt = this.#nextRenewal();
     ctx.held.add(this);
     this.#schedule();
-    if (hold.watch !== undefined && this.#state === 'held') {
-      this.#unwatch = hold.watch((reason, cause) => this.#lose(reason, cause));
+    if (grant.watch !== undefined && this.#state === 'held') {
+      this.#unwatch = grant.watch((reason, cause) => this.#lose(reason, cause));
     }
   }
 
   get signal(): AbortSignal {
+    // As in `held`: a timer can run late (SIGSTOP), so the clock decides first.
+    if (this.#state === 'held' && this.#ctx.settings.now() >= this.#deadlineAt) {
+      this.#lose('deadline');
+    }
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
       if (this.#lossError !== undefined) this.#controller.abort(this.#lossError);
@@ -321,18 +324,18 @@ export class HeldLock implements Lock, DueTarget {
     const { backend, settings } = this.#ctx;
     const bound = backend.callTimeoutMs ?? 0;
     if (bound > 0 && bound <= settings.releaseTimeoutMs) {
-      // The hot path: the backend bounds its own calls tighter than releaseTimeoutMs,
-      // so one reaction maps both outcomes (a failure counts as an unknown outcome).
-      return backend.release(this.key, this.token, this.fence).then(
-        (deleted) => this.#released(deleted),
-        () => this.#released(undefined),
-      );
+      // The hot path: the backend bounds its own calls tighter than releaseTimeoutMs and
+      // hands the outcome to this lock (a failure counts as an unknown outcome).
+      return releaseTo(backend, this.key, this.token, this.fence, this);
     }
-    return this.#boundedRelease().then((deleted) => this.#released(deleted));
+    return this.#boundedRelease().then((deleted) => this.releaseSettled(deleted));
   }
 
-  /** The outcome of releasing a lock that was held until `release()` was called. */
-  #released(deleted: boolean | undefined): boolean {
+  /**
+   * @internal The outcome of releasing a lock that was held until `release()` was called
+   * (`undefined`: unknown, the call failed).
+   */
+  releaseSettled(deleted: boolean | undefined): boolean {
     const { events, settings } = this.#ctx;
     if (deleted === true) {
       if (events.has('released')) {

@@ -9,7 +9,7 @@ import {
   sleep,
   TypedEmitter,
 } from '../core/index.js';
-import type { LockBackend, LockGrant } from './backend.js';
+import { type AttemptReceiver, type LockBackend, type LockGrant, tryLockTo } from './backend.js';
 import { LockerClosedError, LockTimeoutError } from './errors.js';
 import { HeldList, HeldLock, type LockContext } from './held-lock.js';
 import { type AcquireSettings, acquireSettings, checkKey, type LockerSettings } from './options.js';
@@ -41,10 +41,16 @@ class LockerImpl implements Locker {
   #closed: Promise<void> | undefined;
   // Attempts in flight: close() settles them at once.
   readonly #pending = new Set<() => void>();
-  // Tokens are this locker's random 128-bit prefix and a counter: unique across lockers
-  // and processes like a UUID, at a fraction of randomUUID's cost per acquire.
-  readonly #tokenPrefix = `${randomBytes(16).toString('base64url')}.`;
+  // Tokens are this locker's random 96-bit prefix and a counter: unique across lockers and
+  // processes (two of 2^32 lockers share a prefix with odds below 1e-9), at a fraction of
+  // randomUUID's cost. 96 bits, not 128: a token goes over the wire twice per lock, and
+  // ioredis' string writes cost per byte.
+  readonly #tokenPrefix = `${randomBytes(12).toString('base64url')}.`;
   #tokens = 0;
+  // The settings of a call without options, built once (they never change); undefined
+  // when the locker's own ttlMs is refused, so that each call reports it.
+  readonly #acquireDefaults: AcquireSettings | undefined;
+  readonly #tryDefaults: AcquireSettings | undefined;
 
   constructor(backend: LockBackend, settings: LockerSettings) {
     this.name = settings.name;
@@ -56,6 +62,8 @@ class LockerImpl implements Locker {
       held: new HeldList(),
       timers: new TimerQueue(settings.clock, settings.now),
     };
+    this.#acquireDefaults = defaultsOrUndefined(settings, true);
+    this.#tryDefaults = defaultsOrUndefined(settings, false);
     // Every pending acquisition listens to it: any number of waiters is normal.
     setMaxListeners(0, this.#closing.signal);
   }
@@ -68,7 +76,9 @@ class LockerImpl implements Locker {
     let call: AcquireSettings;
     try {
       checkKey(key);
-      call = acquireSettings(this.#ctx.settings, options, true);
+      call =
+        (options === undefined ? this.#acquireDefaults : undefined) ??
+        acquireSettings(this.#ctx.settings, options, true);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -82,7 +92,9 @@ class LockerImpl implements Locker {
     let call: AcquireSettings;
     try {
       checkKey(key);
-      call = acquireSettings(this.#ctx.settings, options, false);
+      call =
+        (options === undefined ? this.#tryDefaults : undefined) ??
+        acquireSettings(this.#ctx.settings, options, false);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -96,7 +108,9 @@ class LockerImpl implements Locker {
   ): Promise<Awaited<T>> {
     checkKey(key);
     if (typeof work !== 'function') throw new InvalidArgumentError('work', 'must be a function');
-    const call = acquireSettings(this.#ctx.settings, options, true);
+    const call =
+      (options === undefined ? this.#acquireDefaults : undefined) ??
+      acquireSettings(this.#ctx.settings, options, true);
     const lock = (await this.#acquire(key, call, true)) as HeldLock;
     const link = linkSignals(lock.signal, call.signal);
     try {
@@ -149,20 +163,31 @@ class LockerImpl implements Locker {
     if (this.#closing.signal.aborted) return Promise.reject(this.#closing.signal.reason);
     const started = settings.now();
     const token = this.#newToken();
-    let attempt: Promise<LockGrant | undefined>;
-    try {
-      attempt = backend.tryLock(key, token, call.ttlMs);
-    } catch (error) {
-      attempt = Promise.reject(error);
-    }
-    return attempt.then(
-      (grant) =>
-        grant !== undefined
-          ? this.#hold(key, token, grant, call, started, started)
-          : this.#acquireLoop(key, call, waiting, { token, started, failure: undefined }),
-      (error: unknown) =>
-        this.#acquireLoop(key, call, waiting, { token, started, failure: { error } }),
+    // A promise resolved with a promise adopts it: the receiver's loop result flattens.
+    return tryLockTo(
+      backend,
+      key,
+      token,
+      call.ttlMs,
+      new FirstAttempt(this, key, token, call, waiting, started),
+    ) as Promise<HeldLock | undefined>;
+  }
+
+  /** @internal The fast path's attempt got `grant`: hold it, or throw when closing. */
+  holdFirst(attempt: FirstAttempt, grant: LockGrant): HeldLock {
+    return this.#hold(
+      attempt.key,
+      attempt.token,
+      grant,
+      attempt.call,
+      attempt.started,
+      attempt.started,
     );
+  }
+
+  /** @internal The fast path's attempt was refused or failed: the loop takes over. */
+  continueFirst(attempt: FirstAttempt): Promise<HeldLock | undefined> {
+    return this.#acquireLoop(attempt.key, attempt.call, attempt.waiting, attempt);
   }
 
   async #acquireLoop(
@@ -345,15 +370,15 @@ class LockerImpl implements Locker {
       this.#ctx.backend.release(key, token, grant.fence).catch(() => {});
       throw this.#closing.signal.reason;
     }
-    const lock = new HeldLock(this.#ctx, {
+    const lock = new HeldLock(
+      this.#ctx,
       key,
       token,
-      fence: grant.fence,
-      ttlMs: call.ttlMs,
-      startedAt: grant.validFrom ?? attemptStart,
-      watchdog: call.watchdog,
-      watch: grant.watch?.bind(grant),
-    });
+      grant,
+      call.ttlMs,
+      grant.validFrom ?? attemptStart,
+      call.watchdog,
+    );
     if (this.#events.has('acquired')) {
       const waitedMs = Math.max(0, Math.round(settings.now() - started));
       this.#events.emit('acquired', { key, fence: grant.fence, waitedMs });
@@ -362,11 +387,47 @@ class LockerImpl implements Locker {
   }
 }
 
-/** What the fast path of `#acquire` hands the loop: its token, start and failure, if any. */
-interface FirstAttempt {
-  readonly token: string;
-  readonly started: number;
-  readonly failure: { readonly error: unknown } | undefined;
+function defaultsOrUndefined(
+  settings: LockerSettings,
+  waiting: boolean,
+): AcquireSettings | undefined {
+  try {
+    return acquireSettings(settings, undefined, waiting);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The fast path's one attempt, and what it hands the loop when the key was busy or the
+ * attempt failed (`failure`). It receives the backend's answer itself: one object per
+ * acquire instead of two reaction closures, their context and a promise.
+ */
+class FirstAttempt implements AttemptReceiver<HeldLock | Promise<HeldLock | undefined>> {
+  failure: { readonly error: unknown } | undefined = undefined;
+
+  constructor(
+    readonly locker: LockerImpl,
+    readonly key: string,
+    readonly token: string,
+    readonly call: AcquireSettings,
+    readonly waiting: boolean,
+    readonly started: number,
+  ) {}
+
+  granted(grant: LockGrant | undefined): HeldLock | Promise<HeldLock | undefined> {
+    if (grant === undefined) return this.locker.continueFirst(this);
+    try {
+      return this.locker.holdFirst(this, grant);
+    } catch (error) {
+      return Promise.reject(error); // closing: a throw here would be taken for a bad reply
+    }
+  }
+
+  failed(error: unknown): Promise<HeldLock | undefined> {
+    this.failure = { error };
+    return this.locker.continueFirst(this);
+  }
 }
 
 /**

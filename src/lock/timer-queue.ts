@@ -72,8 +72,10 @@ export class TimerQueue {
     entry.cancelled = true;
     this.#live--;
     if (this.#live === 0) {
-      this.#heap = [];
-      this.#disarm();
+      // Keep the (unref'd) timer: the next lock, due no earlier, usually reuses it, so a
+      // one-at-a-time caller does not arm and clear a clock timer on every acquire. When
+      // it fires with nothing live it re-arms nothing.
+      this.#heap.length = 0;
     } else if (this.#heap.length > 2 * this.#live + SLACK) {
       this.#rebuild();
     }

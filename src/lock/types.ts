@@ -67,7 +67,7 @@ export interface Lock extends AsyncDisposable {
   /** The key, as passed to `acquire`. */
   readonly key: string;
   /**
-   * Unique to this acquisition (the locker's random 128-bit prefix and a counter);
+   * Unique to this acquisition (the locker's random 96-bit prefix and a counter);
    * release and extend check it on the server.
    */
   readonly token: string;

@@ -29,6 +29,24 @@ const setup = (options: Parameters<typeof memoryLock>[0] = {}) => {
 };
 
 describe('memoryLock on a manual clock', () => {
+  it('signal reads the clock first: a timer running late (SIGSTOP) cannot hide the deadline', async () => {
+    // A clock whose timers never fire: time passes, the locker's timer does not run.
+    let now = 1_000;
+    const frozenTimers = { now: () => now, setTimeout: () => ({}), clearTimeout: () => {} };
+    const locker = memoryLock({ clock: frozenTimers, ttlMs: 1_000, watchdog: false });
+    const lost: string[] = [];
+    locker.events.on('lost', (e) => lost.push(e.reason));
+    const lock = await locker.acquire('k');
+    expect(lock.signal.aborted).toBe(false);
+    const early = (await locker.acquire('k2')).signal; // read before the deadline
+    now += 1_000;
+    expect(lock.signal.aborted).toBe(true);
+    expect(lock.signal.reason).toBeInstanceOf(LockLostError);
+    expect(lost).toEqual(['deadline']);
+    expect(early.aborted).toBe(false); // a signal held from before learns it from the timer
+    await locker.close();
+  });
+
   it('the watchdog keeps a lock past its TTL', async () => {
     const { clock, locker, events } = setup();
     const lock = await locker.acquire('k');

@@ -93,6 +93,27 @@ describe('TimerQueue', () => {
     expect(queue.size).toBe(1);
     expect((queue as unknown as { heapLength: number }).heapLength).toBeLessThan(100);
     queue.cancel(keep);
+    // An idle queue keeps its timer for the next entry; firing it re-arms nothing.
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(1_000_000);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('an idle queue reuses its timer: one-at-a-time entries arm the clock once', () => {
+    const clock = manualClock();
+    const queue = new TimerQueue(clock, () => clock.now());
+    const fired: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      queue.cancel(queue.schedule(1_000 + i, { onDue: () => fired.push(i) }));
+      clock.advance(1);
+    }
+    expect(clock.pendingTimers).toBe(1);
+    queue.schedule(clock.now() + 2_000, { onDue: () => fired.push(-1) });
+    clock.advance(1_000); // the stale timer fires, finds the live entry not due, re-arms
+    expect(fired).toEqual([]);
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(1_000);
+    expect(fired).toEqual([-1]);
     expect(clock.pendingTimers).toBe(0);
   });
 });

@@ -43,7 +43,7 @@ const capture = (resolve: Resolve, reject: Reject): void => {
  * `onError(typedError)` on any failure: a refusal, an outage, the deadline passing, a
  * throwing `onReply`. When `onError` throws, `promise` rejects with what it threw.
  */
-export class RedisCall<R> extends Pending {
+export class RedisCall<R, C = undefined> extends Pending {
   readonly promise: Promise<R>;
   readonly #resolve: Resolve;
   readonly #reject: Reject;
@@ -51,15 +51,18 @@ export class RedisCall<R> extends Pending {
   /** Set for EVALSHA calls: NOSCRIPT then retries with EVAL of this script. */
   readonly #script: RedisScript | undefined;
   readonly #list: readonly (string | number)[];
-  readonly #onReply: (reply: unknown) => R;
-  readonly #onError: (error: RedisFailure) => R | Promise<R>;
+  readonly #onReply: (reply: unknown, context: C) => R;
+  readonly #onError: (error: RedisFailure, context: C) => R | Promise<R>;
+  /** The callbacks' second argument (lets them be shared functions, not closures). */
+  readonly #context: C;
 
   constructor(
     host: CallHost,
     script: RedisScript | undefined,
     list: readonly (string | number)[],
-    onReply: (reply: unknown) => R,
-    onError: (error: RedisFailure) => R | Promise<R>,
+    onReply: (reply: unknown, context: C) => R,
+    onError: (error: RedisFailure, context: C) => R | Promise<R>,
+    context: C,
   ) {
     super();
     this.promise = new Promise<R>(capture as never);
@@ -70,6 +73,7 @@ export class RedisCall<R> extends Pending {
     this.#list = list;
     this.#onReply = onReply;
     this.#onError = onError;
+    this.#context = context;
   }
 
   /** Follow `sent`, the client's promise, under the runner's deadline. */
@@ -99,7 +103,7 @@ export class RedisCall<R> extends Pending {
     this.#host.untrack(this);
     let value: R;
     try {
-      value = this.#onReply(reply);
+      value = this.#onReply(reply, this.#context);
     } catch (error) {
       this.#settleWithError(classifyRedisError(error));
       return;
@@ -115,7 +119,14 @@ export class RedisCall<R> extends Pending {
     if (script !== undefined && isNoScript(error)) {
       // The server (on Cluster: the key's node) lost its script cache: EVAL loads it,
       // as a command of its own with its own deadline.
-      const retry = new RedisCall(this.#host, undefined, this.#list, this.#onReply, this.#onError);
+      const retry = new RedisCall(
+        this.#host,
+        undefined,
+        this.#list,
+        this.#onReply,
+        this.#onError,
+        this.#context,
+      );
       this.#resolve(retry.start(this.#host.sendEval(script, this.#list)));
       return;
     }
@@ -124,7 +135,7 @@ export class RedisCall<R> extends Pending {
 
   #settleWithError(error: RedisFailure): void {
     try {
-      this.#resolve(this.#onError(error));
+      this.#resolve(this.#onError(error, this.#context));
     } catch (thrown) {
       this.#reject(thrown);
     }

@@ -83,27 +83,31 @@ export interface RedisRunner {
    * The callback form of `eval`, which saves the caller a promise per call: resolves
    * with `onReply(reply)`, or with `onError(typedError)` on any failure (including a
    * throwing `onReply` and the deadline passing). When `onError` throws, the promise
-   * rejects with what it threw.
+   * rejects with what it threw. `context` is handed to both callbacks as their second
+   * argument, so they can be module-level functions instead of closures made per call.
    */
-  evalKeys<R>(
+  evalKeys<R, C = undefined>(
     script: RedisScript,
     keys: readonly string[],
     args: readonly (string | number)[],
-    onReply: (reply: unknown) => R,
-    onError: (error: RedisUnavailableError | RedisCommandError) => R | Promise<R>,
+    onReply: (reply: unknown, context: C) => R,
+    onError: (error: RedisUnavailableError | RedisCommandError, context: C) => R | Promise<R>,
+    context?: C,
   ): Promise<R>;
   /**
    * `evalKeys` for one key and one or two arguments, without the two arrays: resolves
    * with `onReply(reply)`, or with `onError(typedError)` on any failure (including a
    * throwing `onReply`). When `onError` throws, the promise rejects with what it threw.
+   * `context` is handed to both callbacks as their second argument.
    */
-  evalKey<R>(
+  evalKey<R, C = undefined>(
     script: RedisScript,
     key: string,
     arg1: string,
     arg2: string | undefined,
-    onReply: (reply: unknown) => R,
-    onError: (error: RedisUnavailableError | RedisCommandError) => R | Promise<R>,
+    onReply: (reply: unknown, context: C) => R,
+    onError: (error: RedisUnavailableError | RedisCommandError, context: C) => R | Promise<R>,
+    context?: C,
   ): Promise<R>;
   /** Send one plain command under the deadline, with the same typed errors. */
   command(command: string, ...args: (string | number)[]): Promise<unknown>;
@@ -269,86 +273,100 @@ class Runner implements RedisRunner, CallHost {
     return this.evalKeys(script, keys, args, same, throwIt);
   }
 
-  evalKeys<R>(
+  evalKeys<R, C = undefined>(
     script: RedisScript,
     keys: readonly string[],
     args: readonly (string | number)[],
-    onReply: (reply: unknown) => R,
-    onError: (error: RedisFailure) => R | Promise<R>,
+    onReply: (reply: unknown, context: C) => R,
+    onError: (error: RedisFailure, context: C) => R | Promise<R>,
+    context?: C,
   ): Promise<R> {
-    if (!startChannel.hasSubscribers) return this.#evalKeys(script, keys, args, onReply, onError);
+    if (!startChannel.hasSubscribers) {
+      return this.#evalKeys(script, keys, args, onReply, onError, context as C);
+    }
     const message: RedisCommandMessage = { runner: this.name, command: 'EVALSHA', key: keys[0] };
     return traced(
       message,
-      this.#evalKeys(script, keys, args, onReply, failedWith(message, onError)),
+      this.#evalKeys(script, keys, args, onReply, failedWith(message, onError), context as C),
     );
   }
 
-  #evalKeys<R>(
+  #evalKeys<R, C>(
     script: RedisScript,
     keys: readonly string[],
     args: readonly (string | number)[],
-    onReply: (reply: unknown) => R,
-    onError: (error: RedisFailure) => R | Promise<R>,
+    onReply: (reply: unknown, context: C) => R,
+    onError: (error: RedisFailure, context: C) => R | Promise<R>,
+    context: C,
   ): Promise<R> {
     if (this.client.status !== 'ready' || this.#closed) {
       const error = this.#statusError();
-      if (error !== undefined) return new RedisCall(this, script, [], onReply, onError).fail(error);
+      if (error !== undefined) {
+        return new RedisCall(this, script, [], onReply, onError, context).fail(error);
+      }
     }
     if (script.deadline && this.#needsProbe()) {
       return this.#clock.probe().then(
-        () => this.#evalKeys(script, keys, args, onReply, onError),
-        (e: unknown) => new RedisCall(this, script, [], onReply, onError).fail(toTyped(e)),
+        () => this.#evalKeys(script, keys, args, onReply, onError, context),
+        (e: unknown) => new RedisCall(this, script, [], onReply, onError, context).fail(toTyped(e)),
       );
     }
-    const list: (string | number)[] = [keys.length];
-    for (let i = 0; i < keys.length; i++) list.push(keys[i]!);
-    for (let i = 0; i < args.length; i++) list.push(args[i]!);
-    if (script.deadline) list.push(this.#deadlineArg());
-    const call = new RedisCall(this, script, list, onReply, onError);
+    // Sized once: growing a literal by push re-allocated its backing store twice per call.
+    const nKeys = keys.length;
+    const nArgs = args.length;
+    const list = new Array<string | number>(1 + nKeys + nArgs + (script.deadline ? 1 : 0));
+    list[0] = nKeys;
+    for (let i = 0; i < nKeys; i++) list[1 + i] = keys[i]!;
+    for (let i = 0; i < nArgs; i++) list[1 + nKeys + i] = args[i]!;
+    if (script.deadline) list[1 + nKeys + nArgs] = this.#deadlineArg();
+    const call = new RedisCall(this, script, list, onReply, onError, context);
     return call.start(this.#sendSha(script, list));
   }
 
-  evalKey<R>(
+  evalKey<R, C = undefined>(
     script: RedisScript,
     key: string,
     arg1: string,
     arg2: string | undefined,
-    onReply: (reply: unknown) => R,
-    onError: (error: RedisFailure) => R | Promise<R>,
+    onReply: (reply: unknown, context: C) => R,
+    onError: (error: RedisFailure, context: C) => R | Promise<R>,
+    context?: C,
   ): Promise<R> {
     if (!startChannel.hasSubscribers) {
-      return this.#evalKey(script, key, arg1, arg2, onReply, onError);
+      return this.#evalKey(script, key, arg1, arg2, onReply, onError, context as C);
     }
     const message: RedisCommandMessage = { runner: this.name, command: 'EVALSHA', key };
     return traced(
       message,
-      this.#evalKey(script, key, arg1, arg2, onReply, failedWith(message, onError)),
+      this.#evalKey(script, key, arg1, arg2, onReply, failedWith(message, onError), context as C),
     );
   }
 
-  #evalKey<R>(
+  #evalKey<R, C>(
     script: RedisScript,
     key: string,
     arg1: string,
     arg2: string | undefined,
-    onReply: (reply: unknown) => R,
-    onError: (error: RedisFailure) => R | Promise<R>,
+    onReply: (reply: unknown, context: C) => R,
+    onError: (error: RedisFailure, context: C) => R | Promise<R>,
+    context: C,
   ): Promise<R> {
     if (this.client.status !== 'ready' || this.#closed) {
       const error = this.#statusError();
-      if (error !== undefined) return new RedisCall(this, script, [], onReply, onError).fail(error);
+      if (error !== undefined) {
+        return new RedisCall(this, script, [], onReply, onError, context).fail(error);
+      }
     }
     if (script.deadline && this.#needsProbe()) {
       return this.#clock.probe().then(
-        () => this.#evalKey(script, key, arg1, arg2, onReply, onError),
-        (e: unknown) => new RedisCall(this, script, [], onReply, onError).fail(toTyped(e)),
+        () => this.#evalKey(script, key, arg1, arg2, onReply, onError, context),
+        (e: unknown) => new RedisCall(this, script, [], onReply, onError, context).fail(toTyped(e)),
       );
     }
     // Scripts without the prologue take no deadline argument: `arg2` then ends the list.
     const list: (string | number)[] = arg2 === undefined ? [1, key, arg1] : [1, key, arg1, arg2];
     if (script.deadline) list.push(this.#deadlineArg());
-    const call = new RedisCall(this, script, list, onReply, onError);
+    const call = new RedisCall(this, script, list, onReply, onError, context);
     return call.start(this.#sendSha(script, list));
   }
 
@@ -363,7 +381,7 @@ class Runner implements RedisRunner, CallHost {
   }
 
   #command(command: string, args: readonly (string | number)[]): Promise<unknown> {
-    const call = new RedisCall(this, undefined, args, same, throwIt);
+    const call = new RedisCall(this, undefined, args, same, throwIt, undefined);
     if (this.client.status !== 'ready' || this.#closed) {
       const error = this.#statusError();
       if (error !== undefined) return call.fail(error);
@@ -382,13 +400,13 @@ class Runner implements RedisRunner, CallHost {
 }
 
 /** `onError` that also records the error on the trace message. */
-function failedWith<R>(
+function failedWith<R, C>(
   message: RedisCommandMessage,
-  onError: (error: RedisFailure) => R | Promise<R>,
-): (error: RedisFailure) => R | Promise<R> {
-  return (error) => {
+  onError: (error: RedisFailure, context: C) => R | Promise<R>,
+): (error: RedisFailure, context: C) => R | Promise<R> {
+  return (error, context) => {
     message.error = error;
-    return onError(error);
+    return onError(error, context);
   };
 }
 
