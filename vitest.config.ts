@@ -15,6 +15,12 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Most files wait on servers, TTLs and child processes rather than on the CPU, so on a
+    // 2-core CI machine three files at a time finish sooner than vitest's default of one
+    // (cores - 1). Tests use the injectable clock or poll with deadlines, never fixed
+    // sleeps, so they hold under this load.
+    maxWorkers: 3,
+    minWorkers: 1,
     reporters: ['default'],
   },
 });

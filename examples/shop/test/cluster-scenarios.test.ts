@@ -15,6 +15,7 @@
 //   kill      an inventory instance SIGKILLed mid-burst of checkouts
 //   close     after close no child and no started server is left
 // One cluster rather than one per file: starting one takes most of a scenario's time.
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterShop, type TestCluster } from './cluster-helpers.js';
 import { type Collector, startCollector } from './cluster-scenarios/collector.js';
@@ -25,6 +26,7 @@ import { tracingScenario } from './cluster-scenarios/tracing.js';
 import { weightsScenario } from './cluster-scenarios/weights.js';
 import { FLOW_ENV, shopFlow } from './e2e-flow.js';
 import { adminLogin } from './helpers.js';
+import { isAlive } from './processes.js';
 
 let collector: Collector;
 let t: TestCluster;
@@ -74,14 +76,6 @@ describe('close', () => {
     const servers = t.cluster.infra.servers;
     closed = true;
     await t.close();
-    const isAlive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
     for (const info of instances) expect(isAlive(info.pid!)).toBe(false);
     for (const server of servers) {
       if (server.origin.kind === 'started') expect(isAlive(server.origin.pid!)).toBe(false);

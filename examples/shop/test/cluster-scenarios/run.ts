@@ -5,11 +5,13 @@
 // notified by the notifications instance), cancel another; the gateway's counters; each
 // role's tables in its own database; a weight set through the control seen in etcd.
 // (That no child is left after close is checked by cluster-scenarios.test.ts, last.)
+
 import pg from 'pg';
 import { expect, it } from 'vitest';
 import { CLUSTER_ROLES } from '../../src/cluster/roles.js';
 import type { TestCluster } from '../cluster-helpers.js';
 import { adminLogin, metricOf, newProduct, newUser, placeOrder, stockOf } from '../helpers.js';
+import { eventuallyValue } from '../processes.js';
 
 async function tablesIn(url: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: url });
@@ -21,22 +23,6 @@ async function tablesIn(url: string): Promise<string[]> {
     return rows.map((r) => r.name);
   } finally {
     await client.end();
-  }
-}
-
-export async function eventually<T>(
-  read: () => Promise<T>,
-  ok: (value: T) => boolean,
-  what: string,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline)
-      throw new Error(`still not true: ${what} (${JSON.stringify(value)})`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -85,13 +71,14 @@ export function runScenario(cluster: () => TestCluster) {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
     expect(confirm.status).toBe(303);
-    const order = await eventually(
+    const order = await eventuallyValue(
       () =>
         client
           .get(`/api/orders/${orderNo}`, { token: user.accessToken })
           .then((r) => r.body as { status: string; payments: Array<{ status: string }> }),
       (o) => o.status === 'paid',
       'the order paid',
+      30_000,
     );
     expect(order.payments).toEqual([expect.objectContaining({ status: 'succeeded' })]);
     expect(await stockOf(client, productId)).toBe(3);
@@ -114,10 +101,11 @@ export function runScenario(cluster: () => TestCluster) {
 
     // The outbox relay (payments) published order.paid; the notifications instance
     // consumed it and recorded the notice (asked through its own service).
-    await eventually(
+    await eventuallyValue(
       () => shop.rpc!.clients.notifications.forOrder(orderNo),
       (n) => n !== null,
       'the buyer notified',
+      30_000,
     );
 
     // The gateway's jobs view lists only what runs here: the ranking, under its election
@@ -137,10 +125,10 @@ export function runScenario(cluster: () => TestCluster) {
     const weightOf = async () => orders.instances().find((i) => i.address === address)?.weight;
     try {
       expect(await running.control.setWeight('orders#1', 3)).toBe(3);
-      await eventually(weightOf, (w) => w === 3, 'weight 3 in etcd');
+      await eventuallyValue(weightOf, (w) => w === 3, 'weight 3 in etcd', 30_000);
     } finally {
       await running.control.setWeight('orders#1', 1);
-      await eventually(weightOf, (w) => w === 1, 'weight 1 in etcd');
+      await eventuallyValue(weightOf, (w) => w === 1, 'weight 1 in etcd', 30_000);
       await orders.close();
     }
 

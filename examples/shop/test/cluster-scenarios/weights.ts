@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { callsByAddress, callsSince, type TestCluster } from '../cluster-helpers.js';
 import { adminLogin, newUser, type SignedIn } from '../helpers.js';
-import { eventually } from './run.js';
+import { eventuallyValue } from '../processes.js';
 
 /** Gateway calls to orders per measurement. */
 const CALLS = 400;
@@ -31,7 +31,7 @@ export function weightsScenario(cluster: () => TestCluster) {
     const orders = t.running('orders').map((i) => i.id);
     for (const id of orders) await t.cluster.control.setWeight(id, 1);
     const admin = await adminLogin(t.client);
-    await eventually(
+    await eventuallyValue(
       async () =>
         (await t.client.get('/api/admin/cluster', { token: admin.accessToken })).body as Json,
       (snap) =>
@@ -39,6 +39,7 @@ export function weightsScenario(cluster: () => TestCluster) {
           .find((s: Json) => s.name === 'orders')
           .instances.every((i: Json) => i.weight === 1),
       'both orders instances back at weight 1 on the panel',
+      30_000,
     );
   }, 60_000);
 
