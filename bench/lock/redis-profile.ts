@@ -12,16 +12,8 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { type Locker, redisLock } from 'girder/lock';
 import type { Redis } from 'ioredis';
 import { benchRedis } from '../redis-client.js';
+import { ACQUIRE, RELEASE } from './redis.bench.js';
 import { StubRedis } from './stub-redis.js';
-
-const ACQUIRE = `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
-  return redis.call('INCR', KEYS[2])
-end
-return 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0`;
 
 const rounds = Number(process.argv[2] ?? 9);
 const perRound = Number(process.argv[3] ?? 20_000);

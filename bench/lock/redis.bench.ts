@@ -18,11 +18,13 @@ import { benchRedis } from '../redis-client.js';
  * ioredis writes each pipeline as a string, at a cost per byte.
  * Uses REDIS_URL when set, otherwise starts a throwaway redis-server.
  */
-const ACQUIRE = `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+/** The ceiling's acquire script (also used by `redis-profile.ts`). */
+export const ACQUIRE = `if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
   return redis.call('INCR', KEYS[2])
 end
 return 0`;
-const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
+/** The ceiling's token-checked release script. */
+export const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
   return redis.call('DEL', KEYS[1])
 end
 return 0`;
