@@ -291,12 +291,21 @@ export async function startInfra(options: InfraOptions = {}): Promise<RunningInf
         ...(roleDatabases && { roleDatabaseUrls: { ...roleDatabases.urls } }),
       },
       servers,
-      close: () => supervisor.close(),
+      // A guard removes its dir once its server exits, but a guard forced out by its own
+      // stop timeout (a slow shutdown under load) can leave it half removed; the dirs are
+      // ours, so take them down here too.
+      close: async () => {
+        await supervisor.close();
+        await removeDirs(dataDirs);
+      },
     };
   } catch (err) {
     await supervisor.close();
-    // A guard removes its dir; these are the dirs of servers that never got a guard.
-    await Promise.all(dataDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+    await removeDirs(dataDirs);
     throw err;
   }
+}
+
+function removeDirs(dirs: string[]): Promise<unknown> {
+  return Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 3 })));
 }
