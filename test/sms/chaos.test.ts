@@ -5,11 +5,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createSmsQueueTable, sqlSmsQueue } from '../../src/sms/index.js';
 import { bundledEntry } from '../harness/bundle.js';
-import { type PostgresServer, startPostgres } from '../harness/index.js';
+import { type PostgresServer, postgresPool, startPostgres } from '../harness/index.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/queue-worker.ts', import.meta.url));
 const TABLE = 'chaos_sms';
@@ -23,9 +22,7 @@ const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
   server = await startPostgres();
-  db = new Kysely({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: server.url, max: 8 }) }),
-  });
+  db = new Kysely({ dialect: new PostgresDialect({ pool: postgresPool(server.url, 8) }) });
   await createSmsQueueTable(db, { table: TABLE });
   await sql`CREATE TABLE sends (request_id text, token int, worker text, at bigint,
     lease_until bigint, ok boolean)`.execute(db);
