@@ -9,6 +9,9 @@ export async function openDatabase(url: string): Promise<AnyDb> {
   if (/^postgres(ql)?:\/\//.test(url)) {
     const { default: pg } = await import('pg');
     const pool = new pg.Pool({ connectionString: url, max: 4 });
+    // An idle connection the server drops is reported on the pool; unheard, it would
+    // crash the CLI. The pool reconnects on the next query.
+    pool.on('error', () => {});
     return new Kysely<never>({ dialect: new PostgresDialect({ pool }) }) as unknown as AnyDb;
   }
   if (url.startsWith('pglite:')) {

@@ -59,7 +59,11 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
     const gatewayMode = config.rpc.transport === 'grpc' && (options.etcdEndpoints?.length ?? 0) > 0;
     const database =
       options.database ??
-      (await openDatabase(config.database, gatewayMode ? { roles: ['gateway'] } : {}));
+      (await openDatabase(config.database, {
+        ...(gatewayMode && { roles: ['gateway'] }),
+        onConnectionLost: (error) =>
+          logger.warn('database connection lost; the pool reconnects', { error: error.message }),
+      }));
     cleanup.push(() => database.close());
     // Tracing (off by default): request -> service -> database spans; as `shop-gateway` in
     // the cluster (its instances export as `shop-<role>`).

@@ -5,6 +5,7 @@
 // SHOP_TEST_DATABASE_URL=postgres://user@host:port/postgres npx vitest run examples/shop
 // Either way the test creates a throwaway database and drops it afterwards.
 import { manualClock } from 'girder/core';
+import { memoryLogger } from 'girder/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   adminLogin,
@@ -16,10 +17,11 @@ import {
   stockOf,
   type TestShop,
 } from './helpers.js';
-import { type ThrowawayDatabase, throwawayDatabase } from './pg-database.js';
+import { queryOn, type ThrowawayDatabase, throwawayDatabase } from './pg-database.js';
 
 describe('on PostgreSQL', () => {
   const clock = manualClock(Date.now());
+  const logger = memoryLogger();
   let t: TestShop;
   let admin: SignedIn;
 
@@ -27,7 +29,10 @@ describe('on PostgreSQL', () => {
 
   beforeAll(async () => {
     database = await throwawayDatabase('shop_test');
-    t = await startShop({ DATABASE_URL: database.url, SHOP_ORDER_TIMEOUT: '10m' }, { clock });
+    t = await startShop(
+      { DATABASE_URL: database.url, SHOP_ORDER_TIMEOUT: '10m' },
+      { clock, logger },
+    );
     admin = await adminLogin(t.client);
   }, 60_000);
 
@@ -40,6 +45,22 @@ describe('on PostgreSQL', () => {
     const health = await t.client.get('/healthz');
     expect(health.body.database).toMatch(/^PostgreSQL \(/);
     expect((await t.client.get('/api/products')).body.total).toBe(12);
+  });
+
+  it('outlives the server dropping its idle connections, and reconnects', async () => {
+    expect((await t.client.get('/api/products')).status).toBe(200);
+    // What a restart or failover does to the pool's idle connections. Unheard, pg's
+    // 'error' event on the pool would crash the process (and fail this run).
+    const [dropped] = await queryOn<{ n: string }>(
+      database!.url,
+      `SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+    );
+    expect(Number(dropped!.n)).toBeGreaterThan(0);
+    await expect
+      .poll(() => logger.entries.filter((e) => e.msg.startsWith('database connection lost')))
+      .not.toHaveLength(0);
+    expect((await t.client.get('/api/products')).body.total).toBeGreaterThanOrEqual(12);
   });
 
   it('never oversells: 200 concurrent buyers, 10 in stock', async () => {

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
 import { migrate } from './migrations.js';
+import { resilientPgPool } from './pg-pool.js';
 import { pgliteDialect } from './pglite-dialect.js';
 import { normalizeRoles, SHOP_ROLES } from './roles.js';
 import type { Database } from './schema.js';
@@ -44,6 +44,11 @@ export interface OpenDatabaseOptions {
    * role (the one-process shop); one role in cluster mode (its own database).
    */
   roles?: Iterable<string> | undefined;
+  /**
+   * PostgreSQL: hears an idle connection the server dropped (restart, failover). The
+   * pool has discarded it already and reconnects on the next query. Default: ignored.
+   */
+  onConnectionLost?: ((error: Error) => void) | undefined;
 }
 
 /** Open the database the config names and run the migrations of `options.roles`. */
@@ -57,7 +62,7 @@ export async function openDatabase(
   let description: string;
   let dump: (() => Promise<Blob>) | undefined;
   if (config.kind === 'postgres') {
-    const pool = new pg.Pool({ connectionString: config.url, max: config.poolSize ?? 10 });
+    const pool = resilientPgPool(config.url, config.poolSize ?? 10, options.onConnectionLost);
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     description = `PostgreSQL (${describeUrl(config.url)})`;
   } else {

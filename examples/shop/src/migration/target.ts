@@ -6,8 +6,8 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
 import { migrate } from '../db/migrations.js';
+import { resilientPgPool } from '../db/pg-pool.js';
 import { pgliteDialect } from '../db/pglite-dialect.js';
 import type { Database, Db } from '../db/schema.js';
 
@@ -29,7 +29,7 @@ export async function openMigrationTarget(config: MigrationTargetConfig): Promis
   let db: Db;
   let description: string;
   if (config.kind === 'postgres') {
-    const pool = new pg.Pool({ connectionString: config.url, max: 5 });
+    const pool = resilientPgPool(config.url, 5);
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     const u = new URL(config.url);
     description = `PostgreSQL (${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname})`;
