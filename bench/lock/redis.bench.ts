@@ -1,5 +1,5 @@
 import { type Locker, redisLock } from 'girder/lock';
-import type { Redis } from 'ioredis';
+import { Command, type Redis } from 'ioredis';
 // @ts-expect-error redlock 5's exports map hides its bundled types from NodeNext resolution.
 import RedlockModule from 'redlock';
 import type { BenchSuite, Runner } from '../harness.js';
@@ -12,8 +12,11 @@ import { benchRedis } from '../redis-client.js';
  * - girder `redisLock` with its defaults (watchdog armed, per-command deadline);
  * - redlock 5 on the single instance, `retryCount: 0`;
  * - the ceiling: two bare EVALSHA round trips, `SET NX PX` + `INCR` of a fence counter,
- *   then a token-checked `DEL`;
- * and a diagnostic: girder with `watchdog: false`.
+ *   then a token-checked `DEL`, through the client's `evalsha` (auto-pipelined);
+ * and two diagnostics: girder with `watchdog: false`, and the same two bare scripts sent
+ * the way girder's runner sends on a `Redis` (ioredis' `Command` through `sendCommand`,
+ * the socket corked until the end of the tick): what girder's lock costs over its own
+ * transport.
  * Key prefixes of girder and the ceiling have the same length (`bench:lock`, `bench:bare`):
  * ioredis writes each pipeline as a string, at a cost per byte.
  * Uses REDIS_URL when set, otherwise starts a throwaway redis-server.
@@ -79,6 +82,28 @@ const redlockOp: Op = async (key) => {
   const lock = await redlock.acquire([`bench:redlock:${key}`], TTL_MS);
   await lock.release();
 };
+// girder's transport, by hand (see src/core/redis/tick-writer.ts).
+let corked = false;
+const uncork = () => {
+  corked = false;
+  client.stream.uncork();
+};
+function sendTick(args: (string | number)[]): Promise<unknown> {
+  if (!corked) {
+    corked = true;
+    client.stream.cork();
+    process.nextTick(uncork);
+  }
+  const command = new Command('evalsha', args, { replyEncoding: 'utf8' });
+  void client.sendCommand(command);
+  return command.promise;
+}
+const tickCeilingOp: Op = async (key) => {
+  const lockKey = `{bench:tick:${key}}`;
+  const token = `t-${key}`;
+  await sendTick([acquireSha, 2, lockKey, `${lockKey}:fence`, token, TTL_MS]);
+  await sendTick([releaseSha, 1, lockKey, token]);
+};
 const ceilingOp: Op = async (key) => {
   const lockKey = `{bench:bare:${key}}`;
   const token = `t-${key}`;
@@ -115,6 +140,7 @@ const subjects = (wrap: (op: Op) => Runner) => ({
     { name: 'redlock 5 (single instance, retryCount 0)', run: wrap(redlockOp) },
     { name: 'bare EVALSHA SET NX PX + INCR, then DEL (ceiling)', run: wrap(ceilingOp) },
     { name: 'girder redisLock, watchdog: false', run: wrap(girderOp(() => girderNoWatchdog)) },
+    { name: 'bare EVALSHA by sendCommand, one write a tick', run: wrap(tickCeilingOp) },
   ],
 });
 

@@ -23,7 +23,7 @@ export interface CallHost {
   untrack(call: Pending): void;
   /** The error of a call not answered in time. */
   timeoutError(): RedisUnavailableError;
-  /** Send `EVAL source ...list` (the NOSCRIPT fallback). */
+  /** Send `EVAL source` with the rest of `list` after its SHA (the NOSCRIPT fallback). */
   sendEval(script: RedisScript, list: readonly (string | number)[]): Promise<unknown>;
 }
 

@@ -7,6 +7,7 @@ import { Deadlines, noop, type Pending } from './deadlines.js';
 import { classifyRedisError, type RedisCommandError, RedisUnavailableError } from './errors.js';
 import type { RedisScript } from './script.js';
 import { ServerClock } from './server-clock.js';
+import { type TickWriter, tickWriter } from './tick-writer.js';
 
 /**
  * Options of {@link redisRunner}.
@@ -35,6 +36,16 @@ export interface RedisRunnerOptions {
   clockSkewMs?: number;
   /** How often the server clock offset is re-measured with `TIME`, ms. Default 30 000. */
   clockProbeIntervalMs?: number;
+  /**
+   * On an ioredis `Redis` (not `Cluster`): send each command with the client's
+   * `sendCommand`, and write every command issued in one tick (synchronous code and its
+   * microtasks) to the socket at once, corking it until the tick ends. This batches like
+   * auto-pipelining at a third of its CPU cost per command, and never reorders: while
+   * commands of the client's own methods wait in its auto-pipeline, the runner's go the
+   * same way. `false` sends through the client's methods (auto-pipelined when the client
+   * enables it). Default true.
+   */
+  batchWrites?: boolean;
 }
 
 const schema = z.strictObject({
@@ -42,6 +53,7 @@ const schema = z.strictObject({
   commandTimeoutMs: z.number().int().min(0).max(86_400_000).default(1_000),
   clockSkewMs: z.number().int().min(0).max(60_000).default(10),
   clockProbeIntervalMs: z.number().int().min(100).max(86_400_000).default(30_000),
+  batchWrites: z.boolean().default(true),
 });
 
 /**
@@ -176,6 +188,8 @@ class Runner implements RedisRunner, CallHost {
   // ioredis' own `evalsha` skips the argument shuffling `call` does (and, with
   // auto-pipelining, does twice); a duck-typed client without it gets `call`.
   readonly #evalsha: boolean;
+  // Set on an ioredis `Redis` unless `batchWrites: false`: the cheaper way to send.
+  readonly #writer: TickWriter | undefined;
   #everReady = false;
   #closed = false;
   // The deadline argument of the current tick (calls in one tick share it).
@@ -188,6 +202,7 @@ class Runner implements RedisRunner, CallHost {
     this.commandTimeoutMs = options.commandTimeoutMs;
     this.#skewMs = options.clockSkewMs;
     this.#evalsha = typeof client.evalsha === 'function';
+    this.#writer = options.batchWrites ? tickWriter(client) : undefined;
     this.#deadlines = new Deadlines(options.commandTimeoutMs);
     this.#clock = new ServerClock(client, options.commandTimeoutMs, options.clockProbeIntervalMs);
     if (client.status === 'ready' && this.commandTimeoutMs > 0) this.#clock.probe().catch(noop);
@@ -253,16 +268,23 @@ class Runner implements RedisRunner, CallHost {
     );
   }
 
-  /** @internal CallHost: the NOSCRIPT fallback. */
+  /** @internal CallHost: the NOSCRIPT fallback (`list` starts with the script's SHA). */
   sendEval(script: RedisScript, list: readonly (string | number)[]): Promise<unknown> {
-    return this.client.call('EVAL', script.source, ...list);
+    const rest = list.slice(1);
+    return (
+      this.#writer?.send('eval', [script.source, ...rest]) ??
+      this.client.call('EVAL', script.source, ...rest)
+    );
   }
 
-  #sendSha(script: RedisScript, list: readonly (string | number)[]): Promise<unknown> {
+  /** `list`: the script's SHA, the key count, the keys and the arguments. */
+  #sendSha(list: readonly (string | number)[]): Promise<unknown> {
+    const sent = this.#writer?.send('evalsha', list);
+    if (sent !== undefined) return sent;
     const client = this.client;
     return this.#evalsha
-      ? client.evalsha!(script.sha, ...list)
-      : client.call('EVALSHA', script.sha, ...list);
+      ? client.evalsha!(...(list as [string, ...(string | number)[]]))
+      : client.call('EVALSHA', ...list);
   }
 
   eval(
@@ -314,13 +336,14 @@ class Runner implements RedisRunner, CallHost {
     // Sized once: growing a literal by push re-allocated its backing store twice per call.
     const nKeys = keys.length;
     const nArgs = args.length;
-    const list = new Array<string | number>(1 + nKeys + nArgs + (script.deadline ? 1 : 0));
-    list[0] = nKeys;
-    for (let i = 0; i < nKeys; i++) list[1 + i] = keys[i]!;
-    for (let i = 0; i < nArgs; i++) list[1 + nKeys + i] = args[i]!;
-    if (script.deadline) list[1 + nKeys + nArgs] = this.#deadlineArg();
+    const list = new Array<string | number>(2 + nKeys + nArgs + (script.deadline ? 1 : 0));
+    list[0] = script.sha;
+    list[1] = nKeys;
+    for (let i = 0; i < nKeys; i++) list[2 + i] = keys[i]!;
+    for (let i = 0; i < nArgs; i++) list[2 + nKeys + i] = args[i]!;
+    if (script.deadline) list[2 + nKeys + nArgs] = this.#deadlineArg();
     const call = new RedisCall(this, script, list, onReply, onError, context);
-    return call.start(this.#sendSha(script, list));
+    return call.start(this.#sendSha(list));
   }
 
   evalKey<R, C = undefined>(
@@ -364,10 +387,12 @@ class Runner implements RedisRunner, CallHost {
       );
     }
     // Scripts without the prologue take no deadline argument: `arg2` then ends the list.
-    const list: (string | number)[] = arg2 === undefined ? [1, key, arg1] : [1, key, arg1, arg2];
+    const sha = script.sha;
+    const list: (string | number)[] =
+      arg2 === undefined ? [sha, 1, key, arg1] : [sha, 1, key, arg1, arg2];
     if (script.deadline) list.push(this.#deadlineArg());
     const call = new RedisCall(this, script, list, onReply, onError, context);
-    return call.start(this.#sendSha(script, list));
+    return call.start(this.#sendSha(list));
   }
 
   command(command: string, ...args: (string | number)[]): Promise<unknown> {
@@ -386,7 +411,7 @@ class Runner implements RedisRunner, CallHost {
       const error = this.#statusError();
       if (error !== undefined) return call.fail(error);
     }
-    return call.start(this.client.call(command, ...args));
+    return call.start(this.#writer?.send(command, args) ?? this.client.call(command, ...args));
   }
 
   close(): void {
