@@ -3,9 +3,9 @@
 // call-ended hooks in pick results); older versions have a different listener shape
 // and would fail in confusing ways at the first resolution, so we refuse up front.
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { experimental } from '@grpc/grpc-js';
+import { girderRequire } from '../core/girder-require.js';
 import { GrpcUnsupportedError } from './errors.js';
 
 /**
@@ -50,9 +50,7 @@ let installed: string | undefined;
 export function installedGrpcVersion(): string {
   if (installed !== undefined) return installed;
   try {
-    // __filename exists in the CommonJS build, import.meta.url in the ES module build.
-    const base = typeof __filename === 'string' ? __filename : import.meta.url;
-    const entry = createRequire(base).resolve('@grpc/grpc-js');
+    const entry = girderRequire().resolve('@grpc/grpc-js');
     // entry is <pkg>/build/src/index.js
     const pkg = JSON.parse(readFileSync(join(dirname(entry), '..', '..', 'package.json'), 'utf8'));
     installed = typeof pkg.version === 'string' ? pkg.version : 'unknown';

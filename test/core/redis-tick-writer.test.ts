@@ -1,7 +1,7 @@
 // The runner's way of sending on an ioredis `Redis`: ioredis' own Command through
 // sendCommand, with one socket write per tick. Real redis-server; the write count is
 // read on the client's socket.
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redisKey, redisRunner, redisScript } from '../../src/core/index.js';
 import { tickWriter } from '../../src/core/redis/tick-writer.js';
@@ -11,7 +11,7 @@ const clients: Redis[] = [];
 afterAll(() => {
   for (const client of clients) client.disconnect();
 });
-async function connected(options: ConstructorParameters<typeof Redis>[1] = {}): Promise<Redis> {
+async function connected(options: RedisOptions = {}): Promise<Redis> {
   const client = new Redis(sharedRedisUrl(), options);
   clients.push(client);
   await client.ping();

@@ -270,11 +270,9 @@ class Runner implements RedisRunner, CallHost {
 
   /** @internal CallHost: the NOSCRIPT fallback (`list` starts with the script's SHA). */
   sendEval(script: RedisScript, list: readonly (string | number)[]): Promise<unknown> {
-    const rest = list.slice(1);
-    return (
-      this.#writer?.send('eval', [script.source, ...rest]) ??
-      this.client.call('EVAL', script.source, ...rest)
-    );
+    const evalList = list.slice();
+    evalList[0] = script.source;
+    return this.#writer?.send('eval', evalList) ?? this.client.call('EVAL', ...evalList);
   }
 
   /** `list`: the script's SHA, the key count, the keys and the arguments. */

@@ -5,7 +5,7 @@
 // wraps each command in a pipeline entry, a second promise and a `nextTick` callback,
 // defers the write to `setImmediate`, and keeps one batch in flight at a time: on the
 // lock's acquire + release that was two thirds of the client's CPU per operation.
-import { createRequire } from 'node:module';
+import { girderRequire } from '../girder-require.js';
 import type { RedisClient } from './client.js';
 
 /** The part of ioredis' `Command` used here (public in ioredis 5's typings). */
@@ -52,9 +52,7 @@ let ioredis: IoredisModule | null | undefined;
 function loadIoredis(): IoredisModule | null {
   if (ioredis !== undefined) return ioredis;
   try {
-    // __filename exists in the CommonJS build, import.meta.url in the ES module build.
-    const base = typeof __filename === 'string' ? __filename : import.meta.url;
-    ioredis = createRequire(base)('ioredis') as IoredisModule;
+    ioredis = girderRequire()('ioredis') as IoredisModule;
   } catch {
     ioredis = null;
   }
