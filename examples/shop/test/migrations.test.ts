@@ -1,13 +1,21 @@
 // The per-role migrations (issue 17): each role creates exactly the tables it owns, in
 // its own migration table; all of them together make the schema the one pre-split list
-// made (paid_by included); a database made by that list is adopted, not re-created; the
-// live-migration demo's target gets the orders role's own schema.
+// made (paid_by included), plus the tables added since the split; a database made by that
+// list is adopted, not re-created; the live-migration demo's target gets the orders role's
+// own schema.
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresPool } from '../../../test/harness/index.js';
 import { openDatabase } from '../src/db/database.js';
 import { migrate, migrationTableOf, ROLE_MIGRATIONS } from '../src/db/migrations.js';
-import { normalizeRoles, SHOP_ROLES, TABLE_OWNERS, tablesOf } from '../src/db/roles.js';
+import {
+  NOTIFICATION_SMS_QUEUE_TABLE,
+  normalizeRoles,
+  SHOP_ROLES,
+  SMS_QUEUE_TABLE,
+  TABLE_OWNERS,
+  tablesOf,
+} from '../src/db/roles.js';
 import { openMigrationTarget } from '../src/migration/target.js';
 import { migrateLegacy } from './legacy-migrations.js';
 import { queryOn, type TestPostgres, testPostgres } from './pg-database.js';
@@ -81,6 +89,19 @@ async function schemaOf(db: Kysely<unknown>) {
   };
 }
 
+/** Tables the per-role migrations added after the split (the pre-split list never made them). */
+const SINCE_SPLIT: readonly string[] = [NOTIFICATION_SMS_QUEUE_TABLE];
+
+/** `schema` without the tables added since the split: what the pre-split list made. */
+function preSplitPart(schema: Awaited<ReturnType<typeof schemaOf>>) {
+  const old = (table: unknown) => !SINCE_SPLIT.includes(String(table));
+  return {
+    columns: schema.columns.filter((c) => old(c.table_name)),
+    constraints: schema.constraints.filter((c) => old(c.tbl)),
+    indexes: schema.indexes.filter((i) => old(i.tablename)),
+  };
+}
+
 async function recorded(db: Kysely<unknown>, role: (typeof SHOP_ROLES)[number]) {
   const { rows } = await sql<{ name: string }>`
     select name from ${sql.table(migrationTableOf(role))} order by name`.execute(db);
@@ -98,12 +119,12 @@ describe('per-role migrations', () => {
     legacySchema = await schemaOf(legacy);
   });
 
-  it('the owner list names every table the pre-split list made, and only those', async () => {
+  it('the owner list names every table the pre-split list made, and the ones added since', async () => {
     const tables = [...new Set(legacySchema.columns.map((c) => String(c.table_name)))].sort();
-    expect(Object.keys(TABLE_OWNERS).sort()).toEqual(tables);
+    expect(Object.keys(TABLE_OWNERS).sort()).toEqual([...tables, ...SINCE_SPLIT].sort());
   });
 
-  it('each role creates exactly its own tables; together they make the pre-split schema', async () => {
+  it('each role creates exactly its own tables; together they make the pre-split schema and the new tables', async () => {
     const db = await emptyDb();
     let before: string[] = [];
     for (const role of SHOP_ROLES) {
@@ -114,7 +135,15 @@ describe('per-role migrations', () => {
       expect(await recorded(db, role)).toEqual(Object.keys(ROLE_MIGRATIONS[role]));
       before = after;
     }
-    expect(await schemaOf(db)).toEqual(legacySchema);
+    const schema = await schemaOf(db);
+    expect(preSplitPart(schema)).toEqual(legacySchema);
+    // The notifications role's SMS queue is girder/sms's table, as the gateway's is.
+    const columnsOf = (table: string) =>
+      schema.columns
+        .filter((c) => c.table_name === table)
+        .map(({ table_name: _, ...column }) => column);
+    expect(columnsOf(NOTIFICATION_SMS_QUEUE_TABLE)).toEqual(columnsOf(SMS_QUEUE_TABLE));
+    expect(columnsOf(SMS_QUEUE_TABLE).length).toBeGreaterThan(0);
     // Nothing left to run, for one role or all.
     expect(await migrate(db)).toEqual([]);
     expect(await migrate(db, ['orders'])).toEqual([]);
@@ -123,7 +152,9 @@ describe('per-role migrations', () => {
   it('openDatabase migrates every role by default, or only the roles given', async () => {
     const all = await openDatabase({ kind: 'postgres', url: await emptyDatabase() });
     try {
-      expect(await schemaOf(all.db as unknown as Kysely<unknown>)).toEqual(legacySchema);
+      expect(preSplitPart(await schemaOf(all.db as unknown as Kysely<unknown>))).toEqual(
+        legacySchema,
+      );
     } finally {
       await all.close();
     }
@@ -168,7 +199,9 @@ describe('a database made by the pre-split list', () => {
     await sql`insert into product_views (product_id, views) values (7, 3)`.execute(db);
 
     expect(await migrate(db)).toEqual(allNames());
-    expect(await schemaOf(db)).toEqual(before);
+    // Nothing re-created; only the tables added since the split are new.
+    expect(preSplitPart(await schemaOf(db))).toEqual(before);
+    expect(await tableNames(db)).toEqual(expect.arrayContaining([...SINCE_SPLIT]));
     for (const role of SHOP_ROLES) {
       expect(await recorded(db, role)).toEqual(Object.keys(ROLE_MIGRATIONS[role]));
     }
@@ -188,7 +221,7 @@ describe('a database made by the pre-split list', () => {
       values ('o1', 'u1', 'r1', 'paid', 100, now(), now(), now())`.execute(db);
 
     await migrate(db);
-    expect(await schemaOf(db)).toEqual(await schemaOf(full));
+    expect(preSplitPart(await schemaOf(db))).toEqual(await schemaOf(full));
     const order = await sql<{ paid_by: string | null }>`select paid_by from orders`.execute(db);
     expect(order.rows).toEqual([{ paid_by: null }]);
   });
@@ -196,8 +229,16 @@ describe('a database made by the pre-split list', () => {
   it('adopted per role: a cluster role migrates only its own tables there', async () => {
     const db = await emptyDb();
     await migrateLegacy(db);
-    expect(await migrate(db, ['notifications'])).toEqual(['notifications/0001_notifications']);
-    expect(await recorded(db, 'notifications')).toEqual(['0001_notifications']);
+    // 0001 adopted (recorded without running); 0002 is newer than the pre-split list.
+    expect(await migrate(db, ['notifications'])).toEqual([
+      'notifications/0001_notifications',
+      'notifications/0002_notification_sms_queue',
+    ]);
+    expect(await recorded(db, 'notifications')).toEqual([
+      '0001_notifications',
+      '0002_notification_sms_queue',
+    ]);
+    expect(await tableNames(db)).toContain(NOTIFICATION_SMS_QUEUE_TABLE);
   });
 });
 

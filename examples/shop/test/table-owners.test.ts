@@ -7,6 +7,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
+  NOTIFICATION_SMS_QUEUE_TABLE,
   NOTIFIED_TABLE,
   OUTBOX_TABLE,
   SALES_COUNTED_TABLE,
@@ -57,6 +58,7 @@ const CONSTANTS: Record<string, string> = {
   SMS_QUEUE_TABLE,
   OUTBOX_TABLE,
   NOTIFIED_TABLE,
+  NOTIFICATION_SMS_QUEUE_TABLE,
   SALES_COUNTED_TABLE,
 };
 

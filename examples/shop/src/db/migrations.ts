@@ -19,6 +19,7 @@ import { normalizeRoles, SHOP_ROLES, type ShopRole } from './roles.js';
 export type { RoleMigration, RoleMigrations } from './migrations/types.js';
 // The table names used to live here; callers still import them from this module.
 export {
+  NOTIFICATION_SMS_QUEUE_TABLE,
   NOTIFIED_TABLE,
   OUTBOX_TABLE,
   SALES_COUNTED_TABLE,

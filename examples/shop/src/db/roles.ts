@@ -18,6 +18,11 @@ export type ShopRole = (typeof SHOP_ROLES)[number];
 
 /** The girder/sms queue table (`sqlSmsQueue`), the gateway's. */
 export const SMS_QUEUE_TABLE = 'sms_queue';
+/**
+ * The notifications service's girder/sms queue table: order-paid SMS that could not be
+ * sent at once, in a cluster (in one process they go through the gateway's stack).
+ */
+export const NOTIFICATION_SMS_QUEUE_TABLE = 'notification_sms_queue';
 /** The girder/mq outbox table, the payments service's. */
 export const OUTBOX_TABLE = 'outbox';
 /** Idempotency marks of the notifications consumer. */
@@ -40,6 +45,7 @@ export const TABLE_OWNERS = {
   [OUTBOX_TABLE]: 'payments',
   notifications: 'notifications',
   [NOTIFIED_TABLE]: 'notifications',
+  [NOTIFICATION_SMS_QUEUE_TABLE]: 'notifications',
   [SMS_QUEUE_TABLE]: 'gateway',
   product_views: 'gateway',
   [SALES_COUNTED_TABLE]: 'gateway',
