@@ -10,6 +10,9 @@
 //
 // The per-phone and per-IP limits on sending codes sit in front of codeService: their
 // refusals are answered to the caller (429), never queued.
+//
+// `smsStack` builds the part from asyncFallback down; the notifications role of a cluster
+// builds the same one over its own queue table (compose/notification-sms.ts).
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Clock } from 'girder/core';
 import { exponential, failover } from 'girder/failover';
@@ -59,6 +62,88 @@ export interface ShopSms {
   close(): Promise<void>;
 }
 
+/** What {@link smsStack} builds: the provider stack behind its fallback queue. */
+export interface SmsStack {
+  /** The whole provider stack, behind the fallback queue (its worker runs in it). */
+  readonly stack: AsyncFallbackSms;
+  /** The two local mock providers, `mock-1` and `mock-2`. */
+  readonly providers: readonly MockSmsProvider[];
+  /** The providers' own quota (`SHOP_SMS_PROVIDER_RATE`). */
+  readonly providerQuota: RateLimiter;
+  /** Stops the worker (the queued messages stay in the table). */
+  close(): Promise<void>;
+}
+
+export interface SmsStackWiring {
+  config: ShopConfig;
+  // biome-ignore lint/suspicious/noExplicitAny: the queue table is girder/sms's, not in the shop's schema.
+  db: Kysely<any>;
+  /** The queue table (made by the owning role's migrations with `createSmsQueueTable`). */
+  table: string;
+  /** The queue's and the fallback's name (logs, metrics, events). */
+  name: string;
+  logger: Logger;
+  clock: Clock;
+  /**
+   * The rate-limit store (memory or Redis). The provider quota is one limiter
+   * (`sms-provider`, key `sms-providers`): every sender sharing the store shares it.
+   */
+  rateLimitStore: RateLimitStore;
+}
+
+/**
+ * The SMS stack every sender of the shop uses: `asyncFallback` (queue table `table`, one
+ * in-process worker retrying with backoff) over `withRateLimit` (the providers' quota)
+ * over `failover` (round robin) across the two mock providers.
+ */
+export function smsStack({
+  config,
+  db,
+  table,
+  name,
+  logger,
+  clock,
+  rateLimitStore,
+}: SmsStackWiring): SmsStack {
+  const { sms } = config;
+  const providers = [
+    mockSmsProvider('mock-1', sms.mode, logger),
+    mockSmsProvider('mock-2', sms.mode, logger),
+  ];
+  const providerQuota = slidingWindow({
+    ...sms.providerRate,
+    name: 'sms-provider',
+    store: rateLimitStore,
+  });
+  const retryBackoff = exponential({ initialMs: 1_000, maxMs: 60_000 });
+  const stack = asyncFallback(
+    withRateLimit(
+      failover(providers, { strategy: 'round-robin', methods: ['send'] }),
+      providerQuota,
+      {
+        key: 'sms-providers',
+      },
+    ),
+    {
+      queue: sqlSmsQueue(db, { table, maxAttempts: 5, clock, name }),
+      // Every retryable failure is queued (not only once the detector says down): a message
+      // that arrives a little late beats an error page or a lost notification.
+      onSendError: 'queue',
+      workers: 1,
+      worker: {
+        pollMs: 500,
+        leaseMs: 10_000,
+        // Whole milliseconds: the queue table stores times as bigint, and a jittered delay
+        // is fractional (PostgreSQL refuses "1796030252609.09" for a bigint).
+        backoff: { delayMs: (attempt) => Math.ceil(retryBackoff.delayMs(attempt)) },
+      },
+      clock,
+      name,
+    },
+  );
+  return { stack, providers, providerQuota, close: () => stack.close() };
+}
+
 export interface SmsWiring {
   config: ShopConfig;
   // biome-ignore lint/suspicious/noExplicitAny: the queue table is girder/sms's, not in the shop's schema.
@@ -82,40 +167,19 @@ export async function buildSms({
   };
   try {
     const { sms } = config;
-    const providers = [
-      mockSmsProvider('mock-1', sms.mode, logger),
-      mockSmsProvider('mock-2', sms.mode, logger),
-    ];
     const limiter = (name: string, quota: { limit: number; windowMs: number }) =>
       slidingWindow({ ...quota, name, store: rateLimitStore });
-    const providerQuota = limiter('sms-provider', sms.providerRate);
-    const retryBackoff = exponential({ initialMs: 1_000, maxMs: 60_000 });
-    const stack = asyncFallback(
-      withRateLimit(
-        failover(providers, { strategy: 'round-robin', methods: ['send'] }),
-        providerQuota,
-        {
-          key: 'sms-providers',
-        },
-      ),
-      {
-        queue: sqlSmsQueue(db, { table: SMS_QUEUE_TABLE, maxAttempts: 5, clock, name: 'shop-sms' }),
-        // Every retryable failure is queued (not only once the detector says down): a code
-        // that arrives a little late beats an error page.
-        onSendError: 'queue',
-        workers: 1,
-        worker: {
-          pollMs: 500,
-          leaseMs: 10_000,
-          // Whole milliseconds: the queue table stores times as bigint, and a jittered delay
-          // is fractional (PostgreSQL refuses "1796030252609.09" for a bigint).
-          backoff: { delayMs: (attempt) => Math.ceil(retryBackoff.delayMs(attempt)) },
-        },
-        clock,
-        name: 'shop-sms',
-      },
-    );
-    cleanup.push(() => stack.close());
+    const built = smsStack({
+      config,
+      db,
+      table: SMS_QUEUE_TABLE,
+      name: 'shop-sms',
+      logger,
+      clock,
+      rateLimitStore,
+    });
+    cleanup.push(() => built.close());
+    const { stack, providers, providerQuota } = built;
 
     // Codes in Redis when the shop has it (every instance sees every code), else in memory.
     let store: CodeStore;
