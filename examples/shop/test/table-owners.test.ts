@@ -43,6 +43,8 @@ const FILE_ROLES: Record<string, ShopRole> = {
   'compose/popular.ts': 'gateway',
   'compose/popular-sales.ts': 'gateway',
   'compose/sms.ts': 'gateway',
+  // The notifications role's SMS stack (a cluster's), over that role's queue table.
+  'compose/notification-sms.ts': 'notifications',
   // The outbox relay runs with the payments service (whose transactions write the rows).
   'compose/messaging.ts': 'payments',
 };

@@ -8,12 +8,10 @@
 //   inventory      inventory                           (no background work)
 //   orders         orders -> catalog, inventory         expiry sweep (leader), `orders` group
 //   payments       payments -> orders, the provider     refund retries + outbox relay (leader)
-//   notifications  notifications -> users (phones)      `notifications` group
+//   notifications  notifications -> users (phones)      `notifications` group, SMS queue worker
 import { type Clock, systemClock } from 'girder/core';
-import { failover } from 'girder/failover';
 import { consoleLogger, type Logger } from 'girder/logger';
 import { tracing as watchTracing } from 'girder/observability';
-import type { SmsService } from 'girder/sms';
 import { type Backends, openBackends } from '../backends.js';
 import { catalogReads } from '../catalog/cached.js';
 import { catalogService } from '../catalog/service.js';
@@ -28,15 +26,16 @@ import { ordersService } from '../orders/service.js';
 import { paymentsService } from '../payments/service.js';
 import type { ServiceImplementations, ServiceNode } from '../rpc/node.js';
 import { SERVICE_NAMES, type ServiceName } from '../rpc/protos.js';
-import { mockSmsProvider } from '../sms/mock-providers.js';
 import { phonesService } from '../users/phones.js';
 import { usersService } from '../users/service.js';
 import { type Messaging, type MessagingOptions, startMessaging } from './messaging.js';
+import { notificationSms } from './notification-sms.js';
 import { mockApiKey, providerClient } from './payments.js';
 import { shopEtcdRegistry } from './registry.js';
 import { type RoleJobs, type Sweep, startRoleJobs } from './role-jobs.js';
 import { type ShopRpc, startRpc } from './rpc.js';
 import { buildTokens } from './security.js';
+import type { SmsStack } from './sms.js';
 
 /** What a service process is given. */
 export interface ServiceContext {
@@ -62,6 +61,11 @@ export interface ComposedService {
   readonly jobs: RoleJobs | undefined;
   /** Its messaging (outbox relay, consumer groups), when it has some. */
   readonly messaging: Messaging | undefined;
+  /**
+   * Its SMS stack, when it sends SMS (notifications): the fallback queue over its own
+   * table, the providers' quota and the two mock providers (`setFailing` on each).
+   */
+  readonly sms: SmsStack | undefined;
   /** The clients of the services it calls, and the registry. */
   readonly rpc: ShopRpc;
   /** Change its weight in the registry; the callers' balancers follow. */
@@ -74,15 +78,6 @@ export function isServiceName(role: string): role is ServiceName {
   return (SERVICE_NAMES as readonly string[]).includes(role);
 }
 
-/** The SMS providers of the notifications role: the two mock providers, round robin. */
-function notificationSms(config: ShopConfig, logger: Logger): SmsService {
-  const providers = [
-    mockSmsProvider('mock-1', config.sms.mode, logger),
-    mockSmsProvider('mock-2', config.sms.mode, logger),
-  ];
-  return failover(providers, { strategy: 'round-robin', methods: ['send'] });
-}
-
 /** What every role's messaging shares, filled in by `background`. */
 type CommonMessaging = 'redisUrl' | 'redisPrefix' | 'outboxPollMs' | 'logger' | 'clock';
 
@@ -90,6 +85,7 @@ interface Built {
   implementation: ServiceImplementations[ServiceName];
   jobs?: RoleJobs;
   messaging?: Messaging;
+  sms?: SmsStack;
   close?: () => Promise<void>;
 }
 
@@ -97,6 +93,8 @@ async function buildRole(
   role: ServiceName,
   ctx: Required<ServiceContext>,
   database: OpenDatabase,
+  /** The same database without the query tracing (for the SMS queue's polling worker). */
+  untraced: OpenDatabase['db'],
   backends: Backends,
   rpc: ShopRpc,
   cleanup: Array<() => Promise<void> | void>,
@@ -204,14 +202,25 @@ async function buildRole(
       return { implementation: payments, ...started };
     }
     case 'notifications': {
+      // The gateway's SMS stack shape over the role's own queue table: an order-paid SMS
+      // the providers refuse is stored and sent later by this instance's worker. Closed
+      // after the consumer group (cleanup runs in reverse), so no send finds it closed.
+      const sms = notificationSms({
+        config,
+        db: untraced,
+        logger,
+        clock,
+        rateLimitStore: backends.rateLimitStore,
+      });
+      cleanup.push(() => sms.close());
       // No sweep (the election is the one messaging needs); the group runs on every instance.
       const { messaging } = await background([], {
         relay: false,
         groups: ['notifications'],
-        sms: notificationSms(config, logger),
+        sms: sms.stack,
         phones: peer.phones,
       });
-      return { implementation: notificationsService({ db }), messaging };
+      return { implementation: notificationsService({ db }), messaging, sms };
     }
   }
 }
@@ -269,7 +278,7 @@ export async function composeService(
       registry: shopEtcdRegistry(ctx.etcdEndpoints, `shop-${role}`),
     });
     cleanup.push(() => rpc.close());
-    const built = await buildRole(role, ctx, database, backends, rpc, cleanup);
+    const built = await buildRole(role, ctx, database, opened.db, backends, rpc, cleanup);
     if (tracing && queries) {
       const watcher = watchTracing({ tracer: tracing.tracer });
       const unwatch = [watcher.watch(rpc.served), watcher.watch(rpc.calls)];
@@ -297,6 +306,7 @@ export async function composeService(
       database,
       jobs: built.jobs,
       messaging: built.messaging,
+      sms: built.sms,
       rpc,
       setWeight: (weight) => node.registration.update({ pid: String(process.pid) }, { weight }),
       close: () => {
