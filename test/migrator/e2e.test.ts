@@ -145,15 +145,24 @@ describe('migration end to end (PostgreSQL)', () => {
     const killed = (id: number) => Math.floor(id / 1_000_000) === 7;
     let divergent = 0;
     let killedInFlight = 0;
+    const differences: string[] = [];
+    const differ = (id: number, expected: unknown, row: unknown) => {
+      if (killed(id)) return killedInFlight++;
+      divergent++;
+      differences.push(
+        `${id}: acknowledged ${JSON.stringify(expected)}, target ${JSON.stringify(row)}`,
+      );
+    };
     for (const [id, expected] of model) {
       const row = target.get(id);
       const ok =
         expected === null
           ? row === undefined
           : row !== undefined && row.status === expected.status && row.total === expected.total;
-      if (!ok) killed(id) ? killedInFlight++ : divergent++;
+      if (!ok) differ(id, expected, row);
     }
-    for (const id of target.keys()) if (!model.has(id)) killed(id) ? killedInFlight++ : divergent++;
+    for (const [id, row] of target) if (!model.has(id)) differ(id, 'nothing', row);
+    if (differences.length > 0) console.log(`divergent rows:\n${differences.join('\n')}`);
     expect(killedInFlight).toBeLessThanOrEqual(1);
     expect(model.size).toBeGreaterThan(100);
     expect(divergent).toBe(0);
