@@ -61,8 +61,7 @@ export async function createShop(config: ShopConfig, options: ShopOptions = {}):
       options.database ??
       (await openDatabase(config.database, {
         ...(gatewayMode && { roles: ['gateway'] }),
-        onConnectionLost: (error) =>
-          logger.warn('database connection lost; the pool reconnects', { error: error.message }),
+        logger,
       }));
     cleanup.push(() => database.close());
     // Tracing (off by default): request -> service -> database spans; as `shop-gateway` in

@@ -3,42 +3,17 @@
 // role's own queue table, in the role's own database. An order-paid SMS both providers
 // refuse (or one over the providers' quota) is stored there and sent later by the
 // role's worker. In one process the notifications consumer uses the gateway's stack.
-import type { Clock } from 'girder/core';
-import type { Logger } from 'girder/logger';
-import type { RateLimitStore } from 'girder/ratelimit';
-import type { ShopConfig } from '../config.js';
-import type { OpenDatabase } from '../db/database.js';
 import { NOTIFICATION_SMS_QUEUE_TABLE } from '../db/migrations.js';
-import { type SmsStack, smsStack } from './sms.js';
+import { type SmsStack, type SmsStackWiring, smsStack } from './sms.js';
 
-export interface NotificationSmsWiring {
-  config: ShopConfig;
-  /**
-   * The notifications role's database (its migrations made the queue table). Untraced:
-   * the worker polls the table twice a second, which would fill the traces.
-   */
-  db: OpenDatabase['db'];
-  logger: Logger;
-  clock: Clock;
-  /** The role's rate-limit store: with Redis, the provider quota is the gateway's too. */
-  rateLimitStore: RateLimitStore;
-}
+/**
+ * What the notifications role's stack is built from: the role's database (its migrations
+ * made the queue table; untraced, as the worker polls it twice a second), and its
+ * rate-limit store (with Redis, the provider quota is the gateway's too).
+ */
+export type NotificationSmsWiring = Omit<SmsStackWiring, 'table' | 'name'>;
 
 /** The notifications role's SMS stack; `close()` stops its worker. */
-export function notificationSms({
-  config,
-  db,
-  logger,
-  clock,
-  rateLimitStore,
-}: NotificationSmsWiring): SmsStack {
-  return smsStack({
-    config,
-    db,
-    table: NOTIFICATION_SMS_QUEUE_TABLE,
-    name: 'notification-sms',
-    logger,
-    clock,
-    rateLimitStore,
-  });
+export function notificationSms(wiring: NotificationSmsWiring): SmsStack {
+  return smsStack({ ...wiring, table: NOTIFICATION_SMS_QUEUE_TABLE, name: 'notification-sms' });
 }

@@ -253,13 +253,7 @@ export async function composeService(
     // Its own database (the cluster gives each role one), with its own migrations only.
     const opened = await openDatabase(
       config.database.kind === 'postgres' ? { ...config.database, poolSize: 4 } : config.database,
-      {
-        roles: [role],
-        onConnectionLost: (error) =>
-          ctx.logger.warn('database connection lost; the pool reconnects', {
-            error: error.message,
-          }),
-      },
+      { roles: [role], logger: ctx.logger },
     );
     cleanup.push(() => opened.close());
     // Tracing (SHOP_TRACING): this process's spans (server call -> service -> database),

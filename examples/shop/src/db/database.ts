@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
+import type { Logger } from 'girder/logger';
 import { Kysely, PostgresDialect } from 'kysely';
 import { migrate } from './migrations.js';
 import { resilientPgPool } from './pg-pool.js';
@@ -45,10 +46,11 @@ export interface OpenDatabaseOptions {
    */
   roles?: Iterable<string> | undefined;
   /**
-   * PostgreSQL: hears an idle connection the server dropped (restart, failover). The
-   * pool has discarded it already and reconnects on the next query. Default: ignored.
+   * PostgreSQL: where an idle connection the server dropped (restart, failover) is
+   * reported, as a warning. The pool has discarded it already and reconnects on the next
+   * query. Default: not reported.
    */
-  onConnectionLost?: ((error: Error) => void) | undefined;
+  logger?: Logger | undefined;
 }
 
 /** Open the database the config names and run the migrations of `options.roles`. */
@@ -62,7 +64,14 @@ export async function openDatabase(
   let description: string;
   let dump: (() => Promise<Blob>) | undefined;
   if (config.kind === 'postgres') {
-    const pool = resilientPgPool(config.url, config.poolSize ?? 10, options.onConnectionLost);
+    const { logger } = options;
+    const pool = resilientPgPool(
+      config.url,
+      config.poolSize ?? 10,
+      logger &&
+        ((error) =>
+          logger.warn('database connection lost; the pool reconnects', { error: error.message })),
+    );
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     description = `PostgreSQL (${describeUrl(config.url)})`;
   } else {
