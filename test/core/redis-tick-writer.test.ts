@@ -62,6 +62,13 @@ describe('tick writer', () => {
     runner.close();
   });
 
+  it('refuses a batchWrites that is not a boolean', async () => {
+    const client = await connected();
+    expect(() => redisRunner(client, { batchWrites: 'yes' } as never)).toThrow(
+      expect.objectContaining({ code: 'INVALID_OPTIONS' }),
+    );
+  });
+
   it("never overtakes the client's own auto-pipelined commands of the same tick", async () => {
     const client = await connected({ enableAutoPipelining: true });
     const runner = redisRunner(client);
