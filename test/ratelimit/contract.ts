@@ -265,8 +265,12 @@ export function describeContract(storeName: string, envOf: () => ContractEnv): v
         );
         const decisions = await drain(limiter, 'k', spec.quota + 1);
         await limiter.peek('k'); // not a decision
-        expect(seen).toHaveLength(spec.quota + 1);
-        expect(seen.at(-1)).toEqual({ key: 'k', allowed: false, source: 'store' });
+        // One event per decision, saying what the caller was told. (Whether the last call
+        // is denied is the quota test's business: on a real clock and a slow machine a
+        // time-based limiter may have refilled by then.)
+        expect(seen).toEqual(
+          decisions.map((d) => ({ key: 'k', allowed: d.allowed, source: 'store' })),
+        );
         await release(decisions);
       });
     });
